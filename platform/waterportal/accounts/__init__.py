@@ -1,0 +1,1 @@
+"""Citizens: registration, login, recovery, profile and withdrawal."""

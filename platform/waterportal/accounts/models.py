@@ -1,0 +1,63 @@
+"""Members (citizens with a portal account) and their links to contracts."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask_login import UserMixin
+from sqlalchemy import String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from waterportal.core.time import utcnow_naive
+from waterportal.extensions import db
+from waterportal.tenancy.models import TenantScoped, tenant_fk
+
+
+class Member(TenantScoped, UserMixin, db.Model):
+    """A citizen's portal account in one city. Email and login ID are unique per city only."""
+
+    __tablename__ = "members"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "email"),
+        UniqueConstraint("tenant_id", "login_id"),
+        TenantScoped.tenant_key(),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    login_id: Mapped[str | None] = mapped_column(String(64))
+    nickname: Mapped[str] = mapped_column(String(100))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    secret_question: Mapped[str | None] = mapped_column(String(200))
+    secret_answer_hash: Mapped[str | None] = mapped_column(String(255))
+    relationship_to_holder: Mapped[str] = mapped_column(String(20), default="self")
+    payment_method: Mapped[str] = mapped_column(String(40), default="none")
+    notify_bills: Mapped[bool] = mapped_column(default=True)
+    notify_notices: Mapped[bool] = mapped_column(default=True)
+    # Bumped at logout, password change and "end sessions": every older session dies.
+    session_version: Mapped[int] = mapped_column(default=1)
+    data_visible_from: Mapped[dt.date | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)
+    last_login_at: Mapped[dt.datetime | None]
+
+    def get_id(self) -> str:
+        """Flask-Login's session identifier: tenant, member and session version."""
+        from waterportal.accounts.session import session_token
+
+        return session_token(self)
+
+
+class MemberContract(TenantScoped, db.Model):
+    """A member's link to a contract, with the member's own label (「自宅」「実家」)."""
+
+    __tablename__ = "member_contracts"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "member_id", "contract_id"),
+        tenant_fk(["member_id"], "members", ondelete="CASCADE"),
+        tenant_fk(["contract_id"], "contracts", ondelete="CASCADE"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int]
+    contract_id: Mapped[int]
+    label: Mapped[str] = mapped_column(String(40), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)

@@ -1,0 +1,133 @@
+"""The application factory."""
+from __future__ import annotations
+
+import logging
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Mapping
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from waterportal.core.paths import CONFIG_DIR, REPO_ROOT, TENANTS_DIR, THEMES_DIR
+from waterportal.extensions import csrf, db, limiter, login_manager, mail, migrate
+
+
+class ConfigError(RuntimeError):
+    """The deployment's configuration is unusable (e.g. production without SECRET_KEY)."""
+
+
+def load_config(app: Flask, config: Mapping[str, Any] | None) -> None:
+    """Layer the settings: config/default.toml, config/<env>.toml, FLASK_* env vars, ``config``.
+
+    When a test passes ``config`` the environment is not read at all, so nothing reaches
+    a test behind its back. ``config`` may name ``ENV`` to pick the config/ file.
+    """
+    env = (config or {}).get("ENV") or (None if config is not None else os.environ.get("WATERPORTAL_ENV"))
+    env = env or "development"
+    app.config.from_file(str(CONFIG_DIR / "default.toml"), load=tomllib.load, text=False)
+    env_file = CONFIG_DIR / f"{env}.toml"
+    if env_file.is_file():
+        app.config.from_file(str(env_file), load=tomllib.load, text=False)
+    app.config["ENV_NAME"] = env
+    app.config.setdefault("TENANTS_DIR", str(TENANTS_DIR))
+    app.config.setdefault("THEMES_DIR", str(THEMES_DIR))
+    if config is None:
+        app.config.from_prefixed_env()
+    else:
+        app.config.update(config)
+    if env == "production":
+        secret = app.config.get("SECRET_KEY") or ""
+        if len(secret) < 32 or secret.startswith("dev-"):
+            raise ConfigError("production needs FLASK_SECRET_KEY: a random value of 32+ characters")
+        if str(app.config.get("SQLALCHEMY_DATABASE_URI", "")).startswith("sqlite"):
+            logging.getLogger("waterportal").warning("production is running on SQLite")
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # Let SQLAlchemy, not pysqlite, emit BEGIN: SAVEPOINTs and rollbacks then behave
+    # (SQLAlchemy docs, "Serializable isolation / Savepoints / Transactional DDL").
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def _sqlite_begin(conn) -> None:
+    conn.exec_driver_sql("BEGIN")
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind the unbound extensions and the tenant isolation hooks."""
+    import waterportal.accounts.session  # noqa: F401 - registers the user loader
+    import waterportal.models  # noqa: F401 - registers every table
+    from waterportal.tenancy.isolation import install_isolation
+    from waterportal.tenancy.registry import TenantRegistry
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True)
+    login_manager.init_app(app)
+    mail.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    install_isolation(Session)
+    with app.app_context():
+        engine = db.engine
+        if engine.dialect.name == "sqlite" and not event.contains(engine, "connect", _sqlite_pragmas):
+            event.listen(engine, "connect", _sqlite_pragmas)
+            event.listen(engine, "begin", _sqlite_begin)
+    app.extensions["waterportal.tenants"] = TenantRegistry(app.config["TENANT_REFRESH_SECONDS"])
+
+
+def register_blueprints(app: Flask) -> None:
+    """One blueprint per feature."""
+    from waterportal.notices.views import pages
+    from waterportal.tenancy.views import health, theme_assets
+
+    for blueprint in (health, theme_assets, pages):
+        app.register_blueprint(blueprint)
+
+
+def register_cli(app: Flask) -> None:
+    """``flask tenant ...`` and ``flask import ...``."""
+    from waterportal.imports.cli import import_cli
+    from waterportal.tenancy.cli import tenant_cli
+
+    app.cli.add_command(tenant_cli)
+    app.cli.add_command(import_cli)
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app. ``config`` (tests) overrides everything and disables env lookup."""
+    from waterportal.core.errors import register_errors
+    from waterportal.tenancy.gate import register_gate
+    from waterportal.tenancy.templating import register_templating
+
+    instance = os.environ.get("WATERPORTAL_INSTANCE_PATH") if config is None else None
+    app = Flask(
+        "waterportal",
+        instance_path=instance or str(REPO_ROOT / "instance"),
+        static_folder=None,
+        template_folder="templates",
+    )
+    load_config(app, config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if app.config.get("PROXY_FIX_X_FOR") or app.config.get("PROXY_FIX_X_PROTO"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # x_host stays 0: the city is chosen by the Host header the proxy forwards as is.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"], x_proto=app.config["PROXY_FIX_X_PROTO"], x_host=0
+        )
+    register_extensions(app)
+    register_templating(app)
+    register_gate(app)
+    register_blueprints(app)
+    register_errors(app)
+    register_cli(app)
+    return app

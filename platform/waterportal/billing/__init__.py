@@ -1,0 +1,1 @@
+"""Bills with meter readings, usage and documents."""

@@ -1,0 +1,1 @@
+"""Customer contracts (お客様番号) and the links between members and contracts."""

@@ -1,0 +1,38 @@
+"""A water contract as the city's billing system knows it."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from waterportal.core.time import utcnow_naive
+from waterportal.extensions import db
+from waterportal.tenancy.models import TenantScoped
+
+
+class Contract(TenantScoped, db.Model):
+    """お客様番号 with holder, address and meter; imported from the billing system."""
+
+    __tablename__ = "contracts"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "customer_number"),
+        TenantScoped.tenant_key(),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_number: Mapped[str] = mapped_column(String(20))
+    holder_name: Mapped[str] = mapped_column(String(100))
+    # Stored normalised (full-width katakana, no spaces) for matching at registration.
+    holder_name_kana: Mapped[str] = mapped_column(String(100))
+    # Digits only.
+    phone: Mapped[str] = mapped_column(String(20))
+    address: Mapped[str] = mapped_column(String(300))
+    meter_number: Mapped[str] = mapped_column(String(30))
+    meter_diameter_mm: Mapped[int]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)
+    # When an import last changed this contract's data or its bills (最終更新時間).
+    data_updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)
+
+
+Index("ix_contracts_tenant_phone", Contract.tenant_id, Contract.phone)

@@ -1,0 +1,1 @@
+"""Billing-system exports (CSV) into the database, validated and all-or-nothing per file."""

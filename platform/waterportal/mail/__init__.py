@@ -1,0 +1,1 @@
+"""Mail: an outbox written in the same transaction as the change, and its sender."""

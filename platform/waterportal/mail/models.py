@@ -1,0 +1,34 @@
+"""Outbox rows: one mail each, delivered after commit and retried with backoff."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from waterportal.core.time import utcnow_naive
+from waterportal.extensions import db
+from waterportal.tenancy.models import TenantScoped
+
+
+class OutboxMessage(TenantScoped, db.Model):
+    """A plain-text mail waiting to be sent (status pending), sent, or given up (failed)."""
+
+    __tablename__ = "mail_outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    to_address: Mapped[str] = mapped_column(String(254))
+    sender: Mapped[str] = mapped_column(String(300))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(40), default="")
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)
+    sent_at: Mapped[dt.datetime | None]
+
+
+# The sender's query: pending rows that are due, oldest first (platform-wide).
+Index("ix_mail_outbox_due", OutboxMessage.status, OutboxMessage.next_attempt_at)

@@ -1,0 +1,11 @@
+"""Import every model module so SQLAlchemy's metadata (and Alembic) knows all tables."""
+from __future__ import annotations
+
+from waterportal.accounts.models import Member, MemberContract  # noqa: F401
+from waterportal.billing.models import Bill  # noqa: F401
+from waterportal.contracts.models import Contract  # noqa: F401
+from waterportal.core.audit import AuditEntry  # noqa: F401
+from waterportal.imports.models import ImportBatch  # noqa: F401
+from waterportal.mail.models import OutboxMessage  # noqa: F401
+from waterportal.notices.models import Notice  # noqa: F401
+from waterportal.tenancy.models import Tenant, TenantHost  # noqa: F401

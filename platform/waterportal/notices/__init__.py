@@ -1,0 +1,1 @@
+"""お知らせ, FAQ and contact windows."""

@@ -1,0 +1,28 @@
+"""お知らせ published by a city."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from waterportal.core.time import utcnow_naive
+from waterportal.extensions import db
+from waterportal.tenancy.models import TenantScoped
+
+
+class Notice(TenantScoped, db.Model):
+    """A plain-text notice shown between ``published_at`` and ``expires_at`` (UTC)."""
+
+    __tablename__ = "notices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text, default="")
+    important: Mapped[bool] = mapped_column(default=False)
+    published_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)
+    expires_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)
+
+
+Index("ix_notices_tenant_published", Notice.tenant_id, Notice.published_at)

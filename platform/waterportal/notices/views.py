@@ -1,0 +1,35 @@
+"""The city's public information pages: about, privacy, terms, FAQ, contact windows."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, g
+
+from waterportal.tenancy.templating import render_page
+
+pages = Blueprint("pages", __name__)
+
+TEXT_PAGES = {
+    "about": ("このサイトについて", "about"),
+    "privacy": ("個人情報のお取り扱いについて", "privacy"),
+    "terms": ("利用規約", "terms"),
+}
+
+
+@pages.get("/pages/<name>")
+def text_page(name: str):
+    """このサイトについて / 個人情報のお取り扱いについて / 利用規約, in the city's words."""
+    if name not in TEXT_PAGES:
+        abort(404)
+    title, key = TEXT_PAGES[name]
+    return render_page("pages/text.html", title=title, body=g.tenant.settings["texts"][key])
+
+
+@pages.get("/faq")
+def faq():
+    """よくある質問 (FAQ)."""
+    return render_page("pages/faq.html", items=g.tenant.settings["texts"]["faq"])
+
+
+@pages.get("/contact")
+def contact():
+    """お客さま窓口一覧."""
+    return render_page("pages/contact.html", contact=g.tenant.settings["contact"])

@@ -1,0 +1,1 @@
+"""Tenancy: host -> city, the explicit tenant context, settings, templates, service hours."""

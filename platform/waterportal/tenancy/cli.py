@@ -1,0 +1,90 @@
+"""Vendor CLI: ``flask tenant apply|create|list``."""
+from __future__ import annotations
+
+import string
+from pathlib import Path
+
+import click
+from flask import current_app
+from sqlalchemy import select
+
+from waterportal.core.errors import SettingsInvalid
+from waterportal.extensions import db
+from waterportal.tenancy.hosts import normalise_host
+from waterportal.tenancy.models import Tenant
+from waterportal.tenancy.schemas import SLUG
+from waterportal.tenancy.services import apply_definition, read_definition
+
+tenant_cli = click.Group("tenant", help="Onboard and manage cities (vendor only).")
+
+
+def _fail(exc: SettingsInvalid) -> None:
+    click.echo(f"refused: {exc.source or 'tenant.toml'}", err=True)
+    for key, reasons in sorted(exc.errors.items()):
+        click.echo(f"  {key}: {'; '.join(reasons)}", err=True)
+    raise SystemExit(1)
+
+
+def apply_directory(directory: Path) -> None:
+    """Validate and apply one city folder, then commit and print what changed."""
+    try:
+        result = apply_definition(read_definition(directory))
+    except SettingsInvalid as exc:
+        db.session.rollback()
+        _fail(exc)
+        return
+    db.session.commit()
+    slug = result.tenant.slug
+    if result.created:
+        click.echo(f"created {slug} (version {result.tenant.version})")
+    elif result.changes:
+        click.echo(f"updated {slug} (version {result.tenant.version}): {', '.join(result.changes)}")
+    else:
+        click.echo(f"unchanged {slug} (version {result.tenant.version})")
+
+
+@tenant_cli.command("apply")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def apply_command(directory: Path) -> None:
+    """Create or update the city defined by DIRECTORY/tenant.toml (idempotent)."""
+    apply_directory(directory)
+
+
+@tenant_cli.command("create")
+@click.argument("slug")
+@click.option("--name", required=True, help="City name, e.g. 旭川市")
+@click.option("--host", "hosts", multiple=True, required=True, help="Hostname; repeat for more")
+def create_command(slug: str, name: str, hosts: tuple[str, ...]) -> None:
+    """Scaffold tenants/SLUG/tenant.toml from the template and apply it."""
+    if not SLUG.match(slug):
+        raise click.BadParameter("lower-case letters, digits and hyphens, 2-40 characters", param_hint="SLUG")
+    try:
+        clean = [normalise_host(h) for h in hosts]
+    except ValueError as exc:
+        raise click.BadParameter(f"not a hostname: {exc}", param_hint="--host") from exc
+    directory = Path(current_app.config["TENANTS_DIR"]) / slug
+    target = directory / "tenant.toml"
+    if target.exists():
+        raise click.ClickException(f"{target} exists; edit it and run `flask tenant apply {directory}`")
+    template = string.Template((Path(__file__).parent / "scaffold" / "tenant.toml").read_text(encoding="utf-8"))
+    directory.mkdir(parents=True)
+    (directory / "templates").mkdir()
+    (directory / "assets").mkdir()
+    target.write_text(
+        template.substitute(
+            slug=slug, name=name, hosts=", ".join(f'"{h}"' for h in clean), first_host=clean[0]
+        ),
+        encoding="utf-8",
+    )
+    click.echo(f"scaffolded {target}")
+    apply_directory(directory)
+
+
+@tenant_cli.command("list")
+def list_command() -> None:
+    """List every city with its hosts, login mode and version."""
+    for tenant in db.session.scalars(select(Tenant).order_by(Tenant.slug)):
+        hosts = ",".join(h.host for h in tenant.hosts)
+        state = "enabled" if tenant.enabled else "disabled"
+        mode = tenant.settings.get("login", {}).get("mode", "?")
+        click.echo(f"{tenant.slug}\t{tenant.name}\t{hosts}\t{mode}\tv{tenant.version}\t{state}")

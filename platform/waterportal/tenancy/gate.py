@@ -1,0 +1,77 @@
+"""Per-request tenant resolution and the service-hours gate."""
+from __future__ import annotations
+
+from flask import Flask, abort, g, request
+from werkzeug.wrappers import Response
+
+from waterportal.core.time import local_now, parse_hhmm, seconds_until, within_hours
+from waterportal.tenancy.context import TenantContext, reset_tenant, set_tenant
+from waterportal.tenancy.hosts import normalise_host
+from waterportal.tenancy.registry import get_registry
+from waterportal.tenancy.templating import render_page
+
+# Endpoints that answer on any host and never need a city (load balancer checks).
+HOSTLESS_ENDPOINTS = {"health.healthz"}
+# Endpoints that stay up outside service hours and for disabled cities.
+ALWAYS_OPEN_ENDPOINTS = HOSTLESS_ENDPOINTS | {"theme_assets.static", "theme_assets.tenant_asset"}
+
+
+def resolve_tenant() -> None:
+    """Select the city from the Host header alone; unknown hosts get a 404 naming no city."""
+    g.tenant = None
+    if request.endpoint in HOSTLESS_ENDPOINTS:
+        return
+    try:
+        host = normalise_host(request.host)
+    except ValueError:
+        abort(404)
+    tenant = get_registry().by_host(host)
+    if tenant is None:
+        abort(404)
+    g.tenant = tenant
+    g.tenant_token = set_tenant(tenant)
+
+
+def is_open(tenant: TenantContext) -> tuple[bool, int]:
+    """Whether the city's portal is open now, and seconds until it opens (when closed)."""
+    hours = tenant.settings.get("service_hours")
+    if not hours:
+        return True, 0
+    opens, closes = parse_hhmm(hours["open"]), parse_hhmm(hours["close"])
+    now = local_now(tenant.timezone)
+    if within_hours(now.time(), opens, closes):
+        return True, 0
+    return False, seconds_until(now, opens)
+
+
+def service_gate() -> Response | None:
+    """Outside service hours (or while disabled) every page of the city is a 503 notice."""
+    tenant: TenantContext | None = g.get("tenant")
+    if tenant is None or request.endpoint in ALWAYS_OPEN_ENDPOINTS:
+        return None
+    if not tenant.enabled:
+        response = Response(render_page("disabled.html"), status=503, content_type="text/html; charset=utf-8")
+        response.headers["Retry-After"] = "3600"
+        return response
+    open_now, wait = is_open(tenant)
+    if open_now:
+        return None
+    hours = tenant.settings["service_hours"]
+    body = render_page("maintenance.html", hours=hours)
+    response = Response(body, status=503, content_type="text/html; charset=utf-8")
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
+def clear_tenant(exc: BaseException | None = None) -> None:
+    """Drop the request's tenant context so a reused thread never inherits it."""
+    token = g.pop("tenant_token", None)
+    if token is not None:
+        reset_tenant(token)
+
+
+def register_gate(app: Flask) -> None:
+    """Run resolution first, then the gate, before any view."""
+    app.before_request(resolve_tenant)
+    app.before_request(service_gate)
+    app.teardown_request(clear_tenant)

@@ -1,0 +1,79 @@
+"""Tenants (cities), their hosts, and the TenantScoped mixin every city-owned table uses."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, ForeignKeyConstraint, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
+
+from waterportal.core.time import utcnow_naive
+from waterportal.extensions import db
+
+
+class Tenant(db.Model):
+    """One city. ``settings`` holds the validated tenant.toml sections; ``version`` bumps on change."""
+
+    __tablename__ = "tenants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    portal_name: Mapped[str] = mapped_column(String(200))
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    version: Mapped[int] = mapped_column(default=1)
+    enabled: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive, onupdate=utcnow_naive)
+
+    hosts: Mapped[list[TenantHost]] = relationship(
+        back_populates="tenant", cascade="all, delete-orphan", order_by="TenantHost.id"
+    )
+
+    @property
+    def primary_host(self) -> str:
+        for host in self.hosts:
+            if host.is_primary:
+                return host.host
+        return self.hosts[0].host if self.hosts else ""
+
+
+class TenantHost(db.Model):
+    """A hostname that selects a city. Hosts are stored normalised (see tenancy.hosts)."""
+
+    __tablename__ = "tenant_hosts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    host: Mapped[str] = mapped_column(String(253), unique=True)
+    is_primary: Mapped[bool] = mapped_column(default=False)
+
+    tenant: Mapped[Tenant] = relationship(back_populates="hosts")
+
+
+class TenantScoped:
+    """Mixin for every city-owned table.
+
+    Adds ``tenant_id NOT NULL`` and the ``(tenant_id, id)`` unique key that composite
+    foreign keys point at. Reads are filtered and writes stamped by the hooks in
+    :mod:`waterportal.tenancy.isolation`.
+    """
+
+    @declared_attr
+    def tenant_id(cls) -> Mapped[int]:  # noqa: N805 - declared_attr
+        return mapped_column(ForeignKey("tenants.id"), nullable=False)
+
+    @classmethod
+    def tenant_key(cls) -> UniqueConstraint:
+        """The ``UNIQUE (tenant_id, id)`` target for composite foreign keys."""
+        return UniqueConstraint("tenant_id", "id")
+
+
+def tenant_fk(columns: list[str], target: str, ondelete: str | None = None) -> ForeignKeyConstraint:
+    """A composite foreign key ``(tenant_id, col) -> target(tenant_id, id)``.
+
+    It makes a cross-city reference impossible in the database itself.
+    """
+    return ForeignKeyConstraint(
+        ["tenant_id", *columns], [f"{target}.tenant_id", f"{target}.id"], ondelete=ondelete
+    )

@@ -1,0 +1,100 @@
+"""The in-memory map of hosts -> tenants that every worker keeps.
+
+It is rebuilt when the stamp (number of tenants, sum of their versions) changes.
+Every change to a tenant or its hosts goes through :mod:`waterportal.tenancy.services`,
+which bumps ``Tenant.version``, so each worker notices within ``TENANT_REFRESH_SECONDS``
+without a restart and without a query per request.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from types import MappingProxyType
+from typing import Any
+
+from sqlalchemy import func, select
+
+from waterportal.extensions import db
+from waterportal.tenancy.context import TenantContext
+from waterportal.tenancy.models import Tenant
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, dict):
+        return MappingProxyType({k: _freeze(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+def context_for(tenant: Tenant) -> TenantContext:
+    """Build the immutable context of a tenant row."""
+    return TenantContext(
+        id=tenant.id,
+        slug=tenant.slug,
+        name=tenant.name,
+        portal_name=tenant.portal_name,
+        settings=_freeze(tenant.settings),
+        version=tenant.version,
+        primary_host=tenant.primary_host,
+        enabled=tenant.enabled,
+    )
+
+
+class TenantRegistry:
+    """Hosts and slugs -> :class:`TenantContext`, refreshed when the stamp moves."""
+
+    def __init__(self, refresh_seconds: float):
+        self.refresh_seconds = refresh_seconds
+        self._lock = threading.Lock()
+        self._by_host: dict[str, TenantContext] = {}
+        self._by_slug: dict[str, TenantContext] = {}
+        self._stamp: tuple[int, int] | None = None
+        self._checked_at = 0.0
+
+    def _current_stamp(self) -> tuple[int, int]:
+        count, total = db.session.execute(
+            select(func.count(Tenant.id), func.coalesce(func.sum(Tenant.version), 0))
+        ).one()
+        return int(count), int(total)
+
+    def refresh(self, force: bool = False) -> None:
+        """Reload the map if the stamp changed (checked at most every ``refresh_seconds``)."""
+        now = time.monotonic()
+        if not force and self._stamp is not None and now - self._checked_at < self.refresh_seconds:
+            return
+        stamp = self._current_stamp()
+        self._checked_at = now
+        if stamp == self._stamp and not force:
+            return
+        tenants = db.session.scalars(select(Tenant)).all()
+        by_host, by_slug = {}, {}
+        for tenant in tenants:
+            ctx = context_for(tenant)
+            by_slug[tenant.slug] = ctx
+            for host in tenant.hosts:
+                by_host[host.host] = ctx
+        with self._lock:
+            self._by_host, self._by_slug, self._stamp = by_host, by_slug, stamp
+
+    def by_host(self, host: str) -> TenantContext | None:
+        """Return the tenant for a normalised host, or ``None``."""
+        self.refresh()
+        return self._by_host.get(host)
+
+    def by_slug(self, slug: str) -> TenantContext | None:
+        """Return the tenant with this slug (CLI, workers), or ``None``."""
+        self.refresh()
+        return self._by_slug.get(slug)
+
+    def all(self) -> list[TenantContext]:
+        """Every tenant, ordered by slug."""
+        self.refresh()
+        return sorted(self._by_slug.values(), key=lambda t: t.slug)
+
+
+def get_registry() -> TenantRegistry:
+    """The registry of the current app."""
+    from flask import current_app
+
+    return current_app.extensions["waterportal.tenants"]

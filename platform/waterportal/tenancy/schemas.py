@@ -1,0 +1,236 @@
+"""Typed, validated city settings: the schema of ``tenants/<slug>/tenant.toml``.
+
+The defaults here are the platform defaults; the ``PLATFORM_FLOOR`` limits are the
+floor a city may tighten but never weaken (password policy, code lifetime).
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates, validates_schema
+
+from waterportal.core.time import closure_days, parse_hhmm
+from waterportal.tenancy.hosts import normalise_host
+
+PLATFORM_FLOOR = {
+    "password_min_length": 8,
+    "password_max_length_at_least": 64,
+    "code_ttl_minutes_max": 60,
+    "idle_timeout_minutes_max": 120,
+}
+
+SLUG = re.compile(r"^[a-z][a-z0-9-]{1,39}$")
+COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+SAFE_SYMBOLS = set("!?#$&()-_*+.,/:;<=>@[]^{}|~%'\"`\\")
+
+
+class Section(Schema):
+    """Unknown keys are errors: a typo in tenant.toml must not pass silently."""
+
+    class Meta:
+        unknown = RAISE
+
+
+class LoginSchema(Section):
+    mode = fields.String(required=True, validate=validate.OneOf(["email", "login_id"]))
+    idle_timeout_minutes = fields.Integer(
+        load_default=30, validate=validate.Range(5, PLATFORM_FLOOR["idle_timeout_minutes_max"])
+    )
+    remember_id_days = fields.Integer(load_default=365, validate=validate.Range(1, 730))
+    login_id_min_length = fields.Integer(load_default=6, validate=validate.Range(4, 32))
+    login_id_max_length = fields.Integer(load_default=20, validate=validate.Range(4, 64))
+
+
+class RegistrationSchema(Section):
+    code_ttl_minutes = fields.Integer(
+        load_default=30, validate=validate.Range(5, PLATFORM_FLOOR["code_ttl_minutes_max"])
+    )
+    customer_number_digits = fields.Integer(load_default=11, validate=validate.Range(4, 20))
+    data_visible_after_business_days = fields.Integer(load_default=1, validate=validate.Range(0, 30))
+    relationships = fields.List(fields.String(), load_default=lambda: ["本人", "家族", "その他"])
+    payment_methods = fields.List(fields.String(), load_default=lambda: ["アプリ決済に切り替えない"])
+    secret_questions = fields.List(
+        fields.String(),
+        load_default=lambda: ["母親の旧姓は?", "初めて飼ったペットの名前は?", "出身小学校の名前は?"],
+    )
+
+
+class PasswordPolicySchema(Section):
+    min_length = fields.Integer(load_default=8)
+    max_length = fields.Integer(load_default=128)
+    require_upper = fields.Boolean(load_default=False)
+    require_lower = fields.Boolean(load_default=False)
+    require_digit = fields.Boolean(load_default=False)
+    require_symbol = fields.Boolean(load_default=False)
+    allowed_symbols = fields.String(load_default="!?#$&()-_")
+
+    @validates("min_length")
+    def _floor(self, value: int, **_: Any) -> None:
+        if value < PLATFORM_FLOOR["password_min_length"]:
+            raise ValidationError(f"プラットフォームの下限 {PLATFORM_FLOOR['password_min_length']} 文字より短くできません")
+
+    @validates("max_length")
+    def _max(self, value: int, **_: Any) -> None:
+        if value < PLATFORM_FLOOR["password_max_length_at_least"]:
+            raise ValidationError(f"{PLATFORM_FLOOR['password_max_length_at_least']} 文字以上を許可してください")
+
+    @validates("allowed_symbols")
+    def _symbols(self, value: str, **_: Any) -> None:
+        bad = sorted(set(value) - SAFE_SYMBOLS)
+        if bad or not value:
+            raise ValidationError(f"使用できない記号があります: {''.join(bad) or '(空)'}")
+
+
+class ServiceHoursSchema(Section):
+    open = fields.String(required=True)
+    close = fields.String(required=True)
+
+    @validates_schema
+    def _times(self, data: dict[str, Any], **_: Any) -> None:
+        errors = {}
+        for key in ("open", "close"):
+            try:
+                value = parse_hhmm(data.get(key, ""))
+                if value.hour > 23:
+                    raise ValueError
+            except ValueError:
+                errors[key] = ["HH:MM 形式 (00:00〜23:59) で指定してください"]
+        if errors:
+            raise ValidationError(errors)
+
+
+class CalendarSchema(Section):
+    # Year-end closure and other yearly closed days: "12-29..01-03" or "08-15".
+    closure_days = fields.List(fields.String(), load_default=lambda: ["12-29..01-03"])
+
+    @validates("closure_days")
+    def _closure(self, value: list[str], **_: Any) -> None:
+        try:
+            closure_days(value)
+        except (ValueError, TypeError) as exc:
+            raise ValidationError("MM-DD または MM-DD..MM-DD の形式で指定してください") from exc
+
+
+class BillingSchema(Section):
+    cycle = fields.String(load_default="monthly", validate=validate.OneOf(["monthly", "bimonthly"]))
+
+
+class BrandingSchema(Section):
+    primary_color = fields.String(load_default="#005a9c", validate=validate.Regexp(COLOUR))
+    primary_text_color = fields.String(load_default="#ffffff", validate=validate.Regexp(COLOUR))
+    accent_color = fields.String(load_default="#b3421a", validate=validate.Regexp(COLOUR))
+    logo = fields.String(load_default="")
+    copyright = fields.String(load_default="")
+
+    @validates_schema
+    def _contrast(self, data: dict[str, Any], **_: Any) -> None:
+        from waterportal.tenancy.branding import contrast_ratio
+
+        fg, bg = data.get("primary_text_color"), data.get("primary_color")
+        if fg and bg and COLOUR.match(fg) and COLOUR.match(bg) and contrast_ratio(fg, bg) < 4.5:
+            raise ValidationError(
+                {"primary_text_color": [f"primary_color とのコントラスト比が {contrast_ratio(fg, bg):.2f}:1 です (4.5:1 以上必要)"]}
+            )
+
+
+class MailSchema(Section):
+    sender_name = fields.String(required=True)
+    sender_address = fields.Email(required=True)
+    signature = fields.String(load_default="")
+
+
+class ContactWindowSchema(Section):
+    name = fields.String(required=True)
+    phone = fields.String(load_default="")
+    hours = fields.String(load_default="")
+    address = fields.String(load_default="")
+    note = fields.String(load_default="")
+
+
+class FaqSchema(Section):
+    question = fields.String(required=True)
+    answer = fields.String(required=True)
+
+
+class ContactSchema(Section):
+    inquiry_email = fields.Email(required=True)
+    windows = fields.List(fields.Nested(ContactWindowSchema), load_default=list)
+
+
+class TextsSchema(Section):
+    about = fields.String(load_default="")
+    privacy = fields.String(load_default="")
+    terms = fields.String(load_default="")
+    login_notice = fields.String(load_default="")
+    security_notice = fields.String(load_default="")
+    registration_help = fields.String(load_default="")
+    registration_done = fields.String(load_default="")
+    faq = fields.List(fields.Nested(FaqSchema), load_default=list)
+
+
+class TenantDefinitionSchema(Section):
+    """The whole of ``tenant.toml``."""
+
+    slug = fields.String(required=True, validate=validate.Regexp(SLUG, error="英小文字・数字・ハイフン (2〜40文字) で指定してください"))
+    name = fields.String(required=True, validate=validate.Length(1, 100))
+    portal_name = fields.String(required=True, validate=validate.Length(1, 200))
+    hosts = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+    timezone = fields.String(load_default="Asia/Tokyo")
+    theme = fields.String(load_default="default", validate=validate.Regexp(r"^[a-z][a-z0-9_-]*$"))
+    enabled = fields.Boolean(load_default=True)
+    login = fields.Nested(LoginSchema, required=True)
+    registration = fields.Nested(RegistrationSchema, load_default=lambda: RegistrationSchema().load({}))
+    password_policy = fields.Nested(PasswordPolicySchema, load_default=lambda: PasswordPolicySchema().load({}))
+    service_hours = fields.Nested(ServiceHoursSchema, load_default=None, allow_none=True)
+    calendar = fields.Nested(CalendarSchema, load_default=lambda: CalendarSchema().load({}))
+    billing = fields.Nested(BillingSchema, load_default=lambda: BillingSchema().load({}))
+    branding = fields.Nested(BrandingSchema, load_default=lambda: BrandingSchema().load({}))
+    mail = fields.Nested(MailSchema, required=True)
+    contact = fields.Nested(ContactSchema, required=True)
+    texts = fields.Nested(TextsSchema, load_default=lambda: TextsSchema().load({}))
+
+    @validates("timezone")
+    def _tz(self, value: str, **_: Any) -> None:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValidationError(f"不明なタイムゾーンです: {value}") from exc
+
+    @validates("hosts")
+    def _hosts(self, value: list[str], **_: Any) -> None:
+        for host in value:
+            try:
+                normalise_host(host)
+            except ValueError as exc:
+                raise ValidationError(f"ホスト名が正しくありません: {host}") from exc
+
+
+def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """Turn marshmallow's nested error dict into ``{"password_policy.min_length": [...]}``."""
+    flat: dict[str, list[str]] = {}
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            flat.update(flatten_errors(value, name))
+    elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        flat[prefix or "_schema"] = list(messages)
+    elif isinstance(messages, list):
+        for index, value in enumerate(messages):
+            flat.update(flatten_errors(value, f"{prefix}[{index}]"))
+    else:
+        flat[prefix or "_schema"] = [str(messages)]
+    return flat
+
+
+def validate_definition(data: dict[str, Any]) -> dict[str, Any]:
+    """Validate a tenant definition; return it with defaults filled, or raise SettingsInvalid."""
+    from waterportal.core.errors import SettingsInvalid
+
+    try:
+        loaded = TenantDefinitionSchema().load(data)
+    except ValidationError as exc:
+        raise SettingsInvalid(flatten_errors(exc.messages)) from exc
+    loaded["hosts"] = [normalise_host(h) for h in loaded["hosts"]]
+    return loaded

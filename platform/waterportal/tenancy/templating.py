@@ -1,0 +1,70 @@
+"""Per-city template resolution over plain loaders.
+
+Citizen pages are rendered by an explicit list of names, most specific first::
+
+    tenant/<slug>/templates/<name>     a city's own override
+    theme/<theme>/templates/<name>     the city's theme
+    theme/default/templates/<name>     the default theme (renders every page)
+
+Each name is distinct, so Jinja's template cache can never hand one city's page to
+another. Admin, vendor and core templates are rendered by bare names
+(``admin/...``) that no ``tenant/`` or ``theme/`` prefix can reach, so a city or a
+theme cannot override them.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, current_app, g, render_template
+from jinja2 import BaseLoader, ChoiceLoader, FileSystemLoader, PrefixLoader
+
+from waterportal.tenancy.branding import css_variables
+from waterportal.tenancy.context import TenantContext
+
+
+def build_loader(app: Flask, tenants_dir: Path, themes_dir: Path) -> BaseLoader:
+    """The app's loader: prefixed city and theme folders, then the package's own templates."""
+    return ChoiceLoader(
+        [
+            PrefixLoader(
+                {"tenant": FileSystemLoader(str(tenants_dir)), "theme": FileSystemLoader(str(themes_dir))}
+            ),
+            FileSystemLoader(str(Path(app.root_path) / "templates")),
+        ]
+    )
+
+
+def chain(tenant: TenantContext, name: str) -> list[str]:
+    """Candidate template names for ``name`` in ``tenant``, most specific first."""
+    names = [f"tenant/{tenant.slug}/templates/{name}", f"theme/{tenant.theme}/templates/{name}"]
+    if tenant.theme != "default":
+        names.append(f"theme/default/templates/{name}")
+    return names
+
+
+def render_page(name: str, **context) -> str:
+    """Render a citizen page through the current city's template chain."""
+    tenant: TenantContext = g.tenant
+    env = current_app.jinja_env
+    context.setdefault("layout", env.select_template(chain(tenant, "base.html")))
+    return render_template(chain(tenant, name), **context)
+
+
+def register_templating(app: Flask) -> None:
+    """Install the loader and the template globals every citizen page uses."""
+    app.jinja_loader = build_loader(app, Path(app.config["TENANTS_DIR"]), Path(app.config["THEMES_DIR"]))  # type: ignore[assignment]
+
+    @app.context_processor
+    def tenant_globals():
+        tenant = getattr(g, "tenant", None)
+        if tenant is None:
+            return {}
+        return {
+            "tenant": tenant,
+            "settings": tenant.settings,
+            "brand_css": css_variables(tenant.settings.get("branding", {})),
+        }
+
+    @app.template_filter("yen")
+    def yen(value: int | None) -> str:
+        return "" if value is None else f"{value:,}"

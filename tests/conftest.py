@@ -1,0 +1,231 @@
+"""Shared fixtures: one database per test session (per xdist worker), one rolled-back
+transaction per test, the two real cities applied, hosts set per client.
+
+SQLite by default; PostgreSQL when TEST_DATABASE_URL is set (a database of our own is
+created and dropped around the run).
+"""
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from waterportal.app import create_app
+from waterportal.core.paths import TENANTS_DIR
+from waterportal.extensions import db
+from waterportal.tenancy.context import tenant_context
+from waterportal.tenancy.registry import get_registry
+from waterportal.tenancy.services import apply_definition, read_definition
+
+HOSTS = {"nayoro": "nayoro.localhost", "kanazawa": "kanazawa.localhost"}
+
+
+def _postgres_database(base_url: str, worker: str):
+    """Create a fresh database next to ``base_url``; return its URL and a drop callback."""
+    url = make_url(base_url)
+    name = f"wp_test_{worker}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return url.set(database=name).render_as_string(hide_password=False), drop
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory, worker_id):
+    """The URL of this worker's own database, created for the run and dropped after it."""
+    base = os.environ.get("TEST_DATABASE_URL")
+    if base:
+        url, drop = _postgres_database(base, re.sub(r"\W", "", worker_id))
+        yield url
+        drop()
+    else:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+
+
+def make_config(database_url: str, **overrides) -> dict:
+    """Test configuration; nothing is read from the environment."""
+    config = {
+        "ENV": "testing",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "TENANTS_DIR": str(TENANTS_DIR),
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": 9,  # discard port: nothing listens; mail tests start their own server
+        "MAIL_SUPPRESS_SEND": False,
+    }
+    config.update(overrides)
+    return config
+
+
+@pytest.fixture(scope="session")
+def app(database_url):
+    """The app, with the schema built by the real migrations and both cities applied."""
+    from flask_migrate import upgrade
+
+    application = create_app(make_config(database_url))
+    with application.app_context():
+        upgrade()
+        for slug in HOSTS:
+            apply_definition(read_definition(TENANTS_DIR / slug))
+        db.session.commit()
+        db.session.remove()
+    yield application
+    with application.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _rollback(request, app):
+    """Run each test in a transaction that is rolled back; commits become savepoints."""
+    if "live_server" in request.fixturenames:
+        yield
+        return
+    with app.app_context():
+        connection = db.engine.connect()
+        outer = connection.begin()
+        original = db.session
+        db.session = db._make_scoped_session({"bind": connection, "join_transaction_mode": "create_savepoint"})
+        get_registry().refresh(force=True)
+        try:
+            yield
+        finally:
+            db.session.remove()
+            db.session = original
+            outer.rollback()
+            connection.close()
+            get_registry().refresh(force=True)
+
+
+@pytest.fixture
+def app_ctx(app):
+    with app.app_context():
+        yield
+
+
+def city(app, slug: str):
+    """The TenantContext of a city (fresh from the registry)."""
+    with app.app_context():
+        registry = get_registry()
+        registry.refresh(force=True)
+        return registry.by_slug(slug)
+
+
+@pytest.fixture
+def nayoro(app):
+    return city(app, "nayoro")
+
+
+@pytest.fixture
+def kanazawa(app):
+    return city(app, "kanazawa")
+
+
+class CityClient(FlaskClient):
+    """A test client that sends one city's Host header and can fetch CSRF tokens."""
+
+    def csrf_token(self, path: str) -> str:
+        """GET ``path`` and return the CSRF token of its (first) form."""
+        page = self.get(path).get_data(as_text=True)
+        match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page) or re.search(
+            r'value="([^"]+)"[^>]*name="csrf_token"', page
+        )
+        assert match, f"no csrf_token in {path}"
+        return match.group(1)
+
+    def submit(self, path: str, data: dict, form_page: str | None = None, **kwargs):
+        """POST ``data`` to ``path`` with the CSRF token of ``form_page`` (default: same path)."""
+        payload = {"csrf_token": self.csrf_token(form_page or path), **data}
+        return self.post(path, data=payload, **kwargs)
+
+
+@pytest.fixture
+def client_for(app):
+    """``client_for("nayoro")`` -> a client whose requests carry Host: nayoro.localhost."""
+
+    def make(slug_or_host: str) -> CityClient:
+        app.test_client_class = CityClient
+        client = app.test_client()
+        client.environ_base["HTTP_HOST"] = HOSTS.get(slug_or_host, slug_or_host)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def client(client_for):
+    """A client on Nayoro."""
+    return client_for("nayoro")
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make_contract(app):
+    """Factory: a contract in a city (same customer numbers across cities are allowed)."""
+    from waterportal.contracts.models import Contract
+
+    counter = iter(range(1, 10_000))
+
+    def make(tenant, **fields):
+        n = next(counter)
+        digits = tenant.settings["registration"]["customer_number_digits"]
+        values = {
+            "customer_number": str(1234560 + n).zfill(digits),
+            "holder_name": "水道 太郎",
+            "holder_name_kana": "スイドウタロウ",
+            "phone": "0165432111",
+            "address": "風連町西町196番地1",
+            "meter_number": f"M{54321 + n}",
+            "meter_diameter_mm": 13,
+        }
+        values.update(fields)
+        with app.app_context(), tenant_context(tenant):
+            contract = Contract(**values)
+            db.session.add(contract)
+            db.session.commit()
+            return contract.id
+
+    return make
+
+
+@pytest.fixture
+def make_member(app):
+    """Factory: a member in a city with a known password (``Passw0rd!x``)."""
+    from waterportal.accounts.models import Member
+
+    def make(tenant, email="taro@example.jp", login_id=None, password="Passw0rd!x", **fields):
+        from waterportal.accounts.passwords import hash_password
+
+        with app.app_context(), tenant_context(tenant):
+            member = Member(
+                email=email, login_id=login_id, nickname=fields.pop("nickname", "水道太郎"),
+                password_hash=hash_password(password), **fields,
+            )
+            db.session.add(member)
+            db.session.commit()
+            return member.id
+
+    return make
+
+
+def pytest_report_header(config):
+    lines = []
+    if not os.environ.get("TEST_DATABASE_URL"):
+        lines.append("PostgreSQL tests: off (set TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/postgres)")
+    if not Path("/usr/bin/chromium").exists():
+        lines.append("browser tests: off (apt-get install chromium; REQUIRE_BROWSER=1 makes that an error)")
+    return lines
