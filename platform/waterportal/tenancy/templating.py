@@ -47,6 +47,7 @@ def render_page(name: str, **context) -> str:
     tenant: TenantContext = g.tenant
     env = current_app.jinja_env
     context.setdefault("layout", env.select_template(chain(tenant, "base.html")))
+    context.setdefault("macros", env.select_template(chain(tenant, "macros/forms.html")))
     return render_template(chain(tenant, name), **context)
 
 

@@ -1,0 +1,69 @@
+"""Throttles on named keys (login failures, code tries, contract matching, resends).
+
+Built on ``limits`` (the library under Flask-Limiter) with the same storage
+(``RATELIMIT_STORAGE_URI``: memory for one process, Redis for many workers). Keys are
+always prefixed with the tenant id, so one city's throttles never touch another's.
+Windows slide and expire by themselves: nothing an attacker triggers locks an
+account for good.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+from limits import parse, storage, strategies
+
+from waterportal.tenancy.context import TenantContext
+
+
+@dataclass(frozen=True)
+class Rule:
+    """``limit`` events per ``window`` (a limits string such as ``"5 per 15 minutes"``)."""
+
+    name: str
+    limit: str
+
+    def item(self):
+        return parse(self.limit)
+
+
+def _limiter() -> strategies.MovingWindowRateLimiter:
+    ext = current_app.extensions.get("waterportal.throttle")
+    if ext is None:
+        store = storage.storage_from_string(current_app.config.get("RATELIMIT_STORAGE_URI", "memory://"))
+        ext = current_app.extensions["waterportal.throttle"] = strategies.MovingWindowRateLimiter(store)
+    return ext
+
+
+def _ids(tenant: TenantContext, rule: Rule, key: str) -> tuple[str, ...]:
+    return (f"t{tenant.id}", rule.name, key)
+
+
+def hit(tenant: TenantContext, rule: Rule, key: str) -> bool:
+    """Count one event; False when the limit is already reached (the event is refused)."""
+    return _limiter().hit(rule.item(), *_ids(tenant, rule, key))
+
+
+def allowed(tenant: TenantContext, rule: Rule, key: str) -> bool:
+    """Whether another event would be allowed now, without counting one."""
+    return _limiter().test(rule.item(), *_ids(tenant, rule, key))
+
+
+def retry_after(tenant: TenantContext, rule: Rule, key: str) -> int:
+    """Seconds until the window frees a slot (0 when allowed)."""
+    import time
+
+    stats = _limiter().get_window_stats(rule.item(), *_ids(tenant, rule, key))
+    if stats.remaining > 0:
+        return 0
+    return max(1, int(stats.reset_time - time.time()))
+
+
+def clear(tenant: TenantContext, rule: Rule, key: str) -> None:
+    """Lift a throttle (support staff, or after a successful login)."""
+    _limiter().clear(rule.item(), *_ids(tenant, rule, key))
+
+
+def reset_all() -> None:
+    """Forget every counter (tests)."""
+    _limiter().storage.reset()
