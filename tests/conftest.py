@@ -43,8 +43,9 @@ def _postgres_database(base_url: str, worker: str):
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory, worker_id):
+def database_url(tmp_path_factory):
     """The URL of this worker's own database, created for the run and dropped after it."""
+    worker_id = os.environ.get("PYTEST_XDIST_WORKER", "main")
     base = os.environ.get("TEST_DATABASE_URL")
     if base:
         url, drop = _postgres_database(base, re.sub(r"\W", "", worker_id))
