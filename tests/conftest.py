@@ -15,6 +15,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session as OrmSession
 
 from waterportal.app import create_app
 from waterportal.core.paths import TENANTS_DIR
@@ -22,6 +23,13 @@ from waterportal.extensions import db
 from waterportal.tenancy.context import tenant_context
 from waterportal.tenancy.registry import get_registry
 from waterportal.tenancy.services import apply_definition, read_definition
+
+class ConnectionBoundSession(OrmSession):
+    """A plain SQLAlchemy session that accepts Flask-SQLAlchemy's ``db`` argument."""
+
+    def __init__(self, db=None, **options):
+        super().__init__(**options)
+
 
 HOSTS = {"nayoro": "nayoro.localhost", "kanazawa": "kanazawa.localhost"}
 
@@ -101,7 +109,11 @@ def _rollback(request, app):
         connection = db.engine.connect()
         outer = connection.begin()
         original = db.session
-        db.session = db._make_scoped_session({"bind": connection, "join_transaction_mode": "create_savepoint"})
+        # A plain Session: Flask-SQLAlchemy's own Session.get_bind() would pick the engine
+        # and ignore the bound connection (and so escape the rolled-back transaction).
+        db.session = db._make_scoped_session(
+            {"class_": ConnectionBoundSession, "bind": connection, "join_transaction_mode": "create_savepoint"}
+        )
         get_registry().refresh(force=True)
         try:
             yield
