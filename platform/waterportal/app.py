@@ -97,9 +97,11 @@ def register_cli(app: Flask) -> None:
     """``flask tenant ...`` and ``flask import ...``."""
     from waterportal.imports.cli import import_cli
     from waterportal.tenancy.cli import tenant_cli
+    from waterportal.vendor.cli import demo_cli
 
     app.cli.add_command(tenant_cli)
     app.cli.add_command(import_cli)
+    app.cli.add_command(demo_cli)
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:

@@ -1,0 +1,1 @@
+"""Vendor tools: the demo data generator and its CLI (``flask demo ...``)."""
