@@ -20,6 +20,10 @@ class NoTenantContext(WaterportalError):
     """A tenant-owned table was touched without a tenant context."""
 
 
+class UnscopedStatement(NoTenantContext):
+    """A Core statement on a tenant table that the ORM criteria cannot scope."""
+
+
 class CrossTenantWrite(WaterportalError):
     """A flush tried to write a row that belongs to another tenant."""
 

@@ -10,18 +10,48 @@
 """
 from __future__ import annotations
 
+import functools
+
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+from sqlalchemy.sql.util import find_tables
 
-from waterportal.core.errors import CrossTenantWrite, NoTenantContext
+from waterportal.core.errors import CrossTenantWrite, NoTenantContext, UnscopedStatement
 from waterportal.tenancy.context import current_tenant_or_none
 from waterportal.tenancy.models import TenantScoped
 
 ALL_TENANTS = "all_tenants"
 
 
+@functools.cache
+def _tenant_tables() -> frozenset[str]:
+    from waterportal.extensions import db
+
+    return frozenset(
+        mapper.local_table.name for mapper in db.Model.registry.mappers if issubclass(mapper.class_, TenantScoped)
+    )
+
+
 def _touches_tenant_data(state: ORMExecuteState) -> bool:
-    return any(issubclass(mapper.class_, TenantScoped) for mapper in state.all_mappers)
+    """True when the statement reads or writes a tenant table.
+
+    ORM entities get the loader criteria. A bare Core table (``Member.__table__``) cannot
+    be scoped that way, so it is refused unless the caller opted out with ``all_tenants``
+    (and filters on ``tenant_id`` itself, as the bulk importers do).
+    """
+    if any(issubclass(mapper.class_, TenantScoped) for mapper in state.all_mappers):
+        return True
+    found = False
+    for table in find_tables(state.statement, include_joins=True):
+        if getattr(table, "name", None) not in _tenant_tables():
+            continue
+        if "parententity" not in getattr(table, "_annotations", {}):
+            raise UnscopedStatement(
+                f"Core statement on tenant table {table.name}: use ORM entities, or "
+                "execution_options(all_tenants=True) with an explicit tenant_id filter"
+            )
+        found = True  # e.g. select(func.count()).select_from(Member)
+    return found
 
 
 def _scope_statement(state: ORMExecuteState) -> None:
