@@ -1,0 +1,87 @@
+"""Per-city templates: overrides, branding, and what a city can never override."""
+from __future__ import annotations
+
+import pytest
+
+from waterportal.tenancy.templating import chain
+
+
+@pytest.fixture
+def tenant_override(app, tmp_path):
+    """City overrides in a private copy of tenants/, so parallel tests never see them."""
+    import shutil
+    from pathlib import Path
+
+    from waterportal.tenancy.templating import build_loader
+
+    original_dir, original_loader = app.config["TENANTS_DIR"], app.jinja_loader
+    private = tmp_path / "tenants"
+    shutil.copytree(original_dir, private)
+    app.config["TENANTS_DIR"] = str(private)
+    app.jinja_loader = build_loader(app, private, Path(app.config["THEMES_DIR"]))
+    app.jinja_env.cache.clear()
+
+    def write(slug: str, name: str, content: str):
+        path = private / slug / "templates" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content, encoding="utf-8")
+        app.jinja_env.cache.clear()
+
+    yield write
+    app.config["TENANTS_DIR"], app.jinja_loader = original_dir, original_loader
+    app.jinja_env.cache.clear()
+
+
+def test_chain_is_most_specific_first(nayoro):
+    assert chain(nayoro, "pages/faq.html") == [
+        "tenant/nayoro/templates/pages/faq.html",
+        "theme/default/templates/pages/faq.html",
+    ]
+
+
+def test_city_override_applies_to_that_city_only(client_for, tenant_override):
+    tenant_override("nayoro", "pages/faq.html", "{% extends layout %}{% block content %}名寄の特別FAQ{% endblock %}")
+    assert "名寄の特別FAQ" in client_for("nayoro").get("/faq").get_data(as_text=True)
+    kanazawa = client_for("kanazawa").get("/faq").get_data(as_text=True)
+    assert "名寄の特別FAQ" not in kanazawa
+    assert "ログインIDを忘れました。" in kanazawa
+
+
+def test_city_cannot_override_core_admin_or_vendor_templates(client_for, tenant_override, app):
+    """Core templates are loaded by bare names that the tenant/ and theme/ prefixes cannot reach."""
+    tenant_override("nayoro", "core/error.html", "HACKED")
+    tenant_override("nayoro", "admin/base.html", "HACKED")
+    body = client_for("unknown.localhost").get("/pages/about").get_data(as_text=True)
+    assert "HACKED" not in body
+    with app.app_context():
+        assert app.jinja_env.get_template("core/error.html").filename.endswith(
+            "platform/waterportal/templates/core/error.html"
+        )
+
+
+def test_each_city_looks_like_itself(client_for):
+    nayoro = client_for("nayoro").get("/faq").get_data(as_text=True)
+    kanazawa = client_for("kanazawa").get("/faq").get_data(as_text=True)
+    assert "--brand:#0b5e8e" in nayoro and "名寄市上下水道ポータル" in nayoro
+    assert "--brand:#7a1f2b" in kanazawa and "金沢市上下水道ポータルサイト" in kanazawa
+    assert 'src="/_tenant/logo.svg"' in nayoro
+
+
+def test_pages_make_no_external_requests(client_for):
+    for slug in ("nayoro", "kanazawa"):
+        body = client_for(slug).get("/contact").get_data(as_text=True)
+        assert "http://" not in body and "https://" not in body and "//cdn" not in body
+
+
+def test_a_city_serves_only_its_own_assets(client_for, tmp_path):
+    with client_for("kanazawa").get("/_tenant/logo.svg") as response:
+        assert "金沢市企業局" in response.get_data(as_text=True)
+    with client_for("nayoro").get("/_tenant/../kanazawa/assets/logo.svg") as response:
+        assert response.status_code == 404
+
+
+def test_city_texts_come_from_tenant_toml(client_for):
+    about = client_for("kanazawa").get("/pages/about").get_data(as_text=True)
+    assert "ご利用可能時間は、毎日AM7:00〜AM2:00の間です。" in about
+    contact = client_for("nayoro").get("/contact").get_data(as_text=True)
+    assert "内線 3361〜3363" in contact and "風連庁舎 2階" in contact
