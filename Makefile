@@ -7,7 +7,19 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 FLASK := $(BIN)/flask --app wsgi
 PYTEST_ARGS ?=
 
-.PHONY: install test demo demo-data serve bench lint clean
+# Demo: both cities on one port, told apart by the Host (nayoro.localhost, kanazawa.localhost).
+# Loopback only by default; DEMO_BIND=0.0.0.0:8000 shows it to other machines on the network.
+DEMO_BIND ?= 127.0.0.1:8000
+DEMO_PORT = $(lastword $(subst :, ,$(DEMO_BIND)))
+DEMO_CITIES := nayoro kanazawa
+DEMO_CONTRACTS ?= 300
+DEMO_MONTHS ?= 26
+DEMO_DATA := instance/demo
+DEMO_MAIL := demo-mail
+# Must match MAIL_PORT in config/development.toml.
+DEMO_MAIL_PORT := 8025
+
+.PHONY: install test demo demo-data demo-reset serve bench lint clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -22,6 +34,44 @@ test: install
 
 lint: install
 	$(BIN)/ruff check platform tests bench
+
+# Build or update the SQLite database, apply both cities and load their demo exports
+# through the real import. Idempotent: the database is kept (members registered while
+# trying the demo survive) and importing the same files again leaves every row unchanged.
+demo-data: install
+	$(FLASK) db upgrade
+	for city in $(DEMO_CITIES); do $(FLASK) tenant apply tenants/$$city || exit 1; done
+	$(FLASK) demo generate --contracts $(DEMO_CONTRACTS) --months $(DEMO_MONTHS) $(DEMO_DATA)
+	for city in $(DEMO_CITIES); do \
+	  $(FLASK) import contracts --tenant $$city $(DEMO_DATA)/$$city/contracts.csv || exit 1; \
+	  $(FLASK) import bills --tenant $$city $(DEMO_DATA)/$$city/bills.csv || exit 1; \
+	done
+
+# The mail catcher and the outbox worker (retries any mail the web process could not hand
+# over) run in the background, gunicorn in the foreground. Ctrl-C stops gunicorn and the
+# EXIT trap stops the other two by pid (background jobs of a non-interactive shell ignore
+# SIGINT, so they would otherwise outlive the demo).
+serve: install
+	@mkdir -p $(DEMO_MAIL)
+	@PYTHONUNBUFFERED=1 $(BIN)/python -m waterportal.mail.catcher --port $(DEMO_MAIL_PORT) --dir $(DEMO_MAIL) & \
+	catcher=$$!; \
+	$(FLASK) outbox send --loop --interval 5 & \
+	worker=$$!; \
+	trap 'kill $$catcher $$worker 2>/dev/null; wait $$catcher $$worker 2>/dev/null' EXIT; \
+	trap 'exit 130' INT TERM; \
+	echo; $(FLASK) demo contracts; \
+	echo "Mail: printed here and saved in $(DEMO_MAIL)/ (SMTP catcher on 127.0.0.1:$(DEMO_MAIL_PORT))"; \
+	echo "Serving on http://$(DEMO_BIND) - open http://nayoro.localhost:$(DEMO_PORT)/ and http://kanazawa.localhost:$(DEMO_PORT)/ (Ctrl-C stops)"; \
+	echo; \
+	$(BIN)/gunicorn -w 2 -b $(DEMO_BIND) --access-logfile - wsgi:app
+
+demo: demo-data
+	@$(MAKE) --no-print-directory serve
+
+# Start the demo from scratch: drops the demo database, exports and caught mail.
+demo-reset:
+	rm -rf instance/waterportal.sqlite3 instance/waterportal.sqlite3-wal instance/waterportal.sqlite3-shm \
+	  $(DEMO_DATA) $(DEMO_MAIL)
 
 clean:
 	rm -rf $(VENV) instance demo-mail build *.egg-info platform/*.egg-info

@@ -9,7 +9,12 @@ from flask import current_app
 from waterportal.core.time import local_now
 from waterportal.tenancy.context import TenantContext
 from waterportal.tenancy.registry import get_registry
-from waterportal.vendor.demo import DEFAULT_SEED, fixed_contracts, generate_city, write_city
+from waterportal.vendor.demo import (
+    DEFAULT_SEED,
+    fixed_contracts,
+    generate_city,
+    write_city,
+)
 from waterportal.vendor.demo_cities import PROFILES
 
 demo_cli = click.Group("demo", help="Demo data for the demo cities (vendor only).")

@@ -13,9 +13,10 @@ import csv
 import datetime as dt
 import math
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import jaconv
 
@@ -45,6 +46,11 @@ class CityExport:
     households: tuple[Household, ...]
     contracts: list[dict[str, str]]
     bills: list[dict[str, str]]
+
+
+def _rng(*parts: object) -> random.Random:
+    """A generator seeded by ``parts`` (string seeds are stable across processes and runs)."""
+    return random.Random(":".join(str(part) for part in parts))  # noqa: S311 - demo data, not secrets
 
 
 def month_index(year: int, month: int) -> int:
@@ -79,7 +85,7 @@ def make_households(profile: CityProfile, count: int, digits: int, seed: str = D
 
 
 def _random_household(profile: CityProfile, index: int, digits: int, seed: str) -> Household:
-    rng = random.Random(f"{seed}:{profile.slug}:household:{index}")
+    rng = _rng(seed, profile.slug, "household", index)
     surname, surname_kana = rng.choice(SURNAMES + profile.surnames)
     given, given_kana = rng.choice(GIVEN_NAMES)
     address, has_sewer = profile.address(rng)
@@ -112,7 +118,7 @@ def _random_household(profile: CityProfile, index: int, digits: int, seed: str) 
 
 def monthly_usage(profile: CityProfile, household: Household, year: int, month: int, seed: str) -> int:
     """m³ used in one calendar month: household size x season (peak in August) x noise."""
-    rng = random.Random(f"{seed}:{profile.slug}:usage:{household.customer_number}:{year:04d}-{month:02d}")
+    rng = _rng(seed, profile.slug, "usage", household.customer_number, f"{year:04d}-{month:02d}")
     if household.vacant:
         return rng.choice((0, 0, 0, 1))
     season = 1 + profile.season_amplitude * math.cos(2 * math.pi * (month - 8) / 12)
@@ -136,7 +142,9 @@ def _due_date(year: int, month: int, closure: list[tuple[int, int]]) -> dt.date:
     return day
 
 
-def _paid_on(household: Household, reading: dt.date, due: dt.date, today: dt.date, rng: random.Random) -> dt.date | None:
+def _paid_on(
+    household: Household, reading: dt.date, due: dt.date, today: dt.date, rng: random.Random
+) -> dt.date | None:
     """Payment date as the export of ``today`` knows it (None while unpaid)."""
     if household.delinquent and due >= today - dt.timedelta(days=75):
         return None  # 滞納: the last couple of bills are still open
@@ -169,7 +177,7 @@ def household_bills(
     closure = closure_days(list(settings["calendar"]["closure_days"]))
     billed = billing_months(household, cycle, months, today)
     start = min(month_index(*EPOCH), billed[0] - step)
-    rng = random.Random(f"{seed}:{profile.slug}:meter:{household.customer_number}")
+    rng = _rng(seed, profile.slug, "meter", household.customer_number)
     reading = rng.randint(0, 1500)  # the meter's reading at the start of the epoch
     cumulative: dict[int, int] = {}
     for index in range(start, billed[-1] + 1):
@@ -181,16 +189,17 @@ def household_bills(
         previous, current = cumulative[index - step], cumulative[index]
         usage = current - previous
         read_on = _reading_date(household, year, month, closure)
+        previous_read_on = _reading_date(household, *from_index(index - step), closure)
         due = _due_date(year, month, closure)
         water = with_tax(profile.water.charge(household.meter_diameter_mm, usage, step))
         sewer = with_tax(profile.sewer.charge(household.meter_diameter_mm, usage, step)) if household.has_sewer else 0
         total = water + sewer
-        pay_rng = random.Random(f"{seed}:{profile.slug}:pay:{household.customer_number}:{index}")
+        pay_rng = _rng(seed, profile.slug, "pay", household.customer_number, index)
         paid = _paid_on(household, read_on, due, today, pay_rng)
         rows.append({
             "customer_number": household.customer_number,
             "billing_month": f"{year:04d}-{month:02d}",
-            "period_start": (_reading_date(household, *from_index(index - step), closure) + dt.timedelta(days=1)).isoformat(),
+            "period_start": (previous_read_on + dt.timedelta(days=1)).isoformat(),
             "period_end": read_on.isoformat(),
             "reading_date": read_on.isoformat(),
             "previous_reading": str(previous),
