@@ -160,7 +160,11 @@ class CityClient(FlaskClient):
         if not any(k.lower() == "host" for k in dict(headers)) and "base_url" not in kwargs:
             if args and isinstance(args[0], str):
                 kwargs["base_url"] = f"http://{self.host}"
-        return super().open(*args, **kwargs)
+        # A fresh app context per request, as in production. Otherwise the request reuses
+        # the test's own app context and ``g`` (Flask-Login's user, Flask-WTF's CSRF token,
+        # the tenant's leftovers) leaks from one request, or one client, into the next.
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
 
     def csrf_token(self, path: str) -> str:
         """GET ``path`` and return the CSRF token of its (first) form."""

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from waterportal.accounts.models import Member, MemberContract  # noqa: F401
+from waterportal.accounts.session import MemberSession  # noqa: F401
 from waterportal.billing.models import Bill  # noqa: F401
 from waterportal.contracts.models import Contract  # noqa: F401
 from waterportal.core.audit import AuditEntry  # noqa: F401

@@ -1,36 +1,201 @@
-"""Flask-Login wiring: a session is valid only in its own city and session version.
+"""Server-side member sessions on top of Flask's signed cookie session.
 
-The session stores ``"<tenant_id>:<member_id>:<session_version>"``. The loader loads by
-``(tenant_id, member_id)`` under the request's tenant and rejects a stale version, so a
-cookie copied to another city, or kept after logout or a password change, is worthless.
+Flask's cookie session has no server-side identity, so logging out could not stop a
+copied cookie. Each login therefore creates a :class:`MemberSession` row with a random
+key; the cookie carries ``"<tenant_id>:<member_id>:<session_version>:<key>"`` (Flask-Login's
+user id) and the database keeps only a SHA-256 of the key. The user loader accepts a
+session only when
+
+* the tenant id is the request's city (a cookie replayed on another city is worthless),
+* the member exists in this city and its ``session_version`` matches (bumping it ends
+  every session of the member at once),
+* the row is live: not ended (logout, password change), not idle for longer than the
+  city's ``login.idle_timeout_minutes``, and younger than ``PERMANENT_SESSION_LIFETIME``.
+
+:func:`refresh_session` runs before every city request: it loads the member, records
+activity (at most once a minute, to keep writes low) and commits, so the idle clock is
+kept in one place and no view commits it by accident.
 """
 from __future__ import annotations
 
-from flask import g
-from sqlalchemy import select
+import datetime as dt
+import hashlib
+import logging
+import secrets
+
+from flask import current_app, flash, g, request, session
+from flask_login import current_user
+from sqlalchemy import Index, String, UniqueConstraint, select, update
+from sqlalchemy.orm import Mapped, mapped_column
 
 from waterportal.accounts.models import Member
+from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db, login_manager
+from waterportal.tenancy.context import TenantContext
+from waterportal.tenancy.models import TenantScoped, tenant_fk
+
+log = logging.getLogger("waterportal.accounts")
+
+login_manager.login_view = "accounts.login"
+login_manager.login_message = "このページをご利用になるには、ログインしてください。"
+login_manager.login_message_category = "info"
+
+# Activity is written at most this often; the idle timeout is in minutes, so this is exact enough.
+TOUCH_INTERVAL = dt.timedelta(seconds=60)
+# Flask-Login's keys in the cookie session.
+LOGIN_KEYS = ("_user_id", "_fresh", "_id", "_remember", "_remember_seconds")
+END_MESSAGES = {
+    "idle": "一定時間操作がなかったため、自動的にログアウトしました。もう一度ログインしてください。",
+    "max_age": "ログインの有効期限が切れました。もう一度ログインしてください。",
+}
+
+
+class MemberSession(TenantScoped, db.Model):
+    """One login of a member: live until logout, password change, idle timeout or max age."""
+
+    __tablename__ = "member_sessions"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "key_hash"),
+        tenant_fk(["member_id"], "members", ondelete="CASCADE"),
+        Index("ix_member_sessions_tenant_member", "tenant_id", "member_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int]
+    # SHA-256 of the random key in the cookie: a database leak yields no usable session.
+    key_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)
+    ended_at: Mapped[dt.datetime | None]
+    end_reason: Mapped[str | None] = mapped_column(String(20))
+    remote_addr: Mapped[str] = mapped_column(String(64), default="")
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
+
+
+def _hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
 
 
 def session_token(member: Member) -> str:
-    """The identifier Flask-Login keeps in the session for ``member``."""
-    return f"{member.tenant_id}:{member.id}:{member.session_version}"
+    """Flask-Login's user id for ``member``: tenant, member, session version and session key.
+
+    The key is the one :func:`start_session` issued (or the loader found) for this request.
+    """
+    key = getattr(member, "live_session_key", "") or ""
+    return f"{member.tenant_id}:{member.id}:{member.session_version}:{key}"
+
+
+def start_session(tenant: TenantContext, member: Member, remote_addr: str = "", user_agent: str = "") -> str:
+    """Create a live session row for ``member`` (flushed) and return its secret key."""
+    key = secrets.token_urlsafe(32)
+    now = utcnow_naive()
+    db.session.add(
+        MemberSession(
+            tenant_id=tenant.id, member_id=member.id, key_hash=_hash_key(key), created_at=now,
+            last_seen_at=now, remote_addr=remote_addr[:64], user_agent=user_agent[:200],
+        )
+    )
+    db.session.flush()
+    member.live_session_key = key
+    return key
+
+
+def end_session(key: str | None, reason: str = "logout") -> None:
+    """End the session with ``key`` (no-op when unknown or already ended)."""
+    if not key:
+        return
+    db.session.execute(
+        update(MemberSession)
+        .where(MemberSession.key_hash == _hash_key(key), MemberSession.ended_at.is_(None))
+        .values(ended_at=utcnow_naive(), end_reason=reason)
+    )
+
+
+def end_member_sessions(member: Member, reason: str, keep_key: str | None = None) -> int:
+    """End every live session of ``member`` except ``keep_key``'s; return how many ended."""
+    stmt = update(MemberSession).where(MemberSession.member_id == member.id, MemberSession.ended_at.is_(None))
+    if keep_key:
+        stmt = stmt.where(MemberSession.key_hash != _hash_key(keep_key))
+    result = db.session.execute(stmt.values(ended_at=utcnow_naive(), end_reason=reason))
+    return result.rowcount or 0
+
+
+def current_session_key() -> str | None:
+    """The session key of the logged-in member of this request, if any."""
+    if current_user.is_authenticated:
+        return getattr(current_user, "live_session_key", None)
+    return None
+
+
+def _expired(row: MemberSession, tenant: TenantContext, now: dt.datetime) -> str | None:
+    idle = dt.timedelta(minutes=tenant.settings["login"]["idle_timeout_minutes"])
+    if now - row.last_seen_at >= idle:
+        return "idle"
+    max_age = dt.timedelta(seconds=current_app.config.get("PERMANENT_SESSION_LIFETIME", 86400))
+    if now - row.created_at >= max_age:
+        return "max_age"
+    return None
 
 
 @login_manager.user_loader
 def load_member(token: str) -> Member | None:
-    """Return the member of this session if it belongs to this city and is still current."""
-    tenant = g.get("tenant")
+    """Return the member of a live session of this city, else ``None``."""
+    tenant: TenantContext | None = g.get("tenant")
     if tenant is None:
         return None
     try:
-        tenant_id, member_id, version = (int(part) for part in token.split(":"))
+        tenant_part, member_part, version_part, key = token.split(":", 3)
+        tenant_id, member_id, version = int(tenant_part), int(member_part), int(version_part)
     except ValueError:
         return None
-    if tenant_id != tenant.id:
+    if tenant_id != tenant.id or not key:
         return None
-    member = db.session.scalar(select(Member).where(Member.tenant_id == tenant_id, Member.id == member_id))
+    row = db.session.scalar(
+        select(MemberSession).where(
+            MemberSession.key_hash == _hash_key(key),
+            MemberSession.member_id == member_id,
+            MemberSession.ended_at.is_(None),
+        )
+    )
+    if row is None:
+        return None
+    now = utcnow_naive()
+    reason = _expired(row, tenant, now)
+    if reason:
+        row.ended_at, row.end_reason = now, reason
+        g.session_end_reason = reason
+        return None
+    member = db.session.scalar(select(Member).where(Member.id == member_id))
     if member is None or member.session_version != version:
         return None
+    if now - row.last_seen_at >= TOUCH_INTERVAL:
+        row.last_seen_at = now
+    member.live_session_key = key
+    g.member_session = row
     return member
+
+
+def drop_login_keys() -> None:
+    """Forget Flask-Login's keys in the cookie session (the session row is not touched)."""
+    for name in LOGIN_KEYS:
+        session.pop(name, None)
+
+
+def refresh_session() -> None:
+    """Before each city request: validate the member's session, record activity, commit it.
+
+    A dead session (ended, idle, other city) has its login keys removed from the cookie;
+    an idle one also tells the citizen why.
+    """
+    if g.get("tenant") is None or request.blueprint in ("theme_assets", "health"):
+        return
+    if "_user_id" not in session:
+        return
+    if not current_user.is_authenticated:
+        drop_login_keys()
+        reason = g.get("session_end_reason")
+        if reason in END_MESSAGES:
+            flash(END_MESSAGES[reason], "info")
+            log.info("session ended: %s (tenant=%s)", reason, g.tenant.slug)
+    if db.session.dirty:
+        db.session.commit()

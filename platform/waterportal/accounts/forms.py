@@ -1,0 +1,87 @@
+"""Forms of login, logout, password reset and login-ID recovery (messages in Japanese).
+
+Every form is a FlaskForm, so each carries a CSRF token. Password fields never
+re-render what was typed; every other field keeps it.
+"""
+from __future__ import annotations
+
+import re
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, PasswordField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length, Regexp, StopValidation
+
+# Loose on purpose: the mail that follows is the real check of an address.
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+EMAIL_MESSAGE = "メールアドレスの形式が正しくありません。"
+
+
+class Required(DataRequired):
+    """``DataRequired`` saying 「<label>を入力してください。」 with the label the form has now."""
+
+    def __call__(self, form, field) -> None:
+        if not field.data or (isinstance(field.data, str) and not field.data.strip()):
+            field.errors[:] = []
+            raise StopValidation(self.message or f"{field.label.text}を入力してください。")
+
+
+def _email_validators() -> list:
+    return [
+        DataRequired("メールアドレスを入力してください。"),
+        Length(max=254, message="メールアドレスは254文字以内で入力してください。"),
+        Regexp(EMAIL_PATTERN, message=EMAIL_MESSAGE),
+    ]
+
+
+class LoginForm(FlaskForm):
+    """メールアドレス or ログインID (label set per city), パスワード, 次回からIDの入力を省略."""
+
+    identifier = StringField(
+        "ログインID", validators=[Required(), Length(max=254, message="254文字以内で入力してください。")]
+    )
+    password = PasswordField(
+        "パスワード", validators=[DataRequired("パスワードを入力してください。"), Length(max=1024, message="パスワードが長すぎます。")]
+    )
+    remember_id = BooleanField("次回からIDの入力を省略")
+
+    def set_mode(self, mode: str) -> None:
+        """Label and messages for the city's login mode (``email`` or ``login_id``)."""
+        name = "メールアドレス" if mode == "email" else "ログインID"
+        self.identifier.label.text = name
+        if mode == "email":
+            self.remember_id.label.text = "次回からメールアドレスの入力を省略"
+
+
+class LogoutForm(FlaskForm):
+    """Only the CSRF token: logging out is a POST."""
+
+
+class EmailForm(FlaskForm):
+    """The registered メールアドレス (password reset request, recovery step 1)."""
+
+    email = StringField("メールアドレス", validators=_email_validators())
+
+
+class AnswerForm(FlaskForm):
+    """The answer to the secret question (recovery step 2)."""
+
+    answer = StringField(
+        "秘密の質問の答え",
+        validators=[DataRequired("答えを入力してください。"), Length(max=100, message="100文字以内で入力してください。")],
+    )
+
+
+class NewPasswordForm(FlaskForm):
+    """新しいパスワード twice; the city's policy is applied by the view (it needs the member)."""
+
+    password = PasswordField(
+        "新しいパスワード",
+        validators=[DataRequired("新しいパスワードを入力してください。"), Length(max=1024, message="パスワードが長すぎます。")],
+    )
+    password_confirm = PasswordField(
+        "新しいパスワード(確認)",
+        validators=[
+            DataRequired("確認のため、もう一度入力してください。"),
+            EqualTo("password", message="確認用のパスワードが一致しません。"),
+        ],
+    )

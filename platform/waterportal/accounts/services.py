@@ -1,0 +1,172 @@
+"""Login, logout, session ending, password reset and password changes (writes flush; the caller commits).
+
+Enumeration and brute force are handled here, not in the views:
+
+* a wrong login ID/email and a wrong password give the same result after the same work
+  (an argon2 verify against a dummy hash when the account does not exist);
+* failures are throttled per account identifier and per client address with sliding
+  windows that expire by themselves, and a success clears the account's counter;
+* a reset request queues a mail whether or not the address is registered, so the page,
+  the database work and the timing are the same either way.
+"""
+from __future__ import annotations
+
+import logging
+import unicodedata
+from dataclasses import dataclass
+
+from flask import url_for
+from sqlalchemy import func, select
+
+from waterportal.accounts.models import Member
+from waterportal.accounts.passwords import hash_password, needs_rehash, verify_password
+from waterportal.accounts.policy import password_problems
+from waterportal.accounts.session import end_member_sessions, end_session, start_session
+from waterportal.accounts.tokens import MAX_AGE, PASSWORD_RESET, make_token
+from waterportal.core import audit, throttle
+from waterportal.core.text import normalise_email
+from waterportal.core.throttle import Rule
+from waterportal.core.time import local_now, utcnow_naive
+from waterportal.extensions import db
+from waterportal.mail.services import portal_url, queue_mail
+from waterportal.tenancy.context import TenantContext
+
+log = logging.getLogger("waterportal.accounts")
+
+LOGIN_ACCOUNT = Rule("login-account", "5 per 15 minutes")
+LOGIN_IP = Rule("login-ip", "30 per 15 minutes")
+RESET_ADDRESS = Rule("reset-address", "3 per 1 hour")
+RESET_IP = Rule("reset-ip", "20 per 1 hour")
+
+
+@dataclass
+class LoginResult:
+    """The outcome of :func:`authenticate`: a member, a refusal, or a throttle."""
+
+    member: Member | None = None
+    throttled: bool = False
+    retry_after: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.member is not None
+
+
+def normalise_identifier(tenant: TenantContext, raw: str | None) -> str:
+    """The form of a typed email or login ID used for lookups and throttle keys."""
+    if tenant.login_mode == "email":
+        return normalise_email(raw)
+    return unicodedata.normalize("NFKC", raw or "").strip()
+
+
+def find_member(tenant: TenantContext, identifier: str) -> Member | None:
+    """The member of this city whose email (email cities) or login ID (ignoring case) matches."""
+    if not identifier:
+        return None
+    if tenant.login_mode == "email":
+        condition = Member.email == identifier
+    else:
+        # Registration keeps login IDs as typed but unique ignoring case; match the same way.
+        condition = func.lower(Member.login_id) == identifier.lower()
+    return db.session.scalar(select(Member).where(Member.tenant_id == tenant.id, condition))
+
+
+def find_member_by_email(tenant: TenantContext, email: str) -> Member | None:
+    """The member of this city registered with ``email`` (already normalised)."""
+    if not email:
+        return None
+    return db.session.scalar(select(Member).where(Member.tenant_id == tenant.id, Member.email == email))
+
+
+def throttle_wait(tenant: TenantContext, rules: list[tuple[Rule, str]]) -> int:
+    """Seconds until every rule allows another event (0: not blocked)."""
+    waits = [throttle.retry_after(tenant, rule, key) for rule, key in rules if not throttle.allowed(tenant, rule, key)]
+    return max(waits, default=0)
+
+
+def authenticate(tenant: TenantContext, identifier: str, password: str, remote_addr: str) -> LoginResult:
+    """Check credentials under the throttles; on success clear the account counter and rehash.
+
+    ``identifier`` is normalised with :func:`normalise_identifier` first.
+    """
+    identifier = normalise_identifier(tenant, identifier)
+    rules = [(LOGIN_ACCOUNT, identifier.lower() or "-"), (LOGIN_IP, remote_addr or "-")]
+    wait = throttle_wait(tenant, rules)
+    if wait:
+        log.warning("login throttled (tenant=%s)", tenant.slug)
+        return LoginResult(throttled=True, retry_after=wait)
+    member = find_member(tenant, identifier)
+    if not verify_password(member.password_hash if member else None, password):
+        for rule, key in rules:
+            throttle.hit(tenant, rule, key)
+        return LoginResult()
+    throttle.clear(tenant, LOGIN_ACCOUNT, identifier.lower())
+    if needs_rehash(member.password_hash):
+        member.password_hash = hash_password(password)
+        log.info("password rehashed at login (tenant=%s member=%s)", tenant.slug, member.id)
+    return LoginResult(member=member)
+
+
+def log_in(tenant: TenantContext, member: Member, remote_addr: str = "", user_agent: str = "") -> str:
+    """Start a server-side session for ``member``; return its key (the view puts it in the cookie)."""
+    key = start_session(tenant, member, remote_addr, user_agent)
+    member.last_login_at = utcnow_naive()
+    audit.record(f"member:{member.id}", "login", target=f"member:{member.id}", remote_addr=remote_addr)
+    return key
+
+
+def log_out(tenant: TenantContext, member: Member, key: str | None, remote_addr: str = "") -> None:
+    """End this one session server-side (other devices stay logged in)."""
+    end_session(key, "logout")
+    audit.record(f"member:{member.id}", "logout", target=f"member:{member.id}", remote_addr=remote_addr)
+
+
+def password_errors(tenant: TenantContext, member: Member, password: str) -> list[str]:
+    """The city's policy (on the platform floor) applied to a new password of ``member``."""
+    return password_problems(tenant.settings["password_policy"], password, (member.email, member.login_id or ""))
+
+
+def set_password(
+    tenant: TenantContext, member: Member, password: str, *, actor: str, keep_key: str | None = None,
+    remote_addr: str = "",
+) -> int:
+    """Store a new password, end the member's other sessions and mail a notice.
+
+    ``keep_key`` is the session to keep (a logged-in change); a reset keeps none.
+    Returns the number of sessions ended. Check :func:`password_errors` first.
+    """
+    member.password_hash = hash_password(password)
+    ended = end_member_sessions(member, "password_changed", keep_key=keep_key)
+    changed_at = local_now(tenant.timezone)
+    queue_mail(tenant, member.email, "password_changed", member=member, changed_at=changed_at,
+               login_url=portal_url(tenant, url_for("accounts.login")))
+    audit.record(actor, "password.changed", target=f"member:{member.id}", remote_addr=remote_addr,
+                 sessions_ended=ended)
+    return ended
+
+
+def request_password_reset(tenant: TenantContext, email: str, remote_addr: str) -> int:
+    """Mail a reset link to ``email`` if it is registered, else a "not registered" note.
+
+    Both paths render and queue one mail, so the answer and its timing do not tell whether
+    the address exists. Returns seconds to wait when throttled, else 0.
+    """
+    email = normalise_email(email)
+    rules = [(RESET_ADDRESS, email or "-"), (RESET_IP, remote_addr or "-")]
+    wait = throttle_wait(tenant, rules)
+    if wait:
+        return wait
+    for rule, key in rules:
+        throttle.hit(tenant, rule, key)
+    member = find_member_by_email(tenant, email)
+    minutes = MAX_AGE[PASSWORD_RESET] // 60
+    if member is not None:
+        link = portal_url(tenant, url_for("accounts.reset_password", token=make_token(tenant, member, PASSWORD_RESET)))
+        audit.record(f"member:{member.id}", "password.reset_requested", target=f"member:{member.id}",
+                     remote_addr=remote_addr)
+    else:
+        link = None
+        audit.record("anonymous", "password.reset_requested", target="unknown", remote_addr=remote_addr)
+    queue_mail(tenant, email, "password_reset", member=member, link=link, minutes=minutes,
+               forgot_url=portal_url(tenant, url_for("accounts.forgot_password")))
+    return 0

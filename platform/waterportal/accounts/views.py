@@ -1,0 +1,227 @@
+"""Blueprint ``accounts``: top page, login, logout and the member page (会員さま専用サイト).
+
+Password reset and login-ID recovery live in :mod:`waterportal.accounts.recovery_views`
+on the same blueprint. Every state change is a POST with a CSRF token.
+"""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    g,
+    make_response,
+    redirect,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user, login_required, login_user, logout_user
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import select
+
+from waterportal.accounts import services
+from waterportal.accounts.forms import LoginForm, LogoutForm
+from waterportal.accounts.models import MemberContract
+from waterportal.accounts.session import (
+    current_session_key,
+    end_session,
+    refresh_session,
+)
+from waterportal.contracts.models import Contract
+from waterportal.core.time import local_now
+from waterportal.extensions import db
+from waterportal.tenancy.context import TenantContext
+from waterportal.tenancy.templating import render_page
+
+accounts = Blueprint("accounts", __name__)
+accounts.before_app_request(refresh_session)
+
+REMEMBER_ID_COOKIE = "remembered_id"
+INVALID_LOGIN = {
+    "email": "メールアドレスまたはパスワードが正しくありません。",
+    "login_id": "ログインIDまたはパスワードが正しくありません。",
+}
+THROTTLED_LOGIN = (
+    "ログインの失敗が続いたため、一時的にログインを制限しています。"
+    "{minutes}分ほど時間をおいてから、もう一度お試しください。"
+)
+
+
+def remote_addr() -> str:
+    """The client address (ProxyFix, when configured, has already applied X-Forwarded-For)."""
+    return request.remote_addr or ""
+
+
+def wait_minutes(seconds: int) -> int:
+    """Seconds to whole minutes for messages (at least 1)."""
+    return max(1, -(-seconds // 60))
+
+
+def throttled_response(body: str, seconds: int):
+    """HTTP 429 with a Retry-After header."""
+    response = make_response(body, 429)
+    response.headers["Retry-After"] = str(max(1, seconds))
+    return response
+
+
+def safe_next(value: str | None) -> str | None:
+    """A same-site path to return to after login, or None (no open redirects)."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return None
+    parts = urlsplit(value)
+    return value if not parts.scheme and not parts.netloc else None
+
+
+# --- 次回からIDの入力を省略: only the ID, signed per city; it never logs anyone in ---------
+
+def _id_serializer(tenant: TenantContext) -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=f"remembered-id:{tenant.id}")
+
+
+def remembered_id(tenant: TenantContext) -> str | None:
+    """The ID saved by 「次回からIDの入力を省略」, if a valid cookie of this city is present."""
+    raw = request.cookies.get(REMEMBER_ID_COOKIE)
+    if not raw:
+        return None
+    try:
+        value = _id_serializer(tenant).loads(raw)
+    except BadSignature:
+        return None
+    return value if isinstance(value, str) and len(value) <= 254 else None
+
+
+def set_remembered_id(response, tenant: TenantContext, identifier: str) -> None:
+    """Host-only, HttpOnly, SameSite=Lax (Secure in production) cookie holding the ID only."""
+    days = tenant.settings["login"]["remember_id_days"]
+    response.set_cookie(
+        REMEMBER_ID_COOKIE, _id_serializer(tenant).dumps(identifier), max_age=days * 86400,
+        httponly=True, samesite="Lax", secure=current_app.config.get("SESSION_COOKIE_SECURE", False), path="/",
+    )
+
+
+def forget_remembered_id(response) -> None:
+    """Remove the saved ID."""
+    response.delete_cookie(
+        REMEMBER_ID_COOKIE, path="/", httponly=True, samesite="Lax",
+        secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
+    )
+
+
+def login_notice(tenant: TenantContext) -> str:
+    """ご利用時間の案内: the city's text, else one derived from its service hours."""
+    text = tenant.settings["texts"].get("login_notice", "")
+    hours = tenant.settings.get("service_hours")
+    if not text and hours:
+        text = f"ご利用可能時間は、毎日 {hours['open']}〜{hours['close']} の間です。"
+    return text
+
+
+# --- pages -----------------------------------------------------------------------------
+
+@accounts.get("/")
+def index():
+    """The portal's top: the member page when logged in, else the login page."""
+    return redirect(url_for("accounts.mypage" if current_user.is_authenticated else "accounts.login"))
+
+
+def _begin_session(tenant: TenantContext, member) -> None:
+    """Log ``member`` in with a fresh session: nothing from before the login survives."""
+    end_session(current_session_key(), "relogin")
+    session.clear()
+    services.log_in(tenant, member, remote_addr(), request.user_agent.string or "")
+    login_user(member)
+    db.session.commit()
+
+
+@accounts.route("/login", methods=["GET", "POST"])
+def login():
+    """ログイン: by email or by login ID, per the city's ``login.mode``."""
+    tenant: TenantContext = g.tenant
+    next_path = safe_next(request.args.get("next"))
+    if request.method == "GET" and current_user.is_authenticated:
+        return redirect(next_path or url_for("accounts.mypage"))
+    form = LoginForm()
+    form.set_mode(tenant.login_mode)
+    message, status, wait = None, 200, 0
+    if request.method == "GET":
+        saved = remembered_id(tenant)
+        if saved:
+            form.identifier.data, form.remember_id.data = saved, True
+    elif form.validate_on_submit():
+        result = services.authenticate(tenant, form.identifier.data, form.password.data, remote_addr())
+        if result.ok:
+            _begin_session(tenant, result.member)
+            response = redirect(next_path or url_for("accounts.mypage"))
+            if form.remember_id.data:
+                set_remembered_id(response, tenant, services.normalise_identifier(tenant, form.identifier.data))
+            else:
+                forget_remembered_id(response)
+            return response
+        if result.throttled:
+            message, status, wait = THROTTLED_LOGIN.format(minutes=wait_minutes(result.retry_after)), 429, result.retry_after
+        else:
+            message = INVALID_LOGIN[tenant.login_mode]
+    body = render_page(
+        "accounts/login.html", form=form, message=message, next_path=next_path,
+        notice=login_notice(tenant), security_lines=_lines(tenant.settings["texts"].get("security_notice", "")),
+        register_url=url_for("registration.start"),
+        forgot_url=url_for("accounts.recover" if tenant.login_mode == "login_id" else "accounts.forgot_password"),
+    )
+    response = throttled_response(body, wait) if status == 429 else make_response(body, status)
+    if request.method == "POST" and not form.remember_id.data:
+        forget_remembered_id(response)
+    return response
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+@accounts.post("/logout")
+def logout():
+    """ログアウト: ends this session server-side; the old cookie is worthless afterwards."""
+    LogoutForm()  # the CSRF token was checked by CSRFProtect before this view ran
+    if current_user.is_authenticated:
+        services.log_out(g.tenant, current_user._get_current_object(), current_session_key(), remote_addr())
+        logout_user()
+        db.session.commit()
+    session.clear()
+    flash("ログアウトしました。", "info")
+    return redirect(url_for("accounts.login"))
+
+
+def greeting(hour: int) -> str:
+    """おはようございます (5-11時) / こんにちは (11-18時) / こんばんは."""
+    if 5 <= hour < 11:
+        return "おはようございます"
+    if 11 <= hour < 18:
+        return "こんにちは"
+    return "こんばんは"
+
+
+@accounts.get("/mypage")
+@login_required
+def mypage():
+    """会員さま専用サイト: greeting, linked お客様番号, logout, when data becomes visible."""
+    tenant: TenantContext = g.tenant
+    member = current_user._get_current_object()
+    now = local_now(tenant.timezone)
+    numbers = db.session.scalars(
+        select(Contract.customer_number)
+        .join(MemberContract, MemberContract.contract_id == Contract.id)
+        .where(MemberContract.member_id == member.id)
+        .order_by(MemberContract.id)
+    ).all()
+    visible_from = member.data_visible_from
+    if visible_from is not None and visible_from <= now.date():
+        visible_from = None
+    return render_page(
+        "accounts/mypage.html", title="会員さま専用サイト", member=member, greeting=greeting(now.hour),
+        customer_numbers=numbers, visible_from=visible_from, logout_form=LogoutForm(),
+    )
+
+
+from waterportal.accounts import recovery_views  # noqa: F401 - routes on this blueprint

@@ -1,0 +1,100 @@
+"""Fixtures for the login, session and recovery tests: a frozen clock inside service
+hours, logging in through the real form, and reading mail from the outbox."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from sqlalchemy import select
+from waterportal.extensions import db
+from waterportal.mail.models import OutboxMessage
+from waterportal.tenancy.context import tenant_context
+
+JST = ZoneInfo("Asia/Tokyo")
+PASSWORD = "Passw0rd!x"
+
+
+@pytest.fixture
+def clock():
+    """A frozen clock at 2026-11-20 10:00 JST (inside Kanazawa's 07:00-02:00 hours).
+
+    ``clock.shift(minutes=...)`` moves it; ``clock.now`` is the current aware time.
+    """
+
+    class Clock:
+        def __init__(self) -> None:
+            self.now = dt.datetime(2026, 11, 20, 10, 0, tzinfo=JST)
+            self._traveller = time_machine.travel(self.now, tick=False)
+            self._traveller.start()
+
+        def shift(self, **delta) -> None:
+            self.move_to(self.now + dt.timedelta(**delta))
+
+        def move_to(self, when: dt.datetime) -> None:
+            self._traveller.stop()
+            self.now = when
+            self._traveller = time_machine.travel(when, tick=False)
+            self._traveller.start()
+
+        def stop(self) -> None:
+            self._traveller.stop()
+
+    frozen = Clock()
+    yield frozen
+    frozen.stop()
+
+
+@pytest.fixture
+def login():
+    """``login(client, "taro@example.jp")`` posts the real login form; returns the response."""
+
+    def submit(client, identifier, password=PASSWORD, remember=False, **kwargs):
+        data = {"identifier": identifier, "password": password}
+        if remember:
+            data["remember_id"] = "y"
+        return client.submit("/login", data, **kwargs)
+
+    return submit
+
+
+@pytest.fixture
+def outbox(app):
+    """``outbox(city)`` -> the city's OutboxMessage rows, oldest first (detached copies)."""
+
+    def read(tenant, kind: str | None = None):
+        with app.app_context(), tenant_context(tenant):
+            query = select(OutboxMessage).order_by(OutboxMessage.id)
+            if kind:
+                query = query.where(OutboxMessage.kind == kind)
+            rows = db.session.scalars(query).all()
+            return [
+                {"to": r.to_address, "subject": r.subject, "body": r.body, "kind": r.kind, "status": r.status}
+                for r in rows
+            ]
+
+    return read
+
+
+def link_in(body: str) -> str:
+    """The first portal URL in a mail body, as a path (the client sends the Host)."""
+    match = re.search(r"http://[a-z.]+(/\S+)", body)
+    assert match, body
+    return match.group(1)
+
+
+@pytest.fixture
+def mail_link():
+    return link_in
+
+
+def without_csrf(body: str) -> str:
+    """A page with its CSRF token values blanked, for byte-for-byte comparisons."""
+    return re.sub(r'(name="csrf_token"[^>]*value=")[^"]+', r"\1", body)
+
+
+@pytest.fixture
+def strip_csrf():
+    return without_csrf
