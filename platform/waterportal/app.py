@@ -86,11 +86,12 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """One blueprint per feature."""
+    from waterportal.accounts.registration import registration
     from waterportal.accounts.views import accounts
     from waterportal.notices.views import pages
     from waterportal.tenancy.views import health, theme_assets
 
-    for blueprint in (health, theme_assets, pages, accounts):
+    for blueprint in (health, theme_assets, pages, accounts, registration):
         app.register_blueprint(blueprint)
 
 

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 from waterportal.accounts.models import Member, MemberContract  # noqa: F401
+from waterportal.accounts.registration_drafts import RegistrationDraft  # noqa: F401
 from waterportal.accounts.session import MemberSession  # noqa: F401
+from waterportal.accounts.verification import VerificationCode  # noqa: F401
 from waterportal.billing.models import Bill  # noqa: F401
 from waterportal.contracts.models import Contract  # noqa: F401
 from waterportal.core.audit import AuditEntry  # noqa: F401
