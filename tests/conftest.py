@@ -261,3 +261,30 @@ def pytest_report_header(config):
     if not Path("/usr/bin/chromium").exists():
         lines.append("browser tests: off (apt-get install chromium; REQUIRE_BROWSER=1 makes that an error)")
     return lines
+
+
+# --- Mail: a real SMTP server per test (tests/smtp.py) -----------------------------------
+
+
+@pytest.fixture
+def smtp_server(app):
+    """aiosmtpd on 127.0.0.1 and a free port; the app sends its mail there during the test.
+
+    Yields a tests.smtp.SmtpServer: ``.messages`` (parsed EmailMessage list), ``.wait_for(n)``,
+    ``.last_to(address)``, ``.to(address)``, ``.stop()`` / ``.start()`` (outage), ``.hold()``,
+    ``.reject_recipients``. Read codes and links with tests.smtp.find_code / find_url.
+    """
+    from tests.smtp import running_smtp_server
+
+    with running_smtp_server(app) as server:
+        yield server
+
+
+@pytest.fixture
+def mail_down(app):
+    """The app's mail server is unreachable (a closed port) during the test; yields the port."""
+    from tests.smtp import free_port, mail_pointed_at
+
+    port = free_port()
+    with mail_pointed_at(app, "127.0.0.1", port):
+        yield port

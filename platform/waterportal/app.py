@@ -66,6 +66,7 @@ def register_extensions(app: Flask) -> None:
     """Bind the unbound extensions and the tenant isolation hooks."""
     import waterportal.accounts.session  # noqa: F401 - registers the user loader
     import waterportal.models  # noqa: F401 - registers every table
+    from waterportal.mail.delivery import init_delivery as init_mail_delivery
     from waterportal.tenancy.isolation import install_isolation
     from waterportal.tenancy.registry import TenantRegistry
 
@@ -73,6 +74,7 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True)
     login_manager.init_app(app)
     mail.init_app(app)
+    init_mail_delivery(app)
     csrf.init_app(app)
     limiter.init_app(app)
     install_isolation(Session)
@@ -98,11 +100,13 @@ def register_blueprints(app: Flask) -> None:
 def register_cli(app: Flask) -> None:
     """``flask tenant ...`` and ``flask import ...``."""
     from waterportal.imports.cli import import_cli
+    from waterportal.mail.cli import outbox_cli
     from waterportal.tenancy.cli import tenant_cli
     from waterportal.vendor.cli import demo_cli
 
     app.cli.add_command(tenant_cli)
     app.cli.add_command(import_cli)
+    app.cli.add_command(outbox_cli)
     app.cli.add_command(demo_cli)
 
 

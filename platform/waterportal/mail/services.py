@@ -8,13 +8,18 @@ request's Host header.
 """
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
 from email.utils import formataddr
 
 from flask import current_app
+from sqlalchemy import func, select
 
+from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db
 from waterportal.mail.models import OutboxMessage
 from waterportal.tenancy.context import TenantContext
+from waterportal.tenancy.registry import get_registry
 from waterportal.tenancy.templating import chain
 
 
@@ -40,7 +45,8 @@ def render_mail(tenant: TenantContext, template: str, **context) -> tuple[str, s
 def queue_mail(tenant: TenantContext, to_address: str, template: str, **context) -> OutboxMessage:
     """Add a mail to the outbox of ``tenant`` (flushed, not committed: the caller commits).
 
-    It is delivered right after the commit (see mail.sender) and retried with backoff.
+    It is delivered right after the commit (see mail.delivery) and retried with backoff
+    by the sender (mail.sender); a rollback of the caller's transaction drops it too.
     """
     subject, body = render_mail(tenant, template, **context)
     mail_settings = tenant.settings["mail"]
@@ -55,3 +61,40 @@ def queue_mail(tenant: TenantContext, to_address: str, template: str, **context)
     db.session.add(message)
     db.session.flush()
     return message
+
+
+@dataclass(frozen=True)
+class CityOutbox:
+    """Outbox counts of one city."""
+
+    slug: str
+    pending: int
+    sent: int
+    failed: int
+    oldest_pending_age_seconds: int | None
+
+
+def outbox_status(now: dt.datetime | None = None) -> list[CityOutbox]:
+    """Pending / sent / failed per city (every city, zeros included), ordered by slug."""
+    now = now or utcnow_naive()
+    query = (
+        select(OutboxMessage.tenant_id, OutboxMessage.status, func.count(), func.min(OutboxMessage.created_at))
+        .group_by(OutboxMessage.tenant_id, OutboxMessage.status)
+        .execution_options(all_tenants=True)  # a platform-wide report
+    )
+    counts: dict[int, dict[str, tuple[int, dt.datetime]]] = {}
+    for tenant_id, status, count, oldest in db.session.execute(query):
+        counts.setdefault(tenant_id, {})[status] = (count, oldest)
+    result = []
+    for tenant in get_registry().all():
+        by_status = counts.get(tenant.id, {})
+        pending = by_status.get("pending")
+        age = max(0, int((now - pending[1]).total_seconds())) if pending else None
+        result.append(CityOutbox(
+            slug=tenant.slug,
+            pending=pending[0] if pending else 0,
+            sent=by_status.get("sent", (0, None))[0],
+            failed=by_status.get("failed", (0, None))[0],
+            oldest_pending_age_seconds=age,
+        ))
+    return result

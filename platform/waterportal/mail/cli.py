@@ -1,0 +1,120 @@
+"""Operator CLI: ``flask outbox send [--loop]``, ``flask outbox status``, ``flask outbox check``."""
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from waterportal.extensions import db
+from waterportal.mail.delivery import deliver_committed
+from waterportal.mail.sender import SendCounts, send_due
+from waterportal.mail.services import outbox_status, queue_mail
+from waterportal.tenancy.context import tenant_context
+from waterportal.tenancy.registry import get_registry
+
+log = logging.getLogger("waterportal.mail")
+
+outbox_cli = AppGroup("outbox", help="Send and inspect the mail outbox.")
+
+
+@contextmanager
+def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """SIGTERM and SIGINT set ``stop`` (the current message finishes first); restored afterwards."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, _frame) -> None:
+        log.info("outbox worker: %s received, stopping", signal.Signals(signum).name)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def run_worker(interval: float, limit: int, max_iterations: int | None = None,
+               stop: threading.Event | None = None) -> SendCounts:
+    """Send what is due every ``interval`` seconds until ``stop`` is set or the iterations run out.
+
+    A failing round (database restarting, ...) is logged and retried; the worker stays up.
+    """
+    stop = stop or threading.Event()
+    total = SendCounts()
+    iteration = 0
+    while not stop.is_set():
+        try:
+            counts = send_due(limit=limit)
+            total.add(counts)
+            if counts.sent or counts.retrying or counts.failed:
+                click.echo(str(counts))
+            # A full round means more may be due: go again without sleeping.
+            busy = counts.sent + counts.retrying + counts.failed >= limit
+        except Exception:
+            log.exception("outbox worker round failed")
+            db.session.rollback()
+            busy = False
+        iteration += 1
+        if max_iterations is not None and iteration >= max_iterations:
+            break
+        if not busy:
+            stop.wait(interval)
+    return total
+
+
+@outbox_cli.command("send")
+@click.option("--loop", is_flag=True, help="Keep running as a worker (stop with SIGTERM or Ctrl-C).")
+@click.option("--interval", default=5.0, show_default=True, type=click.FloatRange(min=0),
+              help="Seconds between rounds with --loop.")
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(min=1),
+              help="Most mails per round.")
+@click.option("--max-iterations", type=click.IntRange(min=1), default=None,
+              help="With --loop: stop after this many rounds (tests, cron-style runs).")
+def send_command(loop: bool, interval: float, limit: int, max_iterations: int | None) -> None:
+    """Send the mails that are due (every city), once or as a worker loop."""
+    if not loop:
+        click.echo(str(send_due(limit=limit)))
+        return
+    stop = threading.Event()
+    with _stop_on_signals(stop):
+        click.echo(f"outbox worker started (every {interval:g}s, {limit} per round)")
+        total = run_worker(interval, limit, max_iterations, stop)
+    click.echo(f"outbox worker stopped: {total}")
+
+
+@outbox_cli.command("status")
+def status_command() -> None:
+    """Pending / sent / failed mails per city, and how long the oldest pending one has waited."""
+    rows = outbox_status()
+    click.echo(f"{'city':<16}{'pending':>9}{'sent':>9}{'failed':>9}  oldest pending")
+    for row in rows:
+        oldest = f"{row.oldest_pending_age_seconds}s" if row.oldest_pending_age_seconds is not None else "-"
+        click.echo(f"{row.slug:<16}{row.pending:>9}{row.sent:>9}{row.failed:>9}  {oldest}")
+
+
+@outbox_cli.command("check")
+@click.option("--city", "slug", required=True, help="City slug, e.g. nayoro")
+@click.option("--to", "to_address", required=True, help="Where to send the check mail")
+def check_command(slug: str, to_address: str) -> None:
+    """Queue and send a check mail with the city's sender and signature (mail set-up test)."""
+    tenant = get_registry().by_slug(slug)
+    if tenant is None:
+        raise click.BadParameter(f"no city {slug!r}", param_hint="--city")
+    with tenant_context(tenant):
+        message = queue_mail(tenant, to_address, "check")
+        message_id = message.id
+    db.session.commit()
+    counts = deliver_committed()
+    state = current_app.extensions["mail"]
+    click.echo(f"check mail {message_id} to {to_address} via {state.server}:{state.port}: {counts}")
+    if not counts.sent:
+        raise SystemExit(1)
