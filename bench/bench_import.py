@@ -28,7 +28,6 @@ from pathlib import Path
 from gen_billing import BILL_HEADER, generate, write_csv
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
-
 from waterportal.app import create_app
 from waterportal.core.paths import TENANTS_DIR
 from waterportal.extensions import db
@@ -143,10 +142,10 @@ def baseline(url: str, tuples: list[tuple], sqlite: bool) -> None:
         return
     import psycopg
 
-    with psycopg.connect(make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)) as conn:
-        with conn.cursor() as cur, cur.copy(f"COPY bills ({columns}) FROM STDIN") as copy:
-            for row in tuples:
-                copy.write_row(row)
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(dsn) as conn, conn.cursor() as cur, cur.copy(f"COPY bills ({columns}) FROM STDIN") as copy:
+        for row in tuples:
+            copy.write_row(row)
 
 
 def main() -> None:

@@ -2,13 +2,19 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
 from waterportal.extensions import db
-from waterportal.imports.services import ImportResult, ProgressCallback, import_bills, import_contracts
+from waterportal.imports.services import (
+    ImportResult,
+    ProgressCallback,
+    import_bills,
+    import_contracts,
+)
 from waterportal.tenancy.context import tenant_context
 from waterportal.tenancy.registry import get_registry
 

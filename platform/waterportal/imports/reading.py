@@ -12,9 +12,9 @@ import io
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, NamedTuple, Union
+from typing import IO, NamedTuple
 
-Source = Union[str, os.PathLike, IO[bytes], bytes]
+Source = str | os.PathLike | IO[bytes] | bytes
 
 BOM = b"\xef\xbb\xbf"
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 import contextlib
 import gc
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from flask import current_app
 
@@ -17,9 +18,21 @@ from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db
 from waterportal.imports import writers
 from waterportal.imports.models import ImportBatch
-from waterportal.imports.reading import CsvFile, Problem, Source, read_csv, read_source, source_name
+from waterportal.imports.reading import (
+    CsvFile,
+    Problem,
+    Source,
+    read_csv,
+    read_source,
+    source_name,
+)
 from waterportal.imports.validation import (
-    BILL_COLUMNS, BILL_OPTIONAL, CONTRACT_COLUMNS, map_header, validate_bills, validate_contracts,
+    BILL_COLUMNS,
+    BILL_OPTIONAL,
+    CONTRACT_COLUMNS,
+    map_header,
+    validate_bills,
+    validate_contracts,
 )
 from waterportal.tenancy.context import TenantContext, tenant_context
 

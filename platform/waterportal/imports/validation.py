@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
+from collections.abc import Callable, Mapping, Sequence
 from operator import itemgetter
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from waterportal.core.text import digits_only, is_katakana, katakana_name, squash_spaces
 from waterportal.imports.reading import Problem
@@ -64,9 +65,9 @@ def _date(value: str) -> str | None:
 
 def _month(value: str) -> str | None:
     value = _nfkc(value)
-    if len(value) == 7 and value[4] == "-" and value[:4].isdigit() and value[5:].isdigit():
-        if value.isascii() and 1 <= int(value[5:]) <= 12:
-            return value
+    shaped = len(value) == 7 and value[4] == "-" and value.isascii()
+    if shaped and value[:4].isdigit() and value[5:].isdigit() and 1 <= int(value[5:]) <= 12:
+        return value
     return None
 
 
@@ -259,11 +260,11 @@ class _BillChecker:
             exchanged = 1 if flag == "1" else 0
         if start and end and start > end:
             bad("period_end", f"使用期間の終了日 {end} が開始日 {start} より前です")
-        if previous is not None and current is not None and usage is not None and not exchanged:
-            if usage != current - previous:
-                hint = " (メーター交換の行は meter_exchanged を 1 にしてください)" if current < previous else ""
-                bad("usage_m3", f"使用水量 {usage} が今回指針 − 前回指針 ({current} − {previous} = "
-                                f"{current - previous}) と一致しません{hint}")
+        readings_known = previous is not None and current is not None and usage is not None
+        if readings_known and not exchanged and usage != current - previous:
+            hint = " (メーター交換の行は meter_exchanged を 1 にしてください)" if current < previous else ""
+            bad("usage_m3", f"使用水量 {usage} が今回指針 − 前回指針 ({current} − {previous} = "
+                            f"{current - previous}) と一致しません{hint}")
         if water is not None and sewer is not None and total is not None and total != water + sewer:
             bad("total", f"合計 {total} が水道料金 + 下水道料金 ({water} + {sewer} = {water + sewer}) と一致しません")
         if tax is not None and total is not None and tax > total:

@@ -14,7 +14,8 @@ the ORM isolation hooks do not see.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from sqlalchemy.engine import Connection
 
