@@ -35,9 +35,10 @@ test: install
 lint: install
 	$(BIN)/ruff check platform tests bench
 
-# Build or update the SQLite database, apply both cities and load their demo exports
-# through the real import. Idempotent: the database is kept (members registered while
-# trying the demo survive) and importing the same files again leaves every row unchanged.
+# Build or update the SQLite database, apply both cities, load their demo exports through
+# the real import and add one ready-made member per city. Idempotent: the database is kept
+# (members registered while trying the demo survive), importing the same files again
+# leaves every row unchanged and an existing demo member is left alone.
 demo-data: install
 	$(FLASK) db upgrade
 	for city in $(DEMO_CITIES); do $(FLASK) tenant apply tenants/$$city || exit 1; done
@@ -46,6 +47,7 @@ demo-data: install
 	  $(FLASK) import contracts --tenant $$city $(DEMO_DATA)/$$city/contracts.csv || exit 1; \
 	  $(FLASK) import bills --tenant $$city $(DEMO_DATA)/$$city/bills.csv || exit 1; \
 	done
+	$(FLASK) demo members
 
 # The mail catcher and the outbox worker (retries any mail the web process could not hand
 # over) run in the background, gunicorn in the foreground. Ctrl-C stops gunicorn and the

@@ -30,6 +30,7 @@ from waterportal.vendor.demo import (
     write_city,
 )
 from waterportal.vendor.demo_cities import KANAZAWA, NAYORO, PROFILES
+from waterportal.vendor.demo_members import DEMO_MEMBERS
 
 ROOT = Path(__file__).resolve().parents[2]
 TODAY = dt.date(2026, 11, 21)
@@ -193,6 +194,8 @@ def test_fixed_demo_contracts_come_first_and_match_the_readme(nayoro, kanazawa):
         assert [c["customer_number"] for c in export.contracts[:2]] == [t[0] for t in typed]
         for number, phone, kana in typed:
             assert number in readme and phone in readme and kana in readme
+        member = DEMO_MEMBERS[city.slug]
+        assert f"`{member.password}`" in readme and f"`{member.login_id or member.email}`" in readme
 
 
 def test_cli_generates_both_cities_and_lists_demo_contracts(runner, app_ctx, tmp_path):
@@ -207,6 +210,7 @@ def test_cli_generates_both_cities_and_lists_demo_contracts(runner, app_ctx, tmp
     assert listed.exit_code == 0, listed.output
     assert "00012345671" in listed.output and "ナヨロタロウ" in listed.output
     assert "http://nayoro.localhost" in listed.output and "0100012345" not in listed.output
+    assert "demo@nayoro.localhost" in listed.output
     unknown = runner.invoke(args=["demo", "generate", "--tenant", "asahikawa", str(tmp_path)])
     assert unknown.exit_code != 0 and "no demo profile" in unknown.output
 
@@ -231,3 +235,33 @@ def test_real_import_loads_the_demo_files(app_ctx, nayoro, kanazawa, tmp_path, s
         number, phone, kana = README_CONTRACTS[slug][0]
         contract = db.session.scalars(select(Contract).where(Contract.customer_number == number)).one()
         assert (contract.phone, contract.holder_name_kana) == (phone, kana)
+
+
+@pytest.mark.parametrize("slug", ["nayoro", "kanazawa"])
+def test_demo_member_logs_in_and_sees_data_today(app_ctx, nayoro, kanazawa, tmp_path, slug):
+    from waterportal.accounts.models import MemberContract
+    from waterportal.accounts.policy import password_problems
+    from waterportal.accounts.services import authenticate
+    from waterportal.mail.models import OutboxMessage
+    from waterportal.vendor.demo_members import ensure_demo_member
+
+    tenant = {"nayoro": nayoro, "kanazawa": kanazawa}[slug]
+    contracts_path, _bills = write_city(tmp_path, generate_city(PROFILES[slug], tenant.settings, 3, 24, TODAY))
+    assert import_contracts(tenant, contracts_path, filename="contracts.csv", actor="test").ok
+    spec, created = ensure_demo_member(tenant, TODAY)
+    db.session.commit()
+    assert created
+    assert ensure_demo_member(tenant, TODAY) == (spec, False)
+    assert password_problems(tenant.settings["password_policy"], spec.password) == []
+    with tenant_context(tenant):
+        result = authenticate(tenant, spec.login_id or spec.email, spec.password, "127.0.0.1")
+        assert result.member is not None and result.member.data_visible_from == TODAY
+        links = db.session.scalars(select(MemberContract).where(MemberContract.member_id == result.member.id)).all()
+        assert len(links) == len(DEMO_MEMBERS[slug].customer_numbers)
+        welcome = db.session.scalars(select(OutboxMessage).where(OutboxMessage.to_address == spec.email)).all()
+        assert len(welcome) == 1
+
+
+def test_cli_members_needs_the_contracts_first(runner, app_ctx):
+    result = runner.invoke(args=["demo", "members", "--tenant", "nayoro"])
+    assert result.exit_code != 0 and "00012345682" in result.output

@@ -1,4 +1,4 @@
-"""``flask demo generate|contracts``: demo billing-system exports and the contracts to try."""
+"""``flask demo generate|members|contracts``: demo exports, ready-made members, what to type."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,6 +7,7 @@ import click
 from flask import current_app
 
 from waterportal.core.time import local_now
+from waterportal.extensions import db
 from waterportal.tenancy.context import TenantContext
 from waterportal.tenancy.registry import get_registry
 from waterportal.vendor.demo import (
@@ -16,6 +17,7 @@ from waterportal.vendor.demo import (
     write_city,
 )
 from waterportal.vendor.demo_cities import PROFILES
+from waterportal.vendor.demo_members import DEMO_MEMBERS, DemoMember, ensure_demo_member
 
 demo_cli = click.Group("demo", help="Demo data for the demo cities (vendor only).")
 
@@ -57,13 +59,34 @@ def generate_command(slugs: tuple[str, ...], contracts: int, months: int, seed: 
                    f"{len(export.bills)} bills -> {bills_path} ({export.encoding})")
 
 
+def _login_line(member: DemoMember) -> str:
+    who = f"ログインID {member.login_id}" if member.login_id else f"メールアドレス {member.email}"
+    answer = f"  秘密の質問 {member.secret_question} {member.secret_answer}" if member.secret_question else ""
+    return f"{who}  パスワード {member.password}{answer}  (お客様番号 {', '.join(member.customer_numbers)})"
+
+
+@demo_cli.command("members")
+@click.option("--tenant", "slugs", multiple=True, metavar="SLUG", help="Only this city; repeat for more.")
+def members_command(slugs: tuple[str, ...]) -> None:
+    """Create each city's ready-made demo member (once; data visible at once)."""
+    for tenant in _cities(slugs):
+        try:
+            member, created = ensure_demo_member(tenant, local_now(tenant.timezone).date())
+        except LookupError as exc:
+            db.session.rollback()
+            raise click.ClickException(f"{exc} (run `flask import contracts` first)") from exc
+        db.session.commit()
+        click.echo(f"{tenant.slug}: demo member {'created' if created else 'unchanged'}: {_login_line(member)}")
+
+
 @demo_cli.command("contracts")
 @click.option("--tenant", "slugs", multiple=True, metavar="SLUG", help="Only this city; repeat for more.")
 def contracts_command(slugs: tuple[str, ...]) -> None:
-    """Print the fixed demo contracts with what a tester types to register."""
+    """Print the fixed demo contracts (what a tester types to register) and the demo logins."""
     for tenant in _cities(slugs):
         base = current_app.config["PORTAL_BASE_URL"].format(host=tenant.primary_host)
         click.echo(f"{tenant.portal_name} {base}/")
         for household in fixed_contracts(PROFILES[tenant.slug]):
             click.echo(f"  お客様番号 {household.customer_number}  電話番号 {household.phone}  "
                        f"お客様氏名カナ {household.holder_name_kana}  ({household.holder_name} {household.address})")
+        click.echo(f"  デモ会員 (すぐに照会できます): {_login_line(DEMO_MEMBERS[tenant.slug])}")
