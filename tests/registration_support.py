@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 
 import time_machine
 from sqlalchemy import func, select
-
 from waterportal.extensions import db
 from waterportal.mail.models import OutboxMessage
 from waterportal.tenancy.context import tenant_context
@@ -17,6 +16,8 @@ JST = ZoneInfo("Asia/Tokyo")
 # A Wednesday morning, inside Kanazawa's service hours (07:00-02:00).
 DAYTIME = dt.datetime(2026, 6, 10, 10, 0, tzinfo=JST)
 PASSWORDS = {"nayoro": "Suido#2026ab", "kanazawa": "kanazawa2026x"}
+# The phone numbers the tests' contracts carry in each city.
+PHONES = {"nayoro": "0165432111", "kanazawa": "0762202111"}
 CODE_IN_MAIL = re.compile(r"検証コード: (\d{6})")
 
 
@@ -78,7 +79,7 @@ def details_data(tenant, number: str, **overrides) -> dict:
         "password": password,
         "password_confirm": password,
         "customer_number": number,
-        "phone": "0165432111",
+        "phone": PHONES[tenant.slug],
         "holder_kana": "スイドウタロウ",
         "agree_terms": "y",
         "agree_privacy": "y",
@@ -117,8 +118,9 @@ class Registration:
     def fill_details(self, number: str, **overrides):
         return self.client.submit("/register/details", details_data(self.tenant, number, **overrides))
 
-    def confirm(self):
-        return self.client.submit("/register/confirm", {})
+    def confirm(self, form_page: str | None = None):
+        """Press 登録 (the token comes from ``form_page`` when 3/4 itself redirects)."""
+        return self.client.submit("/register/confirm", {}, form_page=form_page)
 
     def complete(self, email: str, customer_number: str, **overrides):
         """All four steps; returns the 4/4 page."""

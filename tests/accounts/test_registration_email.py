@@ -5,6 +5,13 @@ import re
 
 import pytest
 from sqlalchemy import select
+from waterportal.accounts.models import Member, MemberContract
+from waterportal.accounts.passwords import verify_password
+from waterportal.accounts.registration_drafts import RegistrationDraft
+from waterportal.accounts.verification import VerificationCode
+from waterportal.core.audit import AuditEntry
+from waterportal.extensions import db
+from waterportal.tenancy.context import tenant_context
 
 from tests.registration_support import (
     PASSWORDS,
@@ -16,13 +23,6 @@ from tests.registration_support import (
     mails,
     page,
 )
-from waterportal.accounts.models import Member, MemberContract
-from waterportal.accounts.passwords import verify_password
-from waterportal.accounts.registration_drafts import RegistrationDraft
-from waterportal.accounts.verification import VerificationCode
-from waterportal.core.audit import AuditEntry
-from waterportal.extensions import db
-from waterportal.tenancy.context import tenant_context
 
 EMAIL = "taro@example.jp"
 
@@ -206,6 +206,19 @@ def test_resend_is_throttled_to_once_a_minute(app, reg, nayoro, clock):
     clock.shift(seconds=1)
     reg.client.submit("/register/resend", {}, form_page="/register/help")
     assert len(mails(app, nayoro)) == 2
+
+
+def test_at_most_six_codes_an_hour_per_address(app, reg, nayoro, clock):
+    reg.send_code(EMAIL)
+    for _ in range(5):
+        clock.shift(seconds=61)
+        reg.client.submit("/register/resend", {}, form_page="/register/help")
+    assert len(mails(app, nayoro)) == 6
+    clock.shift(seconds=61)
+    reg.client.submit("/register/resend", {}, form_page="/register/help")
+    # Sent at 0, 61, ..., 305 s; now 366 s: the first send leaves the hour in 3234 s.
+    assert "認証コードの送信回数が上限に達しました。約54分後に再度お試しください。" in page(reg.client.get("/register/verify"))
+    assert len(mails(app, nayoro)) == 6
 
 
 def test_another_browser_cannot_bomb_an_address(app, client_for, nayoro, clock):
