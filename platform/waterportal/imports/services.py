@@ -110,6 +110,7 @@ class _Run:
         data = read_source(source)
         self.filename = filename or source_name(source)
         self.file: CsvFile = read_csv(data)
+        self.row_count = len(self.file.rows)
         self.problems: list[Problem] = list(self.file.errors)
         self.lap("read")
 
@@ -117,6 +118,11 @@ class _Run:
         now = time.perf_counter()
         self.timings[name] = round(now - self.clock, 4)
         self.clock = now
+
+    def validated(self) -> None:
+        """Drop the raw rows once validated: about a third of the peak memory of a big file."""
+        self.file.rows = []
+        self.lap("validate")
 
     def header(self, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> dict[str, int] | None:
         if self.problems:
@@ -127,7 +133,7 @@ class _Run:
         errors = sorted(self.problems, key=lambda p: p.line)
         status = "rejected" if errors else "ok"
         result = ImportResult(
-            kind=self.kind, status=status, encoding=self.file.encoding, rows=len(self.file.rows),
+            kind=self.kind, status=status, encoding=self.file.encoding, rows=self.row_count,
             rejected=len({p.line for p in errors}), errors=errors,
             **({} if errors else counts),
         )
@@ -178,10 +184,9 @@ def import_contracts(tenant: TenantContext, source: Source, *, filename: str | N
         index = run.header(CONTRACT_COLUMNS)
         if index is None:
             return run.finish({})
-        rows = run.file.rows
-        clean = validate_contracts(rows, index, _digits(tenant), run.problems,
-                                   _stepper(progress, "validate", len(rows)))
-        run.lap("validate")
+        clean = validate_contracts(run.file.rows, index, _digits(tenant), run.problems,
+                                   _stepper(progress, "validate", run.row_count))
+        run.validated()
         if run.problems:
             return run.finish({})
         db.session.flush()
@@ -208,10 +213,9 @@ def import_bills(tenant: TenantContext, source: Source, *, filename: str | None 
         db.session.flush()
         conn = db.session.connection()
         contract_ids = writers.load_contract_ids(conn, tenant.id)
-        rows = run.file.rows
-        clean = validate_bills(rows, index, _digits(tenant), contract_ids, run.problems,
-                               _stepper(progress, "validate", len(rows)))
-        run.lap("validate")
+        clean = validate_bills(run.file.rows, index, _digits(tenant), contract_ids, run.problems,
+                               _stepper(progress, "validate", run.row_count))
+        run.validated()
         if run.problems:
             return run.finish({})
         existing = writers.load_bills(conn, tenant.id, {month for _contract, month in clean})
