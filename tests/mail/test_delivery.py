@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from contextlib import contextmanager
 
 import pytest
@@ -194,3 +195,43 @@ def test_unknown_delivery_mode_is_refused():
 
     with pytest.raises(ValueError, match="MAIL_DELIVERY"):
         MailDelivery("smtp")
+
+
+# --- through a real view: パスワードを忘れた場合 (Nayoro) ------------------------------------
+
+
+def forgot(client, email):
+    response = client.submit("/password/forgot", {"email": email})
+    page = response.get_data(as_text=True)
+    return response.status_code, re.sub(r'name="csrf_token"[^>]*value="[^"]+"', "", page)
+
+
+def test_forgot_password_answers_the_same_while_the_mail_server_is_down(
+    app_ctx, app, client_for, nayoro, make_member, smtp_server
+):
+    make_member(nayoro, email="taro@example.jp")
+    smtp_server.stop()
+    client = client_for("nayoro")
+
+    known = forgot(client, "taro@example.jp")
+    unknown = forgot(client, "nobody@example.jp")
+
+    assert known == unknown and known[0] == 200
+    with tenant_context(nayoro):
+        rows = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    # Both answers queue one mail (a link, or a "not registered" note); both wait for the worker.
+    assert [(r.to_address, r.status, r.attempts) for r in rows] == [
+        ("taro@example.jp", "pending", 1), ("nobody@example.jp", "pending", 1)]
+
+
+def test_reset_link_is_on_the_primary_host_even_when_asked_on_another(
+    app_ctx, app, client_for, nayoro, make_member, smtp_server
+):
+    make_member(nayoro, email="taro@example.jp")
+    client = client_for("nayoro.localhost:8000")
+    client.environ_base["HTTP_X_FORWARDED_HOST"] = "evil.example"
+
+    assert forgot(client, "taro@example.jp")[0] == 200
+
+    link = find_url(smtp_server.last_to("taro@example.jp"), "/password/reset/")
+    assert link.startswith("http://nayoro.localhost/password/reset/")
