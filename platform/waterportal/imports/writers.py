@@ -77,9 +77,11 @@ def load_contracts(conn: Connection, tenant_id: int) -> dict[str, tuple[Any, ...
 def load_bills(conn: Connection, tenant_id: int, months: Iterable[str]) -> dict[tuple[int, str], tuple[Any, ...]]:
     """This city's bills of ``months``: (contract_id, billing_month) -> values in BILL_VALUES order."""
     months = sorted(set(months))
+    if not months:
+        return {}
     sql = _select_sql(conn, "bills", ("contract_id", "billing_month", *BILL_VALUES), BILL_DATES)
     params: tuple[Any, ...] = (tenant_id,)
-    if 0 < len(months) <= 500:  # a monthly file reads one month, not the city's whole history
+    if len(months) <= 500:  # a monthly file reads one month, not the city's whole history
         mark = "%s" if _is_postgres(conn) else "?"
         sql += f" AND billing_month IN ({', '.join([mark] * len(months))})"
         params += tuple(months)
