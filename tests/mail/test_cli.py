@@ -151,8 +151,28 @@ def test_check_refuses_an_unknown_city(app_ctx, runner):
     assert "no city 'atlantis'" in result.output
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-def test_worker_process_stops_cleanly_on_signals(tmp_path, sig):
+def test_ctrl_c_lets_the_worker_finish_its_round_and_exit(app_ctx, runner, monkeypatch):
+    from waterportal.mail import cli
+    from waterportal.mail.sender import SendCounts
+
+    rounds = []
+
+    def round_interrupted(limit):
+        rounds.append(limit)
+        signal.raise_signal(signal.SIGINT)  # Ctrl-C in the middle of a round
+        return SendCounts(sent=1)
+
+    monkeypatch.setattr(cli, "send_due", round_interrupted)
+    previous = signal.getsignal(signal.SIGINT)
+    result = runner.invoke(args=["outbox", "send", "--loop", "--interval", "0"])
+
+    assert result.exit_code == 0, result.output
+    assert rounds == [100]
+    assert result.output.splitlines()[-1] == "outbox worker stopped: sent 1, retrying 0, failed 0"
+    assert signal.getsignal(signal.SIGINT) is previous
+
+
+def test_worker_process_stops_cleanly_on_sigterm(tmp_path):
     # A real worker process on an empty database of its own.
     url = f"sqlite:///{tmp_path / 'worker.sqlite3'}"
     engine = create_engine(url)
@@ -167,7 +187,7 @@ def test_worker_process_stops_cleanly_on_signals(tmp_path, sig):
     )
     try:
         assert worker.stdout.readline().startswith("outbox worker started (every 30s")
-        worker.send_signal(sig)
+        worker.send_signal(signal.SIGTERM)
         out, err = worker.communicate(timeout=20)
     finally:
         if worker.poll() is None:

@@ -200,3 +200,12 @@ def test_senders_skip_each_others_locked_rows_on_postgresql():
     query = due_query(T0, [1, 2])
     assert "FOR UPDATE SKIP LOCKED" in str(query.compile(dialect=postgresql.dialect()))
     assert "FOR UPDATE" not in str(query.compile(dialect=sqlite.dialect()))  # SQLite: the claim UPDATE decides
+
+
+def test_header_injection_is_refused_for_good(app_ctx, nayoro, smtp_server):
+    message_id = queue(nayoro, to="taro@example.jp\r\nBcc: evil@example.jp")
+
+    assert str(send_due()) == "sent 0, retrying 0, failed 1"
+
+    assert row(nayoro, message_id).last_error.startswith("BadHeaderError")
+    assert smtp_server.messages == []

@@ -117,7 +117,8 @@ def build_message(row: OutboxMessage) -> Message:
 
 
 def _is_permanent(exc: Exception) -> bool:
-    if isinstance(exc, (BadHeaderError, ValueError, IndexError)):
+    # A message we cannot even build (no recipient, bad header) will never get better.
+    if isinstance(exc, (BadHeaderError, ValueError, IndexError, AssertionError)):
         return True
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         return all(code >= 500 for code, _ in exc.recipients.values())
