@@ -165,7 +165,7 @@ def test_remember_id_prefills_but_never_authenticates(client_for, kanazawa, make
     header = next(h for h in response.headers.getlist("Set-Cookie") if h.startswith("remembered_id="))
     assert "HttpOnly" in header and "SameSite=Lax" in header and "Domain" not in header
     assert "Max-Age=31536000" in header  # login.remember_id_days = 365
-    assert "hanako01" not in header or "Passw0rd" not in header
+    assert "Passw0rd" not in header and "session" not in header
     client.post("/logout", data={"csrf_token": client.csrf_token("/mypage")})
 
     # A new browser with only the remembered-ID cookie: prefilled, but not logged in.
@@ -174,8 +174,8 @@ def test_remember_id_prefills_but_never_authenticates(client_for, kanazawa, make
     assert fresh.get("/mypage").status_code == 302
     page = fresh.get("/login").get_data(as_text=True)
     assert 'value="hanako01"' in page
-    assert 'name="remember_id" type="checkbox" value="y" checked' in page or "checked" in page
-    assert 'name="password" type="password" value=""' in page or 'value="Passw0rd' not in page
+    assert '<input checked id="remember_id" name="remember_id" type="checkbox" value="y">' in page
+    assert 'name="password" required type="password" value=""' in page
 
 
 def test_unchecking_remember_id_removes_the_cookie(client_for, kanazawa, make_member, login, clock):

@@ -113,6 +113,8 @@ def recover_question():
             message, wait = ANSWERS_THROTTLED.format(minutes=wait_minutes(result.retry_after)), result.retry_after
         else:
             form.answer.errors.append(WRONG_ANSWER)
+        # The answer is a secret like a password: never echoed back.
+        form.answer.data, form.answer.raw_data = "", []
     body = render_page(
         "accounts/recover_question.html", title="ログインID・パスワードをお忘れの方", form=form, email=email,
         question=recovery.recovery_question(tenant, email), message=message,

@@ -1,0 +1,88 @@
+"""Failed logins are throttled per account identifier and per client address; windows
+expire by themselves and a success clears the account's counter."""
+from __future__ import annotations
+
+import pytest
+from waterportal.accounts.services import LOGIN_IP
+from waterportal.core import throttle
+
+EMAIL = "taro@example.jp"
+WRONG = "Wrong-passw0rd"
+BLOCKED = "ログインの失敗が続いたため、一時的にログインを制限しています。"
+
+
+@pytest.fixture
+def taro(nayoro, make_member):
+    return make_member(nayoro, email=EMAIL)
+
+
+def fail(login, client, identifier=EMAIL, times=1):
+    for _ in range(times):
+        assert login(client, identifier, WRONG).status_code == 200
+
+
+def test_five_failures_block_the_account_even_with_the_right_password(client, taro, login, clock):
+    fail(login, client, times=5)
+    response = login(client, EMAIL)
+    assert response.status_code == 429
+    assert BLOCKED in response.get_data(as_text=True)
+    assert 0 < int(response.headers["Retry-After"]) <= 15 * 60
+    assert client.get("/mypage").status_code == 302
+
+
+def test_unknown_accounts_are_blocked_the_same_way(client_for, taro, login, strip_csrf, clock):
+    fail(login, client_for("nayoro"), EMAIL, times=5)
+    fail(login, client_for("nayoro"), "nobody@example.jp", times=5)
+    known = login(client_for("nayoro"), EMAIL, WRONG)
+    unknown = login(client_for("nayoro"), "nobody@example.jp", WRONG)
+    assert known.status_code == unknown.status_code == 429
+    assert strip_csrf(known.get_data(as_text=True)).replace(EMAIL, "X") == strip_csrf(
+        unknown.get_data(as_text=True)).replace("nobody@example.jp", "X")
+
+
+def test_the_block_is_per_account(client, nayoro, taro, make_member, login, clock):
+    make_member(nayoro, email="hanako@example.jp")
+    fail(login, client, times=5)
+    assert login(client, "hanako@example.jp").status_code == 302
+
+
+def test_the_window_expires_by_itself(client, taro, login, clock):
+    fail(login, client, times=5)
+    clock.shift(minutes=14)
+    assert login(client, EMAIL).status_code == 429
+    clock.shift(minutes=2)
+    assert login(client, EMAIL).status_code == 302
+
+
+def test_success_clears_the_account_counter(client, client_for, taro, login, clock):
+    fail(login, client, times=4)
+    assert login(client, EMAIL).status_code == 302
+    other = client_for("nayoro")
+    fail(login, other, times=4)  # would be the 8th failure without the reset
+    assert login(other, EMAIL).status_code == 302
+
+
+def test_case_and_width_variants_share_one_counter(client, taro, login, clock):
+    for variant in ("TARO@example.jp", "taro@EXAMPLE.JP", "ｔａｒｏ@example.jp", "taro@example.jp ", "Taro@Example.jp"):
+        fail(login, client, variant)
+    assert login(client, EMAIL).status_code == 429
+
+
+def test_thirty_failures_block_the_client_address(client_for, taro, nayoro, login, app, clock):
+    with app.app_context():
+        for _ in range(29):  # 29 failures already counted for 127.0.0.1
+            throttle.hit(nayoro, LOGIN_IP, "127.0.0.1")
+    client = client_for("nayoro")
+    fail(login, client, "someone@example.jp")  # the 30th
+    response = login(client, EMAIL)  # another account, right password, same address
+    assert response.status_code == 429
+    other_address = client_for("nayoro")
+    other_address.environ_base["REMOTE_ADDR"] = "192.0.2.10"
+    assert login(other_address, EMAIL).status_code == 302
+
+
+def test_throttles_belong_to_one_city(client_for, taro, kanazawa, make_member, login, clock):
+    make_member(kanazawa, email=EMAIL, login_id=EMAIL)
+    fail(login, client_for("nayoro"), times=5)
+    assert login(client_for("nayoro"), EMAIL).status_code == 429
+    assert login(client_for("kanazawa"), EMAIL).status_code == 302

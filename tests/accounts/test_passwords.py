@@ -1,0 +1,54 @@
+"""Passwords: argon2id parameters, the platform floor on new passwords (length, no
+truncation, common passwords), as applied by the reset form."""
+from __future__ import annotations
+
+import pytest
+from argon2 import extract_parameters
+from waterportal.accounts.passwords import hash_password, needs_rehash, verify_password
+
+EMAIL = "taro@example.jp"
+
+
+def test_argon2id_parameters_match_docs():
+    params = extract_parameters(hash_password("Passw0rd!x"))
+    assert (params.type.name, params.time_cost, params.memory_cost, params.parallelism) == ("ID", 3, 65536, 2)
+    assert (params.hash_len, params.salt_len) == (32, 16)
+
+
+def test_unknown_account_costs_a_real_verify_and_fails():
+    assert verify_password(None, "anything") is False
+    assert needs_rehash("not-a-hash")
+
+
+@pytest.fixture
+def reset_link(client, nayoro, make_member, outbox, mail_link, clock):
+    make_member(nayoro, email=EMAIL)
+    client.submit("/password/forgot", {"email": EMAIL})
+    return mail_link(outbox(nayoro, "password_reset")[-1]["body"])
+
+
+def choose(client, link, password):
+    return client.submit(link, {"password": password, "password_confirm": password})
+
+
+def test_shorter_than_the_floor_is_refused(client, reset_link, clock):
+    body = choose(client, reset_link, "Ab1!xyz").get_data(as_text=True)
+    assert "パスワードは8文字以上で入力してください。" in body
+
+
+def test_common_passwords_are_refused(client, reset_link, clock):
+    body = choose(client, reset_link, "Password1!").get_data(as_text=True)
+    assert "よく使われていて推測されやすいパスワードです。" in body
+
+
+def test_password_containing_the_email_is_refused(client, reset_link, clock):
+    body = choose(client, reset_link, "Taro@example.jp1A!").get_data(as_text=True)
+    assert "メールアドレスやログインIDを含むパスワードは使用できません。" in body
+
+
+def test_long_passwords_are_allowed_and_never_truncated(client, client_for, reset_link, login, clock):
+    long_password = "Aa1!" + "x" * 96  # 100 characters
+    assert choose(client, reset_link, long_password).status_code == 302
+    assert login(client_for("nayoro"), EMAIL, long_password[:-1] + "y").status_code == 200
+    assert login(client_for("nayoro"), EMAIL, long_password[:72]).status_code == 200
+    assert login(client_for("nayoro"), EMAIL, long_password).status_code == 302
