@@ -3,7 +3,8 @@
 A member who registers during the demo waits the city's 1 or 2 business days before usage
 and bills show (that is the cities' rule); these members registered "earlier", so their
 data is visible today. They go through the real registration service (member, contract
-link, welcome mail, audit entry) and are created once: running again changes nothing.
+link, audit entry) and are created once: running again changes nothing. Their welcome
+mail is dropped before it is committed: it would announce the business-day wait.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from waterportal.accounts.services import find_member_by_email
 from waterportal.contracts.models import Contract
 from waterportal.contracts.services import link_contract
 from waterportal.extensions import db
+from waterportal.mail.models import OutboxMessage
 from waterportal.tenancy.context import TenantContext, tenant_context
 
 
@@ -70,7 +72,12 @@ def ensure_demo_member(tenant: TenantContext, today: dt.date) -> tuple[DemoMembe
         )
         for contract in contracts[1:]:
             link_contract(tenant, member.id, contract.id)
-        # Registered "earlier": the business-day wait is already over.
+        # Registered "earlier": the business-day wait is already over, and the welcome
+        # mail announcing it is never sent.
         member.data_visible_from = today
+        for message in db.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.to_address == spec.email, OutboxMessage.status == "pending")
+        ):
+            db.session.delete(message)
         db.session.flush()
     return spec, True
