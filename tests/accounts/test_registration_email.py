@@ -221,6 +221,18 @@ def test_at_most_six_codes_an_hour_per_address(app, reg, nayoro, clock):
     assert len(mails(app, nayoro)) == 6
 
 
+def test_one_client_cannot_mail_many_addresses(app, reg, nayoro, client_for):
+    for n in range(20):
+        assert reg.send_code(f"person{n}@example.jp").status_code == 302
+    refused = reg.send_code("person20@example.jp")
+    assert refused.status_code == 200
+    assert "認証コードの送信回数が上限に達しました。約60分後に再度お試しください。" in page(refused)
+    assert len(mails(app, nayoro)) == 20
+    elsewhere = client_for("nayoro")
+    elsewhere.environ_base["REMOTE_ADDR"] = "203.0.113.7"
+    assert Registration(app, elsewhere, nayoro).send_code("person20@example.jp").status_code == 302
+
+
 def test_another_browser_cannot_bomb_an_address(app, client_for, nayoro, clock):
     first, second = Registration(app, client_for("nayoro"), nayoro), Registration(app, client_for("nayoro"), nayoro)
     first.send_code(EMAIL)

@@ -12,7 +12,6 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, g, redirect, request, session, url_for
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from werkzeug.routing import BuildError
 
 from waterportal.accounts.models import Member
 from waterportal.accounts.policy import policy_lines
@@ -53,11 +52,8 @@ EXPIRED = "登録の有効期限が切れました。お手数ですが、メー
 
 
 def login_url() -> str:
-    """The login page (the accounts blueprint), or its path while that is not registered."""
-    try:
-        return url_for("accounts.login")
-    except BuildError:
-        return "/login"
+    """The login page (「戻る」, 「キャンセル」 and 「ポータルを利用する」 lead there)."""
+    return url_for("accounts.login")
 
 
 def _page(name: str, **context) -> str:
@@ -99,7 +95,7 @@ def start():
         new = draft is None
         draft = draft or start_draft(tenant)
         try:
-            send_registration_code(tenant, draft, form.email.data)
+            send_registration_code(tenant, draft, form.email.data, remote_addr=request.remote_addr or "")
         except ResendTooSoon as exc:
             db.session.rollback()
             if new:
@@ -144,7 +140,7 @@ def resend():
     if draft is None or not draft.email:
         return _restart()
     try:
-        send_registration_code(tenant, draft, draft.email)
+        send_registration_code(tenant, draft, draft.email, remote_addr=request.remote_addr or "")
     except ResendTooSoon as exc:
         db.session.rollback()
         flash(resend_message(exc.seconds), "error")

@@ -13,14 +13,19 @@ from waterportal.accounts.models import Member
 from waterportal.accounts.passwords import hash_password
 from waterportal.accounts.registration_drafts import RegistrationDraft, touch
 from waterportal.accounts.secret import hash_answer
-from waterportal.accounts.verification import CheckResult, check_code, issue_code
+from waterportal.accounts.verification import (
+    CheckResult,
+    ResendTooSoon,
+    check_code,
+    issue_code,
+)
 from waterportal.contracts.services import (
     MatchOutcome,
     get_contract,
     link_contract,
     match_contract,
 )
-from waterportal.core import audit
+from waterportal.core import audit, throttle
 from waterportal.core.text import normalise_email
 from waterportal.core.time import (
     add_business_days,
@@ -33,6 +38,9 @@ from waterportal.mail.services import queue_mail
 from waterportal.tenancy.context import TenantContext
 
 PURPOSE = "register"
+# Codes a single client address may have mailed per hour, whatever the addresses: the
+# per-address limits in accounts.verification do not stop one client mailing many people.
+SENDS_PER_CLIENT = throttle.Rule("registration-send-client", "20 per hour")
 WEEKDAYS = "月火水木金土日"
 
 
@@ -75,17 +83,22 @@ def data_visible_date(tenant: TenantContext, today: dt.date | None = None) -> dt
     return add_business_days(today, days, closure)
 
 
-def send_registration_code(tenant: TenantContext, draft: RegistrationDraft, email: str) -> None:
+def send_registration_code(tenant: TenantContext, draft: RegistrationDraft, email: str, remote_addr: str = "") -> None:
     """Step 1/4: mail a code to ``email`` for this draft.
 
     For an address already registered in this city a code is issued all the same (and
     never sent), and the address gets a notice with the login link instead: the screen,
     the throttles and the code step behave identically, so the page reveals nothing.
-    Raises :class:`~waterportal.accounts.verification.ResendTooSoon`.
+    Raises :class:`~waterportal.accounts.verification.ResendTooSoon` inside the address's
+    resend interval or hourly cap, or past :data:`SENDS_PER_CLIENT` for ``remote_addr``.
     """
     email = normalise_email(email)
     ttl = tenant.settings["registration"]["code_ttl_minutes"]
+    if remote_addr and not throttle.allowed(tenant, SENDS_PER_CLIENT, remote_addr):
+        raise ResendTooSoon(throttle.retry_after(tenant, SENDS_PER_CLIENT, remote_addr))
     code = issue_code(tenant, PURPOSE, email, draft.subject, ttl)
+    if remote_addr:
+        throttle.hit(tenant, SENDS_PER_CLIENT, remote_addr)
     if draft.email != email:
         draft.email = email
         draft.email_verified_at = None
