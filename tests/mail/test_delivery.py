@@ -235,3 +235,16 @@ def test_reset_link_is_on_the_primary_host_even_when_asked_on_another(
 
     link = find_url(smtp_server.last_to("taro@example.jp"), "/password/reset/")
     assert link.startswith("http://nayoro.localhost/password/reset/")
+
+
+def test_a_bulk_mailing_is_left_to_the_worker_beyond_the_first_hundred(app_ctx, app, nayoro, smtp_server, runner):
+    def bulk(tenant):
+        for n in range(102):
+            queue_mail(tenant, f"member{n}@example.jp", "check")
+        db.session.commit()
+
+    in_request(app, bulk)
+
+    assert len(smtp_server.messages) == 100
+    assert runner.invoke(args=["outbox", "send"]).output == "sent 2, retrying 0, failed 0\n"
+    assert len({str(m["To"]) for m in smtp_server.wait_for(102)}) == 102

@@ -34,6 +34,8 @@ from waterportal.mail.models import OutboxMessage
 log = logging.getLogger("waterportal.mail")
 
 MODES = ("thread", "after_request", "worker")
+# Most mails one request sends itself; the rest wait for `flask outbox send`.
+AFTER_COMMIT_LIMIT = 100
 _FLUSHED = "waterportal.outbox.flushed"
 _COMMITTED = "waterportal.outbox.committed"
 
@@ -146,6 +148,8 @@ class MailDelivery:
         ids = take_committed_ids()
         if not ids or self.mode == "worker":
             return
+        # A bulk mailing (notices to every member) is the worker's job; the first few go now.
+        ids = ids[:AFTER_COMMIT_LIMIT]
         try:
             if self.mode == "thread":
                 self.dispatcher.submit(app, ids)
