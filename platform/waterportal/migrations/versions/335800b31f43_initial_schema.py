@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: ca0bf4a396c0
+Revision ID: 335800b31f43
 Revises: 
-Create Date: 2026-11-21 23:09:34.512238
+Create Date: 2026-11-21 23:30:21.863531
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'ca0bf4a396c0'
+revision = '335800b31f43'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -24,6 +24,7 @@ def upgrade():
     sa.Column('name', sa.String(length=100), nullable=False),
     sa.Column('portal_name', sa.String(length=200), nullable=False),
     sa.Column('settings', sa.JSON(), nullable=False),
+    sa.Column('overrides', sa.JSON(), server_default=sa.text("'{}'"), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('enabled', sa.Boolean(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
@@ -136,7 +137,10 @@ def upgrade():
     sa.Column('important', sa.Boolean(), nullable=False),
     sa.Column('published_at', sa.DateTime(), nullable=False),
     sa.Column('expires_at', sa.DateTime(), nullable=True),
+    sa.Column('mail_members', sa.Boolean(), nullable=False),
+    sa.Column('mailed_at', sa.DateTime(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.Column('tenant_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_notices_tenant_id_tenants')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_notices'))
@@ -144,6 +148,75 @@ def upgrade():
     with op.batch_alter_table('notices', schema=None) as batch_op:
         batch_op.create_index('ix_notices_tenant_published', ['tenant_id', 'published_at'], unique=False)
 
+    op.create_table('registration_drafts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('email', sa.String(length=254), nullable=False),
+    sa.Column('email_verified_at', sa.DateTime(), nullable=True),
+    sa.Column('details', sa.JSON(), nullable=False),
+    sa.Column('password_hash', sa.String(length=255), nullable=True),
+    sa.Column('secret_answer_hash', sa.String(length=255), nullable=True),
+    sa.Column('contract_id', sa.Integer(), nullable=True),
+    sa.Column('match_reasons', sa.JSON(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('expires_at', sa.DateTime(), nullable=False),
+    sa.Column('tenant_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_registration_drafts_tenant_id_tenants')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_registration_drafts')),
+    sa.UniqueConstraint('tenant_id', 'id', name=op.f('uq_registration_drafts_tenant_id_id')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_registration_drafts_token_hash'))
+    )
+    with op.batch_alter_table('registration_drafts', schema=None) as batch_op:
+        batch_op.create_index('ix_registration_drafts_tenant_expires', ['tenant_id', 'expires_at'], unique=False)
+
+    op.create_table('settings_revisions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('number', sa.Integer(), nullable=False),
+    sa.Column('actor', sa.String(length=200), nullable=False),
+    sa.Column('actor_label', sa.String(length=254), nullable=False),
+    sa.Column('action', sa.String(length=20), nullable=False),
+    sa.Column('group', sa.String(length=40), nullable=False),
+    sa.Column('restored_from', sa.Integer(), nullable=True),
+    sa.Column('overrides', sa.JSON(), nullable=False),
+    sa.Column('changes', sa.JSON(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('tenant_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_settings_revisions_tenant_id_tenants')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_settings_revisions')),
+    sa.UniqueConstraint('tenant_id', 'number', name=op.f('uq_settings_revisions_tenant_id_number'))
+    )
+    op.create_table('staff_members',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('email', sa.String(length=254), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('role', sa.String(length=20), nullable=False),
+    sa.Column('password_hash', sa.String(length=255), nullable=False),
+    sa.Column('must_change_password', sa.Boolean(), nullable=False),
+    sa.Column('totp_secret', sa.String(length=64), nullable=True),
+    sa.Column('totp_last_step', sa.Integer(), nullable=True),
+    sa.Column('session_version', sa.Integer(), nullable=False),
+    sa.Column('disabled', sa.Boolean(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('last_login_at', sa.DateTime(), nullable=True),
+    sa.Column('tenant_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_staff_members_tenant_id_tenants')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_staff_members')),
+    sa.UniqueConstraint('tenant_id', 'email', name=op.f('uq_staff_members_tenant_id_email')),
+    sa.UniqueConstraint('tenant_id', 'id', name=op.f('uq_staff_members_tenant_id_id'))
+    )
+    op.create_table('tenant_assets',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('content_type', sa.String(length=100), nullable=False),
+    sa.Column('data', sa.LargeBinary(), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('created_by', sa.String(length=200), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('tenant_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_tenant_assets_tenant_id_tenants')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_tenant_assets')),
+    sa.UniqueConstraint('tenant_id', 'name', name=op.f('uq_tenant_assets_tenant_id_name'))
+    )
     op.create_table('tenant_hosts',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('tenant_id', sa.Integer(), nullable=False),
@@ -155,6 +228,25 @@ def upgrade():
     )
     with op.batch_alter_table('tenant_hosts', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_tenant_hosts_tenant_id'), ['tenant_id'], unique=False)
+
+    op.create_table('verification_codes',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('purpose', sa.String(length=30), nullable=False),
+    sa.Column('email', sa.String(length=254), nullable=False),
+    sa.Column('subject', sa.String(length=80), nullable=False),
+    sa.Column('salt', sa.String(length=32), nullable=False),
+    sa.Column('code_hash', sa.String(length=64), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('expires_at', sa.DateTime(), nullable=False),
+    sa.Column('used_at', sa.DateTime(), nullable=True),
+    sa.Column('revoked_at', sa.DateTime(), nullable=True),
+    sa.Column('tenant_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_verification_codes_tenant_id_tenants')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_verification_codes'))
+    )
+    with op.batch_alter_table('verification_codes', schema=None) as batch_op:
+        batch_op.create_index('ix_verification_codes_lookup', ['tenant_id', 'purpose', 'email'], unique=False)
 
     op.create_table('bills',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -195,17 +287,73 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_member_contracts')),
     sa.UniqueConstraint('tenant_id', 'member_id', 'contract_id', name=op.f('uq_member_contracts_tenant_id_member_id_contract_id'))
     )
+    op.create_table('member_sessions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('member_id', sa.Integer(), nullable=False),
+    sa.Column('key_hash', sa.String(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('last_seen_at', sa.DateTime(), nullable=False),
+    sa.Column('ended_at', sa.DateTime(), nullable=True),
+    sa.Column('end_reason', sa.String(length=20), nullable=True),
+    sa.Column('remote_addr', sa.String(length=64), nullable=False),
+    sa.Column('user_agent', sa.String(length=200), nullable=False),
+    sa.Column('tenant_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['tenant_id', 'member_id'], ['members.tenant_id', 'members.id'], name=op.f('fk_member_sessions_tenant_id_member_id_members'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_member_sessions_tenant_id_tenants')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_member_sessions')),
+    sa.UniqueConstraint('tenant_id', 'key_hash', name=op.f('uq_member_sessions_tenant_id_key_hash'))
+    )
+    with op.batch_alter_table('member_sessions', schema=None) as batch_op:
+        batch_op.create_index('ix_member_sessions_tenant_member', ['tenant_id', 'member_id'], unique=False)
+
+    op.create_table('staff_sessions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('staff_id', sa.Integer(), nullable=False),
+    sa.Column('key_hash', sa.String(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('last_seen_at', sa.DateTime(), nullable=False),
+    sa.Column('ended_at', sa.DateTime(), nullable=True),
+    sa.Column('end_reason', sa.String(length=20), nullable=True),
+    sa.Column('remote_addr', sa.String(length=64), nullable=False),
+    sa.Column('tenant_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['tenant_id', 'staff_id'], ['staff_members.tenant_id', 'staff_members.id'], name=op.f('fk_staff_sessions_tenant_id_staff_id_staff_members'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_staff_sessions_tenant_id_tenants')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_staff_sessions')),
+    sa.UniqueConstraint('tenant_id', 'key_hash', name=op.f('uq_staff_sessions_tenant_id_key_hash'))
+    )
+    with op.batch_alter_table('staff_sessions', schema=None) as batch_op:
+        batch_op.create_index('ix_staff_sessions_tenant_staff', ['tenant_id', 'staff_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('staff_sessions', schema=None) as batch_op:
+        batch_op.drop_index('ix_staff_sessions_tenant_staff')
+
+    op.drop_table('staff_sessions')
+    with op.batch_alter_table('member_sessions', schema=None) as batch_op:
+        batch_op.drop_index('ix_member_sessions_tenant_member')
+
+    op.drop_table('member_sessions')
     op.drop_table('member_contracts')
     op.drop_table('bills')
+    with op.batch_alter_table('verification_codes', schema=None) as batch_op:
+        batch_op.drop_index('ix_verification_codes_lookup')
+
+    op.drop_table('verification_codes')
     with op.batch_alter_table('tenant_hosts', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_tenant_hosts_tenant_id'))
 
     op.drop_table('tenant_hosts')
+    op.drop_table('tenant_assets')
+    op.drop_table('staff_members')
+    op.drop_table('settings_revisions')
+    with op.batch_alter_table('registration_drafts', schema=None) as batch_op:
+        batch_op.drop_index('ix_registration_drafts_tenant_expires')
+
+    op.drop_table('registration_drafts')
     with op.batch_alter_table('notices', schema=None) as batch_op:
         batch_op.drop_index('ix_notices_tenant_published')
 
