@@ -8,7 +8,12 @@ import pytest
 from sqlalchemy import select
 from waterportal.accounts.models import Member, MemberContract
 from waterportal.accounts.registration_drafts import RegistrationDraft
-from waterportal.accounts.registration_services import data_visible_date, format_date_ja
+from waterportal.accounts.registration_services import (
+    RegistrationRefused,
+    data_visible_date,
+    format_date_ja,
+    register_member,
+)
 from waterportal.accounts.verification import VerificationCode
 from waterportal.contracts.models import Contract
 from waterportal.extensions import db
@@ -222,3 +227,23 @@ def test_a_code_from_one_city_is_refused_in_the_other(app, client_for, nayoro, k
         assert "認証コードが正しくありません" in page(theirs.enter_code(nayoro_code))
     assert theirs.enter_code(kanazawa_code).location.endswith("/register/details")
     assert ours.enter_code(nayoro_code).location.endswith("/register/details")
+
+
+def test_register_member_service_for_staff_and_demo(app, nayoro, make_contract, clock):
+    contract_id = make_contract(nayoro, customer_number="00000000077")
+    with app.test_request_context(), tenant_context(nayoro):
+        member = register_member(
+            nayoro, email="Staff@Example.jp", nickname="窓口登録", password="Suido#2026ab", contract_id=contract_id,
+            relationship="家族", payment_method="アプリ決済に切り替えない", welcome=False,
+        )
+        assert member.email == "staff@example.jp" and member.password_hash.startswith("$argon2id$")
+        assert member.data_visible_from == dt.date(2026, 6, 11)
+        db.session.commit()
+        with pytest.raises(RegistrationRefused) as refused:
+            register_member(
+                nayoro, email="staff@example.jp", nickname="x", password="Suido#2026ab", contract_id=contract_id,
+                relationship="本人", payment_method="アプリ決済に切り替えない",
+            )
+        assert refused.value.field == "email"
+    assert count_rows(app, nayoro, Member) == 1
+    assert mails(app, nayoro) == []  # welcome=False: no mail

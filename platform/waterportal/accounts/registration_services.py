@@ -162,12 +162,14 @@ def register_member(
     secret_question: str | None = None,
     secret_answer_hash: str | None = None,
     remote_addr: str = "",
+    welcome: bool = True,
 ) -> Member:
     """Create a member linked to a contract, queue the welcome mail and audit it.
 
     Give ``password_hash`` (made at step 2) or ``password``. The member, the link, the
     outbox row and the audit entry are flushed together; the caller's commit makes them
     one transaction. ``data_visible_from`` is set from the city's business-day rule.
+    ``welcome=False`` (demo data, staff imports) skips the welcome mail.
     """
     contract = get_contract(tenant, contract_id)
     if contract is None:
@@ -190,10 +192,11 @@ def register_member(
     db.session.add(member)
     db.session.flush()
     link_contract(tenant, member.id, contract.id)
-    queue_mail(
-        tenant, email, "welcome", member=member, visible_from=format_date_ja(visible_from),
-        login_id=member.login_id, customer_number=contract.customer_number,
-    )
+    if welcome:
+        queue_mail(
+            tenant, email, "welcome", member=member, visible_from=format_date_ja(visible_from),
+            login_id=member.login_id, customer_number=contract.customer_number,
+        )
     audit.record(
         f"member:{member.id}", "member.register", target=f"contract:{contract.id}", remote_addr=remote_addr,
         login_mode=tenant.login_mode, relationship=relationship, payment_method=payment_method,
