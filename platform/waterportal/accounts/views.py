@@ -177,7 +177,20 @@ def login():
 
 
 def _lines(text: str) -> list[str]:
-    return [line.strip() for line in text.splitlines() if line.strip()]
+    """The security notice as list items; a line ending in 「、」 runs on into the next."""
+    items: list[str] = []
+    carry = ""
+    for line in (part.strip() for part in text.splitlines()):
+        if not line:
+            continue
+        if line.endswith("、"):
+            carry += line
+            continue
+        items.append(carry + line)
+        carry = ""
+    if carry:
+        items.append(carry)
+    return items
 
 
 @accounts.post("/logout")
