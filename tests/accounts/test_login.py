@@ -214,3 +214,17 @@ def test_rehash_on_login_when_parameters_change(client, nayoro, make_member, log
         new_hash = db.session.scalar(select(Member.password_hash).where(Member.id == member_id))
     assert new_hash != old and new_hash.startswith("$argon2id$v=19$m=65536,t=3,p=2$")
     assert not needs_rehash(new_hash)
+
+
+def test_hours_notice_falls_back_to_service_hours(kanazawa):
+    from dataclasses import replace
+    from types import MappingProxyType
+
+    from waterportal.accounts.views import login_notice
+
+    settings = dict(kanazawa.settings)
+    settings["texts"] = MappingProxyType({**kanazawa.settings["texts"], "login_notice": ""})
+    derived = login_notice(replace(kanazawa, settings=MappingProxyType(settings)))
+    assert derived == "ご利用可能時間は、毎日 07:00〜02:00 の間です。"
+    settings["service_hours"] = None
+    assert login_notice(replace(kanazawa, settings=MappingProxyType(settings))) == ""
