@@ -100,7 +100,7 @@ def _rollback(request, app):
     """Run each test in a transaction that is rolled back; commits become savepoints."""
     from waterportal.core import throttle
 
-    if "live_server" in request.fixturenames:
+    if "live_server" in request.fixturenames or request.node.get_closest_marker("real_commits"):
         yield
         return
     with app.app_context():

@@ -90,15 +90,17 @@ def register_blueprints(app: Flask) -> None:
     """One blueprint per feature."""
     from waterportal.accounts.registration import registration
     from waterportal.accounts.views import accounts
+    from waterportal.admin.views import admin
     from waterportal.notices.views import pages
     from waterportal.tenancy.views import health, theme_assets
 
-    for blueprint in (health, theme_assets, pages, accounts, registration):
+    for blueprint in (health, theme_assets, pages, accounts, registration, admin):
         app.register_blueprint(blueprint)
 
 
 def register_cli(app: Flask) -> None:
     """``flask tenant ...`` and ``flask import ...``."""
+    from waterportal.admin.cli import notices_cli, staff_cli
     from waterportal.imports.cli import import_cli
     from waterportal.mail.cli import outbox_cli
     from waterportal.tenancy.cli import tenant_cli
@@ -108,6 +110,8 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(import_cli)
     app.cli.add_command(outbox_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(staff_cli)
+    app.cli.add_command(notices_cli)
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:

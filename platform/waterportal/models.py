@@ -5,10 +5,11 @@ from waterportal.accounts.models import Member, MemberContract  # noqa: F401
 from waterportal.accounts.registration_drafts import RegistrationDraft  # noqa: F401
 from waterportal.accounts.session import MemberSession  # noqa: F401
 from waterportal.accounts.verification import VerificationCode  # noqa: F401
+from waterportal.admin.models import SettingsRevision, StaffMember, StaffSession  # noqa: F401
 from waterportal.billing.models import Bill  # noqa: F401
 from waterportal.contracts.models import Contract  # noqa: F401
 from waterportal.core.audit import AuditEntry  # noqa: F401
 from waterportal.imports.models import ImportBatch  # noqa: F401
 from waterportal.mail.models import OutboxMessage  # noqa: F401
 from waterportal.notices.models import Notice  # noqa: F401
-from waterportal.tenancy.models import Tenant, TenantHost  # noqa: F401
+from waterportal.tenancy.models import Tenant, TenantAsset, TenantHost  # noqa: F401

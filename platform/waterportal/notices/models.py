@@ -12,7 +12,11 @@ from waterportal.tenancy.models import TenantScoped
 
 
 class Notice(TenantScoped, db.Model):
-    """A plain-text notice shown between ``published_at`` and ``expires_at`` (UTC)."""
+    """A plain-text notice shown between ``published_at`` and ``expires_at`` (UTC).
+
+    With ``mail_members`` it is mailed once, when published, to members who opted in
+    (``Member.notify_notices``); ``mailed_at`` makes that idempotent.
+    """
 
     __tablename__ = "notices"
 
@@ -22,7 +26,10 @@ class Notice(TenantScoped, db.Model):
     important: Mapped[bool] = mapped_column(default=False)
     published_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)
     expires_at: Mapped[dt.datetime | None]
+    mail_members: Mapped[bool] = mapped_column(default=False)
+    mailed_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive, onupdate=utcnow_naive)
 
 
 Index("ix_notices_tenant_published", Notice.tenant_id, Notice.published_at)

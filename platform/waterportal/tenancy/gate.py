@@ -14,6 +14,9 @@ from waterportal.tenancy.templating import render_page
 HOSTLESS_ENDPOINTS = {"health.healthz"}
 # Endpoints that stay up outside service hours and for disabled cities.
 ALWAYS_OPEN_ENDPOINTS = HOSTLESS_ENDPOINTS | {"theme_assets.static", "theme_assets.tenant_asset"}
+# Blueprints that service hours do not close: city staff must reach their console at any
+# hour (a mistyped service-hours setting must never lock them out of fixing it).
+HOURS_EXEMPT_BLUEPRINTS = {"admin"}
 
 
 def resolve_tenant() -> None:
@@ -54,7 +57,7 @@ def service_gate() -> Response | None:
         response.headers["Retry-After"] = "3600"
         return response
     open_now, wait = is_open(tenant)
-    if open_now:
+    if open_now or request.blueprint in HOURS_EXEMPT_BLUEPRINTS:
         return None
     hours = tenant.settings["service_hours"]
     body = render_page("maintenance.html", hours=hours)

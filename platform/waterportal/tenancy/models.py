@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, ForeignKeyConstraint, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, ForeignKeyConstraint, LargeBinary, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from waterportal.core.time import utcnow_naive
@@ -12,7 +12,12 @@ from waterportal.extensions import db
 
 
 class Tenant(db.Model):
-    """One city. ``settings`` holds the validated tenant.toml sections; ``version`` bumps on change."""
+    """One city. ``settings`` holds the validated tenant.toml sections; ``version`` bumps on change.
+
+    ``overrides`` holds the city admin's changes (city-owned keys only, see
+    ``schemas.CITY_OWNED``); the effective settings are ``settings`` <- ``overrides``.
+    ``tenant apply`` rewrites ``settings`` and never touches ``overrides``.
+    """
 
     __tablename__ = "tenants"
 
@@ -21,6 +26,7 @@ class Tenant(db.Model):
     name: Mapped[str] = mapped_column(String(100))
     portal_name: Mapped[str] = mapped_column(String(200))
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    overrides: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default=text("'{}'"))
     version: Mapped[int] = mapped_column(default=1)
     enabled: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)
@@ -77,3 +83,23 @@ def tenant_fk(columns: list[str], target: str, ondelete: str | None = None) -> F
     return ForeignKeyConstraint(
         ["tenant_id", *columns], [f"{target}.tenant_id", f"{target}.id"], ondelete=ondelete
     )
+
+
+class TenantAsset(TenantScoped, db.Model):
+    """A file a city admin uploaded (its logo), served at ``/_tenant/uploads/<name>``.
+
+    Kept in the database rather than on disk so every worker on every machine serves it
+    and a settings rollback can point back at an older logo: names are content-addressed
+    (``<sha256 prefix>.<ext>``) and rows are never changed.
+    """
+
+    __tablename__ = "tenant_assets"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    content_type: Mapped[str] = mapped_column(String(100))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    size: Mapped[int]
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)

@@ -7,6 +7,7 @@ without a restart and without a query per request.
 """
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from types import MappingProxyType
@@ -14,9 +15,13 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from waterportal.core.errors import SettingsInvalid
 from waterportal.extensions import db
 from waterportal.tenancy.context import TenantContext
 from waterportal.tenancy.models import Tenant
+from waterportal.tenancy.schemas import effective_settings
+
+log = logging.getLogger("waterportal.tenancy")
 
 
 def _freeze(value: Any) -> Any:
@@ -27,14 +32,30 @@ def _freeze(value: Any) -> Any:
     return value
 
 
+def merged_settings(tenant: Tenant) -> dict[str, Any]:
+    """The city's effective settings: tenant.toml (``Tenant.settings``) <- console overrides.
+
+    Overrides that no longer validate against a newer tenant.toml are skipped (logged),
+    so a vendor change can never take a city down.
+    """
+    try:
+        settings, skipped = effective_settings(tenant.settings or {}, tenant.overrides or {})
+    except SettingsInvalid as exc:
+        log.error("tenant %s: stored settings do not validate (%s); using them as stored", tenant.slug, exc)
+        return dict(tenant.settings or {})
+    if skipped:
+        log.warning("tenant %s: ignoring invalid console overrides of %s", tenant.slug, ", ".join(skipped))
+    return settings
+
+
 def context_for(tenant: Tenant) -> TenantContext:
-    """Build the immutable context of a tenant row."""
+    """Build the immutable context of a tenant row (with its effective, merged settings)."""
     return TenantContext(
         id=tenant.id,
         slug=tenant.slug,
         name=tenant.name,
         portal_name=tenant.portal_name,
-        settings=_freeze(tenant.settings),
+        settings=_freeze(merged_settings(tenant)),
         version=tenant.version,
         primary_host=tenant.primary_host,
         enabled=tenant.enabled,

@@ -19,6 +19,7 @@ PLATFORM_FLOOR = {
     "password_max_length_at_least": 64,
     "code_ttl_minutes_max": 60,
     "idle_timeout_minutes_max": 120,
+    "staff_idle_timeout_minutes_max": 60,
 }
 
 SLUG = re.compile(r"^[a-z][a-z0-9-]{1,39}$")
@@ -170,6 +171,18 @@ class TextsSchema(Section):
     faq = fields.List(fields.Nested(FaqSchema), load_default=list)
 
 
+class NoticesSchema(Section):
+    # How many days a notice carries the 「New」 badge on members' dashboards.
+    new_badge_days = fields.Integer(load_default=7, validate=validate.Range(0, 90))
+
+
+class AdminSchema(Section):
+    require_totp = fields.Boolean(load_default=False)
+    session_idle_minutes = fields.Integer(
+        load_default=15, validate=validate.Range(5, PLATFORM_FLOOR["staff_idle_timeout_minutes_max"])
+    )
+
+
 class TenantDefinitionSchema(Section):
     """The whole of ``tenant.toml``."""
 
@@ -190,6 +203,8 @@ class TenantDefinitionSchema(Section):
     mail = fields.Nested(MailSchema, required=True)
     contact = fields.Nested(ContactSchema, required=True)
     texts = fields.Nested(TextsSchema, load_default=lambda: TextsSchema().load({}))
+    notices = fields.Nested(NoticesSchema, load_default=lambda: NoticesSchema().load({}))
+    admin = fields.Nested(AdminSchema, load_default=lambda: AdminSchema().load({}))
 
     @validates("timezone")
     def _tz(self, value: str, **_: Any) -> None:
@@ -234,3 +249,93 @@ def validate_definition(data: dict[str, Any]) -> dict[str, Any]:
         raise SettingsInvalid(flatten_errors(exc.messages)) from exc
     loaded["hosts"] = [normalise_host(h) for h in loaded["hosts"]]
     return loaded
+
+
+# --- Layering: platform defaults <- tenant.toml <- city-admin overrides -----------------
+
+# The keys a city's own admin may change in the console (section -> keys). Everything
+# else (hosts, login mode, theme, time zone, billing cycle, mail sender, ...) belongs to
+# the vendor and changes only through tenant.toml.
+CITY_OWNED: dict[str, tuple[str, ...]] = {
+    "service_hours": ("open", "close"),
+    "calendar": ("closure_days",),
+    "password_policy": (
+        "min_length", "max_length", "require_upper", "require_lower", "require_digit",
+        "require_symbol", "allowed_symbols",
+    ),
+    "registration": ("code_ttl_minutes", "data_visible_after_business_days"),
+    "texts": (
+        "about", "privacy", "terms", "login_notice", "security_notice", "registration_help",
+        "registration_done", "faq",
+    ),
+    "contact": ("inquiry_email", "windows"),
+    "branding": ("primary_color", "primary_text_color", "accent_color", "logo", "copyright"),
+    "notices": ("new_badge_days",),
+    "admin": ("require_totp", "session_idle_minutes"),
+}
+# Sections a city may switch off entirely (``None``): no service hours = always open.
+NULLABLE_SECTIONS = frozenset({"service_hours"})
+IDENTITY_KEYS = ("slug", "name", "portal_name", "hosts", "enabled")
+
+
+def deep_merge(base: Any, override: Any) -> Any:
+    """Merge ``override`` onto ``base``: dicts recursively, anything else (lists, None) replaces."""
+    if isinstance(base, dict) and isinstance(override, dict):
+        merged = dict(base)
+        for key, value in override.items():
+            merged[key] = deep_merge(base.get(key), value)
+        return merged
+    return override
+
+
+def check_city_owned(overrides: dict[str, Any]) -> None:
+    """Raise SettingsInvalid when ``overrides`` touches a key the city does not own."""
+    from waterportal.core.errors import SettingsInvalid
+
+    errors: dict[str, list[str]] = {}
+    for section, value in overrides.items():
+        if section not in CITY_OWNED:
+            errors[section] = ["市町村の管理画面からは変更できない項目です"]
+        elif value is None:
+            if section not in NULLABLE_SECTIONS:
+                errors[section] = ["この項目は空にできません"]
+        elif not isinstance(value, dict):
+            errors[section] = ["形式が正しくありません"]
+        else:
+            for key in value:
+                if key not in CITY_OWNED[section]:
+                    errors[f"{section}.{key}"] = ["市町村の管理画面からは変更できない項目です"]
+    if errors:
+        raise SettingsInvalid(errors)
+
+
+def validate_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """Validate the settings part of a definition (no slug/hosts); fill defaults or raise SettingsInvalid."""
+    from waterportal.core.errors import SettingsInvalid
+
+    try:
+        return TenantDefinitionSchema(exclude=IDENTITY_KEYS).load(
+            {k: v for k, v in settings.items() if k not in IDENTITY_KEYS}
+        )
+    except ValidationError as exc:
+        raise SettingsInvalid(flatten_errors(exc.messages)) from exc
+
+
+def effective_settings(base: dict[str, Any], overrides: dict[str, Any] | None) -> tuple[dict[str, Any], list[str]]:
+    """The settings a city runs with: ``base`` (tenant.toml, defaults filled) <- ``overrides``.
+
+    Returns the validated settings and the override sections that had to be ignored
+    because, merged with a newer tenant.toml, they no longer validate (the city keeps
+    running on tenant.toml for those sections; the admin sees it in the console).
+    """
+    from waterportal.core.errors import SettingsInvalid
+
+    overrides = overrides or {}
+    try:
+        return validate_settings(deep_merge(base, overrides)), []
+    except SettingsInvalid as exc:
+        bad = sorted({re.split(r"[.\[]", key)[0] for key in exc.errors} & set(overrides))
+        if not bad:
+            raise
+        kept = {k: v for k, v in overrides.items() if k not in bad}
+        return validate_settings(deep_merge(base, kept)), bad

@@ -26,8 +26,33 @@ def static(theme: str, filename: str):
     return send_from_directory(root, filename, max_age=86400)
 
 
+# Uploaded files are images a city admin chose; this policy keeps an SVG from running
+# script or loading anything even when opened directly.
+UPLOAD_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox"
+
+
+def uploaded_asset(name: str):
+    """A file uploaded in the city's console (stored in the database, scoped to the city)."""
+    from flask import abort
+    from sqlalchemy import select
+
+    from waterportal.tenancy.models import TenantAsset
+
+    asset = db.session.scalar(select(TenantAsset).where(TenantAsset.name == name))
+    if asset is None:
+        abort(404)
+    response = current_app.response_class(asset.data, mimetype=asset.content_type)
+    response.headers["Content-Security-Policy"] = UPLOAD_CSP
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    # Content-addressed names never change, so they can be cached for long.
+    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    return response
+
+
 @theme_assets.get("/_tenant/<path:filename>")
 def tenant_asset(filename: str):
-    """Files of the current city only (``tenants/<slug>/assets``), e.g. its logo."""
+    """Files of the current city only (``tenants/<slug>/assets``, or uploads), e.g. its logo."""
+    if filename.startswith("uploads/"):
+        return uploaded_asset(filename.removeprefix("uploads/"))
     root = Path(current_app.config["TENANTS_DIR"]) / g.tenant.slug / "assets"
     return send_from_directory(root, filename, max_age=3600)

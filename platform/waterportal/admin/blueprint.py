@@ -1,0 +1,43 @@
+"""Blueprint ``admin``: staff loading, response headers and the template helper."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, g, render_template, request
+
+from waterportal.admin.sessions import load_staff
+
+admin = Blueprint(
+    "admin", __name__, url_prefix="/admin", template_folder="templates",
+    static_folder="static", static_url_path="/static",
+)
+admin.before_request(load_staff)
+
+
+@admin.after_request
+def console_headers(response):
+    """Console pages hold city data: never cached, never framed, no referrer leaks."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def render(name: str, **context) -> str:
+    """Render ``admin/<name>`` with flask.render_template: a bare name, never the city chain."""
+    context.setdefault("staff", g.get("staff"))
+    return render_template(f"admin/{name}", **context)
+
+
+def remote_addr() -> str:
+    """The client address (ProxyFix, when configured, has applied X-Forwarded-For)."""
+    return request.remote_addr or ""
+
+
+def safe_next(value: str | None) -> str | None:
+    """A console path to return to after login, or None (no open redirects)."""
+    if not value or not value.startswith("/admin/") or value.startswith("//") or "\\" in value:
+        return None
+    parts = urlsplit(value)
+    return value if not parts.scheme and not parts.netloc else None

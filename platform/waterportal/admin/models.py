@@ -1,0 +1,93 @@
+"""City staff (separate from citizens), their server-side sessions, and settings revisions."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from waterportal.core.time import utcnow_naive
+from waterportal.extensions import db
+from waterportal.tenancy.models import TenantScoped, tenant_fk
+
+ROLES = {"admin": "管理者", "operator": "オペレーター"}
+
+
+class StaffMember(TenantScoped, db.Model):
+    """A city employee with console access. Email is unique per city only."""
+
+    __tablename__ = "staff_members"
+    __table_args__ = (UniqueConstraint("tenant_id", "email"), TenantScoped.tenant_key())
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    name: Mapped[str] = mapped_column(String(100), default="")
+    role: Mapped[str] = mapped_column(String(20), default="operator")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    # Set when the password was generated for them (CLI, console): changed at first login.
+    must_change_password: Mapped[bool] = mapped_column(default=False)
+    # Base32 TOTP secret when the second factor is on; the last accepted time step stops replays.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_last_step: Mapped[int | None]
+    # Bumped at password change, disable and TOTP reset: every older session dies.
+    session_version: Mapped[int] = mapped_column(default=1)
+    disabled: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)
+    last_login_at: Mapped[dt.datetime | None]
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    @property
+    def actor(self) -> str:
+        """The audit log's name for this staff member."""
+        return f"staff:{self.id}"
+
+    @property
+    def role_label(self) -> str:
+        return ROLES.get(self.role, self.role)
+
+
+class StaffSession(TenantScoped, db.Model):
+    """One staff login; the cookie holds a random key whose SHA-256 is stored here."""
+
+    __tablename__ = "staff_sessions"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "key_hash"),
+        tenant_fk(["staff_id"], "staff_members", ondelete="CASCADE"),
+        Index("ix_staff_sessions_tenant_staff", "tenant_id", "staff_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int]
+    key_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)
+    ended_at: Mapped[dt.datetime | None]
+    end_reason: Mapped[str | None] = mapped_column(String(20))
+    remote_addr: Mapped[str] = mapped_column(String(64), default="")
+
+
+class SettingsRevision(TenantScoped, db.Model):
+    """One change of a city's console overrides: who, when, what (old -> new), and the result.
+
+    ``overrides`` is the complete override layer after the change, so a rollback to this
+    revision restores exactly it. ``changes`` lists ``{"key", "old", "new"}`` of the
+    effective settings.
+    """
+
+    __tablename__ = "settings_revisions"
+    __table_args__ = (UniqueConstraint("tenant_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[int]
+    actor: Mapped[str] = mapped_column(String(200))
+    actor_label: Mapped[str] = mapped_column(String(254), default="")
+    action: Mapped[str] = mapped_column(String(20), default="change")  # change | rollback
+    group: Mapped[str] = mapped_column(String(40), default="")
+    restored_from: Mapped[int | None]
+    overrides: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    changes: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)

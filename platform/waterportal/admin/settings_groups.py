@@ -1,0 +1,127 @@
+"""How the city-owned settings are grouped into console pages, with Japanese labels.
+
+Which keys a city owns comes from ``tenancy.schemas.CITY_OWNED``; types, ranges and
+validation come from the tenant.toml schemas themselves (see admin.schema_form). This
+module only adds what a schema cannot say: page titles, labels, hints and widgets.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from waterportal.tenancy.schemas import CITY_OWNED
+
+
+@dataclass(frozen=True)
+class Group:
+    """One settings page: ``(section, keys)`` pairs edited and saved together."""
+
+    slug: str
+    title: str
+    parts: tuple[tuple[str, tuple[str, ...]], ...]
+    description: str = ""
+
+
+GROUPS: dict[str, Group] = {g.slug: g for g in (
+    Group("hours", "利用時間・休業日", (("service_hours", ("open", "close")), ("calendar", ("closure_days",))),
+          "ポータルを利用できる時間と、営業日の計算から除く休業日です。"),
+    Group("security", "パスワード・登録", (
+        ("password_policy", CITY_OWNED["password_policy"]),
+        ("registration", ("code_ttl_minutes", "data_visible_after_business_days")),
+    ), "会員のパスワードの条件(プラットフォームの下限より弱くはできません)と、会員登録の設定です。"),
+    Group("pages", "ページの文章", (("texts", (
+        "about", "privacy", "terms", "login_notice", "security_notice", "registration_help", "registration_done",
+    )),), "各ページに表示する文章です。段落は空行で区切ります。"),
+    Group("faq", "よくある質問", (("texts", ("faq",)),), "質問と回答の組です。両方を空欄にした行は削除されます。"),
+    Group("contact", "お問い合わせ窓口", (("contact", ("inquiry_email", "windows")),),
+          "「お客さま窓口一覧」に表示する窓口です。すべて空欄にした行は削除されます。"),
+    Group("branding", "デザイン", (("branding", CITY_OWNED["branding"]),),
+          "ヘッダーの色とロゴです。文字色は背景色に対してコントラスト比4.5:1以上が必要です。"),
+    Group("console", "お知らせ・管理画面", (("notices", ("new_badge_days",)), ("admin", ("require_totp", "session_idle_minutes"))),
+          "お知らせの「New」表示の日数と、管理画面のセキュリティ設定です。"),
+)}
+
+SECTION_TITLES = {
+    "service_hours": "利用時間", "calendar": "休業日", "password_policy": "パスワードの条件",
+    "registration": "会員登録", "texts": "文章", "contact": "お問い合わせ", "branding": "デザイン",
+    "notices": "お知らせ", "admin": "管理画面",
+}
+
+LABELS = {
+    "service_hours.open": "利用開始時刻",
+    "service_hours.close": "利用終了時刻",
+    "service_hours.__none__": "利用時間を制限しない(24時間利用可能)",
+    "calendar.closure_days": "休業日(毎年)",
+    "password_policy.min_length": "最小文字数",
+    "password_policy.max_length": "最大文字数",
+    "password_policy.require_upper": "アルファベット大文字を必須にする",
+    "password_policy.require_lower": "アルファベット小文字を必須にする",
+    "password_policy.require_digit": "数字を必須にする",
+    "password_policy.require_symbol": "記号を必須にする",
+    "password_policy.allowed_symbols": "使用できる記号",
+    "registration.code_ttl_minutes": "確認コードの有効期間(分)",
+    "registration.data_visible_after_business_days": "使用量を表示するまでの営業日数",
+    "texts.about": "このサイトについて",
+    "texts.privacy": "個人情報のお取り扱いについて",
+    "texts.terms": "利用規約",
+    "texts.login_notice": "ご利用時間の案内(ログイン画面)",
+    "texts.security_notice": "セキュリティ確保のために(ログイン画面)",
+    "texts.registration_help": "会員登録の案内",
+    "texts.registration_done": "会員登録完了時の案内",
+    "texts.faq": "よくある質問",
+    "texts.faq.question": "質問",
+    "texts.faq.answer": "回答",
+    "contact.inquiry_email": "お問い合わせの受付メールアドレス",
+    "contact.windows": "窓口",
+    "contact.windows.name": "窓口名",
+    "contact.windows.phone": "電話番号",
+    "contact.windows.hours": "受付時間",
+    "contact.windows.address": "所在地",
+    "contact.windows.note": "備考",
+    "branding.primary_color": "基本色(ヘッダーの背景)",
+    "branding.primary_text_color": "基本色の上の文字色",
+    "branding.accent_color": "強調色",
+    "branding.logo": "ロゴ",
+    "branding.copyright": "著作権表示",
+    "notices.new_badge_days": "「New」を表示する日数",
+    "admin.require_totp": "職員全員に2段階認証(確認コード)を必須にする",
+    "admin.session_idle_minutes": "管理画面の自動ログアウトまでの時間(分)",
+}
+
+HINTS = {
+    "service_hours.open": "24時間表記(例: 07:00)",
+    "service_hours.close": "開始より前の時刻にすると日付をまたぎます(例: 07:00〜02:00)",
+    "calendar.closure_days": "1行に1つ。MM-DD または範囲 MM-DD..MM-DD(例: 12-29..01-03)",
+    "password_policy.allowed_symbols": "例: !?#$&()-_",
+    "registration.data_visible_after_business_days": "土日祝日と休業日は数えません",
+    "branding.primary_color": "#RRGGBB 形式(例: #005a9c)",
+    "branding.primary_text_color": "#RRGGBB 形式(例: #ffffff)",
+    "branding.accent_color": "#RRGGBB 形式",
+    "notices.new_badge_days": "0 にすると表示しません",
+    "admin.require_totp": "有効にすると、未設定の職員は次回ログイン時に設定します",
+}
+
+# Widgets the schema type alone cannot choose.
+WIDGETS = {
+    "service_hours.open": "time",
+    "service_hours.close": "time",
+    "texts.about": "textarea", "texts.privacy": "textarea", "texts.terms": "textarea",
+    "texts.security_notice": "textarea", "texts.registration_help": "textarea",
+    "texts.registration_done": "textarea", "texts.login_notice": "textarea",
+    "texts.faq.answer": "textarea",
+    "branding.logo": "logo",
+}
+
+# Vendor-owned keys shown read-only on the settings page.
+VENDOR_KEYS = (
+    ("hosts", "ホスト名"), ("login.mode", "ログイン方式"), ("theme", "テーマ"), ("timezone", "タイムゾーン"),
+    ("billing.cycle", "検針・請求の周期"), ("registration.customer_number_digits", "お客様番号の桁数"),
+    ("login.idle_timeout_minutes", "会員の自動ログアウト(分)"), ("mail.sender_address", "送信元メールアドレス"),
+)
+LOGIN_MODES = {"email": "メールアドレス", "login_id": "ログインID"}
+CYCLES = {"monthly": "毎月", "bimonthly": "隔月"}
+
+
+def label(key: str) -> str:
+    """The Japanese label of a dotted key (row keys drop their index: ``texts.faq.0.question``)."""
+    parts = [p for p in key.split(".") if not p.isdigit()]
+    return LABELS.get(".".join(parts), key)

@@ -1,0 +1,167 @@
+"""お知らせ: queries for members' pages, writes for the staff console, mail to members.
+
+Times are stored as naive UTC; staff enter them in the city's time zone (see
+notices.forms). Bodies are plain text: :func:`autolink` escapes everything and turns
+http(s) URLs into links, so no Markdown and no HTML ever reach a page.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from markupsafe import Markup, escape
+from sqlalchemy import or_, select, update
+
+from waterportal.accounts.models import Member
+from waterportal.core import audit
+from waterportal.core.time import utcnow_naive
+from waterportal.extensions import db
+from waterportal.mail.services import queue_mail
+from waterportal.notices.models import Notice
+from waterportal.tenancy.context import TenantContext
+
+NOTICE_FIELDS = ("title", "body", "important", "published_at", "expires_at", "mail_members")
+# http(s) URLs: ASCII URL characters only, so a URL ends at Japanese text, a space,
+# a quote, a bracket or "<" (never swallowing the sentence around it).
+URL = re.compile(r"https?://[A-Za-z0-9\-._~:/?#\[\]@!$&*+,;=%]+", re.IGNORECASE)
+TRAILING = ".,;:!?"
+
+
+def _naive_utc(moment: dt.datetime) -> dt.datetime:
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return moment
+
+
+def visible_notices(tenant: TenantContext, now: dt.datetime) -> list[Notice]:
+    """Notices of ``tenant`` published by ``now`` and not expired: important first, newest first."""
+    moment = _naive_utc(now)
+    query = (
+        select(Notice)
+        .where(
+            Notice.tenant_id == tenant.id,
+            Notice.published_at <= moment,
+            or_(Notice.expires_at.is_(None), Notice.expires_at > moment),
+        )
+        .order_by(Notice.important.desc(), Notice.published_at.desc(), Notice.id.desc())
+    )
+    return list(db.session.scalars(query))
+
+
+def is_new(notice: Notice, now: dt.datetime, tenant: TenantContext) -> bool:
+    """True while the notice is younger than the city's ``notices.new_badge_days`` (「New」)."""
+    days = tenant.settings["notices"]["new_badge_days"]
+    age = _naive_utc(now) - notice.published_at
+    return dt.timedelta(0) <= age < dt.timedelta(days=days)
+
+
+def status(notice: Notice, now: dt.datetime) -> str:
+    """「予約」 (scheduled), 「掲載中」 (visible) or 「掲載終了」 (expired), for the console."""
+    moment = _naive_utc(now)
+    if notice.published_at > moment:
+        return "予約"
+    if notice.expires_at is not None and notice.expires_at <= moment:
+        return "掲載終了"
+    return "掲載中"
+
+
+def all_notices() -> list[Notice]:
+    """Every notice of the current city, newest publication first (console list)."""
+    return list(db.session.scalars(select(Notice).order_by(Notice.published_at.desc(), Notice.id.desc())))
+
+
+def get_notice(notice_id: int) -> Notice | None:
+    """A notice of the current city by id (another city's id finds nothing)."""
+    return db.session.scalar(select(Notice).where(Notice.id == notice_id))
+
+
+def autolink(text: str | None) -> Markup:
+    """Escape ``text`` and link its http(s) URLs (new tab, no referrer); keep line breaks."""
+    text = text or ""
+    out: list[str] = []
+    position = 0
+    for match in URL.finditer(text):
+        url = match.group(0).rstrip(TRAILING)
+        end = match.start() + len(url)
+        out.append(str(escape(text[position:match.start()])))
+        safe = escape(url)
+        out.append(f'<a href="{safe}" rel="noopener noreferrer" target="_blank">{safe}</a>')
+        position = end
+    out.append(str(escape(text[position:])))
+    return Markup("".join(out).replace("\r\n", "\n").replace("\n", "<br>\n"))
+
+
+def _snapshot(notice: Notice) -> dict[str, Any]:
+    return {k: (v.isoformat(timespec="minutes") if isinstance(v := getattr(notice, k), dt.datetime) else v)
+            for k in NOTICE_FIELDS}
+
+
+def create_notice(tenant: TenantContext, actor: str, remote_addr: str = "", **fields: Any) -> Notice:
+    """Add a notice (flushed) and audit it; mail it now when it is published and asks for mail."""
+    notice = Notice(**{k: fields[k] for k in NOTICE_FIELDS if k in fields})
+    db.session.add(notice)
+    db.session.flush()
+    audit.record(actor, "notice.create", target=f"notice:{notice.id}", remote_addr=remote_addr, title=notice.title)
+    mail_if_due(tenant, notice, utcnow_naive())
+    return notice
+
+
+def update_notice(tenant: TenantContext, notice: Notice, actor: str, remote_addr: str = "", **fields: Any) -> list[str]:
+    """Change a notice; audit the changed fields (old -> new) and return their names."""
+    before = _snapshot(notice)
+    for key in NOTICE_FIELDS:
+        if key in fields:
+            setattr(notice, key, fields[key])
+    after = _snapshot(notice)
+    changed = [k for k in NOTICE_FIELDS if before[k] != after[k]]
+    if changed:
+        db.session.flush()
+        audit.record(actor, "notice.update", target=f"notice:{notice.id}", remote_addr=remote_addr,
+                     changes={k: [before[k], after[k]] for k in changed})
+        mail_if_due(tenant, notice, utcnow_naive())
+    return changed
+
+
+def delete_notice(notice: Notice, actor: str, remote_addr: str = "") -> None:
+    """Delete a notice and audit it (with its title, so the log still says what it was)."""
+    audit.record(actor, "notice.delete", target=f"notice:{notice.id}", remote_addr=remote_addr, title=notice.title)
+    db.session.delete(notice)
+    db.session.flush()
+
+
+def mail_if_due(tenant: TenantContext, notice: Notice, now: dt.datetime) -> int:
+    """Mail a published notice once to members who opted in; return how many mails were queued.
+
+    The notice is claimed with ``UPDATE ... WHERE mailed_at IS NULL``, so two runs at
+    once (publish time and the cron command) never mail twice.
+    """
+    moment = _naive_utc(now)
+    if not notice.mail_members or notice.mailed_at is not None or notice.published_at > moment:
+        return 0
+    if notice.expires_at is not None and notice.expires_at <= moment:
+        return 0
+    claimed = db.session.execute(
+        update(Notice).where(Notice.id == notice.id, Notice.mailed_at.is_(None)).values(mailed_at=moment)
+    ).rowcount
+    db.session.refresh(notice, ["mailed_at"])
+    if not claimed:
+        return 0
+    addresses = db.session.scalars(
+        select(Member.email).where(Member.notify_notices.is_(True)).order_by(Member.id)
+    ).all()
+    for address in addresses:
+        queue_mail(tenant, address, "notice", notice=notice)
+    audit.record("system", "notice.mail", target=f"notice:{notice.id}", recipients=len(addresses))
+    return len(addresses)
+
+
+def mail_due_notices(tenant: TenantContext, now: dt.datetime) -> int:
+    """Mail every notice of ``tenant`` that is published, asks for mail and was not mailed yet."""
+    moment = _naive_utc(now)
+    due = db.session.scalars(
+        select(Notice).where(
+            Notice.mail_members.is_(True), Notice.mailed_at.is_(None), Notice.published_at <= moment,
+        )
+    ).all()
+    return sum(mail_if_due(tenant, notice, moment) for notice in due)
