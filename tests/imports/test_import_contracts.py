@@ -66,6 +66,9 @@ def test_inserts_normalised_contracts_and_records_the_batch(nayoro, contracts_cs
         ({"meter_number": ""}, "meter_number", "必須です"),
         ({"meter_diameter_mm": "13mm"}, "meter_diameter_mm", "1から999の整数"),
         ({"meter_diameter_mm": "0"}, "meter_diameter_mm", "1から999の整数"),
+        ({"meter_diameter_mm": ""}, "meter_diameter_mm", "必須です"),
+        ({"phone": "－"}, "phone", "必須です"),
+        ({"customer_number": ""}, "customer_number", "必須です"),
     ],
 )
 def test_each_rule_names_line_and_column(nayoro, contracts_csv, fields, column, reason):

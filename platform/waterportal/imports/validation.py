@@ -76,6 +76,10 @@ def _customer_number(value: str, digits: int) -> str | None:
     return number if len(number) == digits and number.isdigit() and number.isascii() else None
 
 
+def _number_problem(raw: str, digits: int) -> str:
+    return f"お客様番号は{digits}桁の数字で入力してください: '{raw}'" if raw else REQUIRED
+
+
 def map_header(header: Sequence[str], required: Sequence[str], optional: Sequence[str], line: int,
                problems: list[Problem]) -> dict[str, int] | None:
     """Column name -> index, in any order. Missing, unknown or repeated columns are file errors."""
@@ -120,7 +124,7 @@ def validate_contracts(rows: Sequence[tuple[int, list[str]]], index: Mapping[str
 
         number = _customer_number(raw_number, digits)
         if number is None:
-            bad("customer_number", f"お客様番号は{digits}桁の数字で入力してください: '{raw_number}'")
+            bad("customer_number", _number_problem(raw_number, digits))
         name = squash_spaces(name)
         kana = katakana_name(kana)
         address = squash_spaces(address)
@@ -134,10 +138,14 @@ def validate_contracts(rows: Sequence[tuple[int, list[str]]], index: Mapping[str
         if kana and not is_katakana(kana):
             bad("holder_name_kana", f"カナ氏名はカタカナで入力してください: '{kana}'")
         phone = digits_only(phone)
-        if not (phone.isdigit() and phone.isascii() and 10 <= len(phone) <= 11 and phone[0] == "0"):
+        if not phone:
+            bad("phone", REQUIRED)
+        elif not (phone.isdigit() and phone.isascii() and 10 <= len(phone) <= 11 and phone[0] == "0"):
             bad("phone", f"電話番号は0から始まる10桁または11桁の数字で入力してください: '{phone}'")
         size = _int(diameter)
-        if size is None or not 1 <= size <= 999:
+        if not diameter:
+            bad("meter_diameter_mm", REQUIRED)
+        elif size is None or not 1 <= size <= 999:
             bad("meter_diameter_mm", f"口径(mm)は1から999の整数で入力してください: '{diameter}'")
         if number is not None:
             first = seen.setdefault(number, line)
@@ -224,7 +232,7 @@ class _BillChecker:
         number = _customer_number(raw_number, self.digits)
         contract_id = None
         if number is None:
-            bad("customer_number", f"お客様番号は{self.digits}桁の数字で入力してください: '{raw_number}'")
+            bad("customer_number", _number_problem(raw_number, self.digits))
         else:
             contract_id = self.contract_ids.get(number)
             if contract_id is None:
