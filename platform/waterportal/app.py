@@ -39,6 +39,8 @@ def load_config(app: Flask, config: Mapping[str, Any] | None) -> None:
         app.config.from_prefixed_env()
     else:
         app.config.update(config)
+    if not app.config.get("WTF_CSRF_TIME_LIMIT"):
+        app.config["WTF_CSRF_TIME_LIMIT"] = None  # Flask-WTF: valid for the session's life
     if env == "production":
         secret = app.config.get("SECRET_KEY") or ""
         if len(secret) < 32 or secret.startswith("dev-"):

@@ -118,7 +118,9 @@ def test_login_post_without_csrf_token_is_refused(client, nayoro, make_member, c
     make_member(nayoro, email="taro@example.jp")
     response = client.post("/login", data={"identifier": "taro@example.jp", "password": PASSWORD})
     assert response.status_code == 400
-    assert "リクエストが正しくありません" in response.get_data(as_text=True)
+    body = response.get_data(as_text=True)
+    assert "リクエストが正しくありません" in body
+    assert "再読み込みしてからもう一度送信してください" in body
     assert client.get("/mypage").status_code == 302
 
 

@@ -33,7 +33,8 @@ class Member(TenantScoped, UserMixin, db.Model):
     payment_method: Mapped[str] = mapped_column(String(40), default="none")
     notify_bills: Mapped[bool] = mapped_column(default=True)
     notify_notices: Mapped[bool] = mapped_column(default=True)
-    # Bumped at logout, password change and "end sessions": every older session dies.
+    # Bumped by "end every session" (support staff, password reset): every older session
+    # dies. A single logout ends only its own row in member_sessions.
     session_version: Mapped[int] = mapped_column(default=1)
     data_visible_from: Mapped[dt.date | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, g, render_template
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger("waterportal")
@@ -52,11 +53,15 @@ MESSAGES = {
 }
 
 
-def render_error(status: int):
+CSRF_MESSAGE = "画面の有効期限が切れたか、ログイン状態が変わりました。お手数ですが、前の画面に戻り、再読み込みしてからもう一度送信してください。"
+
+
+def render_error(status: int, message: str | None = None):
     """Render the error page; inside a city it uses the city's theme, else the plain core page."""
     from waterportal.tenancy.templating import render_page
 
-    title, message = MESSAGES.get(status, MESSAGES[500])
+    title, default_message = MESSAGES.get(status, MESSAGES[500])
+    message = message or default_message
     if getattr(g, "tenant", None) is not None:
         return render_page("error.html", title=title, message=message, status=status), status
     return render_template("core/error.html", title=title, message=message, status=status), status
@@ -66,12 +71,15 @@ def register_errors(app: Flask) -> None:
     """Register one handler for HTTP errors and one for everything unexpected."""
     from waterportal.extensions import db
 
+    @app.errorhandler(CSRFError)
+    def handle_csrf(exc: CSRFError):
+        # Only a form sent without its page (or after the session ended) gets here.
+        log.info("csrf refused: %s", exc.description)
+        return render_error(400, message=CSRF_MESSAGE)
+
     @app.errorhandler(HTTPException)
     def handle_http(exc: HTTPException):
-        response = render_error(exc.code or 500)
-        if exc.code == 429 or exc.code == 503:
-            return response
-        return response
+        return render_error(exc.code or 500)
 
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception):
