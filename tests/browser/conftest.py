@@ -107,6 +107,15 @@ def live_server(live_app):
         traveller.stop()
 
 
+@pytest.fixture(scope="module")
+def live_mail(live_app):
+    """A real SMTP server (aiosmtpd) that the live app sends its mail to, for the module."""
+    from tests.smtp import running_smtp_server
+
+    with running_smtp_server(live_app) as server:
+        yield server
+
+
 @pytest.fixture
 def page(browser, live_server):
     """A fresh browser context (no cookies) and page per test, phone-sized."""
