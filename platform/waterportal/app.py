@@ -94,9 +94,10 @@ def register_blueprints(app: Flask) -> None:
     from waterportal.accounts.views import accounts
     from waterportal.admin.views import admin
     from waterportal.notices.views import pages
+    from waterportal.portal.views import portal
     from waterportal.tenancy.views import health, theme_assets
 
-    for blueprint in (health, theme_assets, pages, accounts, registration, admin):
+    for blueprint in (health, theme_assets, pages, accounts, registration, admin, portal):
         app.register_blueprint(blueprint)
 
 

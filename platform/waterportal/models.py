@@ -6,6 +6,7 @@ from waterportal.accounts.registration_drafts import RegistrationDraft  # noqa: 
 from waterportal.accounts.session import MemberSession  # noqa: F401
 from waterportal.accounts.verification import VerificationCode  # noqa: F401
 from waterportal.admin.models import SettingsRevision, StaffMember, StaffSession  # noqa: F401
+from waterportal.billing.documents import Document  # noqa: F401
 from waterportal.billing.models import Bill  # noqa: F401
 from waterportal.contracts.models import Contract  # noqa: F401
 from waterportal.core.audit import AuditEntry  # noqa: F401

@@ -1,4 +1,4 @@
-"""Blueprint ``accounts``: top page, login, logout and the member page (会員さま専用サイト).
+"""Blueprint ``accounts``: top page, login and logout (the member page is ``portal.dashboard``).
 
 Password reset and login-ID recovery live in :mod:`waterportal.accounts.recovery_views`
 on the same blueprint. Every state change is a POST with a CSRF token.
@@ -18,20 +18,16 @@ from flask import (
     session,
     url_for,
 )
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import select
 
 from waterportal.accounts import services
 from waterportal.accounts.forms import LoginForm, LogoutForm
-from waterportal.accounts.models import MemberContract
 from waterportal.accounts.session import (
     current_session_key,
     end_session,
     refresh_session,
 )
-from waterportal.contracts.models import Contract
-from waterportal.core.time import local_now
 from waterportal.extensions import db
 from waterportal.tenancy.context import TenantContext
 from waterportal.tenancy.templating import render_page
@@ -124,7 +120,7 @@ def login_notice(tenant: TenantContext) -> str:
 @accounts.get("/")
 def index():
     """The portal's top: the member page when logged in, else the login page."""
-    return redirect(url_for("accounts.mypage" if current_user.is_authenticated else "accounts.login"))
+    return redirect(url_for("portal.dashboard" if current_user.is_authenticated else "accounts.login"))
 
 
 def _begin_session(tenant: TenantContext, member) -> None:
@@ -142,7 +138,7 @@ def login():
     tenant: TenantContext = g.tenant
     next_path = safe_next(request.args.get("next"))
     if request.method == "GET" and current_user.is_authenticated:
-        return redirect(next_path or url_for("accounts.mypage"))
+        return redirect(next_path or url_for("portal.dashboard"))
     form = LoginForm()
     form.set_mode(tenant.login_mode)
     message, status, wait = None, 200, 0
@@ -154,7 +150,7 @@ def login():
         result = services.authenticate(tenant, form.identifier.data, form.password.data, remote_addr())
         if result.ok:
             _begin_session(tenant, result.member)
-            response = redirect(next_path or url_for("accounts.mypage"))
+            response = redirect(next_path or url_for("portal.dashboard"))
             if form.remember_id.data:
                 set_remembered_id(response, tenant, services.normalise_identifier(tenant, form.identifier.data))
             else:
@@ -204,37 +200,6 @@ def logout():
     session.clear()
     flash("ログアウトしました。", "info")
     return redirect(url_for("accounts.login"))
-
-
-def greeting(hour: int) -> str:
-    """おはようございます (5-11時) / こんにちは (11-18時) / こんばんは."""
-    if 5 <= hour < 11:
-        return "おはようございます"
-    if 11 <= hour < 18:
-        return "こんにちは"
-    return "こんばんは"
-
-
-@accounts.get("/mypage")
-@login_required
-def mypage():
-    """会員さま専用サイト: greeting, linked お客様番号, logout, when data becomes visible."""
-    tenant: TenantContext = g.tenant
-    member = current_user._get_current_object()
-    now = local_now(tenant.timezone)
-    numbers = db.session.scalars(
-        select(Contract.customer_number)
-        .join(MemberContract, MemberContract.contract_id == Contract.id)
-        .where(MemberContract.member_id == member.id)
-        .order_by(MemberContract.id)
-    ).all()
-    visible_from = member.data_visible_from
-    if visible_from is not None and visible_from <= now.date():
-        visible_from = None
-    return render_page(
-        "accounts/mypage.html", title="会員さま専用サイト", member=member, greeting=greeting(now.hour),
-        customer_numbers=numbers, visible_from=visible_from, logout_form=LogoutForm(),
-    )
 
 
 from waterportal.accounts import recovery_views  # noqa: F401 - routes on this blueprint

@@ -41,3 +41,6 @@ class Bill(TenantScoped, db.Model):
     due_date: Mapped[dt.date]
     paid_on: Mapped[dt.date | None]
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)
+    # When the 「今回の請求金額のお知らせ」 mail was queued for this bill (billing.notify);
+    # NULL when nobody was told (no opted-in member linked when the bill arrived).
+    bill_notified_at: Mapped[dt.datetime | None]

@@ -1,0 +1,82 @@
+"""Read-only bill queries for the member pages: each fetches exactly what a page shows.
+
+Every function is one statement whatever the length of the history (the member pages
+are tested to issue a fixed number of statements). Tenant filtering is added by the
+isolation hooks; authorisation (which member may see which contract) is expressed in
+the queries themselves by joining the member's links.
+"""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import undefer
+
+from waterportal.accounts.models import MemberContract
+from waterportal.billing.documents import Document
+from waterportal.billing.models import Bill
+from waterportal.contracts.models import Contract
+from waterportal.extensions import db
+
+# Bills in two years, by billing cycle (tenant.toml [billing] cycle).
+PERIODS_PER_YEAR = {"monthly": 12, "bimonthly": 6}
+HISTORY_YEARS = 2
+
+
+def month_number(billing_month: str) -> int:
+    """``"2024-09"`` -> a running month number (year * 12 + month - 1), for month arithmetic."""
+    year, month = billing_month.split("-")
+    return int(year) * 12 + int(month) - 1
+
+
+def month_label(billing_month: str) -> str:
+    """``"2024-09"`` -> 「2024年09月」 (the manual's style)."""
+    year, month = billing_month.split("-")
+    return f"{year}年{month}月"
+
+
+def periods_per_year(cycle: str) -> int:
+    """Bills per year for a billing cycle (12 monthly, 6 bimonthly)."""
+    return PERIODS_PER_YEAR.get(cycle, 12)
+
+
+def latest_bill(contract_id: int) -> Bill | None:
+    """The contract's most recent bill (今回の請求金額), or None."""
+    return db.session.scalar(
+        select(Bill).where(Bill.contract_id == contract_id).order_by(Bill.billing_month.desc()).limit(1)
+    )
+
+
+def recent_bills(contract_id: int, cycle: str) -> list[Bill]:
+    """Up to two years of the contract's bills, newest first (one query).
+
+    At most two years' worth of periods are fetched, and of those only the ones within
+    24 months of the newest bill are kept (a gap in the history never stretches the window).
+    """
+    limit = periods_per_year(cycle) * HISTORY_YEARS
+    bills = list(db.session.scalars(
+        select(Bill).where(Bill.contract_id == contract_id).order_by(Bill.billing_month.desc()).limit(limit)
+    ))
+    if not bills:
+        return []
+    newest = month_number(bills[0].billing_month)
+    return [bill for bill in bills if newest - month_number(bill.billing_month) < 12 * HISTORY_YEARS]
+
+
+def member_bill(member_id: int, bill_id: int) -> tuple[Bill, Contract] | None:
+    """A bill with its contract, only if ``member_id`` is linked to that contract (else None)."""
+    row = db.session.execute(
+        select(Bill, Contract)
+        .join(Contract, Contract.id == Bill.contract_id)
+        .join(MemberContract, MemberContract.contract_id == Contract.id)
+        .where(Bill.id == bill_id, MemberContract.member_id == member_id)
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+def member_document(member_id: int, document_id: int) -> Document | None:
+    """A document with its file, only if ``member_id`` is linked to its contract (else None)."""
+    return db.session.scalar(
+        select(Document)
+        .join(MemberContract, MemberContract.contract_id == Document.contract_id)
+        .where(Document.id == document_id, MemberContract.member_id == member_id)
+        .options(undefer(Document.data))  # the download needs the file: same statement
+    )
