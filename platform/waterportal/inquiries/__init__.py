@@ -1,0 +1,1 @@
+"""「メールでのお問い合わせ」: the citizen inquiry form, its records and their mails."""
