@@ -11,6 +11,7 @@ to object storage with the same row as index.
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import PurePosixPath
 
 from sqlalchemy import LargeBinary, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, deferred, mapped_column
@@ -54,6 +55,12 @@ class Document(TenantScoped, db.Model):
     batch_id: Mapped[int | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)
+
+    @property
+    def download_name(self) -> str:
+        """The name the citizen's browser saves: 「水道料金改定のお知らせ_20240801.pdf」."""
+        title = "".join("_" if c in '\\/:*?"<>|' or ord(c) < 32 else c for c in self.title)
+        return f"{title}_{self.issued_on:%Y%m%d}{PurePosixPath(self.filename).suffix.lower()}"
 
 
 

@@ -65,6 +65,8 @@ def _run(kind: str, service: Callable[..., ImportResult], slug: str, path: Path)
     for problem in result.errors:
         click.echo(str(problem), err=True)
     click.echo(f"{tenant.slug} {kind} {result.status}: {result.summary()} batch={result.batch_id}")
+    if result.notified:
+        click.echo(f"{tenant.slug} bill mails queued: {result.notified}")
     if not result.ok:
         raise SystemExit(1)
 
@@ -79,6 +81,16 @@ FILE = click.argument("file", type=click.Path(exists=True, dir_okay=False, path_
 def contracts_command(slug: str, file: Path) -> None:
     """Import a contracts CSV (upsert on customer_number). Exit 1 if the file is rejected."""
     _run("contracts", import_contracts, slug, file)
+
+
+@import_cli.command("documents")
+@TENANT
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def documents_command(slug: str, directory: Path) -> None:
+    """Import DIRECTORY/documents.csv (customer_number,title,issued_on,file) and its files. Exit 1 if rejected."""
+    from waterportal.imports.documents import import_documents
+
+    _run("documents", import_documents, slug, directory)
 
 
 @import_cli.command("bills")

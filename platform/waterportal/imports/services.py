@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import current_app
 
+from waterportal.billing.notify import notify_new_bills
 from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db
 from waterportal.imports import writers
@@ -57,6 +58,8 @@ class ImportResult:
     errors: list[Problem] = field(default_factory=list)
     batch_id: int | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    # Bills import: 「今回の請求金額のお知らせ」 mails queued for the new bills (billing.notify).
+    notified: int = 0
 
     @property
     def ok(self) -> bool:
@@ -220,8 +223,14 @@ def import_bills(tenant: TenantContext, source: Source, *, filename: str | None 
             return run.finish({})
         existing = writers.load_bills(conn, tenant.id, {month for _contract, month in clean})
         writes, counts = _classify(clean, existing)
+        new_bills = [key for key in clean if key not in existing]
         run.lap("preload")
         writers.write_bills(conn, tenant.id, writes, utcnow_naive(), current_app.config["IMPORT_CHUNK_ROWS"],
                             _stepper(progress, "write", len(writes)))
         run.lap("write")
-        return run.finish(counts)
+        # Mail members about the new bills in this same transaction (outbox rows commit with the bills).
+        notified = notify_new_bills(tenant, new_bills)
+        run.lap("notify")
+        result = run.finish(counts)
+        result.notified = notified
+        return result

@@ -216,4 +216,4 @@ def document(document_id: int):
     found = queries.member_document(page.member.id, document_id) if page.visible_from is None else None
     if found is None:
         abort(404)
-    return download(found.data, found.filename, found.content_type)
+    return download(found.data, found.download_name, found.content_type)
