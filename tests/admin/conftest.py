@@ -4,7 +4,6 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from waterportal.extensions import db
 from waterportal.tenancy.context import tenant_context
 
@@ -35,7 +34,7 @@ def form_fields(body: str) -> dict[str, str]:
             continue
         value = re.search(r'value="([^"]*)"', tag)
         fields[html.unescape(name.group(1))] = html.unescape(value.group(1)) if value else ""
-    for name, value in re.findall(r'<textarea\b[^>]*name="([^"]+)"[^>]*>(.*?)</textarea>', body, re.S):
+    for name, value in re.findall(r'<textarea\b[^>]*name="([^"]+)"[^>]*>(.*?)</textarea>', body, re.DOTALL):
         fields[html.unescape(name)] = html.unescape(value)
     return fields
 
@@ -80,7 +79,6 @@ def staff_client(app, client_for, make_staff):
 def audit_entries(app):
     """``audit_entries(tenant, action=None)`` -> list of (actor, action, target, detail)."""
     from sqlalchemy import select
-
     from waterportal.core.audit import AuditEntry
 
     def read(tenant, action: str | None = None):

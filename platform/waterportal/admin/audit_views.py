@@ -44,7 +44,7 @@ ACTIONS = {
 
 def _utc_bound(day: dt.date, tz_name: str) -> dt.datetime:
     local = dt.datetime.combine(day, dt.time(0), tzinfo=ZoneInfo(tz_name))
-    return local.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return local.astimezone(dt.UTC).replace(tzinfo=None)
 
 
 def filtered(form: AuditFilterForm, tz_name: str) -> Select:

@@ -2,12 +2,27 @@
 password change and TOTP enrolment. Every state change is a POST with a CSRF token."""
 from __future__ import annotations
 
-from flask import current_app, flash, g, make_response, redirect, request, session, url_for
+from flask import (
+    current_app,
+    flash,
+    g,
+    make_response,
+    redirect,
+    request,
+    session,
+    url_for,
+)
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from waterportal.admin import staff_services as staff_svc
 from waterportal.admin.blueprint import admin, remote_addr, render, safe_next
-from waterportal.admin.forms import ActionForm, PasswordChangeForm, StaffLoginForm, TotpEnrolForm, TotpForm
+from waterportal.admin.forms import (
+    ActionForm,
+    PasswordChangeForm,
+    StaffLoginForm,
+    TotpEnrolForm,
+    TotpForm,
+)
 from waterportal.admin.models import StaffMember
 from waterportal.admin.sessions import (
     PENDING_KEY,

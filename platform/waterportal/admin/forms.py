@@ -3,11 +3,19 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import ClassVar
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import PasswordField, RadioField, StringField
-from wtforms.validators import AnyOf, Length, Optional, Regexp, StopValidation, ValidationError
+from wtforms.validators import (
+    AnyOf,
+    Length,
+    Optional,
+    Regexp,
+    StopValidation,
+    ValidationError,
+)
 
 from waterportal.admin.models import ROLES
 
@@ -24,7 +32,7 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 class Required:
     """「<label>を入力してください。」 when the field is empty or blank."""
 
-    field_flags = {"required": True}
+    field_flags: ClassVar[dict[str, bool]] = {"required": True}
 
     def __init__(self, message: str | None = None):
         self.message = message

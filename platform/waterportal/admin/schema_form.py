@@ -10,20 +10,32 @@ Japanese here; the schemas' own messages are Japanese already.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Any, Mapping
+from functools import cache
+from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from waterportal.admin.settings_groups import HINTS, SECTION_TITLES, WIDGETS, Group, label
-from waterportal.tenancy.schemas import COLOUR, NULLABLE_SECTIONS, TenantDefinitionSchema, deep_merge
+from waterportal.admin.settings_groups import (
+    HINTS,
+    SECTION_TITLES,
+    WIDGETS,
+    Group,
+    label,
+)
+from waterportal.tenancy.schemas import (
+    COLOUR,
+    NULLABLE_SECTIONS,
+    TenantDefinitionSchema,
+    deep_merge,
+)
 
 EXTRA_ROWS = 2
 NONE_KEY = "__none__"
 
 
-@lru_cache(maxsize=None)
+@cache
 def section_field(section: str) -> fields.Nested:
     return TenantDefinitionSchema().fields[section]  # type: ignore[return-value]
 

@@ -19,7 +19,7 @@ import datetime as dt
 import functools
 import hashlib
 import secrets
-from typing import Callable
+from collections.abc import Callable
 
 from flask import abort, flash, g, redirect, request, session, url_for
 from sqlalchemy import select, update

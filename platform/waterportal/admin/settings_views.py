@@ -12,13 +12,23 @@ from waterportal.admin.assets import AssetRefused, store_logo
 from waterportal.admin.blueprint import admin, remote_addr, render
 from waterportal.admin.forms import ActionForm
 from waterportal.admin.schema_form import SettingsForm, japanese
-from waterportal.admin.settings_groups import CYCLES, GROUPS, LOGIN_MODES, VENDOR_KEYS, label
 from waterportal.admin.sessions import staff_required
+from waterportal.admin.settings_groups import (
+    CYCLES,
+    GROUPS,
+    LOGIN_MODES,
+    VENDOR_KEYS,
+    label,
+)
 from waterportal.core.errors import SettingsInvalid
 from waterportal.extensions import db
 from waterportal.tenancy.context import TenantContext
 from waterportal.tenancy.registry import _freeze, get_registry
-from waterportal.tenancy.schemas import deep_merge, effective_settings, validate_settings
+from waterportal.tenancy.schemas import (
+    deep_merge,
+    effective_settings,
+    validate_settings,
+)
 from waterportal.tenancy.templating import render_page
 
 CONFLICT = "この画面を開いた後に、設定が他の操作で変更されました。最新の内容を確認してから、もう一度保存してください。"
@@ -109,6 +119,9 @@ def _form_data(tenant: TenantContext, form: SettingsForm) -> tuple[dict[str, str
     if upload is not None and upload.filename:
         try:
             data["branding.logo"] = store_logo(tenant, upload.read(), g.staff.actor, remote_addr())
+            # Kept even if this submission is only a preview or fails elsewhere: the file is
+            # inert and content-addressed, and the next submission refers to it by name.
+            db.session.commit()
         except AssetRefused as exc:
             return data, str(exc)
     return data, None
@@ -121,7 +134,7 @@ def settings_group(group_slug: str):
     group = GROUPS.get(group_slug) or abort(404)
     tenant: TenantContext = g.tenant
     row = svc.tenant_row(tenant)
-    base, overrides, effective = svc.state(row)
+    _, overrides, effective = svc.state(row)
     form = SettingsForm(group, effective, overrides)
     preview_html, message, version = None, None, row.version
     if request.method == "POST":

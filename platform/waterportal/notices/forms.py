@@ -27,14 +27,14 @@ def parse_local(value: str | None) -> dt.datetime | None:
 
 def local_to_utc(moment: dt.datetime, tz_name: str) -> dt.datetime:
     """A wall-clock time in the city's zone -> naive UTC for the database."""
-    return moment.replace(tzinfo=ZoneInfo(tz_name)).astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return moment.replace(tzinfo=ZoneInfo(tz_name)).astimezone(dt.UTC).replace(tzinfo=None)
 
 
 def utc_to_local_text(moment: dt.datetime | None, tz_name: str) -> str:
     """Naive UTC -> ``YYYY-MM-DDTHH:MM`` in the city's zone (the datetime-local input format)."""
     if moment is None:
         return ""
-    return moment.replace(tzinfo=dt.timezone.utc).astimezone(ZoneInfo(tz_name)).strftime("%Y-%m-%dT%H:%M")
+    return moment.replace(tzinfo=dt.UTC).astimezone(ZoneInfo(tz_name)).strftime("%Y-%m-%dT%H:%M")
 
 
 class NoticeForm(FlaskForm):

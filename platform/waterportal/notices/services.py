@@ -30,7 +30,7 @@ TRAILING = ".,;:!?"
 
 def _naive_utc(moment: dt.datetime) -> dt.datetime:
     if moment.tzinfo is not None:
-        moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
     return moment
 
 

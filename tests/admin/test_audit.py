@@ -1,0 +1,88 @@
+"""操作ログ: every staff action is recorded; filters; CSV for Excel (UTF-8 with BOM)."""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+
+from tests.admin.conftest import login_staff
+from tests.admin.test_settings import settings_post
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+
+
+@pytest.fixture
+def busy_day(staff_client, client_for):
+    """Two days of console work in Kanazawa; the clock stays at the second morning."""
+    with time_machine.travel(dt.datetime(2026, 11, 17, 9, 0, tzinfo=TOKYO), tick=False) as clock:
+        admin = staff_client("kanazawa")
+        login_staff(client_for("kanazawa"), admin.email, "Wrong-Pass-2026!")
+        admin.submit("/admin/notices/new", {"title": "お知らせ「一」", "body": "本文", "published_at": "2026-11-17T09:00"})
+        clock.move_to(dt.datetime(2026, 11, 18, 9, 0, tzinfo=TOKYO))
+        admin = staff_client("kanazawa", email="kacho@kanazawa.example.jp")
+        settings_post(admin, "hours", {"service_hours.open": "06:00"})
+        yield admin
+
+
+def test_every_kind_of_staff_action_is_in_the_log(staff_client, client_for, audit_entries, kanazawa):
+    with time_machine.travel(dt.datetime(2026, 11, 18, 9, 0, tzinfo=TOKYO), tick=False):
+        admin = staff_client("kanazawa")
+        login_staff(client_for("kanazawa"), admin.email, "Wrong-Pass-2026!")
+        admin.submit("/admin/staff/new", {"email": "new@kanazawa.example.jp", "name": "新人", "role": "operator"})
+        admin.submit("/admin/notices/new", {"title": "t", "body": "b", "published_at": "2026-11-18T09:00"})
+        notice_id = re.search(r"/admin/notices/(\d+)/edit", admin.get("/admin/notices").get_data(as_text=True)).group(1)
+        admin.submit(f"/admin/notices/{notice_id}/edit", {"title": "t2", "body": "b", "published_at": "2026-11-18T09:00"})
+        admin.submit(f"/admin/notices/{notice_id}/delete", {})
+        settings_post(admin, "hours", {"service_hours.open": "06:00"})
+        admin.submit("/admin/settings/history/0/rollback", {})
+        new_id = re.search(r'/admin/staff/(\d+)/disable', admin.get("/admin/staff").get_data(as_text=True)).group(1)
+        admin.submit(f"/admin/staff/{new_id}/disable", {}, form_page="/admin/staff")
+        admin.submit("/admin/logout", {}, form_page="/admin/")
+    entries = [e for e in audit_entries(kanazawa) if e[1] != "tenant.apply"]  # the city's onboarding
+    assert [e[1] for e in entries] == [
+        "staff.login", "staff.login_failed", "staff.create", "notice.create", "notice.update", "notice.delete",
+        "settings.change", "settings.rollback", "staff.disable", "staff.logout",
+    ]
+    assert {e[0] for e in entries} == {f"staff:{admin.staff_id}"}
+    assert {e[4] for e in entries} == {"127.0.0.1"}
+
+
+def test_the_log_is_filtered_by_actor_action_and_dates(busy_day):
+    admin = busy_day
+    page = admin.get("/admin/audit").get_data(as_text=True)
+    assert "設定の変更" in page and "お知らせの作成" in page and "ログイン失敗" in page
+    page = admin.get("/admin/audit?action=settings.change").get_data(as_text=True)
+    assert "2026-11-18 09:00" in page and "お知らせの作成" not in page.split("<table")[1]
+    page = admin.get("/admin/audit?actor=kacho").get_data(as_text=True)
+    table = page.split("<table")[1]
+    assert "kacho@kanazawa.example.jp" in table and "admin-kanazawa@example.jp" not in table
+    table = admin.get("/admin/audit?date_from=2026-11-17&date_to=2026-11-17").get_data(as_text=True).split("<table")[1]
+    assert "2026-11-17 09:00" in table and "2026-11-18" not in table
+    page = admin.get("/admin/audit?date_from=2026-11-18&date_to=2026-11-01").get_data(as_text=True)
+    assert re.search(r'id="date_to-error">終了日は開始日以降の日付を入力してください。', page)
+    page = admin.get("/admin/audit?date_from=yesterday").get_data(as_text=True)
+    assert re.search(r'id="date_from-error">日付は 2026-04-01 の形式で入力してください。', page)
+
+
+def test_the_csv_opens_in_excel_with_japanese_intact(busy_day):
+    response = busy_day.get("/admin/audit.csv?action=notice.create")
+    assert response.mimetype == "text/csv"
+    assert response.headers["Content-Disposition"] == 'attachment; filename="audit-kanazawa-2026-11-18.csv"'
+    raw = response.data
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert rows[0] == ["日時", "操作者", "職員メールアドレス", "操作", "操作の説明", "対象", "詳細", "接続元"]
+    assert len(rows) == 2
+    assert rows[1][0] == "2026-11-17 09:00" and rows[1][2] == "admin-kanazawa@example.jp"
+    assert rows[1][3:5] == ["notice.create", "お知らせの作成"] and '"title": "お知らせ「一」"' in rows[1][6]
+
+
+def test_the_log_shows_only_this_city(busy_day, staff_client):
+    nayoro_admin = staff_client("nayoro")
+    table = nayoro_admin.get("/admin/audit").get_data(as_text=True)
+    assert "kanazawa" not in table and "設定の変更" not in table.split("<table")[1]

@@ -1,0 +1,166 @@
+"""No city's staff, and no citizen, can reach another city's console; roles; template safety."""
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from waterportal.admin.settings_services import apply_overrides
+from waterportal.extensions import db
+from waterportal.notices.models import Notice
+from waterportal.tenancy.context import tenant_context
+
+from tests.admin.conftest import login_staff
+
+PUBLIC = {"admin.login", "admin.login_totp", "admin.login_totp_setup", "admin.static"}
+SECRET_MARKERS = ("名寄の内部向けお知らせ", "soumu@nayoro.example.jp", "変更履歴 No.", "管理画面トップ", "職員の一覧")
+
+
+def admin_rules(app):
+    return [r for r in app.url_map.iter_rules() if r.rule.startswith("/admin")]
+
+
+@pytest.fixture
+def nayoro_data(app, nayoro, make_staff):
+    """Nayoro's console data: a staff member, a notice, a settings revision; returns URL ids."""
+    staff_id = make_staff(nayoro, email="soumu@nayoro.example.jp")
+    with app.app_context(), tenant_context(nayoro):
+        notice = Notice(title="名寄の内部向けお知らせ", body="本文")
+        db.session.add(notice)
+        revision = apply_overrides(nayoro, {"notices": {"new_badge_days": 3}}, actor=f"staff:{staff_id}")
+        db.session.commit()
+        return {"notice_id": notice.id, "staff_id": staff_id, "number": revision.number, "group_slug": "hours",
+                "filename": "admin.css"}
+
+
+def url(rule, ids) -> str:
+    return rule.build({name: ids[name] for name in rule.arguments}, append_unknown=False)[1]
+
+
+def assert_refused(response, where: str) -> None:
+    body = response.get_data(as_text=True)
+    if response.status_code == 302:
+        assert response.headers["Location"].startswith("/admin/login"), where
+    else:
+        assert response.status_code in (403, 404), (where, response.status_code)
+    for marker in SECRET_MARKERS:
+        assert marker not in body, (where, marker)
+
+
+def walk(client, app, ids):
+    """Every /admin rule with every method it takes; yields (where, response)."""
+    token = client.csrf_token("/admin/login")
+    for rule in admin_rules(app):
+        path = url(rule, ids)
+        for method in sorted(rule.methods & {"GET", "POST"}):
+            data = {"csrf_token": token} if method == "POST" else None
+            response = client.open(path, method=method, data=data)
+            response.get_data()  # read, then close: static files are streamed
+            response.close()
+            yield rule, f"{method} {path}", response
+
+
+def test_every_console_view_requires_a_staff_member(app):
+    """Each /admin endpoint except login steps and static files is wrapped by staff_required."""
+    for rule in admin_rules(app):
+        if rule.endpoint not in PUBLIC:
+            assert hasattr(app.view_functions[rule.endpoint], "staff_role"), rule.endpoint
+
+
+def test_another_citys_staff_session_opens_nothing_here(app, client_for, staff_client, nayoro_data):
+    kanazawa_admin = staff_client("kanazawa")
+    cookie = kanazawa_admin.get_cookie("session", domain="kanazawa.localhost")
+    assert cookie is not None
+    # The same cookie is a working admin session on its own city (so the walk below means something) ...
+    replay = client_for("kanazawa")
+    replay.set_cookie("session", cookie.value, domain="kanazawa.localhost")
+    assert replay.get("/admin/settings").status_code == 200
+    # ... and worthless on Nayoro's host, for every console route and method.
+    attacker = client_for("nayoro")
+    attacker.set_cookie("session", cookie.value, domain="nayoro.localhost")
+    walked = 0
+    for rule, where, response in walk(attacker, app, nayoro_data):
+        walked += 1
+        if rule.endpoint == "admin.static":
+            assert response.status_code == 200 and "text/css" in response.content_type
+        elif rule.endpoint == "admin.login" and response.status_code == 200:
+            assert "職員ログイン" in response.get_data(as_text=True)
+            for marker in SECRET_MARKERS:
+                assert marker not in response.get_data(as_text=True)
+        else:
+            assert_refused(response, where)
+    assert walked >= 25
+
+
+def test_a_logged_in_citizen_opens_nothing_in_the_console(app, client_for, make_member, nayoro, nayoro_data):
+    make_member(nayoro, email="shimin@example.jp")
+    citizen = client_for("nayoro")
+    response = citizen.submit("/login", {"identifier": "shimin@example.jp", "password": "Passw0rd!x"})
+    assert response.status_code == 302 and citizen.get("/mypage").status_code == 200
+    for rule, where, response in walk(citizen, app, nayoro_data):
+        if rule.endpoint in PUBLIC:
+            assert response.status_code in (200, 302), where
+            assert "名寄の内部向けお知らせ" not in response.get_data(as_text=True)
+        else:
+            assert_refused(response, where)
+
+
+def test_a_citizen_password_is_not_a_staff_login(client_for, make_member, nayoro):
+    make_member(nayoro, email="shimin@example.jp", password="Shimin-Pass-2026!")
+    response = login_staff(client_for("nayoro"), "shimin@example.jp", "Shimin-Pass-2026!")
+    assert "メールアドレスまたはパスワードが正しくありません。" in response.get_data(as_text=True)
+
+
+def test_an_operator_is_refused_everything_but_reading(app, staff_client, nayoro_data):
+    operator = staff_client("nayoro", role="operator")
+    admin_only = {r.endpoint for r in admin_rules(app)
+                  if getattr(app.view_functions[r.endpoint], "staff_role", None) == "admin"}
+    assert {"admin.settings_index", "admin.settings_group", "admin.settings_history", "admin.settings_rollback",
+            "admin.staff_list", "admin.staff_new", "admin.staff_disable", "admin.audit_log", "admin.audit_csv",
+            "admin.notice_new", "admin.notice_edit", "admin.notice_delete"} <= admin_only
+    token = operator.csrf_token("/admin/")
+    for rule in admin_rules(app):
+        if rule.endpoint not in admin_only:
+            continue
+        for method in sorted(rule.methods & {"GET", "POST"}):
+            response = operator.open(url(rule, nayoro_data), method=method, data={"csrf_token": token})
+            assert response.status_code == 403, (method, rule.rule)
+    page = operator.get("/admin/notices").get_data(as_text=True)
+    assert "名寄の内部向けお知らせ" in page and "お知らせを作成する" not in page and "/edit" not in page
+    assert 'href="/admin/settings"' not in operator.get("/admin/").get_data(as_text=True)
+
+
+@pytest.fixture
+def overrides_everywhere(app, tmp_path):
+    """Private copies of tenants/ and themes/ holding admin template overrides."""
+    from waterportal.tenancy.templating import build_loader
+
+    original = app.config["TENANTS_DIR"], app.config["THEMES_DIR"], app.jinja_loader
+    tenants, themes = tmp_path / "tenants", tmp_path / "themes"
+    shutil.copytree(original[0], tenants)
+    shutil.copytree(original[1], themes)
+    for folder in (tenants / "nayoro" / "templates" / "admin", themes / "default" / "templates" / "admin"):
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in ("base.html", "login.html", "macros.html"):
+            (folder / name).write_text("HACKED {{ config.SECRET_KEY }}", encoding="utf-8")
+    app.config["TENANTS_DIR"], app.config["THEMES_DIR"] = str(tenants), str(themes)
+    app.jinja_loader = build_loader(app, tenants, themes)
+    app.jinja_env.cache.clear()
+    yield
+    app.config["TENANTS_DIR"], app.config["THEMES_DIR"], app.jinja_loader = original
+    app.jinja_env.cache.clear()
+
+
+def test_cities_and_themes_cannot_override_console_templates(app, client_for, overrides_everywhere):
+    body = client_for("nayoro").get("/admin/login").get_data(as_text=True)
+    assert "HACKED" not in body and "職員ログイン" in body
+    with app.app_context():
+        assert Path(app.jinja_env.get_template("admin/base.html").filename).parts[-4:] == (
+            "admin", "templates", "admin", "base.html")
+
+
+def test_console_responses_are_not_cached_or_framed(staff_client):
+    response = staff_client("nayoro").get("/admin/")
+    assert response.headers["Cache-Control"] == "no-store" and response.headers["X-Frame-Options"] == "DENY"
+    assert re.search(r'<meta name="robots" content="noindex', response.get_data(as_text=True))
