@@ -32,6 +32,11 @@ install: $(STAMP)
 test: install
 	$(BIN)/pytest -n auto $(PYTEST_ARGS)
 
+# Benchmarks print ratios against a baseline measured in the same run (docs/performance.md).
+bench: install
+	$(BIN)/python bench/bench_import.py
+	@if [ -f bench/bench_dashboard.py ]; then $(BIN)/python bench/bench_dashboard.py; fi
+
 lint: install
 	$(BIN)/ruff check platform tests bench
 
