@@ -64,7 +64,7 @@ def notify_new_bills(tenant: TenantContext, keys: Iterable[tuple[int, str]]) -> 
                 (bill, contract) for bill, contract in db.session.execute(
                     select(Bill, Contract).join(Contract, Contract.id == Bill.contract_id)
                     .where(Bill.contract_id.in_(part), Bill.bill_notified_at.is_(None))
-                ).tuples()
+                )
                 if (bill.contract_id, bill.billing_month) in keys
             ]
         if not bills:

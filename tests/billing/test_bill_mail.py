@@ -1,0 +1,97 @@
+"""「今回の請求金額のお知らせ」: one mail per new bill per opted-in member, never twice."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from waterportal.billing.models import Bill
+from waterportal.extensions import db
+from waterportal.imports.validation import BILL_COLUMNS
+from waterportal.mail.models import OutboxMessage
+from waterportal.tenancy.context import tenant_context
+
+from tests.imports.helpers import bill_row, csv_text
+from tests.portal.conftest import history_rows
+
+NAYORO_NO, OTHER_NO = "00012345682", "00012345693"
+KANAZAWA_NO = "0100012345"
+
+
+def bill_mails(app, tenant):
+    with app.app_context(), tenant_context(tenant):
+        return [(m.to_address, m.subject, m.body) for m in db.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.kind == "bill_ready").order_by(OutboxMessage.id))]
+
+
+def test_new_bills_are_mailed_once(app, nayoro, customer, load, clock):
+    customer(nayoro, [NAYORO_NO], bills=history_rows(NAYORO_NO, 2, newest="2026-09"))  # before: no member yet
+    assert bill_mails(app, nayoro) == []
+    october = bill_row(NAYORO_NO, "2026-10", water_charge="3309", sewer_charge="2200", tax="500", total="5509",
+                       usage_m3="21", previous_reading="100", current_reading="121", due_date="2026-10-31")
+    result, = load(nayoro, bills=[october])
+    assert result.inserted == 1 and result.notified == 1
+    (to, subject, body), = bill_mails(app, nayoro)
+    assert to == "hanako@example.jp"
+    assert subject == "【名寄市上下水道ポータル】今回の請求金額のお知らせ(2026年10月分)"
+    assert "花子 様" in body and "今回の請求金額: 5,509 円" in body and "使用量: 21 m³" in body
+    assert "納期限: 2026/10/31" in body and "末尾5682" in body and NAYORO_NO not in body
+    assert "http://nayoro.localhost/mypage" in body
+    # the same file again, and the bill paid later: nothing new, no mail
+    again, = load(nayoro, bills=[october])
+    assert again.unchanged == 1 and again.notified == 0
+    paid, = load(nayoro, bills=[{**october, "paid_on": "2026-10-20"}])
+    assert paid.updated == 1 and paid.notified == 0
+    assert len(bill_mails(app, nayoro)) == 1
+    with app.app_context(), tenant_context(nayoro):
+        stamped = db.session.scalars(select(Bill.billing_month).where(Bill.bill_notified_at.is_not(None))).all()
+    assert stamped == ["2026-10"]
+
+
+def test_who_gets_mail(app, nayoro, kanazawa, customer, load, clock):
+    customer(nayoro, [NAYORO_NO])  # hanako: opted in
+    customer(nayoro, [NAYORO_NO], email="family@example.jp", nickname="家族")  # second member, same contract
+    customer(nayoro, [NAYORO_NO], email="quiet@example.jp", notify_bills=False)
+    customer(nayoro, [NAYORO_NO], email="waiting@example.jp", data_visible_from=dt.date(2026, 11, 24))
+    customer(nayoro, [OTHER_NO], email="other@example.jp")
+    customer(kanazawa, [KANAZAWA_NO])  # same email in Kanazawa
+    result, = load(nayoro, bills=[bill_row(NAYORO_NO, "2026-10"), bill_row(NAYORO_NO, "2026-11")])
+    assert result.notified == 4
+    mails = bill_mails(app, nayoro)
+    assert sorted(to for to, _s, _b in mails) == ["family@example.jp", "family@example.jp",
+                                                  "hanako@example.jp", "hanako@example.jp"]
+    assert [s[-10:] for to, s, _b in mails if to == "hanako@example.jp"] == ["2026年10月分)", "2026年11月分)"]
+    assert bill_mails(app, kanazawa) == []
+
+
+def test_kanazawa_bimonthly_bill_mail(app, kanazawa, customer, load, clock):
+    customer(kanazawa, [KANAZAWA_NO], bills=history_rows(KANAZAWA_NO, 1, newest="2026-07", step=2))
+    rows = history_rows(KANAZAWA_NO, 2, newest="2026-09", step=2)
+    result, = load(kanazawa, bills=rows)
+    assert result.inserted == 1 and result.notified == 1
+    (to, subject, body), = bill_mails(app, kanazawa)
+    assert subject == "【金沢市上下水道ポータルサイト】今回の請求金額のお知らせ(2026年09月分)"
+    assert f"今回の請求金額: {int(rows[-1]['total']):,} 円" in body
+    assert "http://kanazawa.localhost/mypage" in body
+
+
+def test_a_rejected_file_mails_nobody(app, nayoro, customer, load, clock):
+    from waterportal.imports.services import import_bills
+
+    customer(nayoro, [NAYORO_NO])
+    data = csv_text(BILL_COLUMNS, [bill_row(NAYORO_NO, "2026-10"), bill_row(NAYORO_NO, "2026-11", total="1")]).encode()
+    with app.app_context(), tenant_context(nayoro):
+        result = import_bills(nayoro, data)
+        db.session.commit()
+    assert not result.ok and result.notified == 0
+    assert bill_mails(app, nayoro) == []
+
+
+def test_cli_says_how_many_mails(app, nayoro, customer, runner, tmp_path, clock):
+    customer(nayoro, [NAYORO_NO])
+    path = tmp_path / "bills.csv"
+    path.write_text(csv_text(BILL_COLUMNS, [bill_row(NAYORO_NO, "2026-10")]), encoding="utf-8")
+    result = runner.invoke(args=["import", "bills", "--tenant", "nayoro", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "nayoro bill mails queued: 1" in result.output
+    again = runner.invoke(args=["import", "bills", "--tenant", "nayoro", str(path)])
+    assert again.exit_code == 0 and "bill mails" not in again.output
