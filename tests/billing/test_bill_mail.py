@@ -68,7 +68,7 @@ def test_kanazawa_bimonthly_bill_mail(app, kanazawa, customer, load, clock):
     rows = history_rows(KANAZAWA_NO, 2, newest="2026-09", step=2)
     result, = load(kanazawa, bills=rows)
     assert result.inserted == 1 and result.notified == 1
-    (to, subject, body), = bill_mails(app, kanazawa)
+    (_to, subject, body), = bill_mails(app, kanazawa)
     assert subject == "【金沢市上下水道ポータルサイト】今回の請求金額のお知らせ(2026年09月分)"
     assert f"今回の請求金額: {int(rows[-1]['total']):,} 円" in body
     assert "http://kanazawa.localhost/mypage" in body

@@ -22,7 +22,12 @@ from waterportal.billing.documents import contract_documents
 from waterportal.core.time import local_now
 from waterportal.portal.charts import comparison_rows, usage_and_amount_charts
 from waterportal.portal.pdf import bill_pdf, bill_pdf_filename
-from waterportal.portal.selection import LinkedContract, linked_contracts, select_contract, selected_contract
+from waterportal.portal.selection import (
+    LinkedContract,
+    linked_contracts,
+    select_contract,
+    selected_contract,
+)
 from waterportal.tenancy.context import TenantContext
 from waterportal.tenancy.templating import chain, render_page
 
@@ -56,7 +61,7 @@ def city_time(tenant: TenantContext, moment: dt.datetime | None) -> dt.datetime 
     """A stored naive-UTC timestamp in the city's time zone."""
     if moment is None:
         return None
-    return moment.replace(tzinfo=dt.timezone.utc).astimezone(ZoneInfo(tenant.timezone))
+    return moment.replace(tzinfo=dt.UTC).astimezone(ZoneInfo(tenant.timezone))
 
 
 @dataclass(frozen=True)
