@@ -39,6 +39,12 @@ def test_nayoro_dashboard_shows_latest_bill_from_the_import(client, nayoro, cust
     ]:
         assert f">{label}</a>" in body and hint in body
     assert 'href="/mypage/graph"' in body and 'href="/mypage/bills"' in body and 'href="/mypage/documents"' in body
+    # ⑦⑧⑨ lead to the profile blueprint's pages
+    for endpoint, label in [("/mypage/profile", "会員登録情報の照会・変更"), ("/mypage/withdraw", "退会のお手続き"),
+                            ("/mypage/contracts", "各種お手続き")]:
+        assert f'href="{endpoint}">{label}</a>' in body
+    assert ">メールでのお問い合わせ</a>" in body and ">お客さま窓口一覧</a>" in body and ">FAQ</a>" in body
+    assert ">このサイトについて</a>" in body and ">個人情報のお取り扱いについて</a>" in body
 
 
 def test_kanazawa_dashboard_bimonthly_paid_and_evening_greeting(client_for, kanazawa, customer, login, clock):
