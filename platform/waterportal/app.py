@@ -93,11 +93,13 @@ def register_blueprints(app: Flask) -> None:
     from waterportal.accounts.registration import registration
     from waterportal.accounts.views import accounts
     from waterportal.admin.views import admin
+    from waterportal.inquiries.views import inquiry
     from waterportal.notices.views import pages
     from waterportal.portal.views import portal
+    from waterportal.profile.views import profile
     from waterportal.tenancy.views import health, theme_assets
 
-    for blueprint in (health, theme_assets, pages, accounts, registration, admin, portal):
+    for blueprint in (health, theme_assets, pages, accounts, registration, admin, portal, profile, inquiry):
         app.register_blueprint(blueprint)
 
 

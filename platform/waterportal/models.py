@@ -11,6 +11,7 @@ from waterportal.billing.models import Bill  # noqa: F401
 from waterportal.contracts.models import Contract  # noqa: F401
 from waterportal.core.audit import AuditEntry  # noqa: F401
 from waterportal.imports.models import ImportBatch  # noqa: F401
+from waterportal.inquiries.models import Inquiry  # noqa: F401
 from waterportal.mail.models import OutboxMessage  # noqa: F401
 from waterportal.notices.models import Notice  # noqa: F401
 from waterportal.tenancy.models import Tenant, TenantAsset, TenantHost  # noqa: F401

@@ -26,7 +26,7 @@ class InquiryForm(FlaskForm):
         validators=[DataRequired("メールアドレスを入力してください。"), Length(max=254, message="メールアドレスが長すぎます。"), check_email],
     )
     customer_number = StringField("お客様番号")
-    category = RadioField("お問い合わせ種別", choices=[(c, c) for c in CATEGORIES], validate_choice=False)
+    category = RadioField("お問い合わせ種別", choices=list(CATEGORIES), validate_choice=False)
     subject = StringField(
         "件名", validators=[DataRequired("件名を入力してください。"), Length(max=100, message="件名は100文字以内で入力してください。")]
     )

@@ -11,7 +11,7 @@ typed unless the address is a logged-in member's own (verified) address.
 from __future__ import annotations
 
 import logging
-from typing import Sequence
+from collections.abc import Sequence
 
 from flask import url_for
 from sqlalchemy import func, select, update
@@ -21,7 +21,12 @@ from waterportal.core import audit, throttle
 from waterportal.core.text import digits_only, normalise_email, squash_spaces
 from waterportal.core.time import local_now, utcnow_naive
 from waterportal.extensions import db
-from waterportal.inquiries.models import CATEGORIES, STATUS_ANSWERED, STATUS_NEW, Inquiry
+from waterportal.inquiries.models import (
+    CATEGORIES,
+    STATUS_ANSWERED,
+    STATUS_NEW,
+    Inquiry,
+)
 from waterportal.mail.services import portal_url, queue_mail
 from waterportal.tenancy.context import TenantContext
 
@@ -104,7 +109,7 @@ def list_inquiries(tenant: TenantContext, status: str | None = None, limit: int 
 def count_new(tenant: TenantContext) -> int:
     """How many inquiries of the city nobody has answered yet."""
     return db.session.scalar(
-        select(func.count()).select_from(Inquiry).where(Inquiry.tenant_id == tenant.id, Inquiry.status == STATUS_NEW)
+        select(func.count(Inquiry.id)).where(Inquiry.tenant_id == tenant.id, Inquiry.status == STATUS_NEW)
     ) or 0
 
 

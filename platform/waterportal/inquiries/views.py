@@ -3,9 +3,14 @@ from __future__ import annotations
 
 from flask import Blueprint, g, make_response, redirect, request, session, url_for
 from flask_login import current_user
+
 from waterportal.extensions import db
 from waterportal.inquiries.forms import BODY_MAX, InquiryForm
-from waterportal.inquiries.services import InquiryThrottled, submit_inquiry, throttle_message
+from waterportal.inquiries.services import (
+    InquiryThrottled,
+    submit_inquiry,
+    throttle_message,
+)
 from waterportal.portal.selection import selected_contract
 from waterportal.tenancy.context import TenantContext
 from waterportal.tenancy.templating import render_page

@@ -127,9 +127,7 @@ def remove_contract_link(
     link = get_link(tenant, member, link_id)
     if link is None:
         return None
-    count = db.session.scalar(
-        select(func.count()).select_from(MemberContract).where(MemberContract.member_id == member.id)
-    )
+    count = db.session.scalar(select(func.count(MemberContract.id)).where(MemberContract.member_id == member.id))
     if count <= 1:
         raise ProfileError(LAST_LINK)
     db.session.delete(link)

@@ -8,7 +8,12 @@ from waterportal.contracts.services import NOT_FOUND, REASON_TEXT, throttle_mess
 from waterportal.extensions import db
 from waterportal.profile import services
 from waterportal.profile.errors import ProfileError
-from waterportal.profile.forms import AddContractForm, LabelForm, RemoveLinkForm, WithdrawForm
+from waterportal.profile.forms import (
+    AddContractForm,
+    LabelForm,
+    RemoveLinkForm,
+    WithdrawForm,
+)
 from waterportal.profile.views import member, page, profile, remote_addr, show_error
 from waterportal.tenancy.context import TenantContext
 

@@ -19,7 +19,14 @@ from waterportal.accounts.registration_drafts import RegistrationDraft
 from waterportal.accounts.registration_services import email_registered
 from waterportal.accounts.secret import hash_answer
 from waterportal.accounts.session import MemberSession
-from waterportal.accounts.verification import CheckResult, CodeStatus, ResendTooSoon, VerificationCode, check_code, issue_code
+from waterportal.accounts.verification import (
+    CheckResult,
+    CodeStatus,
+    ResendTooSoon,
+    VerificationCode,
+    check_code,
+    issue_code,
+)
 from waterportal.core import audit, throttle
 from waterportal.core.text import normalise_email, squash_spaces
 from waterportal.core.time import local_now, utcnow_naive
