@@ -4,6 +4,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import pytest
+
 from tests.portal.conftest import JST, history_rows
 
 NAYORO_NO = "00012345682"
@@ -84,27 +86,43 @@ def test_kanazawa_bills_two_years_is_12_periods(client_for, kanazawa, customer, 
     assert len(months) == 12 and months[0] == "2026年09月" and months[-1] == "2024年11月"
 
 
-def test_bill_detail_shows_meter_and_readings(client, nayoro, customer, login, clock, bill_ids):
-    rows = history_rows(NAYORO_NO, 2, newest="2026-10")
-    customer(nayoro, [NAYORO_NO], bills=rows)
-    login(client, nayoro)
-    bill_id = bill_ids(nayoro, NAYORO_NO)["2026-10"]
+@pytest.mark.parametrize("slug, number, newest, step", [
+    ("nayoro", NAYORO_NO, "2026-10", 1), ("kanazawa", KANAZAWA_NO, "2026-09", 2),
+])
+def test_bill_detail_shows_meter_and_readings(request, client_for, customer, login, clock, bill_ids,
+                                              slug, number, newest, step):
+    city = request.getfixturevalue(slug)
+    rows = history_rows(number, 2, newest=newest, step=step)
+    customer(city, [number], bills=rows)
+    client = client_for(slug)
+    login(client, city)
+    bill_id = bill_ids(city, number)[newest]
     body = client.get(f"/mypage/bills/{bill_id}").get_data(as_text=True)
-    newest = rows[-1]
-    for label, value in [("メーター番号", "M54321"), ("口径", "13 mm"), ("前回指針", newest["previous_reading"]),
-                         ("今回指針", newest["current_reading"]), ("検針日", "2026/10/20"),
-                         ("使用量", f"{newest['usage_m3']} m³"), ("合計", f"{int(newest['total']):,} 円")]:
+    last = rows[-1]
+    for label, value in [("お客さま番号", number), ("メーター番号", "M54321"), ("口径", "13 mm"),
+                         ("前回指針", last["previous_reading"]), ("今回指針", last["current_reading"]),
+                         ("検針日", f"{newest.replace('-', '/')}/20"), ("使用量", f"{last['usage_m3']} m³"),
+                         ("水道料金", f"{int(last['water_charge']):,} 円"), ("下水道使用料", f"{int(last['sewer_charge']):,} 円"),
+                         ("うち消費税等", f"{int(last['tax']):,} 円"), ("合計", f"{int(last['total']):,} 円")]:
         assert re.search(rf"<dt>{label}</dt><dd[^>]*>{re.escape(value)}", body), label
     assert f'href="/mypage/bills/{bill_id}/pdf"' in body
 
 
-def test_documents_page_lists_a_pdf_per_bill(client, nayoro, customer, login, clock, bill_ids):
-    customer(nayoro, [NAYORO_NO], bills=history_rows(NAYORO_NO, 2, newest="2026-10"))
-    login(client, nayoro)
+@pytest.mark.parametrize("slug, number, newest, step", [
+    ("nayoro", NAYORO_NO, "2026-10", 1), ("kanazawa", KANAZAWA_NO, "2026-09", 2),
+])
+def test_documents_page_lists_a_pdf_per_bill(request, client_for, customer, login, clock, bill_ids,
+                                             slug, number, newest, step):
+    city = request.getfixturevalue(slug)
+    customer(city, [number], bills=history_rows(number, 2, newest=newest, step=step))
+    client = client_for(slug)
+    login(client, city)
     body = client.get("/mypage/documents").get_data(as_text=True)
-    ids = bill_ids(nayoro, NAYORO_NO)
-    assert f'href="/mypage/bills/{ids["2026-10"]}/pdf"' in body and "2026年10月分 検針票・請求書" in body
-    assert f'href="/mypage/bills/{ids["2026-09"]}/pdf"' in body
+    ids = bill_ids(city, number)
+    assert len(ids) == 2
+    for month, bill_id in ids.items():
+        assert f'href="/mypage/bills/{bill_id}/pdf"' in body
+        assert f"{month[:4]}年{month[5:]}月分 検針票・請求書" in body
     assert "お送りした通知書はありません。" in body
 
 
