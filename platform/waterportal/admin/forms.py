@@ -6,7 +6,6 @@ import re
 from typing import ClassVar
 
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField
 from wtforms import PasswordField, RadioField, StringField
 from wtforms.validators import (
     AnyOf,
@@ -136,9 +135,3 @@ class AuditFilterForm(FlaskForm):
     @property
     def end(self) -> dt.date | None:
         return self._date(self.date_to)
-
-
-class LogoForm(FlaskForm):
-    """Logo upload (PNG, JPEG or SVG); checked by admin.assets."""
-
-    logo_file = FileField("ロゴ画像")
