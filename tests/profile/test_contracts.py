@@ -126,7 +126,7 @@ def test_matching_is_throttled_as_at_registration(tenant, person, logged_in, mak
     assert add(client, number).status_code == 302
 
 
-def test_label_a_contract(tenant, person, logged_in, app):
+def test_label_a_contract(tenant, person, logged_in, app, audit_actions):
     taro = person(tenant)
     client = logged_in(taro)
     own = link_id(app, taro, taro.contract_ids[0])
@@ -140,9 +140,10 @@ def test_label_a_contract(tenant, person, logged_in, app):
     assert links_of(app, taro)[0][1] == "自宅"
     assert client.submit(path, {"label": ""}).status_code == 302
     assert links_of(app, taro)[0][1] == ""
+    assert audit_actions(taro).count("contract.labelled") == 2
 
 
-def test_remove_a_link(tenant, person, logged_in, app):
+def test_remove_a_link(tenant, person, logged_in, app, audit_actions):
     taro = person(tenant, contracts=2)
     client = logged_in(taro)
     second = link_id(app, taro, taro.contract_ids[1])
@@ -156,6 +157,7 @@ def test_remove_a_link(tenant, person, logged_in, app):
     assert f"お客様番号 {taro.numbers[1]} の登録を削除しました。" in text(client.get("/mypage/contracts"))
     with app.app_context(), tenant_context(tenant):
         assert db.session.get(Contract, taro.contract_ids[1]) is not None  # the city's contract stays
+    assert audit_actions(taro)[-1] == "contract.unlinked"
 
 
 def test_the_last_link_cannot_be_removed(tenant, person, logged_in, app):

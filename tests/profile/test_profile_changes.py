@@ -138,7 +138,9 @@ def test_password_page_shows_the_city_policy(tenant, person, logged_in):
         assert "半角英数字10文字以上" in page and "アルファベット大文字を含む" not in page
 
 
-def test_password_change_ends_other_sessions_and_keeps_this_one(tenant, person, logged_in, client_for, login, outbox, app):
+def test_password_change_ends_other_sessions_and_keeps_this_one(
+    tenant, person, logged_in, client_for, login, outbox, app, audit_actions
+):
     taro = person(tenant)
     phone = logged_in(taro)
     laptop = logged_in(taro)
@@ -154,6 +156,7 @@ def test_password_change_ends_other_sessions_and_keeps_this_one(tenant, person, 
     assert reasons == ["password_changed", None]
     notice = outbox(tenant, to=taro.email, kind="password_changed")
     assert len(notice) == 1 and "パスワード変更のお知らせ" in notice[0]["subject"]
+    assert audit_actions(taro)[-1] == "password.changed"
     assert login(client_for(tenant.slug), taro).status_code == 200  # the old password fails
     assert login(client_for(tenant.slug), taro, new).status_code == 302
 
