@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 335800b31f43
+Revision ID: 6264858e6a61
 Revises: 
-Create Date: 2026-11-21 23:30:21.863531
+Create Date: 2026-11-21 23:49:14.560854
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '335800b31f43'
+revision = '6264858e6a61'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -266,6 +266,7 @@ def upgrade():
     sa.Column('due_date', sa.Date(), nullable=False),
     sa.Column('paid_on', sa.Date(), nullable=True),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.Column('bill_notified_at', sa.DateTime(), nullable=True),
     sa.Column('tenant_id', sa.Integer(), nullable=False),
     sa.CheckConstraint('total = water_charge + sewer_charge', name=op.f('ck_bills_total_adds_up')),
     sa.ForeignKeyConstraint(['tenant_id', 'contract_id'], ['contracts.tenant_id', 'contracts.id'], name=op.f('fk_bills_tenant_id_contract_id_contracts'), ondelete='CASCADE'),
@@ -274,6 +275,48 @@ def upgrade():
     sa.UniqueConstraint('tenant_id', 'contract_id', 'billing_month', name=op.f('uq_bills_tenant_id_contract_id_billing_month')),
     sa.UniqueConstraint('tenant_id', 'id', name=op.f('uq_bills_tenant_id_id'))
     )
+    op.create_table('documents',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('contract_id', sa.Integer(), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('issued_on', sa.Date(), nullable=False),
+    sa.Column('filename', sa.String(length=255), nullable=False),
+    sa.Column('content_type', sa.String(length=100), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('data', sa.LargeBinary(), nullable=True),
+    sa.Column('batch_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.Column('tenant_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['tenant_id', 'contract_id'], ['contracts.tenant_id', 'contracts.id'], name=op.f('fk_documents_tenant_id_contract_id_contracts'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_documents_tenant_id_tenants')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_documents')),
+    sa.UniqueConstraint('tenant_id', 'contract_id', 'title', 'issued_on', name=op.f('uq_documents_tenant_id_contract_id_title_issued_on')),
+    sa.UniqueConstraint('tenant_id', 'id', name=op.f('uq_documents_tenant_id_id'))
+    )
+    op.create_table('inquiries',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('member_id', sa.Integer(), nullable=True),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('email', sa.String(length=254), nullable=False),
+    sa.Column('customer_number', sa.String(length=20), nullable=False),
+    sa.Column('category', sa.String(length=40), nullable=False),
+    sa.Column('subject', sa.String(length=100), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('remote_addr', sa.String(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('answered_at', sa.DateTime(), nullable=True),
+    sa.Column('answered_by', sa.String(length=200), nullable=False),
+    sa.Column('tenant_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['tenant_id', 'member_id'], ['members.tenant_id', 'members.id'], name=op.f('fk_inquiries_tenant_id_member_id_members')),
+    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_inquiries_tenant_id_tenants')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_inquiries'))
+    )
+    with op.batch_alter_table('inquiries', schema=None) as batch_op:
+        batch_op.create_index('ix_inquiries_tenant_status_created', ['tenant_id', 'status', 'created_at'], unique=False)
+
     op.create_table('member_contracts',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('member_id', sa.Integer(), nullable=False),
@@ -338,6 +381,11 @@ def downgrade():
 
     op.drop_table('member_sessions')
     op.drop_table('member_contracts')
+    with op.batch_alter_table('inquiries', schema=None) as batch_op:
+        batch_op.drop_index('ix_inquiries_tenant_status_created')
+
+    op.drop_table('inquiries')
+    op.drop_table('documents')
     op.drop_table('bills')
     with op.batch_alter_table('verification_codes', schema=None) as batch_op:
         batch_op.drop_index('ix_verification_codes_lookup')
