@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask_login import UserMixin
-from sqlalchemy import String, UniqueConstraint
+from sqlalchemy import Index, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from waterportal.core.time import utcnow_naive
@@ -45,6 +45,10 @@ class Member(TenantScoped, UserMixin, db.Model):
         from waterportal.accounts.session import session_token
 
         return session_token(self)
+
+
+# Login IDs are unique per city ignoring case, and looked up by lower(login_id) at login.
+Index("uq_members_tenant_login_id_lower", Member.tenant_id, func.lower(Member.login_id), unique=True)
 
 
 class MemberContract(TenantScoped, db.Model):

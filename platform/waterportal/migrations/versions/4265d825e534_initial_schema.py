@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 6264858e6a61
+Revision ID: 4265d825e534
 Revises: 
-Create Date: 2026-11-21 23:49:14.560854
+Create Date: 2026-11-21 23:49:29.533841
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '6264858e6a61'
+revision = '4265d825e534'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -130,6 +130,8 @@ def upgrade():
     sa.UniqueConstraint('tenant_id', 'id', name=op.f('uq_members_tenant_id_id')),
     sa.UniqueConstraint('tenant_id', 'login_id', name=op.f('uq_members_tenant_id_login_id'))
     )
+    # Written by hand: autogenerate cannot compare expression indexes (see the model).
+    op.create_index('uq_members_tenant_login_id_lower', 'members', ['tenant_id', sa.text('lower(login_id)')], unique=True)
     op.create_table('notices',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('title', sa.String(length=200), nullable=False),
@@ -406,6 +408,7 @@ def downgrade():
         batch_op.drop_index('ix_notices_tenant_published')
 
     op.drop_table('notices')
+    op.drop_index('uq_members_tenant_login_id_lower', table_name='members')
     op.drop_table('members')
     with op.batch_alter_table('mail_outbox', schema=None) as batch_op:
         batch_op.drop_index('ix_mail_outbox_due')
