@@ -205,7 +205,7 @@ def test_rehash_on_login_when_parameters_change(client, nayoro, make_member, log
     from argon2 import PasswordHasher, Type
     from waterportal.accounts.passwords import needs_rehash
 
-    old = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1, type=Type.ID).hash(PASSWORD)
+    old = PasswordHasher(time_cost=2, memory_cost=8192, parallelism=1, type=Type.ID).hash(PASSWORD)
     member_id = make_member(nayoro, email="old@example.jp")
     with app.app_context(), tenant_context(nayoro):
         db.session.get(Member, member_id).password_hash = old
@@ -214,7 +214,8 @@ def test_rehash_on_login_when_parameters_change(client, nayoro, make_member, log
     assert login(client, "old@example.jp").status_code == 302
     with app.app_context(), tenant_context(nayoro):
         new_hash = db.session.scalar(select(Member.password_hash).where(Member.id == member_id))
-    assert new_hash != old and new_hash.startswith("$argon2id$v=19$m=65536,t=3,p=2$")
+    current = (app.config["ARGON2_MEMORY_KIB"], app.config["ARGON2_TIME_COST"], app.config["ARGON2_PARALLELISM"])
+    assert new_hash != old and new_hash.startswith("$argon2id$v=19$m={},t={},p={}$".format(*current))
     assert not needs_rehash(new_hash)
 
 

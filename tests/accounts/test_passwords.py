@@ -10,9 +10,26 @@ EMAIL = "taro@example.jp"
 
 
 def test_argon2id_parameters_match_docs():
-    params = extract_parameters(hash_password("Passw0rd!x"))
+    """Production runs config/default.toml overlaid by production.toml: t=3, 64 MiB, p=2."""
+    import tomllib
+
+    from waterportal.accounts.passwords import hasher_for
+    from waterportal.core.paths import CONFIG_DIR
+
+    config = {}
+    for name in ("default.toml", "production.toml"):
+        config.update(tomllib.loads((CONFIG_DIR / name).read_text(encoding="utf-8")))
+    params = extract_parameters(hasher_for(config).hash("Passw0rd!x"))
     assert (params.type.name, params.time_cost, params.memory_cost, params.parallelism) == ("ID", 3, 65536, 2)
     assert (params.hash_len, params.salt_len) == (32, 16)
+
+
+def test_hashing_follows_the_configuration(app):
+    with app.app_context():
+        params = extract_parameters(hash_password("Passw0rd!x"))
+    assert (params.type.name, params.time_cost, params.memory_cost) == (
+        "ID", app.config["ARGON2_TIME_COST"], app.config["ARGON2_MEMORY_KIB"],
+    )
 
 
 def test_unknown_account_costs_a_real_verify_and_fails():
