@@ -29,8 +29,15 @@ $(STAMP): setup.cfg pyproject.toml
 
 install: $(STAMP)
 
+# The whole suite on SQLite, then again on PostgreSQL when TEST_DATABASE_URL is set
+# (each run creates and drops its own databases). Browser tests skip without Chromium
+# unless REQUIRE_BROWSER=1.
 test: install
-	$(BIN)/pytest -n auto $(PYTEST_ARGS)
+	env -u TEST_DATABASE_URL $(BIN)/pytest -n auto $(PYTEST_ARGS)
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+	  echo "== again on PostgreSQL ($$TEST_DATABASE_URL)"; \
+	  $(BIN)/pytest -n auto $(PYTEST_ARGS); \
+	fi
 
 # Benchmarks print ratios against a baseline measured in the same run (docs/performance.md).
 bench: install
@@ -54,6 +61,8 @@ demo-data: install
 	done
 	$(FLASK) demo members
 
+# One gunicorn process with threads: the demo keeps throttles in memory, which several
+# worker processes would not share (production uses Redis, see docs/operations.md).
 # The mail catcher and the outbox worker (retries any mail the web process could not hand
 # over) run in the background, gunicorn in the foreground. Ctrl-C stops gunicorn and the
 # EXIT trap stops the other two by pid (background jobs of a non-interactive shell ignore
@@ -70,7 +79,7 @@ serve: install
 	echo "Mail: printed here and saved in $(DEMO_MAIL)/ (SMTP catcher on 127.0.0.1:$(DEMO_MAIL_PORT))"; \
 	echo "Serving on http://$(DEMO_BIND) - open http://nayoro.localhost:$(DEMO_PORT)/ and http://kanazawa.localhost:$(DEMO_PORT)/ (Ctrl-C stops)"; \
 	echo; \
-	$(BIN)/gunicorn -w 2 -b $(DEMO_BIND) --access-logfile - wsgi:app
+	$(BIN)/gunicorn -w 1 --threads 8 -b $(DEMO_BIND) --access-logfile - wsgi:app
 
 demo: demo-data
 	@$(MAKE) --no-print-directory serve
