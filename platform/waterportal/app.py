@@ -98,8 +98,9 @@ def register_blueprints(app: Flask) -> None:
     from waterportal.portal.views import portal
     from waterportal.profile.views import profile
     from waterportal.tenancy.views import health, theme_assets
+    from waterportal.vendor.console import vendor
 
-    for blueprint in (health, theme_assets, pages, accounts, registration, admin, portal, profile, inquiry):
+    for blueprint in (health, theme_assets, pages, accounts, registration, admin, portal, profile, inquiry, vendor):
         app.register_blueprint(blueprint)
 
 
@@ -110,6 +111,7 @@ def register_cli(app: Flask) -> None:
     from waterportal.mail.cli import outbox_cli
     from waterportal.tenancy.cli import tenant_cli
     from waterportal.vendor.cli import demo_cli
+    from waterportal.vendor.staff_cli import vendor_cli
 
     app.cli.add_command(tenant_cli)
     app.cli.add_command(import_cli)
@@ -117,6 +119,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(demo_cli)
     app.cli.add_command(staff_cli)
     app.cli.add_command(notices_cli)
+    app.cli.add_command(vendor_cli)
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:

@@ -15,3 +15,4 @@ from waterportal.inquiries.models import Inquiry  # noqa: F401
 from waterportal.mail.models import OutboxMessage  # noqa: F401
 from waterportal.notices.models import Notice  # noqa: F401
 from waterportal.tenancy.models import Tenant, TenantAsset, TenantHost  # noqa: F401
+from waterportal.vendor.models import VendorCityLink, VendorSession, VendorStaff  # noqa: F401

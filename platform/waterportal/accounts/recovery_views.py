@@ -12,6 +12,7 @@ from waterportal.accounts import recovery, services
 from waterportal.accounts.forms import AnswerForm, EmailForm, NewPasswordForm
 from waterportal.accounts.models import Member
 from waterportal.accounts.policy import policy_lines
+from waterportal.accounts.session import clear_citizen_session
 from waterportal.accounts.tokens import (
     LOGIN_RECOVERY,
     PASSWORD_RESET,
@@ -161,7 +162,7 @@ def _apply_new_password(tenant: TenantContext, member: Member, password: str) ->
     services.set_password(tenant, member, password, actor=f"member:{member.id}", remote_addr=remote_addr())
     if current_user.is_authenticated:
         logout_user()
-    session.clear()
+    clear_citizen_session()
     db.session.commit()
 
 

@@ -175,6 +175,24 @@ def load_member(token: str) -> Member | None:
     return member
 
 
+# Keys of other consoles sharing this browser's cookie on the same host (the staff
+# console's server-side session, admin/sessions.py): a citizen's login or logout must not
+# end them.
+FOREIGN_KEYS = ("staff", "staff_pending")
+
+
+def clear_citizen_session() -> None:
+    """Forget everything of the citizen side of the cookie session (login keys, drafts,
+    the CSRF token), keeping only :data:`FOREIGN_KEYS`.
+
+    Flask's session is the signed cookie itself, so clearing it and writing it anew is the
+    rotation: nothing set before a login or logout survives it except the staff session.
+    """
+    kept = {name: session[name] for name in FOREIGN_KEYS if name in session}
+    session.clear()
+    session.update(kept)
+
+
 def drop_login_keys() -> None:
     """Forget Flask-Login's keys in the cookie session (the session row is not touched)."""
     for name in LOGIN_KEYS:

@@ -15,7 +15,6 @@ from flask import (
     make_response,
     redirect,
     request,
-    session,
     url_for,
 )
 from flask_login import current_user, login_user, logout_user
@@ -24,6 +23,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from waterportal.accounts import services
 from waterportal.accounts.forms import LoginForm, LogoutForm
 from waterportal.accounts.session import (
+    clear_citizen_session,
     current_session_key,
     end_session,
     refresh_session,
@@ -126,7 +126,7 @@ def index():
 def _begin_session(tenant: TenantContext, member) -> None:
     """Log ``member`` in with a fresh session: nothing from before the login survives."""
     end_session(current_session_key(), "relogin")
-    session.clear()
+    clear_citizen_session()
     services.log_in(tenant, member, remote_addr(), request.user_agent.string or "")
     login_user(member)
     db.session.commit()
@@ -197,7 +197,7 @@ def logout():
         services.log_out(g.tenant, current_user._get_current_object(), current_session_key(), remote_addr())
         logout_user()
         db.session.commit()
-    session.clear()
+    clear_citizen_session()
     flash("ログアウトしました。", "info")
     return redirect(url_for("accounts.login"))
 

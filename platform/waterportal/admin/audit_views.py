@@ -39,6 +39,18 @@ ACTIONS = {
     "notice.delete": "お知らせの削除",
     "notice.mail": "お知らせのメール配信",
     "tenant.apply": "設定ファイルの適用",
+    "tenant.add_host": "ホストの追加",
+    "tenant.disable": "市町村の停止",
+    "tenant.enable": "市町村の再開",
+    "member.throttle_cleared": "会員の制限解除",
+    "member.verification_resent": "確認コードの再送信",
+    "member.sessions_ended": "会員のログアウト(全端末)",
+    "member.contract_unlinked": "会員の契約登録解除",
+    "import.upload": "データの取り込み",
+    "inquiry.answered": "お問い合わせを回答済みに",
+    "inquiry.reopened": "お問い合わせを未対応に",
+    "vendor.city_link": "ベンダー管理画面からのリンク発行",
+    "vendor.login": "ベンダーのログイン",
 }
 
 
@@ -53,7 +65,8 @@ def filtered(form: AuditFilterForm, tz_name: str) -> Select:
     actor = (form.actor.data or "").strip()
     if actor:
         ids = db.session.scalars(select(StaffMember.id).where(StaffMember.email.contains(actor.lower()))).all()
-        query = query.where(or_(AuditEntry.actor.contains(actor), AuditEntry.actor.in_([f"staff:{i}" for i in ids])))
+        people = db.session.scalars(select(StaffMember).where(StaffMember.id.in_(ids))).all() if ids else []
+        query = query.where(or_(AuditEntry.actor.contains(actor), AuditEntry.actor.in_([p.actor for p in people])))
     if form.action.data:
         query = query.where(AuditEntry.action == form.action.data.strip())
     if form.start:
@@ -64,8 +77,8 @@ def filtered(form: AuditFilterForm, tz_name: str) -> Select:
 
 
 def actor_names() -> dict[str, str]:
-    """``staff:<id>`` -> email, for display."""
-    return {f"staff:{s.id}": s.email for s in db.session.scalars(select(StaffMember))}
+    """``staff:<id>`` (``vendor:<id>`` for a vendor's account) -> email, for display."""
+    return {s.actor: s.email for s in db.session.scalars(select(StaffMember))}
 
 
 def _form() -> AuditFilterForm:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Index, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from waterportal.core.time import utcnow_naive
@@ -35,6 +35,9 @@ class StaffMember(TenantScoped, db.Model):
     disabled: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)
     last_login_at: Mapped[dt.datetime | None]
+    # Set on the account a vendor staff member uses in this city, created by the vendor
+    # console's one-time link (vendor/links.py); it has no usable password.
+    vendor_id: Mapped[int | None] = mapped_column(ForeignKey("vendor_staff.id", ondelete="SET NULL"))
 
     @property
     def is_admin(self) -> bool:
@@ -42,8 +45,8 @@ class StaffMember(TenantScoped, db.Model):
 
     @property
     def actor(self) -> str:
-        """The audit log's name for this staff member."""
-        return f"staff:{self.id}"
+        """The audit log's name for this staff member (``vendor:<id>`` for a vendor's account)."""
+        return f"vendor:{self.vendor_id}" if self.vendor_id else f"staff:{self.id}"
 
     @property
     def role_label(self) -> str:

@@ -33,7 +33,11 @@ def account():
 from waterportal.admin import (  # noqa: F401
     audit_views,
     auth,
+    imports_views,
+    inquiries_views,
+    members_views,
     notices_views,
     settings_views,
     staff_views,
+    vendor_login,
 )

@@ -35,21 +35,22 @@ def _limiter() -> strategies.MovingWindowRateLimiter:
     return ext
 
 
-def _ids(tenant: TenantContext, rule: Rule, key: str) -> tuple[str, ...]:
-    return (f"t{tenant.id}", rule.name, key)
+def _ids(tenant: TenantContext | None, rule: Rule, key: str) -> tuple[str, ...]:
+    # ``None``: a platform-wide throttle (the vendor console, which belongs to no city).
+    return (f"t{tenant.id}" if tenant is not None else "platform", rule.name, key)
 
 
-def hit(tenant: TenantContext, rule: Rule, key: str) -> bool:
+def hit(tenant: TenantContext | None, rule: Rule, key: str) -> bool:
     """Count one event; False when the limit is already reached (the event is refused)."""
     return _limiter().hit(rule.item(), *_ids(tenant, rule, key))
 
 
-def allowed(tenant: TenantContext, rule: Rule, key: str) -> bool:
+def allowed(tenant: TenantContext | None, rule: Rule, key: str) -> bool:
     """Whether another event would be allowed now, without counting one."""
     return _limiter().test(rule.item(), *_ids(tenant, rule, key))
 
 
-def retry_after(tenant: TenantContext, rule: Rule, key: str) -> int:
+def retry_after(tenant: TenantContext | None, rule: Rule, key: str) -> int:
     """Seconds until the window frees a slot (0 when allowed)."""
     import time
 
@@ -59,7 +60,13 @@ def retry_after(tenant: TenantContext, rule: Rule, key: str) -> int:
     return max(1, int(stats.reset_time - time.time()))
 
 
-def clear(tenant: TenantContext, rule: Rule, key: str) -> None:
+def used(tenant: TenantContext | None, rule: Rule, key: str) -> int:
+    """Events counted in the current window (support staff see how close a citizen is)."""
+    stats = _limiter().get_window_stats(rule.item(), *_ids(tenant, rule, key))
+    return max(0, rule.item().amount - stats.remaining)
+
+
+def clear(tenant: TenantContext | None, rule: Rule, key: str) -> None:
     """Lift a throttle (support staff, or after a successful login)."""
     _limiter().clear(rule.item(), *_ids(tenant, rule, key))
 

@@ -1,4 +1,4 @@
-"""Vendor CLI: ``flask tenant apply|create|list``."""
+"""Vendor CLI: ``flask tenant apply|create|list|add-host|disable|enable|export|check``."""
 from __future__ import annotations
 
 import string
@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from waterportal.core.errors import SettingsInvalid
 from waterportal.extensions import db
+from waterportal.tenancy import services
 from waterportal.tenancy.hosts import normalise_host
 from waterportal.tenancy.models import Tenant
 from waterportal.tenancy.schemas import SLUG
@@ -88,3 +89,92 @@ def list_command() -> None:
         state = "enabled" if tenant.enabled else "disabled"
         mode = tenant.settings.get("login", {}).get("mode", "?")
         click.echo(f"{tenant.slug}\t{tenant.name}\t{hosts}\t{mode}\tv{tenant.version}\t{state}")
+
+
+def _file_note(slug: str, key: str, value, action: str) -> None:
+    """Warn when tenants/SLUG/tenant.toml still says otherwise: the next apply would undo it."""
+    path = Path(current_app.config["TENANTS_DIR"]) / slug
+    try:
+        on_file = read_definition(path)[key]
+    except SettingsInvalid:
+        return
+    if (value in on_file) if isinstance(on_file, list) else on_file == value:
+        return
+    click.echo(
+        f"note: {path / 'tenant.toml'} does not say so; record it there (or `flask tenant export {slug}`) "
+        f"before the next `tenant apply`, which would {action}", err=True,
+    )
+
+
+def _run(operation) -> bool:
+    try:
+        changed = operation()
+    except SettingsInvalid as exc:
+        db.session.rollback()
+        _fail(exc)
+    db.session.commit()
+    return changed
+
+
+@tenant_cli.command("add-host")
+@click.argument("slug")
+@click.argument("host")
+def add_host_command(slug: str, host: str) -> None:
+    """Add HOST to city SLUG (refused if another city has it); takes effect without a restart."""
+    changed = _run(lambda: services.add_host(slug, host))
+    clean = normalise_host(host)
+    click.echo(f"{'added' if changed else 'unchanged'} {clean} -> {slug}")
+    _file_note(slug, "hosts", clean, "remove it again")
+
+
+def _toggle(slug: str, enabled: bool) -> None:
+    changed = _run(lambda: services.set_enabled(slug, enabled))
+    state = "enabled" if enabled else "disabled"
+    click.echo(f"{state} {slug}" if changed else f"unchanged {slug} (already {state})")
+    _file_note(slug, "enabled", enabled, f"set enabled = {str(not enabled).lower()} again")
+
+
+@tenant_cli.command("disable")
+@click.argument("slug")
+def disable_command(slug: str) -> None:
+    """Close city SLUG: every page shows its notice page (503); its data is kept."""
+    _toggle(slug, False)
+
+
+@tenant_cli.command("enable")
+@click.argument("slug")
+def enable_command(slug: str) -> None:
+    """Open city SLUG again."""
+    _toggle(slug, True)
+
+
+@tenant_cli.command("export")
+@click.argument("slug")
+@click.option("--with-overrides", is_flag=True,
+              help="Merge the city admin's console overrides (the settings in effect now)")
+def export_command(slug: str, with_overrides: bool) -> None:
+    """Print city SLUG's definition as tenant.toml (applies back unchanged)."""
+    try:
+        click.echo(services.export_toml(slug, with_overrides), nl=False)
+    except SettingsInvalid as exc:
+        _fail(exc)
+
+
+@tenant_cli.command("check")
+@click.option("--dir", "directory", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="The tenants folder (default: TENANTS_DIR)")
+def check_command(directory: Path | None) -> None:
+    """Validate every tenants/*/tenant.toml; exit 1 naming each refused key and why."""
+    results = services.check_definitions(directory or Path(current_app.config["TENANTS_DIR"]))
+    bad = 0
+    for path, errors in results:
+        if not errors:
+            click.echo(f"ok {path}")
+            continue
+        bad += 1
+        click.echo(f"refused: {path}", err=True)
+        for key, reasons in sorted(errors.items()):
+            click.echo(f"  {key}: {'; '.join(reasons)}", err=True)
+    click.echo(f"{len(results)} file(s), {bad} refused")
+    if bad or not results:
+        raise SystemExit(1)

@@ -1,7 +1,7 @@
 """Per-request tenant resolution and the service-hours gate."""
 from __future__ import annotations
 
-from flask import Flask, abort, g, request
+from flask import Flask, abort, current_app, g, redirect, request, url_for
 from werkzeug.wrappers import Response
 
 from waterportal.core.time import local_now, parse_hhmm, seconds_until, within_hours
@@ -17,22 +17,53 @@ ALWAYS_OPEN_ENDPOINTS = HOSTLESS_ENDPOINTS | {"theme_assets.static", "theme_asse
 # Blueprints that service hours do not close: city staff must reach their console at any
 # hour (a mistyped service-hours setting must never lock them out of fixing it).
 HOURS_EXEMPT_BLUEPRINTS = {"admin"}
+# The vendor console's blueprint: served on the VENDOR_HOSTS only, never on a city's host.
+VENDOR_BLUEPRINT = "vendor"
 
 
-def resolve_tenant() -> None:
-    """Select the city from the Host header alone; unknown hosts get a 404 naming no city."""
+def vendor_hosts() -> frozenset[str]:
+    """The reserved hosts of the vendor console (config ``VENDOR_HOSTS``), normalised."""
+    hosts = current_app.extensions.get("waterportal.vendor_hosts")
+    if hosts is None:
+        hosts = frozenset(normalise_host(h) for h in current_app.config.get("VENDOR_HOSTS", []))
+        current_app.extensions["waterportal.vendor_hosts"] = hosts
+    return hosts
+
+
+def _vendor_request() -> Response | None:
+    """On a vendor host: vendor pages only, no city (``g.vendor``); "/" leads to the console."""
+    g.vendor = True
+    if request.blueprint == VENDOR_BLUEPRINT:
+        return None
+    if request.path == "/":
+        return redirect(url_for("vendor.index"))
+    abort(404)
+
+
+def resolve_tenant() -> Response | None:
+    """Select the city from the Host header alone; unknown hosts get a 404 naming no city.
+
+    A vendor host (``VENDOR_HOSTS``) selects no city: only the vendor console answers there,
+    and the vendor console answers nowhere else.
+    """
     g.tenant = None
+    g.vendor = False
     if request.endpoint in HOSTLESS_ENDPOINTS:
-        return
+        return None
     try:
         host = normalise_host(request.host)
     except ValueError:
+        abort(404)
+    if host in vendor_hosts():
+        return _vendor_request()
+    if request.blueprint == VENDOR_BLUEPRINT:
         abort(404)
     tenant = get_registry().by_host(host)
     if tenant is None:
         abort(404)
     g.tenant = tenant
     g.tenant_token = set_tenant(tenant)
+    return None
 
 
 def is_open(tenant: TenantContext) -> tuple[bool, int]:

@@ -90,3 +90,26 @@ def contracts_command(slugs: tuple[str, ...]) -> None:
             click.echo(f"  お客様番号 {household.customer_number}  電話番号 {household.phone}  "
                        f"お客様氏名カナ {household.holder_name_kana}  ({household.holder_name} {household.address})")
         click.echo(f"  デモ会員 (すぐに照会できます): {_login_line(DEMO_MEMBERS[tenant.slug])}")
+
+
+@demo_cli.command("staff")
+def staff_command() -> None:
+    """Create the demo console accounts (city admins and operators, a vendor staff member) once."""
+    from waterportal.vendor.demo_staff import DEMO_STAFF, ensure_demo_staff
+    from waterportal.vendor.staff_cli import console_url
+
+    get_registry().refresh(force=True)
+    for account in DEMO_STAFF:
+        try:
+            created = ensure_demo_staff(account)
+        except LookupError as exc:
+            db.session.rollback()
+            raise click.ClickException(f"{exc}: run `flask tenant apply tenants/{account.city}` first") from exc
+        db.session.commit()
+        if account.city is None:
+            where = console_url()
+        else:
+            base = current_app.config["PORTAL_BASE_URL"].format(host=get_registry().by_slug(account.city).primary_host)
+            where = f"{base}/admin/"
+        state = "created" if created else "unchanged"
+        click.echo(f"{where}  {account.email}  パスワード {account.password}  ({account.role}, {state})")

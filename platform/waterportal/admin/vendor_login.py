@@ -1,0 +1,30 @@
+"""``/admin/vendor-login``: the city's end of a one-time link from the vendor console.
+
+A GET because the browser arrives by redirect from the vendor host, which cannot carry
+this city's CSRF token; the key is random, single use, short-lived and bound to this city
+(vendor/links.py), which is what a CSRF token would add. The key is never logged and the
+response carries ``Referrer-Policy: same-origin`` (blueprint headers).
+"""
+from __future__ import annotations
+
+from flask import flash, g, redirect, request, url_for
+
+from waterportal.admin.blueprint import admin, remote_addr
+from waterportal.admin.sessions import end_staff_session, start_staff_session
+from waterportal.extensions import db
+from waterportal.vendor.links import LinkRefused, claim_city_link
+
+
+@admin.get("/vendor-login")
+def vendor_login():
+    """Claim the link's key and start a staff session of this city for the vendor."""
+    try:
+        staff = claim_city_link(g.tenant, request.args.get("key", ""), remote_addr())
+    except LinkRefused as exc:
+        db.session.commit()  # the claimed key and the audit entry of a refusal stay
+        flash(exc.message, "error")
+        return redirect(url_for("admin.login"))
+    end_staff_session("relogin")
+    start_staff_session(g.tenant, staff, remote_addr())
+    db.session.commit()
+    return redirect(url_for("admin.index"))

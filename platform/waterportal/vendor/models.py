@@ -1,0 +1,76 @@
+"""Vendor staff (the platform operator's people), their sessions and one-time city links.
+
+None of these tables is tenant-scoped: vendor staff belong to no city. What a vendor does
+inside a city goes through that city's console as a staff member of the city
+(``StaffMember.vendor_id``), recorded in that city's audit log as ``vendor:<id>``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from waterportal.core.time import utcnow_naive
+from waterportal.extensions import db
+
+
+class VendorStaff(db.Model):
+    """A vendor employee with access to the vendor console (``VENDOR_HOSTS``)."""
+
+    __tablename__ = "vendor_staff"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    # Base32 TOTP secret when the second factor is on; the last accepted step stops replays.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_last_step: Mapped[int | None]
+    # Bumped when the password changes or the account is disabled: older sessions die.
+    session_version: Mapped[int] = mapped_column(default=1)
+    disabled: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)
+    last_login_at: Mapped[dt.datetime | None]
+
+    @property
+    def actor(self) -> str:
+        """The audit log's name for this vendor staff member (in every city's log)."""
+        return f"vendor:{self.id}"
+
+
+class VendorSession(db.Model):
+    """One vendor login; the cookie holds a random key whose SHA-256 is stored here."""
+
+    __tablename__ = "vendor_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    vendor_id: Mapped[int] = mapped_column(ForeignKey("vendor_staff.id", ondelete="CASCADE"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)
+    ended_at: Mapped[dt.datetime | None]
+    end_reason: Mapped[str | None] = mapped_column(String(20))
+    remote_addr: Mapped[str] = mapped_column(String(64), default="")
+
+
+class VendorCityLink(db.Model):
+    """A one-time link from the vendor console into one city's console.
+
+    The random key travels in the URL once; only its SHA-256 is stored. It works once,
+    for ``VENDOR_LINK_SECONDS``, on that city's host only.
+    """
+
+    __tablename__ = "vendor_city_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    vendor_id: Mapped[int] = mapped_column(ForeignKey("vendor_staff.id", ondelete="CASCADE"))
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)
+    expires_at: Mapped[dt.datetime]
+    used_at: Mapped[dt.datetime | None]
+    remote_addr: Mapped[str] = mapped_column(String(64), default="")
+
+
+Index("ix_vendor_city_links_tenant", VendorCityLink.tenant_id, VendorCityLink.created_at)
