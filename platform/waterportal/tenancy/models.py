@@ -74,7 +74,7 @@ class TenantScoped:
     """
 
     @declared_attr
-    def tenant_id(cls) -> Mapped[int]:
+    def tenant_id(cls) -> Mapped[int]:  # noqa: N805 - declared_attr
         return mapped_column(ForeignKey("tenants.id"), nullable=False)
 
     @classmethod

@@ -9,15 +9,7 @@ import re
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from marshmallow import (
-    RAISE,
-    Schema,
-    ValidationError,
-    fields,
-    validate,
-    validates,
-    validates_schema,
-)
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates, validates_schema
 
 from waterportal.core.time import closure_days, parse_hhmm
 from waterportal.tenancy.hosts import normalise_host
