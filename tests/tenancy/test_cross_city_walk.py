@@ -1,0 +1,190 @@
+"""Every citizen route, walked by a member of each city with the other city's ids.
+
+Both cities hold the same customer number, the same member email and mirror-image data
+(contract, link, bill, document, notice, inquiry) with city-specific markers. A member of
+one city must never see the other city's markers on any page, and no POST made with the
+other city's ids may change the other city's rows. A new route with an argument this walk
+does not know fails ``test_the_walk_covers_every_route`` until it is added here.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from sqlalchemy import select
+
+from waterportal.accounts.models import Member, MemberContract
+from waterportal.accounts.tokens import LOGIN_RECOVERY, PASSWORD_RESET, make_token
+from waterportal.billing.documents import Document
+from waterportal.billing.models import Bill
+from waterportal.contracts.models import Contract
+from waterportal.extensions import db
+from waterportal.inquiries.models import Inquiry
+from waterportal.notices.models import Notice
+from waterportal.tenancy.context import tenant_context
+
+SHARED_NUMBER = "00012345678"
+EMAIL = "taro@example.jp"
+PASSWORD = "Passw0rd!x"
+# Routes another test owns: /admin (tests/admin cross-city walk), /vendor (vendor tests),
+# host-independent health and theme files.
+OWNED_ELSEWHERE = ("/admin", "/vendor", "/healthz", "/_theme/")
+
+CITY_DATA = {
+    "nayoro": {"holder": "名寄 太郎", "address": "名寄市風連町西町196", "total": 5509, "notice": "名寄の断水のお知らせ",
+               "inquiry": "名寄の問い合わせ件名", "document": "名寄の通知書"},
+    "kanazawa": {"holder": "金沢 花子", "address": "金沢市広坂1丁目", "total": 8888, "notice": "金沢の断水のお知らせ",
+                 "inquiry": "金沢の問い合わせ件名", "document": "金沢の通知書"},
+}
+
+
+LOGO_LABEL = {"nayoro": 'aria-label="名寄市"', "kanazawa": 'aria-label="金沢市企業局"'}
+
+
+def markers(slug: str) -> list[str]:
+    data = CITY_DATA[slug]
+    return [
+        data["holder"], data["address"], f"{data['total']:,}", data["notice"], data["inquiry"], data["document"],
+        LOGO_LABEL[slug],
+    ]
+
+
+@pytest.fixture(autouse=True)
+def daytime():
+    """Inside Kanazawa's service hours whenever the suite runs."""
+    with time_machine.travel(dt.datetime(2026, 11, 18, 10, 0, tzinfo=ZoneInfo("Asia/Tokyo")), tick=False):
+        yield
+
+
+@pytest.fixture
+def world(app, nayoro, kanazawa, make_contract, make_member):
+    """Mirror-image data in both cities; returns ids and tokens per city slug."""
+    ids = {}
+    for city in (nayoro, kanazawa):
+        data = CITY_DATA[city.slug]
+        contract_id = make_contract(city, customer_number=SHARED_NUMBER, holder_name=data["holder"], address=data["address"])
+        member_id = make_member(
+            city, email=EMAIL, login_id="taro01" if city.login_mode == "login_id" else None,
+            data_visible_from=dt.date(2020, 1, 1),
+        )
+        with app.app_context(), tenant_context(city):
+            link = MemberContract(member_id=member_id, contract_id=contract_id, label="自宅")
+            bill = Bill(
+                contract_id=contract_id, billing_month="2026-10", period_start=dt.date(2026, 9, 1),
+                period_end=dt.date(2026, 9, 30), reading_date=dt.date(2026, 10, 1), previous_reading=100,
+                current_reading=120, usage_m3=20, water_charge=data["total"] - 2000, sewer_charge=2000,
+                tax=data["total"] // 11, total=data["total"], due_date=dt.date(2026, 10, 31),
+            )
+            payload = f"%PDF-1.4 {city.slug}".encode()
+            document = Document(
+                contract_id=contract_id, title=data["document"], issued_on=dt.date(2026, 10, 1), filename="notice.pdf",
+                content_type="application/pdf", size=len(payload), sha256=hashlib.sha256(payload).hexdigest(), data=payload,
+            )
+            notice = Notice(title=data["notice"], body="本文", published_at=dt.datetime(2026, 1, 1))
+            inquiry = Inquiry(member_id=member_id, name="水道太郎", email=EMAIL, category="その他",
+                              subject=data["inquiry"], body="本文")
+            db.session.add_all([link, bill, document, notice, inquiry])
+            db.session.commit()
+            member = db.session.get(Member, member_id)
+            ids[city.slug] = {
+                "bill_id": bill.id, "document_id": document.id, "link_id": link.id,
+                "token": make_token(city, member, PASSWORD_RESET), "recovery_token": make_token(city, member, LOGIN_RECOVERY),
+                "filename": "logo.svg", "name": "about",
+            }
+    return ids
+
+
+def argument_values(rule, own: dict, other: dict) -> list[dict]:
+    """URL argument sets for ``rule``: the member's own ids and the other city's ids."""
+    if not rule.arguments:
+        return [{}]
+    if rule.endpoint == "accounts.recover_account":
+        return [{"token": own["recovery_token"]}, {"token": other["recovery_token"]}]
+    if rule.endpoint == "theme_assets.tenant_asset":
+        return [{"filename": "logo.svg"}, {"filename": "../kanazawa/assets/logo.svg"}, {"filename": "../nayoro/assets/logo.svg"}]
+    return [{k: own[k] for k in rule.arguments}, {k: other[k] for k in rule.arguments}]
+
+
+def citizen_rules(app):
+    return sorted(
+        (r for r in app.url_map.iter_rules() if not r.rule.startswith(OWNED_ELSEWHERE)), key=lambda r: r.rule
+    )
+
+
+def url_for_rule(rule, values: dict) -> str:
+    return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", lambda m: str(values[m.group(1)]), rule.rule)
+
+
+def test_the_walk_covers_every_route(app, world):
+    known = set(world["nayoro"]) | {"theme"}
+    unknown = [r.rule for r in citizen_rules(app) if set(r.arguments) - known]
+    assert unknown == [], f"add these routes' arguments to the cross-city walk: {unknown}"
+
+
+def log_in(client_for, slug: str):
+    client = client_for(slug)
+    identifier = "taro01" if slug == "kanazawa" else EMAIL
+    response = client.submit("/login", {"identifier": identifier, "password": PASSWORD})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return client
+
+
+@pytest.mark.parametrize("slug, other", [("nayoro", "kanazawa"), ("kanazawa", "nayoro")])
+def test_no_page_shows_the_other_citys_data(app, world, client_for, slug, other):
+    client = log_in(client_for, slug)
+    seen_own = 0
+    for rule in citizen_rules(app):
+        if "GET" not in rule.methods:
+            continue
+        for values in argument_values(rule, world[slug], world[other]):
+            url = url_for_rule(rule, values)
+            with client.get(url) as response:
+                body = response.get_data()
+            assert response.status_code < 500, url
+            text = body.decode("utf-8", "replace")
+            leaked = [m for m in markers(other) if m in text]
+            assert not leaked, f"{slug} member saw {other}'s {leaked} at {url}"
+            assert f"%PDF-1.4 {other}".encode() not in body, url
+            if any(m in text for m in markers(slug)):
+                seen_own += 1
+    # The walk really reached the member's pages (dashboard, bills, documents, notices...).
+    assert seen_own >= 5
+
+
+def snapshot(app, city) -> dict:
+    """Every row of the city's member-facing tables, as comparable tuples."""
+    with app.app_context(), tenant_context(city):
+        tables = {}
+        for model in (Member, MemberContract, Contract, Bill, Document, Notice, Inquiry):
+            columns = [c for c in model.__table__.columns if c.name != "data"]
+            rows = db.session.execute(select(*[getattr(model, c.key) for c in columns]).order_by(model.id)).all()
+            tables[model.__tablename__] = [tuple(row) for row in rows]
+        return tables
+
+
+@pytest.mark.parametrize("slug, other", [("nayoro", "kanazawa"), ("kanazawa", "nayoro")])
+def test_posts_with_the_other_citys_ids_change_nothing_there(app, world, client_for, nayoro, kanazawa, slug, other):
+    other_city = {"nayoro": nayoro, "kanazawa": kanazawa}[other]
+    before = snapshot(app, other_city)
+    posted = 0
+    for rule in citizen_rules(app):
+        if "POST" not in rule.methods:
+            continue
+        for values in argument_values(rule, world[other], world[other]):
+            client = log_in(client_for, slug)  # fresh each time: some posts log out or withdraw
+            token = client.csrf_token("/mypage/profile/nickname")
+            data = {
+                "csrf_token": token, "password": PASSWORD, "current_password": PASSWORD, "label": "乗っ取り",
+                "nickname": "乗っ取り", "contract_id": world[other]["link_id"], "email": "x@example.jp",
+                "customer_number": SHARED_NUMBER, "subject": "x", "body": "x", "name": "x", "category": "その他",
+            }
+            response = client.post(url_for_rule(rule, values), data=data)
+            assert response.status_code < 500, rule.rule
+            posted += 1
+    assert posted >= 15
+    assert snapshot(app, other_city) == before
