@@ -14,9 +14,9 @@ from wtforms import BooleanField, PasswordField, RadioField, SelectField, String
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from waterportal.accounts.policy import password_problems
+from waterportal.contracts.forms import ContractFieldsMixin
 from waterportal.core.text import (
     digits_only,
-    is_katakana,
     katakana_name,
     normalise_email,
     squash_spaces,
@@ -73,7 +73,7 @@ class CodeForm(FlaskForm):
             raise ValidationError("認証コードはメールに記載された6桁の数字で入力してください。")
 
 
-class DetailsForm(FlaskForm):
+class DetailsForm(ContractFieldsMixin, FlaskForm):
     """2/4: member details and the contract to link, shaped by the city's settings.
 
     ``login_id``, ``secret_question`` and ``secret_answer`` exist only in login-ID
@@ -164,21 +164,6 @@ class DetailsForm(FlaskForm):
         if len(value) > 50:
             raise ValidationError("秘密の質問の答えは50文字以内で入力してください。")
 
-    def validate_customer_number(self, field: StringField) -> None:
-        digits = self.tenant.settings["registration"]["customer_number_digits"]
-        if not re.fullmatch(rf"[0-9]{{{digits}}}", digits_only(field.data)):
-            raise ValidationError(f"お客様番号は{digits}桁の数字で入力してください(ハイフンは不要です)。")
-
-    def validate_phone(self, field: StringField) -> None:
-        if not re.fullmatch(r"0[0-9]{9,10}", digits_only(field.data)):
-            raise ValidationError("電話番号は市外局番から、ハイフンを除いた数字(10桁または11桁)で入力してください。")
-
-    def validate_holder_kana(self, field: StringField) -> None:
-        value = katakana_name(field.data)
-        if not is_katakana(value):
-            raise ValidationError("お客様氏名カナはカタカナで入力してください(例: スイドウタロウ)。")
-        if len(value) > 50:
-            raise ValidationError("お客様氏名カナは50文字以内で入力してください。")
 
     # -- output ------------------------------------------------------------------
     def cleaned(self) -> dict[str, Any]:

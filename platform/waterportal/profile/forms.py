@@ -13,7 +13,8 @@ from wtforms import BooleanField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from waterportal.accounts.registration_forms import check_email
-from waterportal.core.text import digits_only, is_katakana, katakana_name, squash_spaces
+from waterportal.contracts.forms import ContractFieldsMixin
+from waterportal.core.text import digits_only, squash_spaces
 from waterportal.profile.links import LABEL_MAX
 from waterportal.tenancy.context import TenantContext
 
@@ -123,7 +124,7 @@ def _label_field() -> StringField:
     )
 
 
-class AddContractForm(FlaskForm):
+class AddContractForm(ContractFieldsMixin, FlaskForm):
     """Another contract: the same three details as at registration, plus an optional label."""
 
     customer_number = StringField("お客様番号", validators=[DataRequired("お客様番号を入力してください。")])
@@ -135,21 +136,6 @@ class AddContractForm(FlaskForm):
         super().__init__(**kwargs)
         self.tenant = tenant
 
-    def validate_customer_number(self, field: StringField) -> None:
-        digits = self.tenant.settings["registration"]["customer_number_digits"]
-        if not re.fullmatch(rf"[0-9]{{{digits}}}", digits_only(field.data)):
-            raise ValidationError(f"お客様番号は{digits}桁の数字で入力してください(ハイフンは不要です)。")
-
-    def validate_phone(self, field: StringField) -> None:
-        if not re.fullmatch(r"0[0-9]{9,10}", digits_only(field.data)):
-            raise ValidationError("電話番号は市外局番から、ハイフンを除いた数字(10桁または11桁)で入力してください。")
-
-    def validate_holder_kana(self, field: StringField) -> None:
-        value = katakana_name(field.data)
-        if not is_katakana(value):
-            raise ValidationError("お客様氏名カナはカタカナで入力してください(例: スイドウタロウ)。")
-        if len(value) > 50:
-            raise ValidationError("お客様氏名カナは50文字以内で入力してください。")
 
 
 class LabelForm(FlaskForm):
