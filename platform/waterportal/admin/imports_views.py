@@ -6,7 +6,7 @@ docs/admin.md); the page shows 「処理中」 while it does. Nothing here queue
 """
 from __future__ import annotations
 
-from flask import abort, current_app, g, make_response, request
+from flask import abort, current_app, g, make_response, render_template, request
 from sqlalchemy import func, select
 
 from waterportal.admin.audit_views import actor_names
@@ -81,5 +81,5 @@ def import_batch(batch_id: int):
 def upload_too_large(_exc):
     """A request over MAX_CONTENT_LENGTH is refused before any view runs: say what the limit is."""
     limit = (current_app.config.get("MAX_CONTENT_LENGTH") or 0) // 2**20
-    return make_response(render("too_large.html", title="ファイルが大きすぎます", limit=limit, staff=None), 413)
+    return make_response(render_template("admin/too_large.html", limit=limit), 413)
 
