@@ -156,7 +156,7 @@ def test_lifting_a_throttle_lets_the_member_log_in_again(staff_client, client_fo
     assert response.status_code == 302
     assert "「ログイン(パスワードの誤り)」の制限を解除しました。" in text(operator.get(response.headers["Location"]))
     assert citizen.submit("/login", {"identifier": "taro@example.jp", "password": "Passw0rd!x"}).status_code == 302
-    actor, action, target, detail, addr = audit_entries(nayoro, "member.throttle_cleared")[0]
+    actor, _, target, detail, addr = audit_entries(nayoro, "member.throttle_cleared")[0]
     assert (actor, target, addr) == (f"staff:{operator.staff_id}", f"member:{member_id}", "127.0.0.1")
     assert detail == {"rule": "login-account", "used": 5}
 
