@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, flash, g, make_response, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    flash,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from sqlalchemy import select
 
 from waterportal.admin.forms import ActionForm, StaffLoginForm, TotpForm
@@ -134,6 +143,13 @@ def open_city_console(slug: str):
     if not tenant.enabled:
         flash(f"{tenant.name}は停止中のため、管理画面を開けません(flask tenant enable {slug})。", "error")
         return redirect(url_for("vendor.index"))
-    url = issue_city_link(g.vendor_staff, context_for(tenant), remote_addr())
+    path = issue_city_link(g.vendor_staff, context_for(tenant), remote_addr())
     db.session.commit()
-    return redirect(url, code=303)
+    return redirect(city_url(tenant.primary_host, path), code=303)
+
+
+def city_url(host: str, path: str) -> str:
+    """``path`` on the city's primary host, with this request's scheme and port: the
+    vendor console and the cities are served by the same deployment (and proxy)."""
+    port = request.host.rsplit(":", 1)[1] if ":" in request.host.lstrip("[") else ""
+    return f"{request.scheme}://{host}{':' + port if port else ''}{path}"

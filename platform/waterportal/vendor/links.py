@@ -2,7 +2,7 @@
 
 The vendor console (on a vendor host) issues a random key, stores its SHA-256 with the
 city and an expiry (``VENDOR_LINK_SECONDS``), records ``vendor.city_link`` in the city's
-audit log and sends the browser to ``https://<city host>/admin/vendor-login?key=...``.
+audit log and sends the browser to ``<scheme>://<city host>/admin/vendor-login?key=...``.
 There, on the city's own host, the key is claimed once (a conditional UPDATE, so two
 tabs cannot both use it) and the vendor gets a staff session of that city as the city's
 account for this vendor staff member (``StaffMember.vendor_id``; created on first use,
@@ -23,7 +23,6 @@ from waterportal.admin.models import StaffMember
 from waterportal.core import audit
 from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db
-from waterportal.mail.services import portal_url
 from waterportal.tenancy.context import TenantContext, tenant_context
 from waterportal.vendor.models import VendorCityLink, VendorStaff
 
@@ -43,7 +42,8 @@ def _hash(key: str) -> str:
 
 
 def issue_city_link(vendor: VendorStaff, tenant: TenantContext, remote_addr: str = "") -> str:
-    """A one-time URL into ``tenant``'s console for ``vendor`` (flushed and audited in the city)."""
+    """A one-time path (``/admin/vendor-login?key=...``) into ``tenant``'s console for
+    ``vendor``, to be opened on the city's host (flushed and audited in the city)."""
     key = secrets.token_urlsafe(32)
     now = utcnow_naive()
     seconds = int(current_app.config.get("VENDOR_LINK_SECONDS", 60))
@@ -55,7 +55,7 @@ def issue_city_link(vendor: VendorStaff, tenant: TenantContext, remote_addr: str
         audit.record(vendor.actor, "vendor.city_link", target=tenant.slug, remote_addr=remote_addr,
                      email=vendor.email, link=link.id)
         db.session.flush()
-    return portal_url(tenant, f"/admin/vendor-login?key={key}")
+    return f"/admin/vendor-login?key={key}"
 
 
 def _shadow_staff(tenant: TenantContext, vendor: VendorStaff, remote_addr: str) -> StaffMember:
