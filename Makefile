@@ -60,12 +60,14 @@ demo-data: install
 	  $(FLASK) import bills --tenant $$city $(DEMO_DATA)/$$city/bills.csv || exit 1; \
 	done
 	$(FLASK) demo members
+	$(FLASK) demo staff
 
 # One gunicorn process with threads: the demo keeps throttles in memory, which several
 # worker processes would not share (production uses Redis, see docs/operations.md).
-# The mail catcher and the outbox worker (retries any mail the web process could not hand
-# over) run in the background, gunicorn in the foreground. Ctrl-C stops gunicorn and the
-# EXIT trap stops the other two by pid (background jobs of a non-interactive shell ignore
+# The mail catcher, the outbox worker (retries any mail the web process could not hand
+# over) and a loop mailing scheduled notices once a minute (`flask notices mail-due`, cron in
+# production) run in the background, gunicorn in the foreground. Ctrl-C stops gunicorn and the
+# EXIT trap stops the others by pid (background jobs of a non-interactive shell ignore
 # SIGINT, so they would otherwise outlive the demo).
 serve: install
 	@mkdir -p $(DEMO_MAIL)
@@ -73,11 +75,15 @@ serve: install
 	catcher=$$!; \
 	$(FLASK) outbox send --loop --interval 5 & \
 	worker=$$!; \
-	trap 'kill $$catcher $$worker 2>/dev/null; wait $$catcher $$worker 2>/dev/null' EXIT; \
+	while :; do $(FLASK) notices mail-due | grep -v ': 0 mail' ; sleep 60; done & \
+	notices=$$!; \
+	trap 'kill $$catcher $$worker $$notices 2>/dev/null; wait $$catcher $$worker $$notices 2>/dev/null' EXIT; \
 	trap 'exit 130' INT TERM; \
 	echo; $(FLASK) demo contracts; \
+	echo; echo "Consoles (demo accounts):"; $(FLASK) demo staff; \
 	echo "Mail: printed here and saved in $(DEMO_MAIL)/ (SMTP catcher on 127.0.0.1:$(DEMO_MAIL_PORT))"; \
 	echo "Serving on http://$(DEMO_BIND) - open http://nayoro.localhost:$(DEMO_PORT)/ and http://kanazawa.localhost:$(DEMO_PORT)/ (Ctrl-C stops)"; \
+	echo "Staff consoles: http://nayoro.localhost:$(DEMO_PORT)/admin/ and http://kanazawa.localhost:$(DEMO_PORT)/admin/ - vendor console: http://vendor.localhost:$(DEMO_PORT)/"; \
 	echo; \
 	$(BIN)/gunicorn -w 1 --threads 8 -b $(DEMO_BIND) --access-logfile - wsgi:app
 

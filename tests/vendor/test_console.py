@@ -308,3 +308,19 @@ def test_vendor_staff_cli(app, runner, vendor_client, client_for, nayoro):
     assert result.exit_code == 0 and "(1 city console session(s) ended)" in result.output
     assert vendor_client.get("/vendor/").headers["Location"] == "/vendor/login"
     assert city.get("/admin/").headers["Location"].startswith("/admin/login")
+
+
+def test_demo_staff_accounts_are_created_once_and_work(app, runner, client_for):
+    with app.app_context():
+        first = runner.invoke(args=["demo", "staff"])
+        assert first.exit_code == 0, first.output
+        assert "http://nayoro.localhost/admin/  admin@nayoro.localhost  パスワード Nayoro-Suido-2026!  (admin, created)" in first.output
+        assert "http://vendor.localhost/  vendor@vendor.localhost  パスワード Unyo-Jigyosha-2026!  (admin, created)" in first.output
+        again = runner.invoke(args=["demo", "staff"]).output
+        assert again.count("unchanged") == 5 and "created" not in again
+    assert login_staff(client_for("nayoro"), "admin@nayoro.localhost", "Nayoro-Suido-2026!").headers["Location"] == "/admin/"
+    operator = client_for("nayoro")
+    login_staff(operator, "operator@nayoro.localhost", "Nayoro-Madoguchi-2026!")
+    assert operator.get("/admin/members").status_code == 200 and operator.get("/admin/imports").status_code == 403
+    assert login_staff(client_for("kanazawa"), "admin@kanazawa.localhost", "Kanazawa-Suido-2026!").status_code == 302
+    assert vendor_login(client_for(VENDOR), "vendor@vendor.localhost", "Unyo-Jigyosha-2026!").headers["Location"] == "/vendor/"
