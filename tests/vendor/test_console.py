@@ -324,3 +324,12 @@ def test_demo_staff_accounts_are_created_once_and_work(app, runner, client_for):
     assert operator.get("/admin/members").status_code == 200 and operator.get("/admin/imports").status_code == 403
     assert login_staff(client_for("kanazawa"), "admin@kanazawa.localhost", "Kanazawa-Suido-2026!").status_code == 302
     assert vendor_login(client_for(VENDOR), "vendor@vendor.localhost", "Unyo-Jigyosha-2026!").headers["Location"] == "/vendor/"
+
+
+def test_the_readme_lists_every_demo_console_account():
+    from waterportal.core.paths import REPO_ROOT
+    from waterportal.vendor.demo_staff import DEMO_STAFF
+
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    for account in DEMO_STAFF:
+        assert f"| `{account.email}` | `{account.password}` |" in readme, account.email
