@@ -315,7 +315,7 @@ def test_demo_staff_accounts_are_created_once_and_work(app, runner, client_for):
         first = runner.invoke(args=["demo", "staff"])
         assert first.exit_code == 0, first.output
         assert "http://nayoro.localhost/admin/  admin@nayoro.localhost  パスワード Nayoro-Suido-2026!  (admin, created)" in first.output
-        assert "http://vendor.localhost/  vendor@vendor.localhost  パスワード Unyo-Jigyosha-2026!  (admin, created)" in first.output
+        assert "http://vendor.localhost/  vendor@vendor.localhost  パスワード Unyo-Jigyosha-2026!  (vendor, created)" in first.output
         again = runner.invoke(args=["demo", "staff"]).output
         assert again.count("unchanged") == 5 and "created" not in again
     assert login_staff(client_for("nayoro"), "admin@nayoro.localhost", "Nayoro-Suido-2026!").headers["Location"] == "/admin/"

@@ -112,4 +112,5 @@ def staff_command() -> None:
             base = current_app.config["PORTAL_BASE_URL"].format(host=get_registry().by_slug(account.city).primary_host)
             where = f"{base}/admin/"
         state = "created" if created else "unchanged"
-        click.echo(f"{where}  {account.email}  パスワード {account.password}  ({account.role}, {state})")
+        role = account.role if account.city else "vendor"
+        click.echo(f"{where}  {account.email}  パスワード {account.password}  ({role}, {state})")
