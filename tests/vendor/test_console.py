@@ -333,3 +333,30 @@ def test_the_readme_lists_every_demo_console_account():
     readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
     for account in DEMO_STAFF:
         assert f"| `{account.email}` | `{account.password}` |" in readme, account.email
+
+
+def test_cities_and_themes_cannot_override_vendor_templates(app, client_for, tmp_path):
+    import shutil
+
+    from waterportal.tenancy.templating import build_loader
+
+    original = app.config["TENANTS_DIR"], app.config["THEMES_DIR"], app.jinja_loader
+    tenants, themes = tmp_path / "tenants", tmp_path / "themes"
+    shutil.copytree(original[0], tenants)
+    shutil.copytree(original[1], themes)
+    for folder in (tenants / "nayoro" / "templates" / "vendor", themes / "default" / "templates" / "vendor"):
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in ("base.html", "login.html", "index.html"):
+            (folder / name).write_text("HACKED {{ config.SECRET_KEY }}", encoding="utf-8")
+    app.config["TENANTS_DIR"], app.config["THEMES_DIR"] = str(tenants), str(themes)
+    app.jinja_loader = build_loader(app, tenants, themes)
+    app.jinja_env.cache.clear()
+    try:
+        body = text(client_for(VENDOR).get("/vendor/login"))
+        assert "HACKED" not in body and "ベンダー管理画面 ログイン" in body
+        with app.app_context():
+            assert Path(app.jinja_env.get_template("vendor/base.html").filename).parts[-4:] == (
+                "vendor", "templates", "vendor", "base.html")
+    finally:
+        app.config["TENANTS_DIR"], app.config["THEMES_DIR"], app.jinja_loader = original
+        app.jinja_env.cache.clear()
