@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 4265d825e534
+Revision ID: 78e6e28d7046
 Revises: 
-Create Date: 2026-11-21 23:49:29.533841
+Create Date: 2026-11-22 00:10:07.855843
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '4265d825e534'
+revision = '78e6e28d7046'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -31,6 +31,20 @@ def upgrade():
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_tenants')),
     sa.UniqueConstraint('slug', name=op.f('uq_tenants_slug'))
+    )
+    op.create_table('vendor_staff',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('email', sa.String(length=254), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('password_hash', sa.String(length=255), nullable=False),
+    sa.Column('totp_secret', sa.String(length=64), nullable=True),
+    sa.Column('totp_last_step', sa.Integer(), nullable=True),
+    sa.Column('session_version', sa.Integer(), nullable=False),
+    sa.Column('disabled', sa.Boolean(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('last_login_at', sa.DateTime(), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_vendor_staff')),
+    sa.UniqueConstraint('email', name=op.f('uq_vendor_staff_email'))
     )
     op.create_table('audit_log',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -200,8 +214,10 @@ def upgrade():
     sa.Column('disabled', sa.Boolean(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('last_login_at', sa.DateTime(), nullable=True),
+    sa.Column('vendor_id', sa.Integer(), nullable=True),
     sa.Column('tenant_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_staff_members_tenant_id_tenants')),
+    sa.ForeignKeyConstraint(['vendor_id'], ['vendor_staff.id'], name=op.f('fk_staff_members_vendor_id_vendor_staff'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_staff_members')),
     sa.UniqueConstraint('tenant_id', 'email', name=op.f('uq_staff_members_tenant_id_email')),
     sa.UniqueConstraint('tenant_id', 'id', name=op.f('uq_staff_members_tenant_id_id'))
@@ -230,6 +246,39 @@ def upgrade():
     )
     with op.batch_alter_table('tenant_hosts', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_tenant_hosts_tenant_id'), ['tenant_id'], unique=False)
+
+    op.create_table('vendor_city_links',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('vendor_id', sa.Integer(), nullable=False),
+    sa.Column('tenant_id', sa.Integer(), nullable=False),
+    sa.Column('key_hash', sa.String(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('expires_at', sa.DateTime(), nullable=False),
+    sa.Column('used_at', sa.DateTime(), nullable=True),
+    sa.Column('remote_addr', sa.String(length=64), nullable=False),
+    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_vendor_city_links_tenant_id_tenants'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['vendor_id'], ['vendor_staff.id'], name=op.f('fk_vendor_city_links_vendor_id_vendor_staff'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_vendor_city_links')),
+    sa.UniqueConstraint('key_hash', name=op.f('uq_vendor_city_links_key_hash'))
+    )
+    with op.batch_alter_table('vendor_city_links', schema=None) as batch_op:
+        batch_op.create_index('ix_vendor_city_links_tenant', ['tenant_id', 'created_at'], unique=False)
+
+    op.create_table('vendor_sessions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('vendor_id', sa.Integer(), nullable=False),
+    sa.Column('key_hash', sa.String(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('last_seen_at', sa.DateTime(), nullable=False),
+    sa.Column('ended_at', sa.DateTime(), nullable=True),
+    sa.Column('end_reason', sa.String(length=20), nullable=True),
+    sa.Column('remote_addr', sa.String(length=64), nullable=False),
+    sa.ForeignKeyConstraint(['vendor_id'], ['vendor_staff.id'], name=op.f('fk_vendor_sessions_vendor_id_vendor_staff'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_vendor_sessions')),
+    sa.UniqueConstraint('key_hash', name=op.f('uq_vendor_sessions_key_hash'))
+    )
+    with op.batch_alter_table('vendor_sessions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_vendor_sessions_vendor_id'), ['vendor_id'], unique=False)
 
     op.create_table('verification_codes',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -393,6 +442,14 @@ def downgrade():
         batch_op.drop_index('ix_verification_codes_lookup')
 
     op.drop_table('verification_codes')
+    with op.batch_alter_table('vendor_sessions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_vendor_sessions_vendor_id'))
+
+    op.drop_table('vendor_sessions')
+    with op.batch_alter_table('vendor_city_links', schema=None) as batch_op:
+        batch_op.drop_index('ix_vendor_city_links_tenant')
+
+    op.drop_table('vendor_city_links')
     with op.batch_alter_table('tenant_hosts', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_tenant_hosts_tenant_id'))
 
@@ -423,5 +480,6 @@ def downgrade():
         batch_op.drop_index('ix_audit_log_tenant_created')
 
     op.drop_table('audit_log')
+    op.drop_table('vendor_staff')
     op.drop_table('tenants')
     # ### end Alembic commands ###
