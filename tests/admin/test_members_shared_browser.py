@@ -38,3 +38,14 @@ def test_staff_logout_leaves_the_citizen_logged_in(staff_client, nayoro, make_me
     browser.submit("/admin/logout", {}, form_page="/admin/")
     assert browser.get("/admin/").headers["Location"].startswith("/admin/login")
     assert browser.get("/mypage").status_code == 200
+
+
+def test_citizen_withdrawal_leaves_the_staff_session_alone(staff_client, nayoro, make_member):
+    make_member(nayoro, email="taro@example.jp")
+    browser = staff_client("nayoro", role="operator")
+    staff_token = session_of(browser)["staff"]
+    browser.submit("/login", {"identifier": "taro@example.jp", "password": "Passw0rd!x"})
+    response = browser.submit("/mypage/withdraw", {"password": "Passw0rd!x", "confirm": "y"})
+    assert response.headers["Location"].endswith("/mypage/withdrawn")
+    assert session_of(browser)["staff"] == staff_token
+    assert browser.get("/admin/members").status_code == 200

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import abort, flash, g, redirect, request, session, url_for
 from flask_login import login_required, logout_user
 
+from waterportal.accounts.session import clear_citizen_session
 from waterportal.contracts.services import NOT_FOUND, REASON_TEXT, throttle_message
 from waterportal.extensions import db
 from waterportal.profile import services
@@ -38,7 +39,7 @@ def withdraw():
             show_error(form, exc)
         else:
             logout_user()
-            session.clear()
+            clear_citizen_session()  # a staff session in the same browser survives
             db.session.commit()
             session[WITHDRAWN_KEY] = True
             return redirect(url_for(".withdrawn"))
