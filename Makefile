@@ -33,6 +33,7 @@ install: $(STAMP)
 # (each run creates and drops its own databases). Browser tests skip without Chromium
 # unless REQUIRE_BROWSER=1.
 test: install
+	$(BIN)/ruff check platform tests bench
 	env -u TEST_DATABASE_URL $(BIN)/pytest -n auto $(PYTEST_ARGS)
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 	  echo "== again on PostgreSQL ($$TEST_DATABASE_URL)"; \

@@ -24,6 +24,7 @@ from waterportal.tenancy.context import tenant_context
 from waterportal.tenancy.registry import get_registry
 from waterportal.tenancy.services import apply_definition, read_definition
 
+
 class ConnectionBoundSession(OrmSession):
     """A plain SQLAlchemy session that accepts Flask-SQLAlchemy's ``db`` argument."""
 

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import time_machine
 from sqlalchemy import func, select
+
 from waterportal.extensions import db
 from waterportal.mail.models import OutboxMessage
 from waterportal.tenancy.context import tenant_context

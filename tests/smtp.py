@@ -16,6 +16,7 @@ from email import policy
 from email.message import EmailMessage
 
 from flask import Flask
+
 from waterportal.extensions import mail
 from waterportal.mail.catcher import AnyPortController, body_text
 

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from sqlalchemy import select
+
 from waterportal.extensions import db
 from waterportal.mail.models import OutboxMessage
 from waterportal.tenancy.context import tenant_context

@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 from sqlalchemy import select
+
 from waterportal.accounts.models import Member
 from waterportal.extensions import db
 from waterportal.tenancy.context import tenant_context
@@ -203,6 +204,7 @@ def test_remembered_id_of_another_city_is_ignored(client_for, kanazawa, make_mem
 
 def test_rehash_on_login_when_parameters_change(client, nayoro, make_member, login, app, clock):
     from argon2 import PasswordHasher, Type
+
     from waterportal.accounts.passwords import needs_rehash
 
     old = PasswordHasher(time_cost=2, memory_cost=8192, parallelism=1, type=Type.ID).hash(PASSWORD)

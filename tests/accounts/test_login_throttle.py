@@ -3,6 +3,7 @@ expire by themselves and a success clears the account's counter."""
 from __future__ import annotations
 
 import pytest
+
 from waterportal.accounts.services import LOGIN_IP
 from waterportal.core import throttle
 

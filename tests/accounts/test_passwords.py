@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from argon2 import extract_parameters
+
 from waterportal.accounts.passwords import hash_password, needs_rehash, verify_password
 
 EMAIL = "taro@example.jp"

@@ -7,10 +7,10 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import pytest
-from waterportal.accounts.services import RESET_IP
-from waterportal.core import throttle
 
 from tests.smtp import body_of, find_url
+from waterportal.accounts.services import RESET_IP
+from waterportal.core import throttle
 
 EMAIL = "taro@example.jp"
 NEW_PASSWORD = "N3w-Passw0rd"

@@ -5,11 +5,11 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import pytest
+
+from tests.smtp import body_of, find_url
 from waterportal.accounts.recovery import RECOVER_ANSWER_IP
 from waterportal.accounts.secret import hash_answer
 from waterportal.core import throttle
-
-from tests.smtp import body_of, find_url
 
 EMAIL = "hanako@example.jp"
 QUESTION = "初めて飼ったペットの名前は?"

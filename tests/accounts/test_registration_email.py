@@ -5,13 +5,6 @@ import re
 
 import pytest
 from sqlalchemy import select
-from waterportal.accounts.models import Member, MemberContract
-from waterportal.accounts.passwords import verify_password
-from waterportal.accounts.registration_drafts import RegistrationDraft
-from waterportal.accounts.verification import VerificationCode
-from waterportal.core.audit import AuditEntry
-from waterportal.extensions import db
-from waterportal.tenancy.context import tenant_context
 
 from tests.registration_support import (
     PASSWORDS,
@@ -23,6 +16,13 @@ from tests.registration_support import (
     mails,
     page,
 )
+from waterportal.accounts.models import Member, MemberContract
+from waterportal.accounts.passwords import verify_password
+from waterportal.accounts.registration_drafts import RegistrationDraft
+from waterportal.accounts.verification import VerificationCode
+from waterportal.core.audit import AuditEntry
+from waterportal.extensions import db
+from waterportal.tenancy.context import tenant_context
 
 EMAIL = "taro@example.jp"
 

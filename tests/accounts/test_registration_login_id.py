@@ -5,11 +5,6 @@ import re
 
 import pytest
 from sqlalchemy import select
-from waterportal.accounts.models import Member, MemberContract
-from waterportal.accounts.passwords import verify_password
-from waterportal.accounts.secret import verify_answer
-from waterportal.extensions import db
-from waterportal.tenancy.context import tenant_context
 
 from tests.registration_support import (
     PASSWORDS,
@@ -20,6 +15,11 @@ from tests.registration_support import (
     mails,
     page,
 )
+from waterportal.accounts.models import Member, MemberContract
+from waterportal.accounts.passwords import verify_password
+from waterportal.accounts.secret import verify_answer
+from waterportal.extensions import db
+from waterportal.tenancy.context import tenant_context
 
 EMAIL = "taro@example.jp"
 NUMBER = "0012345678"

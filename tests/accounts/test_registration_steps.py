@@ -6,6 +6,16 @@ import datetime as dt
 
 import pytest
 from sqlalchemy import select
+
+from tests.registration_support import (
+    JST,
+    FrozenClock,
+    Registration,
+    count_rows,
+    latest_code,
+    mails,
+    page,
+)
 from waterportal.accounts.models import Member, MemberContract
 from waterportal.accounts.registration_drafts import RegistrationDraft
 from waterportal.accounts.registration_services import (
@@ -18,16 +28,6 @@ from waterportal.accounts.verification import VerificationCode
 from waterportal.contracts.models import Contract
 from waterportal.extensions import db
 from waterportal.tenancy.context import tenant_context
-
-from tests.registration_support import (
-    JST,
-    FrozenClock,
-    Registration,
-    count_rows,
-    latest_code,
-    mails,
-    page,
-)
 
 EMAIL = "taro@example.jp"
 

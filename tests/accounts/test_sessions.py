@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
+
 from waterportal.accounts.models import Member, MemberContract
 from waterportal.accounts.session import MemberSession
 from waterportal.extensions import db

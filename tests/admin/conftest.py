@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 
 import pytest
+
 from waterportal.extensions import db
 from waterportal.tenancy.context import tenant_context
 
@@ -79,6 +80,7 @@ def staff_client(app, client_for, make_staff):
 def audit_entries(app):
     """``audit_entries(tenant, action=None)`` -> list of (actor, action, target, detail)."""
     from sqlalchemy import select
+
     from waterportal.core.audit import AuditEntry
 
     def read(tenant, action: str | None = None):

@@ -9,11 +9,11 @@ import pyotp
 import pytest
 import time_machine
 from sqlalchemy import select
+
+from tests.admin.conftest import STAFF_PASSWORD, login_staff
 from waterportal.admin.models import StaffMember, StaffSession
 from waterportal.extensions import db
 from waterportal.tenancy.context import tenant_context
-
-from tests.admin.conftest import STAFF_PASSWORD, login_staff
 
 NOON = dt.datetime(2026, 11, 18, 12, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
 

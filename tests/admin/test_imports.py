@@ -9,10 +9,6 @@ import zipfile
 
 import pytest
 from sqlalchemy import select
-from waterportal.billing.documents import Document
-from waterportal.extensions import db
-from waterportal.imports.validation import BILL_COLUMNS, CONTRACT_COLUMNS
-from waterportal.tenancy.context import tenant_context
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
@@ -23,6 +19,10 @@ from tests.imports.helpers import (
     contracts_of,
     csv_text,
 )
+from waterportal.billing.documents import Document
+from waterportal.extensions import db
+from waterportal.imports.validation import BILL_COLUMNS, CONTRACT_COLUMNS
+from waterportal.tenancy.context import tenant_context
 
 PDF = b"%PDF-1.4\n% a tiny test document\n%%EOF\n"
 NO_A, NO_B = "01234567890", "01234567891"

@@ -6,6 +6,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+
+from tests.admin.conftest import login_staff
 from waterportal.accounts.models import MemberContract
 from waterportal.admin.settings_services import apply_overrides
 from waterportal.extensions import db
@@ -13,8 +15,6 @@ from waterportal.imports.models import ImportBatch
 from waterportal.inquiries.models import Inquiry
 from waterportal.notices.models import Notice
 from waterportal.tenancy.context import tenant_context
-
-from tests.admin.conftest import login_staff
 
 # Login steps, the vendor console's one-time link (its own key is the credential) and CSS.
 PUBLIC = {"admin.login", "admin.login_totp", "admin.login_totp_setup", "admin.static", "admin.vendor_login"}

@@ -8,15 +8,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+
+from tests.admin.conftest import STAFF_PASSWORD, login_staff
+from tests.admin.test_settings import settings_post
+from tests.conftest import CityClient, _postgres_database, make_config
 from waterportal.app import create_app
 from waterportal.core.paths import TENANTS_DIR
 from waterportal.extensions import db
 from waterportal.tenancy.registry import get_registry
 from waterportal.tenancy.services import apply_definition, read_definition
-
-from tests.admin.conftest import STAFF_PASSWORD, login_staff
-from tests.admin.test_settings import settings_post
-from tests.conftest import CityClient, _postgres_database, make_config
 
 EARLY = dt.datetime(2026, 11, 18, 6, 30, tzinfo=ZoneInfo("Asia/Tokyo"))
 

@@ -7,6 +7,7 @@ import re
 
 import pytest
 from sqlalchemy import select
+
 from waterportal.accounts import services as account_services
 from waterportal.accounts.models import Member, MemberContract
 from waterportal.accounts.secret import hash_answer

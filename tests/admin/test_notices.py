@@ -8,13 +8,13 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from sqlalchemy import select
+
+from tests.conftest import city
 from waterportal.extensions import db
 from waterportal.mail.models import OutboxMessage
 from waterportal.notices import services
 from waterportal.notices.models import Notice
 from waterportal.tenancy.context import tenant_context
-
-from tests.conftest import city
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 NOW = dt.datetime(2026, 11, 18, 10, 0, tzinfo=TOKYO)

@@ -10,15 +10,15 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from sqlalchemy import select
+
+from tests.admin.conftest import form_fields
+from tests.conftest import city
 from waterportal.admin.models import SettingsRevision
 from waterportal.core.errors import SettingsInvalid
 from waterportal.core.paths import TENANTS_DIR
 from waterportal.extensions import db
 from waterportal.tenancy.context import tenant_context
 from waterportal.tenancy.models import Tenant
-
-from tests.admin.conftest import form_fields
-from tests.conftest import city
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import select
+
+from tests.imports.helpers import bill_row, csv_text
+from tests.portal.conftest import history_rows
 from waterportal.billing.models import Bill
 from waterportal.extensions import db
 from waterportal.imports.validation import BILL_COLUMNS
 from waterportal.mail.models import OutboxMessage
 from waterportal.tenancy.context import tenant_context
-
-from tests.imports.helpers import bill_row, csv_text
-from tests.portal.conftest import history_rows
 
 NAYORO_NO, OTHER_NO = "00012345682", "00012345693"
 KANAZAWA_NO = "0100012345"

@@ -4,6 +4,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+
 from waterportal.accounts.models import Member
 from waterportal.accounts.passwords import hash_password
 from waterportal.extensions import db

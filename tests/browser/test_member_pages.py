@@ -7,6 +7,9 @@ import uuid
 
 import pytest
 from sqlalchemy import select
+
+from tests.imports.helpers import contract_row, csv_text
+from tests.portal.conftest import history_rows
 from waterportal.accounts.models import Member, MemberContract
 from waterportal.accounts.passwords import hash_password
 from waterportal.contracts.models import Contract
@@ -15,9 +18,6 @@ from waterportal.imports.services import import_bills, import_contracts
 from waterportal.imports.validation import BILL_COLUMNS, CONTRACT_COLUMNS
 from waterportal.tenancy.context import tenant_context
 from waterportal.tenancy.registry import get_registry
-
-from tests.imports.helpers import contract_row, csv_text
-from tests.portal.conftest import history_rows
 
 PASSWORD = "Passw0rd!x"
 

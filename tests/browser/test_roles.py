@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 from sqlalchemy import func, select
+
 from waterportal.accounts.models import Member, MemberContract
 from waterportal.accounts.passwords import hash_password
 from waterportal.admin.staff_services import create_staff

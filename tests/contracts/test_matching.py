@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
+
+from tests.registration_support import FrozenClock
 from waterportal.accounts.models import MemberContract
 from waterportal.contracts import services
 from waterportal.contracts.services import (
@@ -15,8 +17,6 @@ from waterportal.contracts.services import (
 )
 from waterportal.extensions import db
 from waterportal.tenancy.context import tenant_context
-
-from tests.registration_support import FrozenClock
 
 NUMBER = "00123456789"
 

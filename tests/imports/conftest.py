@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import pytest
-from waterportal.imports.validation import BILL_COLUMNS, CONTRACT_COLUMNS
 
 from tests.imports.helpers import csv_text
+from waterportal.imports.validation import BILL_COLUMNS, CONTRACT_COLUMNS
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ import csv
 import io
 
 from sqlalchemy import select
+
 from waterportal.billing.models import Bill
 from waterportal.contracts.models import Contract
 from waterportal.extensions import db

@@ -5,9 +5,6 @@ import datetime as dt
 
 import pytest
 import time_machine
-from waterportal.extensions import db
-from waterportal.imports.services import import_bills
-from waterportal.imports.validation import BILL_COLUMNS
 
 from tests.imports.helpers import (
     KANAZAWA_NO,
@@ -18,6 +15,9 @@ from tests.imports.helpers import (
     contracts_of,
     snapshot,
 )
+from waterportal.extensions import db
+from waterportal.imports.services import import_bills
+from waterportal.imports.validation import BILL_COLUMNS
 
 NOON = dt.datetime(2026, 10, 5, 3, 0, tzinfo=dt.UTC)  # 12:00 in Japan
 OTHER = "01234567891"

@@ -5,7 +5,6 @@ import io
 import sys
 
 import pytest
-from waterportal.imports.cli import _Bars
 
 from tests.imports.helpers import (
     NAYORO_NO,
@@ -15,6 +14,7 @@ from tests.imports.helpers import (
     contract_row,
     contracts_of,
 )
+from waterportal.imports.cli import _Bars
 
 
 @pytest.fixture

@@ -6,8 +6,6 @@ import hashlib
 
 import pytest
 import time_machine
-from waterportal.extensions import db
-from waterportal.imports.services import import_contracts
 
 from tests.imports.helpers import (
     KANAZAWA_NO,
@@ -17,6 +15,8 @@ from tests.imports.helpers import (
     contracts_of,
     snapshot,
 )
+from waterportal.extensions import db
+from waterportal.imports.services import import_contracts
 
 NOON = dt.datetime(2026, 10, 5, 3, 0, tzinfo=dt.UTC)
 

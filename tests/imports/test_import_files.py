@@ -2,10 +2,6 @@
 from __future__ import annotations
 
 import pytest
-from waterportal.extensions import db
-from waterportal.imports import services
-from waterportal.imports.services import import_bills, import_contracts
-from waterportal.imports.validation import BILL_COLUMNS, CONTRACT_COLUMNS
 
 from tests.imports.helpers import (
     NAYORO_NO,
@@ -16,6 +12,10 @@ from tests.imports.helpers import (
     contracts_of,
     csv_text,
 )
+from waterportal.extensions import db
+from waterportal.imports import services
+from waterportal.imports.services import import_bills, import_contracts
+from waterportal.imports.validation import BILL_COLUMNS, CONTRACT_COLUMNS
 
 pytestmark = pytest.mark.usefixtures("app_ctx")
 

@@ -6,15 +6,15 @@ import re
 
 import pytest
 from sqlalchemy import select
+
+from tests.registration_support import FrozenClock, mails
+from tests.smtp import body_of
 from waterportal.accounts.models import MemberContract
 from waterportal.contracts.models import Contract
 from waterportal.extensions import db
 from waterportal.inquiries import services
 from waterportal.inquiries.models import Inquiry
 from waterportal.tenancy.context import tenant_context
-
-from tests.registration_support import FrozenClock, mails
-from tests.smtp import body_of
 
 CITIES = ["nayoro", "kanazawa"]
 INBOX = {"nayoro": "suido@nayoro.localhost", "kanazawa": "portal@kanazawa.localhost"}

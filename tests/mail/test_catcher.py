@@ -13,13 +13,13 @@ from email.message import EmailMessage
 
 import pytest
 import time_machine
+
+from tests.smtp import find_code, find_url, mail_pointed_at
 from waterportal.extensions import db
 from waterportal.mail import catcher
 from waterportal.mail.sender import send_due
 from waterportal.mail.services import queue_mail
 from waterportal.tenancy.context import tenant_context
-
-from tests.smtp import find_code, find_url, mail_pointed_at
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 

@@ -11,13 +11,13 @@ import threading
 import pytest
 import time_machine
 from sqlalchemy import create_engine, select
+
+from tests.smtp import find_url
 from waterportal.extensions import db
 from waterportal.mail.cli import run_worker
 from waterportal.mail.models import OutboxMessage
 from waterportal.mail.services import queue_mail
 from waterportal.tenancy.context import tenant_context
-
-from tests.smtp import find_url
 
 T0 = dt.datetime(2025, 6, 10, 3, 0, tzinfo=dt.UTC)
 

@@ -9,13 +9,13 @@ import pytest
 import time_machine
 from flask import g
 from sqlalchemy import select
+
+from tests.smtp import body_of, find_url
 from waterportal.extensions import db
 from waterportal.mail.delivery import Dispatcher, deliver_in_app
 from waterportal.mail.models import OutboxMessage
 from waterportal.mail.services import queue_mail
 from waterportal.tenancy.context import tenant_context
-
-from tests.smtp import body_of, find_url
 
 # Noon in Japan: both cities are within service hours.
 NOON = dt.datetime(2025, 6, 10, 3, 0, tzinfo=dt.UTC)

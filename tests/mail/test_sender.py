@@ -7,13 +7,13 @@ import logging
 import pytest
 import time_machine
 from sqlalchemy import select
+
+from tests.smtp import body_of, find_url
 from waterportal.extensions import db
 from waterportal.mail.models import OutboxMessage
 from waterportal.mail.sender import _Round, backoff_seconds, send_due, send_ids
 from waterportal.mail.services import outbox_status, queue_mail
 from waterportal.tenancy.context import tenant_context
-
-from tests.smtp import body_of, find_url
 
 T0 = dt.datetime(2025, 6, 10, 3, 0)  # naive UTC, like the columns
 
@@ -195,6 +195,7 @@ def test_status_counts_every_city(app_ctx, nayoro, kanazawa, smtp_server):
 
 def test_senders_skip_each_others_locked_rows_on_postgresql():
     from sqlalchemy.dialects import postgresql, sqlite
+
     from waterportal.mail.sender import due_query
 
     query = due_query(T0, [1, 2])

@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from sqlalchemy import event, select
+
+from tests.imports.helpers import bill_row, contract_row, csv_text
 from waterportal.accounts.models import MemberContract
 from waterportal.billing.models import Bill
 from waterportal.contracts.models import Contract
@@ -15,8 +17,6 @@ from waterportal.extensions import db
 from waterportal.imports.services import import_bills, import_contracts
 from waterportal.imports.validation import BILL_COLUMNS, CONTRACT_COLUMNS
 from waterportal.tenancy.context import tenant_context
-
-from tests.imports.helpers import bill_row, contract_row, csv_text
 
 JST = ZoneInfo("Asia/Tokyo")
 PASSWORD = "Passw0rd!x"

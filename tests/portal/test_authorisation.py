@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import delete
+
+from tests.portal.conftest import history_rows
 from waterportal.accounts.models import MemberContract
 from waterportal.extensions import db
 from waterportal.tenancy.context import tenant_context
-
-from tests.portal.conftest import history_rows
 
 MINE, THEIRS = "00012345682", "00012345693"
 KANAZAWA_NO = "0100012345"

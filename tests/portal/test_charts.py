@@ -5,6 +5,7 @@ import datetime as dt
 from types import SimpleNamespace
 
 import pytest
+
 from waterportal.portal.charts import PLOT_H, TOP, bar_chart, comparison_rows, nice_step
 
 

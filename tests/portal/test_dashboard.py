@@ -4,12 +4,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from waterportal.extensions import db
-from waterportal.notices.models import Notice
-from waterportal.tenancy.context import tenant_context
 
 from tests.imports.helpers import bill_row
 from tests.portal.conftest import JST, history_rows
+from waterportal.extensions import db
+from waterportal.notices.models import Notice
+from waterportal.tenancy.context import tenant_context
 
 NAYORO_NO, NAYORO_NO2 = "00012345682", "00012345693"
 KANAZAWA_NO, KANAZAWA_NO2 = "0100012345", "0100012356"
@@ -139,6 +139,7 @@ def test_switching_to_another_members_contract_is_404(client, nayoro, customer, 
     assert other
     login(client, nayoro)
     from sqlalchemy import select
+
     from waterportal.contracts.models import Contract
 
     with app.app_context(), tenant_context(nayoro):

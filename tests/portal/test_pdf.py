@@ -7,14 +7,14 @@ from urllib.parse import unquote
 
 from pypdf import PdfReader
 from sqlalchemy import select
+
+from tests.portal.conftest import history_rows
 from waterportal.billing.models import Bill
 from waterportal.contracts.models import Contract
 from waterportal.extensions import db
 from waterportal.portal.pdf import bill_pdf
 from waterportal.tenancy.context import tenant_context
 from waterportal.tenancy.models import TenantAsset
-
-from tests.portal.conftest import history_rows
 
 NAYORO_NO = "00012345682"
 KANAZAWA_NO = "0100012345"

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 
 import pytest
 from sqlalchemy import select
+
+from tests.registration_support import FrozenClock, mails
 from waterportal.accounts.models import Member, MemberContract
 from waterportal.core.audit import AuditEntry
 from waterportal.extensions import db
 from waterportal.tenancy.context import tenant_context
-
-from tests.registration_support import FrozenClock, mails
 
 PASSWORD = "Passw0rd!x"
 # A new password each city's policy accepts (Nayoro needs a symbol and capitals; Kanazawa 10+).

@@ -3,13 +3,13 @@ link, and nobody reaches another member's or another city's links."""
 from __future__ import annotations
 
 from sqlalchemy import select
+
+from tests.profile.conftest import text
 from waterportal.accounts.models import MemberContract
 from waterportal.contracts.models import Contract
 from waterportal.core.audit import AuditEntry
 from waterportal.extensions import db
 from waterportal.tenancy.context import tenant_context
-
-from tests.profile.conftest import text
 
 PHONE = "0165432111"  # what make_contract gives every contract
 

@@ -6,12 +6,12 @@ import re
 
 import pytest
 from sqlalchemy import select
+
+from tests.profile.conftest import NEW_PASSWORDS, PASSWORD, text
 from waterportal.accounts.secret import verify_answer
 from waterportal.accounts.session import MemberSession
 from waterportal.extensions import db
 from waterportal.tenancy.context import tenant_context
-
-from tests.profile.conftest import NEW_PASSWORDS, PASSWORD, text
 
 
 def test_overview_shows_what_is_registered(tenant, person, logged_in):

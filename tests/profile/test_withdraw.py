@@ -5,6 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import func, select
+
+from tests.profile.conftest import PASSWORD, text
+from tests.registration_support import PASSWORDS, PHONES, Registration
 from waterportal.accounts.models import Member, MemberContract
 from waterportal.accounts.registration_drafts import RegistrationDraft
 from waterportal.accounts.session import MemberSession
@@ -16,9 +19,6 @@ from waterportal.core.audit import AuditEntry
 from waterportal.extensions import db
 from waterportal.inquiries.models import Inquiry
 from waterportal.tenancy.context import tenant_context
-
-from tests.profile.conftest import PASSWORD, text
-from tests.registration_support import PASSWORDS, PHONES, Registration
 
 EMAIL = "taro@example.jp"
 

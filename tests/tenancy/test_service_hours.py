@@ -54,7 +54,7 @@ def test_retry_after_counts_to_opening_in_city_time(client_for):
 
 def test_city_time_zone_not_utc(client_for):
     # 21:30 UTC is 06:30 in Tokyo: closed, although 21:30 would be open.
-    with time_machine.travel(dt.datetime(2026, 11, 20, 21, 30, tzinfo=dt.timezone.utc), tick=False):
+    with time_machine.travel(dt.datetime(2026, 11, 20, 21, 30, tzinfo=dt.UTC), tick=False):
         assert client_for("kanazawa").get("/pages/about").status_code == 503
 
 

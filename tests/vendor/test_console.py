@@ -11,6 +11,9 @@ from urllib.parse import urlsplit
 import pytest
 import time_machine
 from sqlalchemy import event, select
+
+from tests.admin import conftest as admin_fixtures
+from tests.admin.conftest import login_staff
 from waterportal.accounts.passwords import hash_password
 from waterportal.admin.models import StaffMember
 from waterportal.extensions import db
@@ -19,9 +22,6 @@ from waterportal.mail.models import OutboxMessage
 from waterportal.tenancy.context import tenant_context
 from waterportal.tenancy.services import apply_definition, read_definition
 from waterportal.vendor.models import VendorStaff
-
-from tests.admin import conftest as admin_fixtures
-from tests.admin.conftest import login_staff
 
 # The staff console tests' fixtures, shared here.
 audit_entries, make_staff, staff_client = admin_fixtures.audit_entries, admin_fixtures.make_staff, admin_fixtures.staff_client
@@ -114,7 +114,10 @@ def test_the_figures_cost_the_same_queries_for_any_number_of_cities(app, vendor_
         seen = []
         with app.app_context():
             engine = db.engine
-        listener = lambda *args: seen.append(args[2])
+
+        def listener(*args):
+            seen.append(args[2])
+
         event.listen(engine, "before_cursor_execute", listener)
         try:
             assert vendor_client.get("/vendor/").status_code == 200

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import time_machine
 from sqlalchemy import func, select
+
 from waterportal.billing.models import Bill
 from waterportal.contracts.models import Contract
 from waterportal.core.text import is_katakana

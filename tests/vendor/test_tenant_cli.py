@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+
+from tests.admin import conftest as admin_fixtures
 from waterportal.accounts.models import Member
 from waterportal.admin.settings_services import apply_overrides
 from waterportal.core.paths import TENANTS_DIR
@@ -16,8 +18,6 @@ from waterportal.tenancy.context import tenant_context
 from waterportal.tenancy.models import Tenant
 from waterportal.tenancy.registry import get_registry
 from waterportal.tenancy.services import export_definition
-
-from tests.admin import conftest as admin_fixtures
 
 audit_entries = admin_fixtures.audit_entries  # the staff console tests' fixture, shared here
 

@@ -6,9 +6,9 @@ The floor (enforced here and by the settings schema): at least 8 characters, at 
 from __future__ import annotations
 
 import string
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Mapping
 
 FLOOR_MIN_LENGTH = 8
 

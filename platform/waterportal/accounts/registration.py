@@ -78,7 +78,7 @@ def _policy_items() -> list[tuple[str, str]]:
     keys = ["length"] + [k for k in ("upper", "lower", "digit", "symbol") if policy.get(f"require_{k}")] + ["charset"]
     if len(keys) != len(lines):  # the wording changed shape: show it, check on the server only
         keys = [""] * len(lines)
-    return list(zip(keys, lines))
+    return list(zip(keys, lines, strict=True))
 
 
 def _email_page(draft, email_form: EmailForm, code_form: CodeForm | None = None, status: int = 200):

@@ -20,7 +20,7 @@ from waterportal.accounts.models import Member
 from waterportal.extensions import db
 from waterportal.tenancy.context import TenantContext
 
-PASSWORD_RESET = "password-reset"
+PASSWORD_RESET = "password-reset"  # noqa: S105 - a token purpose, not a password
 LOGIN_RECOVERY = "login-recovery"
 # Seconds a link stays valid.
 MAX_AGE = {PASSWORD_RESET: 60 * 60, LOGIN_RECOVERY: 60 * 60}

@@ -202,4 +202,4 @@ def logout():
     return redirect(url_for("accounts.login"))
 
 
-from waterportal.accounts import recovery_views  # noqa: F401 - routes on this blueprint
+from waterportal.accounts import recovery_views  # noqa: E402,F401 - routes attach to this blueprint

@@ -30,7 +30,7 @@ def account():
 
 
 # Route modules attach themselves to the blueprint on import.
-from waterportal.admin import (  # noqa: F401
+from waterportal.admin import (  # noqa: E402,F401
     audit_views,
     auth,
     imports_views,

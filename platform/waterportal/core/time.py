@@ -13,7 +13,7 @@ import jpholiday
 
 def utcnow() -> dt.datetime:
     """Return the current time as an aware UTC datetime."""
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def utcnow_naive() -> dt.datetime:

@@ -242,7 +242,7 @@ class _BillChecker:
             bad("billing_month", f"{NOT_MONTH}: '{values[1].strip()}'")
         dates = []
         for column, raw in zip(("period_start", "period_end", "reading_date", "due_date", "paid_on"),
-                               (values[2], values[3], values[4], values[12], values[13])):
+                               (values[2], values[3], values[4], values[12], values[13]), strict=True):
             raw = raw.strip()
             value = _date(raw) if raw else None
             if not raw and column != "paid_on":  # an empty paid_on means not paid yet
@@ -253,7 +253,7 @@ class _BillChecker:
         start, end, reading, due, paid = dates
         amounts = []
         for column, raw in zip(("previous_reading", "current_reading", "usage_m3", "water_charge",
-                                "sewer_charge", "tax", "total"), values[5:12]):
+                                "sewer_charge", "tax", "total"), values[5:12], strict=True):
             raw = raw.strip()
             value = _int(raw)
             if value is None:

@@ -51,10 +51,8 @@ PASSWORD_CHECKS = throttle.Rule("profile-password", "5 per 15 minutes")
 # accounts.verification do not stop one account mailing many strangers).
 EMAIL_CHANGES = throttle.Rule("email-change-member", "10 per hour")
 
-WRONG_PASSWORD = "現在のパスワードが正しくありません。"
-PASSWORD_THROTTLED = (
-    "パスワードの誤りが続いたため、しばらくの間お手続きできません。{minutes}分ほど時間をおいてから、もう一度お試しください。"
-)
+WRONG_PASSWORD = "現在のパスワードが正しくありません。"  # noqa: S105 - a message
+PASSWORD_THROTTLED = "パスワードの誤りが続いたため、しばらくの間お手続きできません。{minutes}分ほど時間をおいてから、もう一度お試しください。"  # noqa: S105 - a message
 EMAIL_TAKEN = "このメールアドレスは既に登録されています。別のメールアドレスを入力してください。"
 
 

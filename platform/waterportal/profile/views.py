@@ -246,4 +246,4 @@ def secret():
     return page("secret.html", form=form)
 
 
-from waterportal.profile import procedure_views  # noqa: F401 - routes on this blueprint
+from waterportal.profile import procedure_views  # noqa: E402,F401 - routes attach to this blueprint

@@ -7,10 +7,11 @@ queries without one fail loudly (see :mod:`waterportal.tenancy.isolation`).
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 from werkzeug.local import LocalProxy
 

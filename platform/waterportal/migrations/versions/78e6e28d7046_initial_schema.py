@@ -5,9 +5,8 @@ Revises:
 Create Date: 2026-11-22 00:10:07.855843
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '78e6e28d7046'
