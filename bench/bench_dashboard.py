@@ -27,6 +27,7 @@ from pathlib import Path
 from gen_billing import generate
 from sqlalchemy import create_engine, event, select, text
 from sqlalchemy.engine import make_url
+
 from waterportal.accounts.models import Member, MemberContract
 from waterportal.accounts.passwords import hash_password
 from waterportal.app import create_app

@@ -30,6 +30,7 @@ from pathlib import Path
 from gen_billing import BILL_HEADER, generate, write_csv
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+
 from waterportal.app import create_app
 from waterportal.core.paths import TENANTS_DIR
 from waterportal.extensions import db
