@@ -55,12 +55,42 @@ def test_who_gets_mail(app, nayoro, kanazawa, customer, load, clock):
     customer(nayoro, [OTHER_NO], email="other@example.jp")
     customer(kanazawa, [KANAZAWA_NO])  # same email in Kanazawa
     result, = load(nayoro, bills=[bill_row(NAYORO_NO, "2026-10"), bill_row(NAYORO_NO, "2026-11")])
-    assert result.notified == 4
+    assert result.notified == 2  # one mail each, for the latest of the two new bills
     mails = bill_mails(app, nayoro)
-    assert sorted(to for to, _s, _b in mails) == ["family@example.jp", "family@example.jp",
-                                                  "hanako@example.jp", "hanako@example.jp"]
-    assert [s[-10:] for to, s, _b in mails if to == "hanako@example.jp"] == ["2026年10月分)", "2026年11月分)"]
+    assert sorted(to for to, _s, _b in mails) == ["family@example.jp", "hanako@example.jp"]
+    assert [s[-10:] for to, s, _b in mails if to == "hanako@example.jp"] == ["2026年11月分)"]
     assert bill_mails(app, kanazawa) == []
+
+
+def test_a_history_load_mails_only_the_latest_bill(app, nayoro, customer, load, clock):
+    """A city loading 24 months of history for existing members: one mail per member and contract."""
+    customer(nayoro, [NAYORO_NO, OTHER_NO])
+    customer(nayoro, [OTHER_NO], email="family@example.jp", nickname="家族")
+    history = history_rows(NAYORO_NO, 24, newest="2026-10") + history_rows(OTHER_NO, 24, newest="2026-09", base=3)
+    result, = load(nayoro, bills=history)
+    assert result.inserted == 48 and result.notified == 3
+    mails = bill_mails(app, nayoro)
+    assert sorted((to, subject[-10:]) for to, subject, _b in mails) == [
+        ("family@example.jp", "2026年09月分)"), ("hanako@example.jp", "2026年09月分)"),
+        ("hanako@example.jp", "2026年10月分)")]
+    newest_other = history[-1]
+    assert any(f"今回の請求金額: {int(newest_other['total']):,} 円" in body for to, _s, body in mails
+               if to == "family@example.jp")
+    with app.app_context(), tenant_context(nayoro):
+        stamped = db.session.scalars(select(Bill.billing_month).where(Bill.bill_notified_at.is_not(None))
+                                     .order_by(Bill.billing_month)).all()
+    assert stamped == ["2026-09", "2026-10"]
+
+
+def test_a_late_older_bill_mails_nobody(app, nayoro, customer, load, clock):
+    """A backfilled month older than the contract's latest bill is history, not news."""
+    customer(nayoro, [NAYORO_NO], bills=[bill_row(NAYORO_NO, "2026-10")])
+    result, = load(nayoro, bills=[bill_row(NAYORO_NO, "2026-08")])
+    assert result.inserted == 1 and result.notified == 0
+    # next month's bill is news again
+    later, = load(nayoro, bills=[bill_row(NAYORO_NO, "2026-09"), bill_row(NAYORO_NO, "2026-11")])
+    assert later.inserted == 2 and later.notified == 1
+    assert [subject[-10:] for _to, subject, _b in bill_mails(app, nayoro)] == ["2026年11月分)"]
 
 
 def test_kanazawa_bimonthly_bill_mail(app, kanazawa, customer, load, clock):

@@ -6,6 +6,13 @@ commit or roll back with the bills. Each bill is claimed with
 ``UPDATE ... SET bill_notified_at WHERE bill_notified_at IS NULL`` before its mails are
 queued, so even two imports racing on the same file cannot mail a bill twice.
 
+Which bills: only news. Per contract, only the new bill of the contract's *latest* billing
+month is mailed; a new bill older than another bill of the same contract is history. So
+when a city first loads 24 months of history for contracts that already have members,
+each member gets one mail (the current bill), not 24; and a late-arriving older month
+(a correction file, a backfill) mails nobody. Bills skipped this way keep
+``bill_notified_at`` empty: they were never mailed.
+
 Who gets mail: members linked to the bill's contract with ``notify_bills`` on, and whose
 data is visible already (``data_visible_from`` passed): a member still waiting for the
 city's check must not learn amounts by mail that the portal does not show yet.
@@ -16,7 +23,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 
 from waterportal.accounts.models import Member, MemberContract
 from waterportal.billing.models import Bill
@@ -46,9 +53,18 @@ def _recipients(today) -> dict[int, list[tuple[str, str, str]]]:
     return by_contract
 
 
+def _latest_months(contract_ids: list[int]) -> dict[int, str]:
+    """contract id -> its latest billing month in the database (the bills just written included)."""
+    return dict(db.session.execute(
+        select(Bill.contract_id, func.max(Bill.billing_month))
+        .where(Bill.contract_id.in_(contract_ids)).group_by(Bill.contract_id)
+    ).all())
+
+
 def notify_new_bills(tenant: TenantContext, keys: Iterable[tuple[int, str]]) -> int:
     """Queue the bill-ready mail for new bills ``(contract_id, billing_month)``; return mails queued.
 
+    Only a new bill of its contract's latest billing month is mailed (see the module doc).
     Flushes only: the caller (the import) commits.
     """
     keys = set(keys)
@@ -57,13 +73,20 @@ def notify_new_bills(tenant: TenantContext, keys: Iterable[tuple[int, str]]) -> 
     with tenant_context(tenant):
         recipients = _recipients(local_now(tenant.timezone).date())
         wanted = sorted({contract_id for contract_id, _month in keys} & recipients.keys())
+        latest: dict[int, str] = {}
+        for start in range(0, len(wanted), CHUNK):
+            latest.update(_latest_months(wanted[start:start + CHUNK]))
+        keys = {(contract_id, month) for contract_id, month in keys if latest.get(contract_id) == month}
+        wanted = sorted({contract_id for contract_id, _month in keys})
+        months = sorted({month for _contract_id, month in keys})
         bills: list[tuple[Bill, Contract]] = []
         for start in range(0, len(wanted), CHUNK):
             part = wanted[start:start + CHUNK]
             bills += [
                 (bill, contract) for bill, contract in db.session.execute(
                     select(Bill, Contract).join(Contract, Contract.id == Bill.contract_id)
-                    .where(Bill.contract_id.in_(part), Bill.bill_notified_at.is_(None))
+                    .where(Bill.contract_id.in_(part), Bill.billing_month.in_(months),
+                           Bill.bill_notified_at.is_(None))
                 )
                 if (bill.contract_id, bill.billing_month) in keys
             ]
