@@ -88,6 +88,15 @@ def test_create_scaffolds_and_applies_a_new_city(runner, app_ctx, tenants_dir, c
     page = client_for("asahikawa.localhost").get("/pages/about")
     assert page.status_code == 200
     assert "旭川市上下水道ポータル" in page.get_data(as_text=True)
+    # The new city serves its login page at once, with the manuals' wording (email login).
+    login = client_for("asahikawa.localhost").get("/login")
+    assert login.status_code == 200
+    html = login.get_data(as_text=True)
+    assert "<title>ログイン | 旭川市上下水道ポータル</title>" in html
+    for words in ('<label for="identifier" class="required">メールアドレス</label>',
+                  '<label for="password" class="required">パスワード</label>',
+                  '<button type="submit">ログイン</button>', "初めての方はこちら"):
+        assert words in html
 
 
 @pytest.mark.parametrize(
