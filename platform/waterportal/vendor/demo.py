@@ -22,6 +22,7 @@ import jaconv
 
 from waterportal.core.time import closure_days, is_business_day
 from waterportal.vendor.demo_cities import GIVEN_NAMES, SURNAMES, CityProfile, Household
+from waterportal.vendor.demo_documents import issuer, write_documents
 
 CONTRACT_COLUMNS = (
     "customer_number", "holder_name", "holder_name_kana", "phone", "address", "meter_number", "meter_diameter_mm",
@@ -46,6 +47,8 @@ class CityExport:
     households: tuple[Household, ...]
     contracts: list[dict[str, str]]
     bills: list[dict[str, str]]
+    issuer: str = ""  # who signs the city's documents (demo_documents)
+    periods_per_year: int = 12
 
 
 def _rng(*parts: object) -> random.Random:
@@ -244,11 +247,17 @@ def generate_city(
     households = make_households(profile, contracts, digits, seed)
     bills = [row for h in households for row in household_bills(profile, h, settings, months, today, seed)]
     contract_rows = [contract_row(profile, h) for h in households]
-    return CityExport(profile.slug, profile.encoding, tuple(households), contract_rows, bills)
+    per_year = 6 if settings["billing"]["cycle"] == "bimonthly" else 12
+    return CityExport(profile.slug, profile.encoding, tuple(households), contract_rows, bills,
+                      issuer(settings), per_year)
 
 
 def write_city(outdir: Path, export: CityExport) -> tuple[Path, Path]:
-    """Write ``outdir/<slug>/contracts.csv`` and ``bills.csv`` in the city's encoding."""
+    """Write ``outdir/<slug>/contracts.csv`` and ``bills.csv`` in the city's encoding.
+
+    Also ``outdir/<slug>/documents/`` (for ``flask import documents``): a notice PDF per
+    fixed demo contract (:mod:`waterportal.vendor.demo_documents`).
+    """
     folder = Path(outdir) / export.slug
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -264,6 +273,7 @@ def write_city(outdir: Path, export: CityExport) -> tuple[Path, Path]:
             writer.writeheader()
             writer.writerows(rows)
         paths.append(path)
+    write_documents(folder, export)
     return paths[0], paths[1]
 
 
