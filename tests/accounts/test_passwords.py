@@ -70,3 +70,52 @@ def test_long_passwords_are_allowed_and_never_truncated(client, client_for, rese
     assert login(client_for("nayoro"), EMAIL, long_password[:-1] + "y").status_code == 200
     assert login(client_for("nayoro"), EMAIL, long_password[:72]).status_code == 200
     assert login(client_for("nayoro"), EMAIL, long_password).status_code == 302
+
+
+def test_unknown_account_and_wrong_password_do_the_same_work(app, nayoro, kanazawa, make_member, monkeypatch):
+    """「the same time taken either way」: one argon2id verify at the current parameters and
+    the same database statements, whether the account exists or not (both cities' modes)."""
+    from argon2 import PasswordHasher
+    from sqlalchemy import event
+
+    from waterportal.accounts.services import authenticate
+    from waterportal.extensions import db
+    from waterportal.tenancy.context import tenant_context
+
+    make_member(nayoro, email=EMAIL)
+    make_member(kanazawa, email=EMAIL, login_id="taro0001")
+    original = PasswordHasher.verify
+    work: list = []
+
+    def counting_verify(self, stored, password):
+        work.append(("verify", extract_parameters(stored)))
+        return original(self, stored, password)
+
+    monkeypatch.setattr(PasswordHasher, "verify", counting_verify)
+
+    def attempt(city, identifier, address):
+        del work[:]
+        with app.test_request_context(), tenant_context(city):
+            engine = db.engine
+
+            def record(conn, cursor, statement, *args):
+                if not statement.startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):  # the test harness's own
+                    work.append(("sql", statement))
+
+            event.listen(engine, "before_cursor_execute", record)
+            try:
+                result = authenticate(city, identifier, "Wrong0ne!x", address)
+            finally:
+                event.remove(engine, "before_cursor_execute", record)
+            db.session.rollback()
+        assert not result.ok and not result.throttled
+        return list(work)
+
+    for city, known, unknown in ((nayoro, EMAIL, "nobody@example.jp"), (kanazawa, "taro0001", "nobody01")):
+        wrong_password = attempt(city, known, "192.0.2.1")
+        no_such_account = attempt(city, unknown, "192.0.2.2")
+        assert wrong_password == no_such_account
+        [(_, params)] = [item for item in wrong_password if item[0] == "verify"]
+        assert (params.type.name, params.time_cost, params.memory_cost) == (
+            "ID", app.config["ARGON2_TIME_COST"], app.config["ARGON2_MEMORY_KIB"],
+        )

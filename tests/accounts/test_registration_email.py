@@ -463,7 +463,8 @@ def test_end_to_end_with_real_mail(app, client, nayoro, contract, smtp_server, c
     body = page(client.get("/register/done"))
     assert "4/4" in body and "会員登録完了" in body and "登録処理が完了しました。" in body
     # 2026-06-10 is a Wednesday: one business day later.
-    assert "使用量や料金の照会ができるのは2026年6月11日(木)からです。もうしばらくお待ちください。" in body
+    assert "使用量や料金の照会ができるのは1営業日後になります。もうしばらくお待ちください。" in body  # the manual
+    assert "照会できるようになる日: <strong>2026年6月11日(木)</strong>" in body
     assert '<a class="button" href="/login">ポータルを利用する</a>' in body
 
     welcome = smtp_server.wait_for(2)[1]

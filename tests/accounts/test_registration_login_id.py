@@ -163,7 +163,8 @@ def test_end_to_end_in_kanazawa(app, reg, kanazawa, contract, smtp_server):
     assert "登録処理が完了しました。" in done
     assert "ログインID: <strong>taro_suido</strong>" in done
     # Wednesday 2026-06-10 + 2 business days.
-    assert "使用量や料金の照会ができるのは2026年6月12日(金)からです。" in done
+    assert "使用量や料金の照会ができるのは2営業日後になります。もうしばらくお待ちください。" in done  # its manual
+    assert "照会できるようになる日: <strong>2026年6月12日(金)</strong>" in done
 
     welcome = smtp_server.wait_for(2)[1]
     assert welcome["Subject"] == "会員登録完了のお知らせ"

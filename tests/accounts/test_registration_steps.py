@@ -177,7 +177,7 @@ def test_japanese_date_format():
 def test_registering_before_the_year_end_closure_shows_january(app, reg, nayoro, contract, clock):
     clock.move_to(dt.datetime(2026, 12, 28, 16, 0, tzinfo=JST))
     done = page(reg.complete(EMAIL, contract))
-    assert "使用量や料金の照会ができるのは2027年1月4日(月)からです。もうしばらくお待ちください。" in done
+    assert "照会できるようになる日: <strong>2027年1月4日(月)</strong>" in done
     with app.app_context(), tenant_context(nayoro):
         assert db.session.scalars(select(Member.data_visible_from)).one() == dt.date(2027, 1, 4)
     [welcome] = mails(app, nayoro, kind="welcome")

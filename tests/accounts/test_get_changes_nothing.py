@@ -1,0 +1,121 @@
+"""No state change on GET: a logged-in member of each city walks every citizen GET route
+(with real ids of their own bill, document, contract link, reset and recovery tokens) and
+not one row of any table changes.
+
+Every state change in the portal is a POST with a CSRF token; a GET that wrote (a link
+consumed by a mail scanner's prefetch, a pixel that logs out, a token burnt by a
+preview) would break that. The walk takes the routes from the URL map, so a new GET
+route is walked without anyone remembering to add it; a route with an argument the walk
+does not know fails ``test_the_walk_knows_every_argument``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+
+import pytest
+from sqlalchemy import select
+
+from waterportal.accounts.models import Member, MemberContract
+from waterportal.accounts.tokens import LOGIN_RECOVERY, PASSWORD_RESET, make_token
+from waterportal.billing.documents import Document
+from waterportal.billing.models import Bill
+from waterportal.extensions import db
+from waterportal.inquiries.models import Inquiry
+from waterportal.notices.models import Notice
+from waterportal.tenancy.context import tenant_context
+
+PASSWORD = "Passw0rd!x"
+EMAIL = "walker@example.jp"
+# The staff and vendor consoles have their own walks (tests/admin, tests/vendor).
+OTHER_CONSOLES = ("/admin", "/vendor")
+
+
+@pytest.fixture
+def own_data(app, nayoro, kanazawa, make_contract, make_member):
+    """A member with a contract, a bill, a document, a notice and an inquiry in each city."""
+    ids = {}
+    for city in (nayoro, kanazawa):
+        contract_id = make_contract(city)
+        extra = {"login_id": "walker01", "secret_question": "母親の旧姓は?"} if city.login_mode == "login_id" else {}
+        member_id = make_member(city, email=EMAIL, data_visible_from=dt.date(2020, 1, 1), **extra)
+        with app.app_context(), tenant_context(city):
+            payload = b"%PDF-1.4 walk"
+            link = MemberContract(member_id=member_id, contract_id=contract_id, label="自宅")
+            bill = Bill(
+                contract_id=contract_id, billing_month="2026-10", period_start=dt.date(2026, 9, 1),
+                period_end=dt.date(2026, 9, 30), reading_date=dt.date(2026, 10, 1), previous_reading=100,
+                current_reading=120, usage_m3=20, water_charge=3500, sewer_charge=2000, tax=500, total=5500,
+                due_date=dt.date(2026, 10, 31),
+            )
+            document = Document(
+                contract_id=contract_id, title="通知書", issued_on=dt.date(2026, 10, 1), filename="notice.pdf",
+                content_type="application/pdf", size=len(payload), sha256=hashlib.sha256(payload).hexdigest(),
+                data=payload,
+            )
+            notice = Notice(title="断水のお知らせ", body="本文", published_at=dt.datetime(2026, 1, 1))
+            inquiry = Inquiry(member_id=member_id, name="水道太郎", email=EMAIL, category="その他", subject="件名", body="本文")
+            db.session.add_all([link, bill, document, notice, inquiry])
+            db.session.commit()
+            member = db.session.get(Member, member_id)
+            ids[city.slug] = {
+                "bill_id": bill.id, "document_id": document.id, "link_id": link.id,
+                "token": make_token(city, member, PASSWORD_RESET),
+                "recovery_token": make_token(city, member, LOGIN_RECOVERY),
+                "filename": "logo.svg", "name": "terms", "theme": "default",
+            }
+    return ids
+
+
+def get_rules(app):
+    return sorted(
+        (r for r in app.url_map.iter_rules() if "GET" in r.methods and not r.rule.startswith(OTHER_CONSOLES)),
+        key=lambda r: r.rule,
+    )
+
+
+def url_of(rule, values: dict) -> str:
+    if rule.endpoint == "accounts.recover_account":
+        values = {**values, "token": values["recovery_token"]}
+    if rule.endpoint == "theme_assets.static":
+        values = {**values, "filename": "portal.css"}
+    return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", lambda m: str(values[m.group(1)]), rule.rule)
+
+
+def every_row(app) -> dict[str, list[tuple]]:
+    """Every row of every table (all cities), in a stable order."""
+    with app.app_context():
+        tables = {}
+        for table in db.metadata.sorted_tables:
+            query = select(table).order_by(*table.primary_key.columns).execution_options(all_tenants=True)
+            tables[table.name] = [tuple(row) for row in db.session.execute(query)]
+        return tables
+
+
+def test_the_walk_knows_every_argument(app, own_data):
+    known = set(own_data["nayoro"])
+    unknown = [r.rule for r in get_rules(app) if set(r.arguments) - known]
+    assert unknown == [], f"teach the GET walk these routes' arguments: {unknown}"
+
+
+@pytest.mark.parametrize("slug", ["nayoro", "kanazawa"])
+def test_no_get_route_changes_any_row(app, own_data, client_for, login, clock, slug):
+    client = client_for(slug)
+    assert login(client, "walker01" if slug == "kanazawa" else EMAIL).status_code == 302
+    before = every_row(app)
+    assert before["members"] and before["member_sessions"] and before["bills"]  # the walk has something to change
+    answered = []
+    for rule in get_rules(app):
+        url = url_of(rule, own_data[slug])
+        with client.get(url) as response:
+            assert response.status_code < 500, url
+            if response.status_code == 200:
+                answered.append(url)
+        after = every_row(app)
+        changed = [name for name in before if after[name] != before[name]]
+        assert changed == [], f"GET {url} changed {changed}"
+    # The walk really reached the member's own pages and the token pages.
+    for url in ("/mypage", "/mypage/bills", f"/mypage/bills/{own_data[slug]['bill_id']}", "/mypage/profile/password"):
+        assert url in answered, url
+    assert client.get("/mypage").status_code == 200  # still logged in: no GET logged the member out
