@@ -119,3 +119,48 @@ def test_no_get_route_changes_any_row(app, own_data, client_for, login, clock, s
     for url in ("/mypage", "/mypage/bills", f"/mypage/bills/{own_data[slug]['bill_id']}", "/mypage/profile/password"):
         assert url in answered, url
     assert client.get("/mypage").status_code == 200  # still logged in: no GET logged the member out
+
+
+def post_rules(app):
+    return sorted(
+        (r for r in app.url_map.iter_rules() if "POST" in r.methods and not r.rule.startswith(OTHER_CONSOLES)),
+        key=lambda r: r.rule,
+    )
+
+
+@pytest.mark.parametrize("slug", ["nayoro", "kanazawa"])
+def test_every_post_without_the_csrf_token_is_refused_and_changes_nothing(app, own_data, client_for, login, clock, slug):
+    client = client_for(slug)
+    assert login(client, "walker01" if slug == "kanazawa" else EMAIL).status_code == 302
+    before = every_row(app)
+    data = {"password": PASSWORD, "current_password": PASSWORD, "nickname": "変更", "email": "x@example.jp",
+            "label": "変更", "subject": "x", "body": "x", "name": "x", "category": "その他", "code": "123456"}
+    posted = []
+    for rule in post_rules(app):
+        url = url_of(rule, own_data[slug])
+        response = client.post(url, data=data)
+        assert response.status_code == 400, f"POST {url} without a CSRF token answered {response.status_code}"
+        posted.append(url)
+    assert every_row(app) == before
+    assert {"/login", "/logout", "/register/", "/mypage/withdraw", "/password/forgot"} <= set(posted)
+    assert client.get("/mypage").status_code == 200
+
+
+@pytest.mark.parametrize("slug", ["nayoro", "kanazawa"])
+def test_every_form_on_every_page_carries_a_csrf_token(app, own_data, client_for, login, clock, slug):
+    """Forms posting back here carry the token (a logged-out visitor's pages and a member's)."""
+    visitor, member = client_for(slug), client_for(slug)
+    assert login(member, "walker01" if slug == "kanazawa" else EMAIL).status_code == 302
+    forms_seen = 0
+    for client in (visitor, member):
+        for rule in get_rules(app):
+            url = url_of(rule, own_data[slug])
+            with client.get(url) as response:
+                if response.status_code != 200 or response.mimetype != "text/html":
+                    continue
+                body = response.get_data(as_text=True)
+            for form in re.findall(r"<form\b[^>]*>.*?</form>", body, flags=re.S | re.I):
+                if re.search(r'method="post"', form, flags=re.I):
+                    forms_seen += 1
+                    assert 'name="csrf_token"' in form, f"{url}: {form[:200]}"
+    assert forms_seen >= 15

@@ -87,3 +87,15 @@ def test_throttles_belong_to_one_city(client_for, taro, kanazawa, make_member, l
     fail(login, client_for("nayoro"), times=5)
     assert login(client_for("nayoro"), EMAIL).status_code == 429
     assert login(client_for("kanazawa"), EMAIL).status_code == 302
+
+
+def test_the_address_block_expires_by_itself(client_for, taro, nayoro, login, app, clock):
+    with app.app_context():
+        for _ in range(30):
+            throttle.hit(nayoro, LOGIN_IP, "127.0.0.1")
+    client = client_for("nayoro")
+    assert login(client, EMAIL).status_code == 429
+    clock.shift(minutes=14)
+    assert login(client, EMAIL).status_code == 429
+    clock.shift(minutes=2)
+    assert login(client, EMAIL).status_code == 302
