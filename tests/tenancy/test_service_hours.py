@@ -82,3 +82,35 @@ def test_static_and_health_stay_up_outside_hours(client_for, path):
 )
 def test_within_hours(moment, opens, closes, expected):
     assert within_hours(moment, opens, closes) is expected
+
+
+def test_every_citizen_page_is_closed_outside_hours(app, client_for):
+    """Every route of the city (GET and POST, any argument) answers the 503 notice at night;
+    only the staff console, the health check and static files stay up."""
+    from waterportal.tenancy.gate import ALWAYS_OPEN_ENDPOINTS, HOURS_EXEMPT_BLUEPRINTS, VENDOR_BLUEPRINT
+
+    closed = 0
+    client = client_for("kanazawa")
+    with at(1, 59, 0):  # a form loaded just before closing time and sent just after
+        token = client.csrf_token("/login")
+    for rule in app.url_map.iter_rules():
+        blueprint = rule.endpoint.rpartition(".")[0]
+        if rule.endpoint in ALWAYS_OPEN_ENDPOINTS or blueprint in HOURS_EXEMPT_BLUEPRINTS | {VENDOR_BLUEPRINT}:
+            continue
+        url = rule.rule
+        for name in rule.arguments:
+            url = url.replace(f"<{name}>", "x")
+            for converter in ("int", "path", "string"):
+                url = url.replace(f"<{converter}:{name}>", "1" if converter == "int" else "x")
+        for method in sorted(rule.methods & {"GET", "POST"}):
+            with at(2, 0, 30):
+                response = client.open(url, method=method, data={"csrf_token": token} if method == "POST" else None)
+            assert response.status_code == 503, (method, url, response.status_code)
+            assert response.headers["Retry-After"] == str(5 * 3600 - 30), (method, url)
+            assert "07:00〜02:00" in response.get_data(as_text=True), (method, url)
+            closed += 1
+    assert closed >= 40
+    # A mistyped address of the city is the city's page too: the notice, not a 404.
+    with at(3, 0, 0):
+        unknown = client.get("/no-such-page")
+    assert unknown.status_code == 503 and "07:00〜02:00" in unknown.get_data(as_text=True)
