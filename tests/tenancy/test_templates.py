@@ -85,3 +85,71 @@ def test_city_texts_come_from_tenant_toml(client_for):
     assert "ご利用可能時間は、毎日AM7:00〜AM2:00の間です。" in about
     contact = client_for("nayoro").get("/contact").get_data(as_text=True)
     assert "内線 3361〜3363" in contact and "風連庁舎 2階" in contact
+
+
+class _Loads:
+    """Every URL a page makes the browser fetch by itself (not links the reader may follow)."""
+
+    LOADING = {"script": "src", "img": "src", "iframe": "src", "source": "src", "audio": "src", "video": "src",
+               "embed": "src", "object": "data", "image": "href", "use": "href"}
+
+    def __init__(self, html: str):
+        from html.parser import HTMLParser
+
+        self.urls: list[str] = []
+        loads = self
+
+        class Parser(HTMLParser):
+            def handle_starttag(self, tag, attrs):
+                a = dict(attrs)
+                if tag == "link" and a.get("href"):
+                    loads.urls.append(a["href"])
+                elif tag in loads.LOADING and a.get(loads.LOADING[tag]):
+                    loads.urls.append(a[loads.LOADING[tag]])
+                for value in (a.get("style") or "", a.get("srcset") or ""):
+                    loads.urls += [u for u in value.replace("url(", " ").split() if "//" in u]
+
+            def handle_data(self, data):  # inline <style>: @import and url()
+                import re
+
+                loads.urls += re.findall(r"(?:url\(|@import\s+)['\"]?([^'\")\s;]+)", data)
+
+        Parser().feed(html)
+
+    def external(self) -> list[str]:
+        return [u for u in self.urls if "//" in u.split("?")[0] or u.startswith(("http:", "https:"))]
+
+
+def test_no_page_or_stylesheet_loads_anything_from_another_site(app, client_for, make_member, nayoro, kanazawa):
+    """Every GET page without arguments, anonymous and as a member, in both cities, and the
+    theme's CSS/JS: no CDN, web font, analytics or other outside request."""
+    import datetime as dt
+    import re
+    from pathlib import Path
+    from zoneinfo import ZoneInfo
+
+    import time_machine
+
+    static = Path(app.config["THEMES_DIR"]) / "default" / "static"
+    for asset in static.iterdir():
+        text = asset.read_text(encoding="utf-8")
+        assert not re.search(r"https?://|@import|url\(\s*['\"]?//", text), asset.name
+
+    pages = 0
+    with time_machine.travel(dt.datetime(2026, 11, 18, 10, 0, tzinfo=ZoneInfo("Asia/Tokyo")), tick=False):
+        for city in (nayoro, kanazawa):
+            make_member(city, email="taro@example.jp", login_id="taro01" if city.login_mode == "login_id" else None)
+            member = client_for(city.slug)
+            identifier = "taro01" if city.login_mode == "login_id" else "taro@example.jp"
+            assert member.submit("/login", {"identifier": identifier, "password": "Passw0rd!x"}).status_code == 302
+            for client in (client_for(city.slug), member):
+                for rule in app.url_map.iter_rules():
+                    if rule.arguments or "GET" not in rule.methods or rule.rule.startswith(("/vendor", "/healthz")):
+                        continue
+                    response = client.get(rule.rule)
+                    if response.mimetype != "text/html":
+                        continue
+                    loads = _Loads(response.get_data(as_text=True))
+                    assert loads.external() == [], (city.slug, rule.rule)
+                    pages += 1
+    assert pages >= 40
