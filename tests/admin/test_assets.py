@@ -46,7 +46,7 @@ def test_a_preview_shows_the_uploaded_logo_before_saving(app, staff_client):
     body = upload(client, CLEAN_SVG, "logo.svg", action="preview").get_data(as_text=True)
     name = re.search(r'name="branding.logo" value="(uploads/[0-9a-f]{16}\.svg)"', body).group(1)
     assert f"/_tenant/{name}" in body  # in the preview iframe and kept for the save
-    assert city(app, "kanazawa").settings["branding"]["logo"] == "logo.svg"
+    assert city(app, "kanazawa").settings["branding"]["logo"] == "logo.png"
     data = form_fields(body)
     data["action"] = "save"
     assert client.post("/admin/settings/branding", data=data).status_code == 302
@@ -71,7 +71,7 @@ def test_unsafe_or_wrong_files_are_refused_next_to_the_field(app, staff_client, 
     assert re.search(rf'id="f-branding-logo-error">{re.escape(message)}', body)
     assert 'value="© 金沢"' in body  # other input kept
     branding = city(app, "kanazawa").settings["branding"]
-    assert branding["logo"] == "logo.svg" and branding["copyright"] == "© 2024 金沢市企業局"  # nothing saved
+    assert branding["logo"] == "logo.png" and branding["copyright"] == "© 2024 金沢市企業局"  # nothing saved
 
 
 def test_a_forged_logo_name_is_refused(staff_client):

@@ -54,7 +54,7 @@ def revisions(app, tenant):
     ("pages", ["金沢市上下水道ポータルサイト(以下「ポータルサイト」といいます。)"]),
     ("faq", ["ログインIDを忘れました。", 'name="texts.faq.3.question"']),
     ("contact", ["portal@kanazawa.localhost", "金沢市企業局 営業課"]),
-    ("branding", ['value="#7a1f2b"', 'src="/_tenant/logo.svg"']),
+    ("branding", ['value="#7a1f2b"', 'src="/_tenant/logo.png"']),
     ("console", ['name="notices.new_badge_days" value="7"', 'name="admin.session_idle_minutes" value="15"']),
 ])
 def test_each_settings_page_shows_the_current_values(staff_client, group, shown):

@@ -69,7 +69,8 @@ def test_kanazawa_bill_pdf(client_for, kanazawa, customer, login, clock, bill_id
 
 
 def test_a_raster_logo_is_drawn(app, nayoro, customer, clock):
-    """An uploaded PNG logo goes into the PDF; the SVG logos of the demo cities are drawn as text."""
+    """An uploaded PNG logo and the city's own PNG logo go into the PDF; an SVG logo
+    (reportlab cannot draw SVG) falls back to the city's name as text."""
     from PIL import Image
 
     customer(nayoro, [NAYORO_NO], bills=history_rows(NAYORO_NO, 1))
@@ -77,6 +78,8 @@ def test_a_raster_logo_is_drawn(app, nayoro, customer, clock):
     Image.new("RGB", (64, 32), (11, 94, 142)).save(png, format="PNG")
     settings = {**nayoro.settings, "branding": {**nayoro.settings["branding"], "logo": "uploads/logo-test.png"}}
     with_logo = dataclasses.replace(nayoro, settings=settings)
+    svg_settings = {**nayoro.settings, "branding": {**nayoro.settings["branding"], "logo": "logo.svg"}}
+    with_svg = dataclasses.replace(nayoro, settings=svg_settings)
     with app.app_context(), tenant_context(nayoro):
         db.session.add(TenantAsset(name="logo-test.png", content_type="image/png", data=png.getvalue(),
                                    size=len(png.getvalue())))
@@ -85,8 +88,10 @@ def test_a_raster_logo_is_drawn(app, nayoro, customer, clock):
         bill = db.session.scalar(select(Bill).where(Bill.contract_id == contract.id))
         with app.test_request_context():
             drawn = PdfReader(io.BytesIO(bill_pdf(with_logo, contract, bill)))
-            plain = PdfReader(io.BytesIO(bill_pdf(nayoro, contract, bill)))
+            own = PdfReader(io.BytesIO(bill_pdf(nayoro, contract, bill)))
+            plain = PdfReader(io.BytesIO(bill_pdf(with_svg, contract, bill)))
         db.session.rollback()
     assert len(drawn.pages[0].images) == 1
+    assert len(own.pages[0].images) == 1  # tenants/nayoro/assets/logo.png
     assert len(plain.pages[0].images) == 0
     assert "名寄市" in plain.pages[0].extract_text()

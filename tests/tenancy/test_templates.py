@@ -64,7 +64,7 @@ def test_each_city_looks_like_itself(client_for):
     kanazawa = client_for("kanazawa").get("/faq").get_data(as_text=True)
     assert "--brand:#0b5e8e" in nayoro and "名寄市上下水道ポータル" in nayoro
     assert "--brand:#7a1f2b" in kanazawa and "金沢市上下水道ポータルサイト" in kanazawa
-    assert 'src="/_tenant/logo.svg"' in nayoro
+    assert 'src="/_tenant/logo.png"' in nayoro
 
 
 def test_pages_make_no_external_requests(client_for):

@@ -2,7 +2,7 @@
 
 Japanese text uses reportlab's built-in CID font HeiseiKakuGo-W5 (the PDF viewer supplies
 the glyphs), so no font file is installed or embedded and a document stays a few KB.
-The city's logo is drawn when it is a PNG or JPEG; an SVG logo (both demo cities) is not
+The city's logo is drawn when it is a PNG or JPEG (both demo cities ship a PNG); an SVG logo is not
 drawn (reportlab cannot read SVG without another dependency): the city's name, which
 heads the page anyway, stands in for it.
 """
