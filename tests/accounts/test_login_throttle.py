@@ -99,3 +99,36 @@ def test_the_address_block_expires_by_itself(client_for, taro, nayoro, login, ap
     assert login(client, EMAIL).status_code == 429
     clock.shift(minutes=2)
     assert login(client, EMAIL).status_code == 302
+
+
+def test_a_browser_that_logged_in_before_is_not_locked_out_by_others(client_for, taro, login, clock):
+    """Device cookies (OWASP): an attacker's failures block the account for unknown
+    browsers only; the owner's browser keeps its own counter and still gets in."""
+    owner = client_for("nayoro")
+    assert login(owner, EMAIL).status_code == 302
+    owner.submit("/logout", {}, form_page="/mypage")
+    attacker = client_for("nayoro")
+    fail(login, attacker, times=5)
+    assert login(attacker, EMAIL).status_code == 429
+    assert login(client_for("nayoro"), EMAIL).status_code == 429  # any other browser too
+    assert login(owner, EMAIL).status_code == 302
+
+
+def test_a_device_cookie_has_its_own_limit_and_fits_one_account(client_for, nayoro, taro, make_member, login, clock):
+    make_member(nayoro, email="hanako@example.jp")
+    device = client_for("nayoro")
+    assert login(device, EMAIL).status_code == 302
+    device.submit("/logout", {}, form_page="/mypage")
+    fail(login, device, times=5)  # the device's own counter
+    assert login(device, EMAIL).status_code == 429
+    assert login(client_for("nayoro"), EMAIL).status_code == 302  # the account counter is untouched
+    # The cookie names its account: for another account it is ignored.
+    fail(login, device, "hanako@example.jp", times=5)
+    assert login(device, "hanako@example.jp").status_code == 429
+
+
+def test_device_cookie_is_host_only_httponly_and_signed(client, taro, login, clock):
+    response = login(client, EMAIL)
+    cookie = next(c for c in response.headers.getlist("Set-Cookie") if c.startswith("known_device="))
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Domain" not in cookie
+    assert EMAIL not in cookie  # a signed (base64) value naming the account, not the plain address

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from flask import url_for
 from sqlalchemy import func, select
 
+from waterportal.accounts import devices
 from waterportal.accounts.models import Member
 from waterportal.accounts.passwords import hash_password, needs_rehash, verify_password
 from waterportal.accounts.policy import password_problems
@@ -46,6 +47,8 @@ class LoginResult:
     member: Member | None = None
     throttled: bool = False
     retry_after: int = 0
+    # On success: a device cookie value for this account (see accounts/devices.py).
+    device_token: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -84,13 +87,19 @@ def throttle_wait(tenant: TenantContext, rules: list[tuple[Rule, str]]) -> int:
     return max(waits, default=0)
 
 
-def authenticate(tenant: TenantContext, identifier: str, password: str, remote_addr: str) -> LoginResult:
+def authenticate(
+    tenant: TenantContext, identifier: str, password: str, remote_addr: str, device_token: str | None = None
+) -> LoginResult:
     """Check credentials under the throttles; on success clear the account counter and rehash.
 
-    ``identifier`` is normalised with :func:`normalise_identifier` first.
+    ``identifier`` is normalised with :func:`normalise_identifier` first. A valid device
+    cookie for this account (``device_token``) swaps the account counter for the device's
+    own, so failures by others never lock out a browser that logged in before.
     """
     identifier = normalise_identifier(tenant, identifier)
-    rules = [(LOGIN_ACCOUNT, identifier.lower() or "-"), (LOGIN_IP, remote_addr or "-")]
+    account_key = identifier.lower() or "-"
+    counter = devices.throttle_key(tenant, account_key, device_token) or account_key
+    rules = [(LOGIN_ACCOUNT, counter), (LOGIN_IP, remote_addr or "-")]
     wait = throttle_wait(tenant, rules)
     if wait:
         log.warning("login throttled (tenant=%s)", tenant.slug)
@@ -100,11 +109,11 @@ def authenticate(tenant: TenantContext, identifier: str, password: str, remote_a
         for rule, key in rules:
             throttle.hit(tenant, rule, key)
         return LoginResult()
-    throttle.clear(tenant, LOGIN_ACCOUNT, identifier.lower())
+    throttle.clear(tenant, LOGIN_ACCOUNT, counter)
     if needs_rehash(member.password_hash):
         member.password_hash = hash_password(password)
         log.info("password rehashed at login (tenant=%s member=%s)", tenant.slug, member.id)
-    return LoginResult(member=member)
+    return LoginResult(member=member, device_token=devices.issue(tenant, account_key))
 
 
 def log_in(tenant: TenantContext, member: Member, remote_addr: str = "", user_agent: str = "") -> str:

@@ -20,7 +20,7 @@ from flask import (
 from flask_login import current_user, login_user, logout_user
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from waterportal.accounts import services
+from waterportal.accounts import devices, services
 from waterportal.accounts.forms import LoginForm, LogoutForm
 from waterportal.accounts.session import (
     clear_citizen_session,
@@ -147,10 +147,13 @@ def login():
         if saved:
             form.identifier.data, form.remember_id.data = saved, True
     elif form.validate_on_submit():
-        result = services.authenticate(tenant, form.identifier.data, form.password.data, remote_addr())
+        result = services.authenticate(
+            tenant, form.identifier.data, form.password.data, remote_addr(), devices.presented()
+        )
         if result.ok:
             _begin_session(tenant, result.member)
             response = redirect(next_path or url_for("portal.dashboard"))
+            devices.remember(response, result.device_token)
             if form.remember_id.data:
                 set_remembered_id(response, tenant, services.normalise_identifier(tenant, form.identifier.data))
             else:
