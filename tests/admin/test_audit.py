@@ -86,3 +86,34 @@ def test_the_log_shows_only_this_city(busy_day, staff_client):
     nayoro_admin = staff_client("nayoro")
     table = nayoro_admin.get("/admin/audit").get_data(as_text=True)
     assert "kanazawa" not in table and "設定の変更" not in table.split("<table")[1]
+
+
+def test_every_recorded_action_has_a_japanese_name():
+    """Each action any module records (``audit.record(actor, "x.y", ...)``) is named in Japanese
+    in the log's list and filter; a new action without a name fails here."""
+    from pathlib import Path
+
+    import waterportal
+    from waterportal.admin.audit_views import ACTIONS
+
+    package = Path(waterportal.__file__).parent
+    call = re.compile(r"audit\.record\(\s*[^,()]+(?:\([^()]*\))?,\s*\"([a-z_]+(?:\.[a-z_]+)?)\"")
+    recorded = {m.group(1) for path in package.rglob("*.py") for m in call.finditer(path.read_text(encoding="utf-8"))}
+    # tenancy/services.py passes its actions through one helper; settings_services builds them.
+    recorded |= {"tenant.add_host", "tenant.disable", "tenant.enable", "settings.change", "settings.rollback"}
+    assert {"member.register", "staff.login", "notice.create", "inquiry.submitted", "login"} <= recorded
+    assert recorded - set(ACTIONS) == set()
+
+
+def test_a_citizens_own_action_shows_its_japanese_name(app, staff_client, kanazawa):
+    from waterportal.core import audit
+    from waterportal.extensions import db
+    from waterportal.tenancy.context import tenant_context
+
+    with app.app_context(), tenant_context(kanazawa):
+        audit.record("member:7", "member.register", target="contract:9", login_mode="login_id")
+        db.session.commit()
+    page = staff_client("kanazawa").get("/admin/audit").get_data(as_text=True)
+    row = re.search(r"<tr>(?:(?!</tr>).)*member:7(?:(?!</tr>).)*</tr>", page, re.S).group(0)
+    assert "会員登録" in row and "member.register" in row
+    assert '<option value="member.register">会員登録(member.register)</option>' in page

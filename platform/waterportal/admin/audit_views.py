@@ -51,6 +51,23 @@ ACTIONS = {
     "inquiry.reopened": "お問い合わせを未対応に",
     "vendor.city_link": "ベンダー管理画面からのリンク発行",
     "vendor.login": "ベンダーのログイン",
+    # What citizens do themselves (the same log shows it, so support can follow a member).
+    "login": "ログイン(会員)",
+    "logout": "ログアウト(会員)",
+    "member.register": "会員登録",
+    "member.email_change_requested": "メールアドレス変更の申し込み",
+    "member.email_changed": "メールアドレスの変更",
+    "member.nickname_changed": "ニックネームの変更",
+    "member.notifications_changed": "お知らせメール設定の変更",
+    "member.secret_question_changed": "秘密の質問の変更",
+    "member.withdrawn": "退会",
+    "contract.linked": "お客様番号の追加",
+    "contract.labelled": "お客様番号の呼び名の変更",
+    "contract.unlinked": "お客様番号の登録解除(会員)",
+    "password.changed": "パスワードの変更(会員)",
+    "password.reset_requested": "パスワード再設定の申し込み",
+    "recovery.link_sent": "秘密の質問による再設定リンクの送信",
+    "inquiry.submitted": "メールでのお問い合わせ",
 }
 
 

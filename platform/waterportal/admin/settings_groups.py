@@ -6,7 +6,9 @@ module only adds what a schema cannot say: page titles, labels, hints and widget
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from typing import Any
 
 from waterportal.tenancy.schemas import CITY_OWNED
 
@@ -124,4 +126,27 @@ CYCLES = {"monthly": "毎月", "bimonthly": "隔月"}
 def label(key: str) -> str:
     """The Japanese label of a dotted key (row keys drop their index: ``texts.faq.0.question``)."""
     parts = [p for p in key.split(".") if not p.isdigit()]
-    return LABELS.get(".".join(parts), key)
+    joined = ".".join(parts)
+    # A section switched on or off as a whole (利用時間 ⇄ 24時間) is diffed by its bare name.
+    return LABELS.get(joined) or SECTION_TITLES.get(joined, key)
+
+
+# A clock time written in a text: 07:00, AM7:00, 7：00, 7時 (not 24時間).
+TIME_IN_TEXT = re.compile(r"\d{1,2}\s*[:：]\s*\d{2}|\d{1,2}\s*時(?!間)")
+
+
+def texts_with_times(settings: dict[str, Any]) -> list[tuple[str, str]]:
+    """``(label, group slug)`` of the city's texts that write a clock time.
+
+    Service hours are data, but a city's wording (ログイン画面の案内, このサイトについて,
+    FAQ) often repeats them; the hours page names these texts so an admin changing the
+    hours changes the wording too.
+    """
+    texts = settings.get("texts") or {}
+    found: list[tuple[str, str]] = []
+    for key in GROUPS["pages"].parts[0][1]:
+        if TIME_IN_TEXT.search(texts.get(key) or ""):
+            found.append((label(f"texts.{key}"), "pages"))
+    if any(TIME_IN_TEXT.search(f"{row.get('question', '')} {row.get('answer', '')}") for row in texts.get("faq") or []):
+        found.append((label("texts.faq"), "faq"))
+    return found

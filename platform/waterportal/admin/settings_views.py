@@ -19,6 +19,7 @@ from waterportal.admin.settings_groups import (
     LOGIN_MODES,
     VENDOR_KEYS,
     label,
+    texts_with_times,
 )
 from waterportal.core.errors import SettingsInvalid
 from waterportal.extensions import db
@@ -172,8 +173,10 @@ def settings_group(group_slug: str):
                 message = CONFLICT
         if sections is None:
             version = int(expected) if expected.isdigit() else row.version
+    timed_texts = texts_with_times(effective) if group.slug == "hours" else []
     return render("settings_form.html", title=group.title, group=group, form=form, blocks=form.blocks(),
-                  csrf_form=ActionForm(), preview_html=preview_html, message=message, version=version)
+                  csrf_form=ActionForm(), preview_html=preview_html, message=message, version=version,
+                  timed_texts=timed_texts)
 
 
 @admin.get("/settings/history")
