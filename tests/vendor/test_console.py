@@ -101,7 +101,7 @@ def test_the_console_lists_every_city_with_its_figures(app, vendor_client, nayor
     assert "名寄市" in nayoro_row and "nayoro.localhost" in nayoro_row and "稼働中" in nayoro_row
     assert (figure(nayoro_row, "members"), figure(nayoro_row, "contracts")) == ("3", "2")
     last = figure(nayoro_row, "last-import")
-    assert "請求" in last and "取り込み不可" in last and "2026-06-01 03:00 UTC" in last and "エラー2行" in last
+    assert "請求" in last and "取り込み不可" in last and "2026-06-01 12:00" in last and "エラー2行" in last
     assert figure(nayoro_row, "mail-pending").startswith("2") and "うち再送待ち 1" in figure(nayoro_row, "mail-pending")
     assert figure(nayoro_row, "mail-failed") == "1"
     assert (figure(kanazawa_row, "members"), figure(kanazawa_row, "contracts")) == ("1", "0")

@@ -23,6 +23,7 @@ from sqlalchemy import select
 from waterportal.admin.forms import ActionForm, StaffLoginForm, TotpForm
 from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db
+from waterportal.notices.forms import utc_to_local_text
 from waterportal.tenancy.models import Tenant
 from waterportal.tenancy.registry import context_for
 from waterportal.vendor import auth
@@ -36,6 +37,12 @@ vendor = Blueprint(
     static_folder=str(Path(__file__).parent.parent / "admin" / "static"), static_url_path="/static",
 )
 vendor.before_request(auth.load_vendor)
+
+
+@vendor.app_template_filter("city_time")
+def city_time(moment, tz_name: str) -> str:
+    """A naive UTC time as the city's wall clock (``2026-11-22 09:00``): what its staff read."""
+    return utc_to_local_text(moment, tz_name).replace("T", " ")
 
 INVALID = "メールアドレスまたはパスワードが正しくありません。"
 THROTTLED = "失敗が続いたため、一時的にログインを制限しています。{minutes}分ほど時間をおいてから、もう一度お試しください。"

@@ -31,6 +31,7 @@ class CityFigures:
     enabled: bool
     version: int
     login_mode: str
+    timezone: str
     hosts: list[str]
     members: int = 0
     contracts: int = 0
@@ -80,7 +81,8 @@ def city_figures() -> list[CityFigures]:
         pending, retrying, failed = mail.get(tenant.id, (0, 0, 0))
         result.append(CityFigures(
             id=tenant.id, slug=tenant.slug, name=tenant.name, enabled=tenant.enabled, version=tenant.version,
-            login_mode=(tenant.settings or {}).get("login", {}).get("mode", ""), hosts=[h.host for h in hosts],
+            login_mode=(tenant.settings or {}).get("login", {}).get("mode", ""),
+            timezone=(tenant.settings or {}).get("timezone", "Asia/Tokyo"), hosts=[h.host for h in hosts],
             members=members.get(tenant.id, 0), contracts=contracts.get(tenant.id, 0),
             last_import=imports.get(tenant.id), mail_pending=pending, mail_retrying=retrying, mail_failed=failed,
         ))
