@@ -11,6 +11,8 @@ PYTEST_ARGS ?=
 # Loopback only by default; DEMO_BIND=0.0.0.0:8000 shows it to other machines on the network.
 DEMO_BIND ?= 127.0.0.1:8000
 DEMO_PORT = $(lastword $(subst :, ,$(DEMO_BIND)))
+# Links in the demo's mail and printed URLs follow the port it serves on.
+export FLASK_PORTAL_BASE_URL = http://{host}:$(DEMO_PORT)
 DEMO_CITIES := nayoro kanazawa
 DEMO_CONTRACTS ?= 300
 DEMO_MONTHS ?= 26
