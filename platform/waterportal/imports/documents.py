@@ -21,9 +21,9 @@ from waterportal.core.text import squash_spaces
 from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db
 from waterportal.imports import writers
-from waterportal.imports.reading import Problem
+from waterportal.imports.reading import Problem, shown
 from waterportal.imports.services import ImportResult, ProgressCallback, _Run, _stepper
-from waterportal.imports.validation import REQUIRED, _customer_number, _date, _width_ok
+from waterportal.imports.validation import NOT_DATE, REQUIRED, _customer_number, _date, _number_problem, _width_ok
 from waterportal.tenancy.context import TenantContext, tenant_context
 
 INDEX_NAME = "documents.csv"
@@ -57,23 +57,31 @@ def _check_file(root: Path, raw: str, line: int, problems: list[Problem]) -> tup
         bad(REQUIRED)
         return None
     if name.startswith("/") or ".." in parts or ":" in name:
-        bad(f"ファイルはフォルダ内の相対パスで指定してください: '{raw}'")
+        bad(f"ファイルはフォルダ内の相対パスで指定してください: {shown(raw)}")
         return None
-    path = root.joinpath(*parts).resolve()
-    if not path.is_relative_to(root) or not path.is_file():
-        bad(f"ファイルがありません: '{raw}'")
+    try:
+        path = root.joinpath(*parts).resolve()
+        found = path.is_relative_to(root) and path.is_file()
+    except OSError:  # a name too long for the file system, say
+        found = False
+    if not found:
+        bad(f"ファイルがありません: {shown(raw)}")
         return None
     kind = DOCUMENT_TYPES.get(path.suffix.lower())
     if kind is None:
-        bad(f"PDF・PNG・JPEG 以外のファイルは登録できません: '{raw}'")
+        bad(f"PDF・PNG・JPEG 以外のファイルは登録できません: {shown(raw)}")
         return None
-    size = path.stat().st_size
-    if size == 0 or size > MAX_DOCUMENT_BYTES:
-        bad(f"ファイルの大きさは 1 バイト以上 {MAX_DOCUMENT_BYTES // (1024 * 1024)} MB 以下にしてください: '{raw}'")
+    try:
+        size = path.stat().st_size
+        data = path.read_bytes() if 0 < size <= MAX_DOCUMENT_BYTES else b""
+    except OSError:
+        bad(f"ファイルを読み込めません: {shown(raw)}")
         return None
-    data = path.read_bytes()
+    if not data:
+        bad(f"ファイルの大きさは 1 バイト以上 {MAX_DOCUMENT_BYTES // (1024 * 1024)} MB 以下にしてください: {shown(raw)}")
+        return None
     if not data.startswith(kind[1]):
-        bad(f"ファイルの中身が拡張子 ({path.suffix}) と一致しません: '{raw}'")
+        bad(f"ファイルの中身が拡張子 ({path.suffix}) と一致しません: {shown(raw)}")
         return None
     return path, kind[0], size, hashlib.sha256(data).hexdigest()
 
@@ -95,7 +103,7 @@ def validate_documents(rows, index, root: Path, digits: int, contract_ids: dict[
         if not raw_number:
             problems.append(Problem(line, "customer_number", REQUIRED))
         elif number is None:
-            problems.append(Problem(line, "customer_number", f"お客様番号は{digits}桁の数字で入力してください: '{raw_number}'"))
+            problems.append(Problem(line, "customer_number", _number_problem(raw_number, digits)))
         elif contract_id is None:
             problems.append(Problem(line, "customer_number", f"お客様番号 {number} の契約が登録されていません"))
         title = squash_spaces(raw_title)
@@ -107,7 +115,7 @@ def validate_documents(rows, index, root: Path, digits: int, contract_ids: dict[
         if not raw_issued:
             problems.append(Problem(line, "issued_on", REQUIRED))
         elif issued is None:
-            problems.append(Problem(line, "issued_on", f"日付は YYYY-MM-DD の形式で入力してください: '{raw_issued}'"))
+            problems.append(Problem(line, "issued_on", f"{NOT_DATE}: {shown(raw_issued)}"))
         checked = _check_file(root, raw_file, line, problems)
         if number and title and issued:
             first = seen.setdefault((number, title, issued), line)

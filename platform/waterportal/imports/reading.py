@@ -17,6 +17,14 @@ from typing import IO, NamedTuple
 Source = str | os.PathLike | IO[bytes] | bytes
 
 BOM = b"\xef\xbb\xbf"
+# Longest value quoted back in a message: a clerk needs to recognise it, not to read 100 KB.
+SHOWN = 40
+# Python's csv errors, said in Japanese for the clerk (anything else gets the generic text).
+CSV_ERRORS = {
+    "field larger than field limit": f"1つの項目が長すぎます ({csv.field_size_limit():,}文字まで)",
+    "unexpected end of data": "引用符 (\") が閉じられていません",
+    "expected after": "引用符 (\") で囲んだ項目の後ろに文字があります",
+}
 
 
 class Problem(NamedTuple):
@@ -53,6 +61,17 @@ def read_source(source: Source) -> bytes:
     return data.encode("utf-8") if isinstance(data, str) else data
 
 
+def shown(value: str) -> str:
+    """``value`` quoted in a message, cut to :data:`SHOWN` characters."""
+    return f"'{value}'" if len(value) <= SHOWN else f"'{value[:SHOWN]}…' ({len(value):,}文字)"
+
+
+def _csv_reason(exc: csv.Error) -> str:
+    text = str(exc)
+    reason = next((ja for en, ja in CSV_ERRORS.items() if en in text), "")
+    return f"CSV として読めません ({reason})" if reason else "CSV として読めません"
+
+
 def source_name(source: Source) -> str:
     """A file name to record when the caller passes none."""
     if isinstance(source, (str, os.PathLike)):
@@ -83,6 +102,11 @@ def read_csv(data: bytes) -> CsvFile:
         result.errors.append(Problem(1, "-", "文字コードを判別できません (UTF-8 または Shift_JIS で保存してください)"))
         return result
     result.encoding, text = decoded
+    if "\x00" in text:
+        # No export has NUL characters; UTF-16 text decodes as "valid" UTF-8 full of them.
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        result.errors.append(Problem(line, "-", "NUL 文字が含まれています (UTF-8 または Shift_JIS の CSV で保存してください)"))
+        return result
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     start = 1  # physical line where the next record starts (a quoted field may span lines)
     try:
@@ -97,7 +121,7 @@ def read_csv(data: bytes) -> CsvFile:
             result.rows.append((line, record))
     except csv.Error as exc:
         # An unterminated quote or a stray character after a quote: csv cannot resync.
-        result.errors.append(Problem(reader.line_num or 1, "-", f"CSV として読めません ({exc})"))
+        result.errors.append(Problem(reader.line_num or 1, "-", _csv_reason(exc)))
     if not result.header and not result.errors:
         result.errors.append(Problem(1, "-", "ファイルが空です (見出し行がありません)"))
     return result

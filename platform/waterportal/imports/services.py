@@ -111,7 +111,8 @@ class _Run:
         self.clock = time.perf_counter()
         self.timings: dict[str, float] = {}
         data = read_source(source)
-        self.filename = filename or source_name(source)
+        # PostgreSQL text cannot hold NUL; an uploaded file's name is whatever the browser sent.
+        self.filename = (filename or source_name(source)).replace("\x00", "")
         self.file: CsvFile = read_csv(data)
         self.row_count = len(self.file.rows)
         self.problems: list[Problem] = list(self.file.errors)

@@ -14,7 +14,7 @@ from operator import itemgetter
 from typing import Any
 
 from waterportal.core.text import digits_only, is_katakana, katakana_name, squash_spaces
-from waterportal.imports.reading import Problem
+from waterportal.imports.reading import SHOWN, Problem, shown
 
 CONTRACT_COLUMNS = (
     "customer_number", "holder_name", "holder_name_kana", "phone", "address", "meter_number",
@@ -36,6 +36,9 @@ LIMITS = {"holder_name": 100, "holder_name_kana": 100, "address": 300, "meter_nu
 
 REQUIRED = "必須です"
 NOT_INT = "0以上の整数で入力してください"
+# The database's INTEGER (PostgreSQL int4): a larger reading or amount could not be stored.
+INT_MAX = 2_147_483_647
+TOO_LARGE = f"{INT_MAX}以下の整数で入力してください"
 NOT_DATE = "日付は YYYY-MM-DD の形式で入力してください"
 NOT_MONTH = "請求月は YYYY-MM の形式で入力してください"
 STEP = 5000  # rows between progress reports
@@ -47,8 +50,13 @@ def _nfkc(value: str) -> str:
 
 
 def _int(value: str) -> int | None:
+    """A non-negative integer, or None. Anything past INT_MAX comes back as INT_MAX + 1:
+    a 100,000-digit field is never parsed (int() refuses past 4,300 digits anyway)."""
     value = _nfkc(value)
-    return int(value) if value.isdigit() and value.isascii() else None
+    if not (value.isdigit() and value.isascii()):
+        return None
+    digits = value.lstrip("0")
+    return int(digits or "0") if len(digits) <= len(str(INT_MAX)) else INT_MAX + 1
 
 
 def _date(value: str) -> str | None:
@@ -77,7 +85,7 @@ def _customer_number(value: str, digits: int) -> str | None:
 
 
 def _number_problem(raw: str, digits: int) -> str:
-    return f"お客様番号は{digits}桁の数字で入力してください: '{raw}'" if raw else REQUIRED
+    return f"お客様番号は{digits}桁の数字で入力してください: {shown(raw)}" if raw else REQUIRED
 
 
 def map_header(header: Sequence[str], required: Sequence[str], optional: Sequence[str], line: int,
@@ -85,10 +93,11 @@ def map_header(header: Sequence[str], required: Sequence[str], optional: Sequenc
     """Column name -> index, in any order. Missing, unknown or repeated columns are file errors."""
     index: dict[str, int] = {}
     for position, name in enumerate(header):
+        label = (name[:SHOWN] + "…" if len(name) > SHOWN else name) or "-"
         if name in index:
-            problems.append(Problem(line, name or "-", "列名が重複しています"))
+            problems.append(Problem(line, label, "列名が重複しています"))
         elif name not in required and name not in optional:
-            problems.append(Problem(line, name or "-", "不明な列です"))
+            problems.append(Problem(line, label, "不明な列です"))
         index.setdefault(name, position)
     for name in required:
         if name not in index:
@@ -136,17 +145,17 @@ def validate_contracts(rows: Sequence[tuple[int, list[str]]], index: Mapping[str
             elif len(value) > LIMITS[column]:
                 bad(column, f"{LIMITS[column]}文字以内で入力してください")
         if kana and not is_katakana(kana):
-            bad("holder_name_kana", f"カナ氏名はカタカナで入力してください: '{kana}'")
+            bad("holder_name_kana", f"カナ氏名はカタカナで入力してください: {shown(kana)}")
         phone = digits_only(phone)
         if not phone:
             bad("phone", REQUIRED)
         elif not (phone.isdigit() and phone.isascii() and 10 <= len(phone) <= 11 and phone[0] == "0"):
-            bad("phone", f"電話番号は0から始まる10桁または11桁の数字で入力してください: '{phone}'")
+            bad("phone", f"電話番号は0から始まる10桁または11桁の数字で入力してください: {shown(phone)}")
         size = _int(diameter)
         if not diameter:
             bad("meter_diameter_mm", REQUIRED)
         elif size is None or not 1 <= size <= 999:
-            bad("meter_diameter_mm", f"口径(mm)は1から999の整数で入力してください: '{diameter}'")
+            bad("meter_diameter_mm", f"口径(mm)は1から999の整数で入力してください: {shown(diameter)}")
         if number is not None:
             first = seen.setdefault(number, line)
             if first != line:
@@ -208,6 +217,8 @@ class _BillChecker:
             amounts = list(map(int, raw_amounts))
         except (KeyError, ValueError):
             return None
+        if max(amounts) > INT_MAX:
+            return None
         previous, current, usage, water, sewer, tax, total = amounts
         exchanged = 0
         if self.exchanged_at is not None:
@@ -239,7 +250,7 @@ class _BillChecker:
                 bad("customer_number", f"お客様番号 {number} の契約が登録されていません")
         month = _month(values[1].strip())
         if month is None:
-            bad("billing_month", f"{NOT_MONTH}: '{values[1].strip()}'")
+            bad("billing_month", f"{NOT_MONTH}: {shown(values[1].strip())}")
         dates = []
         for column, raw in zip(("period_start", "period_end", "reading_date", "due_date", "paid_on"),
                                (values[2], values[3], values[4], values[12], values[13]), strict=True):
@@ -248,7 +259,7 @@ class _BillChecker:
             if not raw and column != "paid_on":  # an empty paid_on means not paid yet
                 bad(column, REQUIRED)
             elif raw and value is None:
-                bad(column, f"{NOT_DATE}: '{raw}'")
+                bad(column, f"{NOT_DATE}: {shown(raw)}")
             dates.append(value)
         start, end, reading, due, paid = dates
         amounts = []
@@ -257,14 +268,17 @@ class _BillChecker:
             raw = raw.strip()
             value = _int(raw)
             if value is None:
-                bad(column, f"{NOT_INT}: '{raw}'" if raw else REQUIRED)
+                bad(column, f"{NOT_INT}: {shown(raw)}" if raw else REQUIRED)
+            elif value > INT_MAX:
+                bad(column, f"{TOO_LARGE}: {shown(raw)}")
+                value = None
             amounts.append(value)
         previous, current, usage, water, sewer, tax, total = amounts
         exchanged = 0
         if self.exchanged_at is not None:
             flag = _nfkc(record[self.exchanged_at].strip())
             if flag not in ("", "0", "1"):
-                bad("meter_exchanged", f"メーター交換は 0 または 1 で入力してください: '{flag}'")
+                bad("meter_exchanged", f"メーター交換は 0 または 1 で入力してください: {shown(flag)}")
             exchanged = 1 if flag == "1" else 0
         if start and end and start > end:
             bad("period_end", f"使用期間の終了日 {end} が開始日 {start} より前です")
