@@ -80,6 +80,16 @@ def test_a_city_serves_only_its_own_assets(client_for, tmp_path):
         assert response.status_code == 404
 
 
+@pytest.mark.parametrize("path", [
+    "/_tenant/uploads/%00", "/_tenant/uploads/a%00.png", "/_tenant/uploads/" + "a" * 5000,
+    "/_tenant/uploads/%ff.png", "/_tenant/%00.png", "/_tenant/" + "a" * 5000, "/_theme/default/%00",
+    "/_theme/%00/portal.css", "/_theme/default/" + "a" * 5000,
+])
+def test_odd_asset_names_are_a_404(client_for, path):
+    # A NUL in an upload name once reached PostgreSQL, which refuses it: a 500.
+    assert client_for("nayoro").get(path).status_code == 404
+
+
 def test_city_texts_come_from_tenant_toml(client_for):
     about = client_for("kanazawa").get("/pages/about").get_data(as_text=True)
     assert "ご利用可能時間は、毎日AM7:00〜AM2:00の間です。" in about

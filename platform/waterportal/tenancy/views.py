@@ -1,6 +1,7 @@
 """Host-independent health check, theme static files and city assets (logo)."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from flask import Blueprint, current_app, g, jsonify, send_from_directory
@@ -26,6 +27,10 @@ def static(theme: str, filename: str):
     return send_from_directory(root, filename, max_age=86400)
 
 
+# Upload names are "<sha256 prefix>.<ext>"; anything else (a NUL, which PostgreSQL refuses
+# in a query, or 5,000 characters) is no upload and never reaches the database.
+UPLOAD_NAME = re.compile(r"[0-9A-Za-z_-]{1,80}\.[0-9a-z]{1,10}")
+
 # Uploaded files are images a city admin chose; this policy keeps an SVG from running
 # script or loading anything even when opened directly.
 UPLOAD_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox"
@@ -38,7 +43,9 @@ def uploaded_asset(name: str):
 
     from waterportal.tenancy.models import TenantAsset
 
-    asset = db.session.scalar(select(TenantAsset).where(TenantAsset.name == name))
+    asset = None
+    if UPLOAD_NAME.fullmatch(name):
+        asset = db.session.scalar(select(TenantAsset).where(TenantAsset.name == name))
     if asset is None:
         abort(404)
     response = current_app.response_class(asset.data, mimetype=asset.content_type)
