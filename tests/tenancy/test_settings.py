@@ -67,6 +67,7 @@ def mutate(path: str, value):
         ("timezone", "Asia/Nowhere", "timezone", "タイムゾーン"),
         ("hosts", ["bad host"], "hosts", "ホスト名"),
         ("hosts", [], "hosts", "Shorter than minimum"),
+        ("hosts", ["nayoro.localhost", "suido.example", "Suido.Example."], "hosts", "重複しています: Suido.Example."),
         ("slug", "Nayoro City", "slug", "英小文字"),
         ("branding.primary_color", "blue", "branding.primary_color", "String does not match"),
         ("branding.primary_text_color", "#7f9fbf", "branding.primary_text_color", "コントラスト比"),

@@ -215,11 +215,15 @@ class TenantDefinitionSchema(Section):
 
     @validates("hosts")
     def _hosts(self, value: list[str], **_: Any) -> None:
+        seen: set[str] = set()
         for host in value:
             try:
-                normalise_host(host)
+                clean = normalise_host(host)
             except ValueError as exc:
                 raise ValidationError(f"ホスト名が正しくありません: {host}") from exc
+            if clean in seen:  # "x.jp" and "X.jp." are one host: applying both broke the unique key
+                raise ValidationError(f"ホスト名が重複しています: {host}")
+            seen.add(clean)
 
 
 def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
