@@ -15,6 +15,7 @@ from email.utils import formataddr
 from flask import current_app
 from sqlalchemy import func, select
 
+from waterportal.core.text import squash_spaces
 from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db
 from waterportal.mail.models import OutboxMessage
@@ -29,8 +30,20 @@ def portal_url(tenant: TenantContext, path: str = "/") -> str:
     return base.rstrip("/") + "/" + path.lstrip("/")
 
 
+# The outbox column's length: a 200-character portal name around a 200-character notice
+# title would not fit, and PostgreSQL refuses (rather than cuts) a longer value.
+SUBJECT_MAX = OutboxMessage.__table__.c.subject.type.length
+
+
+def _subject(line: str) -> str:
+    line = squash_spaces(line)
+    return line if len(line) <= SUBJECT_MAX else line[: SUBJECT_MAX - 1] + "…"
+
+
 def render_mail(tenant: TenantContext, template: str, **context) -> tuple[str, str]:
-    """Render ``mail/<template>.txt`` for ``tenant``; return (subject, body with signature)."""
+    """Render ``mail/<template>.txt`` for ``tenant``; return (subject, body with signature).
+
+    The subject is one line of at most :data:`SUBJECT_MAX` characters (cut with "…")."""
     env = current_app.jinja_env
     tmpl = env.select_template(chain(tenant, f"mail/{template}.txt"))
     text = tmpl.render(tenant=tenant, settings=tenant.settings, portal_url=lambda p="/": portal_url(tenant, p), **context)
@@ -39,7 +52,7 @@ def render_mail(tenant: TenantContext, template: str, **context) -> tuple[str, s
     body = body.strip("\n") + "\n"
     if signature:
         body += f"\n――――――――――――――――――――\n{tenant.portal_name}\n{signature}\n"
-    return subject.strip(), body
+    return _subject(subject), body
 
 
 def queue_mail(tenant: TenantContext, to_address: str, template: str, **context) -> OutboxMessage:
