@@ -260,6 +260,23 @@ def test_a_disabled_city_is_not_opened(app, runner, vendor_client):
     assert vendor_client.submit("/vendor/cities/nowhere/console", {}, form_page="/vendor/").status_code == 404
 
 
+@pytest.mark.parametrize("slug", ["%00", "nayoro%00", "a" * 3000, "%ff", "Nayoro"])
+def test_a_slug_that_is_no_city_is_a_404(vendor_client, slug):
+    # A NUL once reached PostgreSQL, which refuses it: a 500.
+    token = vendor_client.csrf_token("/vendor/")
+    response = vendor_client.post(f"/vendor/cities/{slug}/console", data={"csrf_token": token})
+    assert response.status_code == 404
+    assert "はありません" in text(response)
+
+
+@pytest.mark.parametrize("email", ["ops\x00@vendor.example", "ops@vendor.example\x00"])
+def test_an_email_with_nul_is_a_failed_login(client_for, make_vendor, email):
+    make_vendor()
+    response = vendor_login(client_for(VENDOR), email=email)
+    assert response.status_code == 200
+    assert "メールアドレスまたはパスワードが正しくありません。" in text(response)
+
+
 def test_cities_and_themes_cannot_override_vendor_templates(app, client_for, tmp_path):
     import shutil
 

@@ -62,7 +62,10 @@ def _hash_key(key: str) -> str:
 
 def find_vendor(email: str) -> VendorStaff | None:
     """The vendor staff member with this email, if any."""
-    return db.session.scalar(select(VendorStaff).where(VendorStaff.email == normalise_email(email)))
+    email = normalise_email(email)
+    if "\x00" in email:  # no stored address has one, and PostgreSQL refuses NUL in a query
+        return None
+    return db.session.scalar(select(VendorStaff).where(VendorStaff.email == email))
 
 
 def create_vendor_staff(email: str, password: str, name: str = "") -> VendorStaff:

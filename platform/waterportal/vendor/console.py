@@ -26,6 +26,7 @@ from waterportal.extensions import db
 from waterportal.notices.forms import utc_to_local_text
 from waterportal.tenancy.models import Tenant
 from waterportal.tenancy.registry import context_for
+from waterportal.tenancy.schemas import SLUG
 from waterportal.vendor import auth
 from waterportal.vendor.auth import remote_addr, vendor_required
 from waterportal.vendor.links import issue_city_link
@@ -143,7 +144,8 @@ def index():
 def open_city_console(slug: str):
     """Open a city's console through a one-time link (recorded in that city's audit log)."""
     ActionForm()
-    tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
+    # A slug that cannot be one (a NUL would reach PostgreSQL, which refuses it) is no city.
+    tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug)) if SLUG.fullmatch(slug) else None
     if tenant is None:
         return _render("index.html", 404, title="市町村の一覧", cities=city_figures(), oldest=None,
                        form=ActionForm(), message=f"市町村 {slug} はありません。")
