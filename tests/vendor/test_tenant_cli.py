@@ -70,6 +70,11 @@ def test_disable_shows_the_notice_page_and_keeps_the_data(app, app_ctx, runner, 
         response = client.get(path)
         assert response.status_code == 503 and "サービスを休止しています" in response.get_data(as_text=True), path
     assert client_for("kanazawa").get("/admin/login").status_code == 200
+    # The contact page is closed as well: the notice itself names where to call.
+    assert client.get("/contact").status_code == 503
+    notice = client.get("/login").get_data(as_text=True)
+    for window in nayoro.settings["contact"]["windows"]:
+        assert window["name"] in notice and f'href="tel:{window["phone"].replace("-", "")}"' in notice
     assert runner.invoke(args=["tenant", "disable", "nayoro"]).stdout.strip() == "unchanged nayoro (already disabled)"
     with tenant_context(get_registry().by_slug("nayoro")):
         assert db.session.scalar(select(Member.email).where(Member.id == member_id)) == "taro@example.jp"
