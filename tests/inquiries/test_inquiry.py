@@ -187,3 +187,13 @@ def test_staff_services_mark_answered_and_reopen(app, nayoro, client_for, clock)
         services.reopen(nayoro, inquiry, actor="staff:1")
         db.session.flush()
         assert services.count_new(nayoro) == 1 and inquiry.answered_at is None
+
+
+def test_control_characters_are_dropped_not_a_server_error(app, client_for, tenant, clock):
+    """A NUL byte (which PostgreSQL refuses in text) or a bell sent by a script is dropped;
+    the rest of what was typed, line breaks and tabs included, is stored."""
+    client = client_for(tenant.slug)
+    response = client.submit("/inquiry", form_data(name="水道\x00 花子", subject="件\x07名", body="一行目\x00\n\t二行目"))
+    assert response.status_code == 302, text(response)
+    [row] = stored(app, tenant)
+    assert (row["name"], row["subject"], row["body"]) == ("水道 花子", "件名", "一行目\n\t二行目")

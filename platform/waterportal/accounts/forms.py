@@ -1,15 +1,16 @@
 """Forms of login, logout, password reset and login-ID recovery (messages in Japanese).
 
-Every form is a FlaskForm, so each carries a CSRF token. Password fields never
+Every form is a CitizenForm (a FlaskForm), so each carries a CSRF token. Password fields never
 re-render what was typed; every other field keeps it.
 """
 from __future__ import annotations
 
 import re
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp, StopValidation
+
+from waterportal.core.forms import CitizenForm
 
 # Loose on purpose: the mail that follows is the real check of an address.
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -33,7 +34,7 @@ def _email_validators() -> list:
     ]
 
 
-class LoginForm(FlaskForm):
+class LoginForm(CitizenForm):
     """メールアドレス or ログインID (label set per city), パスワード, 次回からIDの入力を省略."""
 
     identifier = StringField(
@@ -52,17 +53,17 @@ class LoginForm(FlaskForm):
             self.remember_id.label.text = "次回からメールアドレスの入力を省略"
 
 
-class LogoutForm(FlaskForm):
+class LogoutForm(CitizenForm):
     """Only the CSRF token: logging out is a POST."""
 
 
-class EmailForm(FlaskForm):
+class EmailForm(CitizenForm):
     """The registered メールアドレス (password reset request, recovery step 1)."""
 
     email = StringField("メールアドレス", validators=_email_validators())
 
 
-class AnswerForm(FlaskForm):
+class AnswerForm(CitizenForm):
     """The answer to the secret question (recovery step 2)."""
 
     answer = StringField(
@@ -71,7 +72,7 @@ class AnswerForm(FlaskForm):
     )
 
 
-class NewPasswordForm(FlaskForm):
+class NewPasswordForm(CitizenForm):
     """新しいパスワード twice; the city's policy is applied by the view (it needs the member)."""
 
     password = PasswordField(

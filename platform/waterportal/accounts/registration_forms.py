@@ -9,12 +9,12 @@ import re
 import unicodedata
 from typing import Any
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from waterportal.accounts.policy import password_problems
 from waterportal.contracts.forms import ContractFieldsMixin
+from waterportal.core.forms import CitizenForm
 from waterportal.core.text import (
     digits_only,
     katakana_name,
@@ -27,7 +27,7 @@ EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-
 LOGIN_ID_CHARS = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
-def check_email(form: FlaskForm, field: StringField) -> None:
+def check_email(form: CitizenForm, field: StringField) -> None:
     """A plausible address (no IDN or quoted local parts: mail to them is not deliverable here)."""
     value = normalise_email(field.data)
     if value and (len(value) > 254 or not EMAIL.match(value)):
@@ -46,7 +46,7 @@ def normalise_login_id(value: str | None) -> str:
 
 
 def _choice(message: str):
-    def check(form: FlaskForm, field) -> None:
+    def check(form: CitizenForm, field) -> None:
         if not field.data or field.data not in [value for value, _ in field.choices]:
             raise ValidationError(message)
 
@@ -54,7 +54,7 @@ def _choice(message: str):
     return check
 
 
-class EmailForm(FlaskForm):
+class EmailForm(CitizenForm):
     """1/4: the address the code goes to."""
 
     email = StringField(
@@ -63,7 +63,7 @@ class EmailForm(FlaskForm):
     )
 
 
-class CodeForm(FlaskForm):
+class CodeForm(CitizenForm):
     """1/4: the code from the mail."""
 
     code = StringField("認証コード", validators=[DataRequired("認証コードを入力してください。")])
@@ -73,7 +73,7 @@ class CodeForm(FlaskForm):
             raise ValidationError("認証コードはメールに記載された6桁の数字で入力してください。")
 
 
-class DetailsForm(ContractFieldsMixin, FlaskForm):
+class DetailsForm(ContractFieldsMixin, CitizenForm):
     """2/4: member details and the contract to link, shaped by the city's settings.
 
     ``login_id``, ``secret_question`` and ``secret_answer`` exist only in login-ID

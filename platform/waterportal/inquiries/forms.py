@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import re
 
-from flask_wtf import FlaskForm
 from wtforms import RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from waterportal.accounts.registration_forms import check_email
+from waterportal.core.forms import CitizenForm
 from waterportal.core.text import digits_only
 from waterportal.inquiries.models import CATEGORIES
 from waterportal.tenancy.context import TenantContext
@@ -15,7 +15,7 @@ from waterportal.tenancy.context import TenantContext
 BODY_MAX = 2000
 
 
-class InquiryForm(FlaskForm):
+class InquiryForm(CitizenForm):
     """お名前, メールアドレス, お客様番号 (任意), お問い合わせ種別, 件名, お問い合わせ内容."""
 
     name = StringField(

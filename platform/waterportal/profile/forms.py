@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import re
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from waterportal.accounts.registration_forms import check_email
 from waterportal.contracts.forms import ContractFieldsMixin
+from waterportal.core.forms import CitizenForm
 from waterportal.core.text import digits_only, squash_spaces
 from waterportal.profile.links import LABEL_MAX
 from waterportal.tenancy.context import TenantContext
@@ -26,7 +26,7 @@ def _current_password() -> PasswordField:
     )
 
 
-class NicknameForm(FlaskForm):
+class NicknameForm(CitizenForm):
     """お名前(ニックネーム)."""
 
     nickname = StringField(
@@ -39,7 +39,7 @@ class NicknameForm(FlaskForm):
             raise ValidationError("お名前を入力してください。")
 
 
-class EmailChangeForm(FlaskForm):
+class EmailChangeForm(CitizenForm):
     """新しいメールアドレス and the current password."""
 
     email = StringField(
@@ -49,7 +49,7 @@ class EmailChangeForm(FlaskForm):
     password = _current_password()
 
 
-class EmailCodeForm(FlaskForm):
+class EmailCodeForm(CitizenForm):
     """The six-digit code mailed to the new address."""
 
     code = StringField("認証コード", validators=[DataRequired("認証コードを入力してください。")])
@@ -59,7 +59,7 @@ class EmailCodeForm(FlaskForm):
             raise ValidationError("認証コードはメールに記載された6桁の数字で入力してください。")
 
 
-class PasswordChangeForm(FlaskForm):
+class PasswordChangeForm(CitizenForm):
     """現在のパスワード, 新しいパスワード twice (the city's policy is checked by the service)."""
 
     current_password = _current_password()
@@ -76,14 +76,14 @@ class PasswordChangeForm(FlaskForm):
     )
 
 
-class NotificationsForm(FlaskForm):
+class NotificationsForm(CitizenForm):
     """お知らせメールの受取設定."""
 
     notify_bills = BooleanField("請求金額のお知らせメール(新しい請求金額が確定したとき)を受け取る")
     notify_notices = BooleanField("お知らせメール(市からのお知らせが掲載されたとき)を受け取る")
 
 
-class SecretQuestionForm(FlaskForm):
+class SecretQuestionForm(CitizenForm):
     """秘密の質問 and its answer (login-ID cities), confirmed with the current password."""
 
     secret_question = SelectField("秘密の質問", validate_choice=False)
@@ -108,7 +108,7 @@ class SecretQuestionForm(FlaskForm):
             raise ValidationError("秘密の質問の答えを入力してください。")
 
 
-class WithdrawForm(FlaskForm):
+class WithdrawForm(CitizenForm):
     """退会: the password and an explicit confirmation."""
 
     confirm = BooleanField(
@@ -124,7 +124,7 @@ def _label_field() -> StringField:
     )
 
 
-class AddContractForm(ContractFieldsMixin, FlaskForm):
+class AddContractForm(ContractFieldsMixin, CitizenForm):
     """Another contract: the same three details as at registration, plus an optional label."""
 
     customer_number = StringField("お客様番号", validators=[DataRequired("お客様番号を入力してください。")])
@@ -138,11 +138,11 @@ class AddContractForm(ContractFieldsMixin, FlaskForm):
 
 
 
-class LabelForm(FlaskForm):
+class LabelForm(CitizenForm):
     """The member's own name for one linked contract (「自宅」「実家」)."""
 
     label = _label_field()
 
 
-class RemoveLinkForm(FlaskForm):
+class RemoveLinkForm(CitizenForm):
     """Only the CSRF token: removing a link is a POST."""
