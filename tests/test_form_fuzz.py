@@ -1,0 +1,264 @@
+"""Hostile input on every citizen form: no 500, nothing typed comes back as markup.
+
+For both cities, as an anonymous visitor and as a logged-in member, every citizen POST
+route (taken from the URL map, so a new form is fuzzed without anyone remembering it)
+is sent what a browser would send (the page's own values, valid ones for empty fields,
+boxes ticked) with one field at a time, and then every field at once, replaced by each
+hostile value: an empty string, 10,000 characters, a NUL byte, full-width and emoji
+text, a ``<script>`` tag, a negative and a huge number. Throttles are reset before
+each request so a refusal never hides the path the value would take; a request that
+ends the walker's state (withdrawal, logout, a finished registration) is followed by
+setting it up again. The clock is frozen in the daytime: Kanazawa closes at 02:00.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import html
+import itertools
+import re
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+
+from tests.registration_support import latest_code
+from waterportal.core import throttle
+from waterportal.core.errors import CSRF_MESSAGE
+
+OTHER_CONSOLES = ("/admin", "/vendor")
+MARKUP = '<script>alert("fuzz")</script>'
+HOSTILE = [
+    "",
+    "x" * 10_000,
+    "ab\x00cd",
+    "ｆｕｚｚ＠ｅｘａｍｐｌｅ．ｊｐ😀🚰",
+    MARKUP,
+    "-1",
+    "9" * 40,
+]
+PASSWORDS = {"nayoro": "Suido#2026ab", "kanazawa": "kanazawa2026x"}
+NUMBERS = {"nayoro": "01234567890", "kanazawa": "0123456789"}
+PHONE, KANA = "0165432111", "スイドウタロウ"
+# Values for fields a page leaves empty (a citizen would type these).
+TYPED = {
+    "email": "fuzzer@example.jp", "code": "123456", "answer": "かれー", "nickname": "水道太郎",
+    "login_id": "fuzzer01", "secret_answer": "かれー", "phone": PHONE, "holder_kana": KANA,
+    "name": "水道太郎", "subject": "件名", "body": "本文", "label": "自宅",
+}
+FIELD = re.compile(r"<(input|select|textarea)\b([^>]*)>(.*?)</\1>|<(input)\b([^>]*)>", re.S | re.I)
+ATTR = re.compile(r'([\w-]+)(?:="([^"]*)")?')
+
+
+def form_fields(form_html: str) -> dict[str, str]:
+    """What a browser sends for a form: its values, the first choice, every box ticked."""
+    fields: dict[str, str] = {}
+    for match in FIELD.finditer(form_html):
+        tag = (match.group(1) or match.group(4)).lower()
+        attrs = {k.lower(): html.unescape(v or "") for k, v in ATTR.findall(match.group(2) or match.group(5) or "")}
+        name, kind = attrs.get("name"), attrs.get("type", "text").lower()
+        if not name or name == "csrf_token" or kind in ("submit", "button"):
+            continue
+        if tag == "select":
+            options = re.findall(r'<option[^>]*value="([^"]*)"', match.group(3))
+            fields[name] = next((o for o in options if o), "")
+        elif tag == "textarea":
+            fields[name] = html.unescape(match.group(3))
+        elif kind in ("radio", "checkbox"):
+            fields.setdefault(name, attrs.get("value", "y"))
+        else:
+            fields[name] = attrs.get("value", "")
+    return fields
+
+
+def forms_of(page: str, url: str) -> dict[str, dict[str, str]]:
+    """POST forms of a page by the path they post to (no action: the page itself)."""
+    found = {}
+    for attrs, body in re.findall(r"<form\b([^>]*)>(.*?)</form>", page, flags=re.S | re.I):
+        if not re.search(r'method="post"', attrs, flags=re.I):
+            continue
+        action = re.search(r'action="([^"]*)"', attrs)
+        target = html.unescape(action.group(1)) if action and action.group(1) else url
+        found[target.split("?")[0]] = form_fields(body)
+    return found
+
+
+class Walker:
+    """One browser of one city, anonymous or a member, with the state each form needs."""
+
+    serial = itertools.count(1)
+
+    def __init__(self, app, client, tenant, member: bool, make_member, make_contract, tokens):
+        self.app, self.client, self.tenant, self.member = app, client, tenant, member
+        self.make_member, self.make_contract, self.tokens = make_member, make_contract, tokens
+        self.password = PASSWORDS[tenant.slug]
+        self.identifier = ""
+        self.link_id = 0
+        self.csrf: str | None = None
+
+    def token(self) -> str:
+        """The session's CSRF token (read once from a page every visitor can open)."""
+        if self.csrf is None:
+            self.csrf = self.client.csrf_token("/inquiry")
+        return self.csrf
+
+    def values(self) -> dict:
+        return {"token": self.tokens(self.tenant), "link_id": self.link_id}
+
+    def url(self, rule) -> str:
+        values = self.values()
+        if rule.endpoint == "accounts.recover_account":
+            values["token"] = self.tokens(self.tenant, recovery=True)
+        return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", lambda m: str(values[m.group(1)]), rule.rule)
+
+    def fresh_email(self) -> str:
+        return f"fuzz{next(self.serial)}@example.jp"
+
+    def prepare(self) -> None:
+        """A verified registration (anonymous) or a logged-in member with a pending email change."""
+        throttle_reset(self.app)
+        self.csrf = None
+        if self.member:
+            self._log_in()
+            self.client.submit("/mypage/profile/email", {"email": self.fresh_email(), "password": self.password})
+            return
+        email = self.fresh_email()
+        assert self.client.submit("/register/", {"email": email}).status_code == 302
+        self.client.submit("/register/verify", {"code": latest_code(self.app, self.tenant, email)})
+        if self.tenant.login_mode == "login_id":
+            self.client.submit("/recover", {"email": email})
+
+    def _log_in(self) -> None:
+        if self.client.get("/mypage").status_code == 200:
+            return
+        # First login, or the fuzz withdrew the member or logged it out: a new one.
+        email = self.fresh_email()
+        login_id = f"fuzzer{next(self.serial):04d}" if self.tenant.login_mode == "login_id" else None
+        extra = {"secret_question": "好きな食べ物は?"} if login_id else {}
+        self.make_member(self.tenant, email=email, login_id=login_id, password=self.password,
+                         data_visible_from=dt.date(2020, 1, 1), **extra)
+        self.identifier = login_id or email
+        response = self.client.submit("/login", {"identifier": self.identifier, "password": self.password})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        contract_id = self.make_contract(self.tenant)
+        self.link_id = link(self.app, self.tenant, self.identifier, contract_id)
+
+    def typed(self, name: str) -> str:
+        if "password" in name:
+            return self.password
+        if name == "identifier":
+            return self.identifier or "fuzzer01"
+        if name == "customer_number":
+            return NUMBERS[self.tenant.slug]
+        return TYPED.get(name, "1")
+
+
+def throttle_reset(app) -> None:
+    with app.app_context():
+        throttle.reset_all()
+
+
+def link(app, tenant, identifier: str, contract_id: int) -> int:
+    """Link the member to a contract; return the link's id."""
+    from sqlalchemy import func, or_, select
+
+    from waterportal.accounts.models import Member, MemberContract
+    from waterportal.extensions import db
+    from waterportal.tenancy.context import tenant_context
+
+    with app.app_context(), tenant_context(tenant):
+        member = db.session.scalar(
+            select(Member).where(or_(Member.email == identifier, func.lower(Member.login_id) == identifier.lower()))
+        )
+        row = MemberContract(member_id=member.id, contract_id=contract_id, label="自宅")
+        db.session.add(row)
+        db.session.commit()
+        return row.id
+
+
+@pytest.fixture
+def tokens(app):
+    """``tokens(city, recovery=False)`` -> a live reset/recovery token of the city's newest member."""
+    from sqlalchemy import select
+
+    from waterportal.accounts.models import Member
+    from waterportal.accounts.tokens import LOGIN_RECOVERY, PASSWORD_RESET, make_token
+    from waterportal.extensions import db
+    from waterportal.tenancy.context import tenant_context
+
+    def make(tenant, recovery=False) -> str:
+        with app.app_context(), tenant_context(tenant):
+            member = db.session.scalar(select(Member).order_by(Member.id.desc()).limit(1))
+            if member is None:
+                return "no-token"
+            return make_token(tenant, member, LOGIN_RECOVERY if recovery else PASSWORD_RESET)
+
+    return make
+
+
+def post_rules(app):
+    return sorted(
+        (r for r in app.url_map.iter_rules() if "POST" in r.methods and not r.rule.startswith(OTHER_CONSOLES)),
+        # Logging out last keeps the member's walk short; the walker logs in again anyway.
+        key=lambda r: (r.endpoint == "accounts.logout", r.rule),
+    )
+
+
+def get_urls(app, walker: Walker) -> list[str]:
+    rules = [r for r in app.url_map.iter_rules() if "GET" in r.methods and not r.rule.startswith(OTHER_CONSOLES)]
+    return [walker.url(r) for r in rules if set(r.arguments) <= {"token", "link_id"}]
+
+
+def check(response, what: str) -> str:
+    body = response.get_data(as_text=True)
+    assert response.status_code < 500, f"{what} answered {response.status_code}"
+    assert MARKUP not in body, f"{what} sent the hostile markup back unescaped"
+    return body
+
+
+def shape(url: str) -> str:
+    """A path with its ids and tokens blanked (a re-created member has new ones)."""
+    return re.sub(r"/(\d+|[\w-]{20,}\.[\w.-]+)(?=/|$)", "/*", url)
+
+
+@pytest.mark.parametrize("member", [False, True], ids=["visitor", "member"])
+@pytest.mark.parametrize("slug", ["nayoro", "kanazawa"])
+def test_hostile_values_in_every_citizen_form(app, client_for, nayoro, kanazawa, make_member, make_contract,
+                                              tokens, slug, member):
+    tenant = {"nayoro": nayoro, "kanazawa": kanazawa}[slug]
+    moment = dt.datetime(2026, 6, 10, 10, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
+    with time_machine.travel(moment, tick=False):
+        make_contract(tenant, customer_number=NUMBERS[slug], phone=PHONE, holder_name_kana=KANA)
+        walker = Walker(app, client_for(slug), tenant, member, make_member, make_contract, tokens)
+        walker.prepare()
+        forms: dict[str, dict[str, str]] = {}  # every POST form of the walker's pages, by target
+        for page_url in get_urls(app, walker):
+            with walker.client.get(page_url) as response:
+                if response.status_code == 200 and response.mimetype == "text/html":
+                    forms.update({shape(k): v for k, v in forms_of(response.get_data(as_text=True), page_url).items()})
+        sent = 0
+        for rule in post_rules(app):
+            walker.prepare()
+            url = walker.url(rule)
+            baseline = {name: value or walker.typed(name) for name, value in forms.get(shape(url), {}).items()}
+            # One field at a time (the others valid), then all of them at once.
+            cases = [{name: value} for name in baseline for value in HOSTILE]
+            cases += [dict.fromkeys(baseline or TYPED, value) for value in HOSTILE]
+            for case in cases:
+                throttle_reset(app)
+                what = f"POST {url} {sorted(case)}={next(iter(case.values()))[:20]!r}"
+                response = walker.client.post(url, data={**baseline, **case, "csrf_token": walker.token()})
+                if CSRF_MESSAGE in check(response, what):  # a login or logout renewed the session
+                    walker.csrf = None
+                    response = walker.client.post(url, data={**baseline, **case, "csrf_token": walker.token()})
+                    assert CSRF_MESSAGE not in check(response, what)
+                sent += 1
+                if member and response.status_code == 302 and walker.client.get("/mypage").status_code != 200:
+                    walker.prepare()  # withdrawn or logged out: a new member, logged in
+                    url = walker.url(rule)
+        # Whatever was stored (a nickname, a label, an inquiry) shows escaped on every page.
+        walker.prepare()
+        for page_url in get_urls(app, walker):
+            with walker.client.get(page_url) as response:
+                check(response, f"GET {page_url}")
+    assert len(forms) >= (12 if member else 6)
+    assert sent >= 200
