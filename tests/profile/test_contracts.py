@@ -211,3 +211,11 @@ def test_labels_reach_the_dashboard_switcher(tenant, person, logged_in, app):
     client = logged_in(taro)
     client.submit(f"/mypage/contracts/{link_id(app, taro, taro.contract_ids[1])}/label", {"label": "実家"})
     assert f"実家({taro.numbers[1]})" in text(client.get("/mypage"))
+
+
+def test_a_link_id_beyond_the_database_integer_is_not_found(person, logged_in, tenant):
+    """An address with a link id too large for the INTEGER column is a 404, not a database error."""
+    client = logged_in(person(tenant))
+    for path in ("/mypage/contracts/99999999999999999999/label", "/mypage/contracts/2147483648/remove"):
+        assert client.get(path).status_code == 404, path
+        assert client.submit(path, {"label": "自宅"}, form_page="/mypage/contracts").status_code == 404, path

@@ -19,6 +19,8 @@ from waterportal.profile.views import member, page, profile, remote_addr, show_e
 from waterportal.tenancy.context import TenantContext
 
 WITHDRAWN_KEY = "withdrawn"
+# Link ids are INTEGER columns: a larger number in the address is a 404, not a database error.
+LINK_ID = "<int(max=2147483647):link_id>"
 CONTRACTS_TITLE = "各種お手続き"
 
 
@@ -111,7 +113,7 @@ def _contract_of(link):
     return next(contract for own, contract in services.member_links(g.tenant, member()) if own.id == link.id)
 
 
-@profile.route("/contracts/<int:link_id>/label", methods=["GET", "POST"])
+@profile.route(f"/contracts/{LINK_ID}/label", methods=["GET", "POST"])
 @login_required
 def contract_label(link_id: int):
     """呼び名の変更 (「自宅」「実家」); shown in the dashboard's contract switcher."""
@@ -130,7 +132,7 @@ def contract_label(link_id: int):
     return page("contract_label.html", title=CONTRACTS_TITLE, form=form, link=link, contract=_contract_of(link))
 
 
-@profile.route("/contracts/<int:link_id>/remove", methods=["GET", "POST"])
+@profile.route(f"/contracts/{LINK_ID}/remove", methods=["GET", "POST"])
 @login_required
 def contract_remove(link_id: int):
     """Remove a link after a confirmation page (the contract itself is the city's and stays)."""
