@@ -145,6 +145,8 @@ def test_root_is_login_page_or_mypage(client, nayoro, make_member, login, clock)
     ("https://evil.example/", "/mypage"),
     ("//evil.example/", "/mypage"),
     ("/\\evil.example", "/mypage"),
+    ("/mypage%0d%0aSet-Cookie:%20x=1", "/mypage"),
+    ("/mypage%00", "/mypage"),
 ])
 def test_next_goes_only_to_paths_of_this_site(client, nayoro, make_member, clock, target, expected):
     make_member(nayoro, email="taro@example.jp")
@@ -152,6 +154,14 @@ def test_next_goes_only_to_paths_of_this_site(client, nayoro, make_member, clock
         f"/login?next={target}", {"identifier": "taro@example.jp", "password": PASSWORD}, form_page="/login"
     )
     assert response.headers["Location"] == expected
+
+
+def test_a_logged_in_member_sent_to_login_with_a_line_break_in_next_lands_on_mypage(client, nayoro, make_member,
+                                                                                    login, clock):
+    make_member(nayoro, email="taro@example.jp")
+    login(client, "taro@example.jp")
+    response = client.get("/login?next=/bills%0d%0aX-Injected:%201")
+    assert response.status_code == 302 and response.headers["Location"] == "/mypage"
 
 
 # --- 次回からIDの入力を省略 --------------------------------------------------------------------

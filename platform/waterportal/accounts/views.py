@@ -64,8 +64,11 @@ def throttled_response(body: str, seconds: int):
 
 
 def safe_next(value: str | None) -> str | None:
-    """A same-site path to return to after login, or None (no open redirects)."""
+    """A same-site path to return to after login, or None (no open redirects, and no
+    control characters: a line break cannot go into the Location header)."""
     if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return None
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
         return None
     parts = urlsplit(value)
     return value if not parts.scheme and not parts.netloc else None
