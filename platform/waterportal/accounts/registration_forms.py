@@ -13,6 +13,7 @@ from wtforms import BooleanField, PasswordField, RadioField, SelectField, String
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from waterportal.accounts.policy import password_problems
+from waterportal.accounts.verification import CODE_PATTERN, MESSAGES, CodeStatus
 from waterportal.contracts.forms import ContractFieldsMixin
 from waterportal.core.forms import CitizenForm
 from waterportal.core.text import (
@@ -64,13 +65,13 @@ class EmailForm(CitizenForm):
 
 
 class CodeForm(CitizenForm):
-    """1/4: the code from the mail."""
+    """The six-digit code from the mail (registration 1/4, and the email change in ⑦)."""
 
     code = StringField("認証コード", validators=[DataRequired("認証コードを入力してください。")])
 
     def validate_code(self, field: StringField) -> None:
-        if not re.fullmatch(r"[0-9]{6}", digits_only(field.data)):
-            raise ValidationError("認証コードはメールに記載された6桁の数字で入力してください。")
+        if not CODE_PATTERN.match(digits_only(field.data)):
+            raise ValidationError(MESSAGES[CodeStatus.MALFORMED])
 
 
 class DetailsForm(ContractFieldsMixin, CitizenForm):

@@ -6,15 +6,13 @@ the services and shown next to their fields by the views.
 """
 from __future__ import annotations
 
-import re
-
 from wtforms import BooleanField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from waterportal.accounts.registration_forms import check_email
 from waterportal.contracts.forms import ContractFieldsMixin
 from waterportal.core.forms import CitizenForm
-from waterportal.core.text import digits_only, squash_spaces
+from waterportal.core.text import squash_spaces
 from waterportal.profile.links import LABEL_MAX
 from waterportal.tenancy.context import TenantContext
 
@@ -47,16 +45,6 @@ class EmailChangeForm(CitizenForm):
         validators=[DataRequired("新しいメールアドレスを入力してください。"), Length(max=254, message="メールアドレスが長すぎます。"), check_email],
     )
     password = _current_password()
-
-
-class EmailCodeForm(CitizenForm):
-    """The six-digit code mailed to the new address."""
-
-    code = StringField("認証コード", validators=[DataRequired("認証コードを入力してください。")])
-
-    def validate_code(self, field: StringField) -> None:
-        if not re.fullmatch(r"[0-9]{6}", digits_only(field.data)):
-            raise ValidationError("認証コードはメールに記載された6桁の数字で入力してください。")
 
 
 class PasswordChangeForm(CitizenForm):

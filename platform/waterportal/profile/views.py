@@ -12,6 +12,7 @@ from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 
 from waterportal.accounts.policy import policy_lines
+from waterportal.accounts.registration_forms import CodeForm
 from waterportal.accounts.session import current_session_key
 from waterportal.accounts.verification import ResendTooSoon, message_for, resend_message
 from waterportal.core.time import utcnow_naive
@@ -20,7 +21,6 @@ from waterportal.profile import services
 from waterportal.profile.errors import ProfileError
 from waterportal.profile.forms import (
     EmailChangeForm,
-    EmailCodeForm,
     NicknameForm,
     NotificationsForm,
     PasswordChangeForm,
@@ -130,7 +130,7 @@ def email_verify():
     if pending is None:
         return redirect(url_for(".email"))
     new_address = pending.email
-    form = EmailCodeForm()
+    form = CodeForm()
     if form.validate_on_submit():
         try:
             result = services.confirm_email_change(tenant, current, form.code.data, remote_addr())
