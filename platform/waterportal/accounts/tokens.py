@@ -59,7 +59,10 @@ def read_token(tenant: TenantContext, token: str, purpose: str) -> Member:
         raise TokenInvalid(purpose) from exc
     if not isinstance(data, dict):
         raise TokenInvalid(purpose)
-    member = db.session.scalar(select(Member).where(Member.id == data.get("m")))
+    member_id = data.get("m")
+    if not isinstance(member_id, int):
+        raise TokenInvalid(purpose)
+    member = db.session.scalar(select(Member).where(Member.tenant_id == tenant.id, Member.id == member_id))
     if member is None or not hmac.compare_digest(str(data.get("f", "")), password_fingerprint(member.password_hash)):
         raise TokenInvalid(purpose)
     return member

@@ -91,7 +91,9 @@ def match_contract(
         return MatchOutcome(retry_after=max(waits))
     for rule, key in keys:
         throttle.hit(tenant, rule, key)
-    contract = db.session.scalar(select(Contract).where(Contract.customer_number == number))
+    contract = db.session.scalar(
+        select(Contract).where(Contract.tenant_id == tenant.id, Contract.customer_number == number)
+    )
     if contract is None:
         return MatchOutcome(reasons=(NUMBER_UNKNOWN,))
     reasons = []
@@ -112,7 +114,10 @@ def get_contract(tenant: TenantContext, contract_id: int) -> Contract | None:
 def link_contract(tenant: TenantContext, member_id: int, contract_id: int, label: str = "") -> MemberContract:
     """Link a member to a contract of the same city (idempotent). Flushes only."""
     link = db.session.scalar(
-        select(MemberContract).where(MemberContract.member_id == member_id, MemberContract.contract_id == contract_id)
+        select(MemberContract).where(
+            MemberContract.tenant_id == tenant.id, MemberContract.member_id == member_id,
+            MemberContract.contract_id == contract_id,
+        )
     )
     if link is None:
         link = MemberContract(tenant_id=tenant.id, member_id=member_id, contract_id=contract_id, label=label)
