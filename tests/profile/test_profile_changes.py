@@ -66,6 +66,20 @@ def test_nickname_errors_keep_the_input(tenant, person, logged_in, load_member, 
     assert load_member(taro)["nickname"] == "水道太郎"
 
 
+@pytest.mark.parametrize(("value", "message"), [(" \u3000", "お名前を入力してください。"), ("あ" * 51, "お名前は50文字以内で入力してください。")])
+def test_change_nickname_service_names_the_right_problem(app, nayoro, person, value, message):
+    """Callers other than the form (staff console, CLI) get the message that fits."""
+    from waterportal.accounts.models import Member
+    from waterportal.profile.errors import ProfileError
+    from waterportal.profile.services import change_nickname
+
+    taro = person(nayoro)
+    with app.app_context(), tenant_context(nayoro):
+        with pytest.raises(ProfileError) as refused:
+            change_nickname(nayoro, db.session.get(Member, taro.member_id), value)
+    assert refused.value.messages == [message] and refused.value.field == "nickname"
+
+
 def test_no_change_without_csrf_or_by_get(tenant, person, logged_in, load_member):
     taro = person(tenant)
     client = logged_in(taro)

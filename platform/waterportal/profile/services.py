@@ -85,7 +85,9 @@ def check_password(tenant: TenantContext, member: Member, password: str, field: 
 def change_nickname(tenant: TenantContext, member: Member, nickname: str, remote_addr: str = "") -> None:
     """Store a new お名前(ニックネーム)."""
     value = squash_spaces(nickname)
-    if not value or len(value) > 50:
+    if not value:
+        raise ProfileError("お名前を入力してください。", "nickname")
+    if len(value) > 50:
         raise ProfileError("お名前は50文字以内で入力してください。", "nickname")
     member.nickname = value
     audit.record(_actor(member), "member.nickname_changed", target=_actor(member), remote_addr=remote_addr)
