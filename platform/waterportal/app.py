@@ -11,6 +11,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.orm import Session
+from werkzeug.routing import IntegerConverter
 
 from waterportal.core.paths import CONFIG_DIR, REPO_ROOT, TENANTS_DIR, THEMES_DIR
 from waterportal.extensions import csrf, db, limiter, login_manager, mail, migrate
@@ -88,8 +89,18 @@ def register_extensions(app: Flask) -> None:
     app.extensions["waterportal.tenants"] = TenantRegistry(app.config["TENANT_REFRESH_SECONDS"])
 
 
+class DatabaseInt(IntegerConverter):
+    """``<int:...>`` limited to the database's INTEGER range: a larger id is a plain 404,
+    never an overflow error from PostgreSQL."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
 def register_blueprints(app: Flask) -> None:
-    """One blueprint per feature."""
+    """One blueprint per feature (ids in URLs use :class:`DatabaseInt`)."""
+    app.url_map.converters["int"] = DatabaseInt
     from waterportal.accounts.registration import registration
     from waterportal.accounts.views import accounts
     from waterportal.admin.views import admin
