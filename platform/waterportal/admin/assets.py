@@ -112,5 +112,8 @@ def logo_available(tenant: TenantContext, value: str) -> bool:
             select(TenantAsset.id).where(TenantAsset.name == name)
         ) is not None
     root = (Path(current_app.config["TENANTS_DIR"]) / tenant.slug / "assets").resolve()
-    path = (root / value).resolve()
-    return path.is_relative_to(root) and path.is_file()
+    try:
+        path = (root / value).resolve()
+        return path.is_relative_to(root) and path.is_file()
+    except (OSError, ValueError):  # a name too long for the file system, or with a NUL byte
+        return False
