@@ -26,6 +26,22 @@ except ImportError:  # pragma: no cover - WTForms < 3.3
     ROLE_CHOICES = list(ROLES.items())
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Control characters nobody types (tab and line breaks excepted); PostgreSQL refuses a NUL.
+CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def drop_controls(value):
+    """``value`` without control characters (other values pass unchanged)."""
+    return CONTROLS.sub("", value) if isinstance(value, str) else value
+
+
+class ConsoleForm(FlaskForm):
+    """Base of every console form: control characters are dropped from every field."""
+
+    class Meta:
+        def bind_field(self, form, unbound_field, options):
+            filters = [drop_controls, *unbound_field.kwargs.get("filters", ())]
+            return unbound_field.bind(form=form, filters=filters, **options)
 
 
 class Required:
@@ -53,14 +69,14 @@ def _email_field(label: str = "メールアドレス") -> StringField:
     ])
 
 
-class StaffLoginForm(FlaskForm):
+class StaffLoginForm(ConsoleForm):
     """職員ログイン: email and password."""
 
     email = _email_field()
     password = PasswordField("パスワード", validators=[Required(), Length(max=1024, message="パスワードが長すぎます。")])
 
 
-class TotpForm(FlaskForm):
+class TotpForm(ConsoleForm):
     """The 6-digit code of the authenticator app."""
 
     code = StringField("確認コード(6桁)", validators=[
@@ -74,7 +90,7 @@ class TotpEnrolForm(TotpForm):
     secret_token = StringField("secret", validators=[Required("画面の有効期限が切れました。もう一度やり直してください。")])
 
 
-class PasswordChangeForm(FlaskForm):
+class PasswordChangeForm(ConsoleForm):
     """現在のパスワード, 新しいパスワード twice."""
 
     current_password = PasswordField("現在のパスワード", validators=[Required()])
@@ -86,7 +102,7 @@ class PasswordChangeForm(FlaskForm):
             raise ValidationError("新しいパスワードと確認用の入力が一致しません。")
 
 
-class StaffCreateForm(FlaskForm):
+class StaffCreateForm(ConsoleForm):
     """A new staff member; the password is generated and shown once."""
 
     email = _email_field()
@@ -96,11 +112,11 @@ class StaffCreateForm(FlaskForm):
     ])
 
 
-class ActionForm(FlaskForm):
+class ActionForm(ConsoleForm):
     """Only the CSRF token: buttons that change state are POSTs."""
 
 
-class AuditFilterForm(FlaskForm):
+class AuditFilterForm(ConsoleForm):
     """Filters of the audit log (GET, so no CSRF token)."""
 
     class Meta:

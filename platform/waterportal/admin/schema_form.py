@@ -17,6 +17,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from waterportal.admin.forms import drop_controls
 from waterportal.admin.settings_groups import (
     HINTS,
     SECTION_TITLES,
@@ -160,7 +161,7 @@ def to_raw(kind: str, value: Any, inner: Schema | None = None) -> Any:
 
 
 def _text(value: str | None, multiline: bool) -> str:
-    value = (value or "").replace("\r\n", "\n").replace("\r", "\n")
+    value = drop_controls((value or "").replace("\r\n", "\n").replace("\r", "\n"))
     return value.strip("\n").rstrip() if multiline else value.strip()
 
 

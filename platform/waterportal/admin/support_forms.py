@@ -3,12 +3,11 @@ from __future__ import annotations
 
 import unicodedata
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import RadioField, SelectField, StringField
 from wtforms.validators import AnyOf, Length, StopValidation, ValidationError
 
-from waterportal.admin.forms import Required
+from waterportal.admin.forms import ConsoleForm, Required
 from waterportal.admin.members_services import SEARCH_KINDS, search_term
 from waterportal.core.text import is_katakana
 
@@ -29,7 +28,7 @@ IMPORT_KINDS = {
 INQUIRY_FILTERS = {"": "すべて", "new": "未対応", "answered": "回答済み"}
 
 
-class MemberSearchForm(FlaskForm):
+class MemberSearchForm(ConsoleForm):
     """会員の検索 (GET: no CSRF token; it changes nothing)."""
 
     class Meta:
@@ -61,7 +60,7 @@ def _filename_ok(name: str, allowed: tuple[str, ...]) -> bool:
     return name.endswith(allowed)
 
 
-class ImportUploadForm(FlaskForm):
+class ImportUploadForm(ConsoleForm):
     """取り込み: the kind of export and its file (size and content checked in admin.uploads)."""
 
     kind = RadioField("取り込むデータ", choices=_choices(IMPORT_KINDS), validate_choice=False, validators=[
@@ -79,7 +78,7 @@ class ImportUploadForm(FlaskForm):
             raise ValidationError(f"{IMPORT_KINDS[self.kind.data]}は{kind}を選択してください。")
 
 
-class InquiryFilterForm(FlaskForm):
+class InquiryFilterForm(ConsoleForm):
     """お問い合わせ一覧の絞り込み (GET)."""
 
     class Meta:

@@ -4,10 +4,10 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, StringField, TextAreaField
 from wtforms.validators import Length, StopValidation, ValidationError
 
+from waterportal.admin.forms import ConsoleForm
 from waterportal.notices.models import Notice
 
 FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M", "%Y-%m-%dT%H:%M:%S")
@@ -37,7 +37,7 @@ def utc_to_local_text(moment: dt.datetime | None, tz_name: str) -> str:
     return moment.replace(tzinfo=dt.UTC).astimezone(ZoneInfo(tz_name)).strftime("%Y-%m-%dT%H:%M")
 
 
-class NoticeForm(FlaskForm):
+class NoticeForm(ConsoleForm):
     """タイトル, 本文 (plain text; URLs become links), 重要, 掲載開始, 掲載終了, メール配信."""
 
     title = StringField("タイトル")
