@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from flask import Response, g, request
 from sqlalchemy import Select, or_, select
 
-from waterportal.admin.blueprint import admin, render
+from waterportal.admin.blueprint import admin, page_arg, render
 from waterportal.admin.forms import AuditFilterForm
 from waterportal.admin.models import StaffMember
 from waterportal.admin.sessions import staff_required
@@ -113,7 +113,7 @@ def audit_log():
     """操作ログ: filter by 操作者, 操作 and 期間 (dates in the city's time zone)."""
     form = _form()
     errors = {name: list(errs) for name, errs in form.errors.items()}
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = page_arg()
     query = filtered(form, g.tenant.timezone)
     rows = db.session.scalars(query.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)).all()
     actions = sorted(set(db.session.scalars(select(AuditEntry.action).distinct())) | set(ACTIONS))

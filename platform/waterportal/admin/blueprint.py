@@ -35,6 +35,15 @@ def remote_addr() -> str:
     return request.remote_addr or ""
 
 
+MAX_PAGE = 100_000
+
+
+def page_arg() -> int:
+    """The ``?page=`` of a paged list: 1 when missing or not a number, never past MAX_PAGE
+    (a huge number would overflow the database's OFFSET)."""
+    return min(MAX_PAGE, max(1, request.args.get("page", 1, type=int) or 1))
+
+
 def safe_next(value: str | None) -> str | None:
     """A console path to return to after login, or None (no open redirects)."""
     if not value or not value.startswith("/admin/") or value.startswith("//") or "\\" in value:

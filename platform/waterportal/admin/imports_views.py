@@ -6,11 +6,11 @@ docs/admin.md); the page shows 「処理中」 while it does. Nothing here queue
 """
 from __future__ import annotations
 
-from flask import abort, current_app, g, make_response, render_template, request
+from flask import abort, current_app, g, make_response, render_template
 from sqlalchemy import func, select
 
 from waterportal.admin.audit_views import actor_names
-from waterportal.admin.blueprint import admin, remote_addr, render
+from waterportal.admin.blueprint import admin, page_arg, remote_addr, render
 from waterportal.admin.sessions import staff_required
 from waterportal.admin.support_forms import ImportUploadForm
 from waterportal.admin.uploads import (
@@ -37,7 +37,7 @@ def _history(page: int) -> tuple[list[ImportBatch], int]:
 
 
 def _page(form: ImportUploadForm, status: int = 200, result=None):
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = page_arg()
     batches, total = _history(page)
     body = render(
         "imports.html", title="データの取り込み", form=form, result=result, batches=batches, total=total,

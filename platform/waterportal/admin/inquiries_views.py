@@ -10,7 +10,7 @@ from flask import abort, flash, g, redirect, request, url_for
 from sqlalchemy import func, select
 
 from waterportal.admin.audit_views import actor_names
-from waterportal.admin.blueprint import admin, remote_addr, render
+from waterportal.admin.blueprint import admin, page_arg, remote_addr, render
 from waterportal.admin.forms import ActionForm
 from waterportal.admin.sessions import staff_required
 from waterportal.admin.support_forms import INQUIRY_FILTERS, InquiryFilterForm
@@ -34,7 +34,7 @@ def inquiries():
     """お問い合わせ一覧: newest first, filtered by 状態, paginated."""
     form = InquiryFilterForm(request.args)
     status = form.status.data if form.validate() else ""
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = page_arg()
     query = select(Inquiry).where(Inquiry.tenant_id == g.tenant.id)
     if status:
         query = query.where(Inquiry.status == status)

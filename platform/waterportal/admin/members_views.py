@@ -11,7 +11,7 @@ from flask import abort, flash, g, redirect, request, url_for
 from waterportal.accounts.registration_services import format_date_ja
 from waterportal.admin import members_services as support
 from waterportal.admin.audit_views import ACTIONS, actor_names
-from waterportal.admin.blueprint import admin, remote_addr, render
+from waterportal.admin.blueprint import admin, page_arg, remote_addr, render
 from waterportal.admin.forms import ActionForm
 from waterportal.admin.sessions import staff_required
 from waterportal.admin.support_forms import MemberSearchForm
@@ -38,7 +38,7 @@ def members():
     form = MemberSearchForm(request.args)
     results = None
     if request.args.get("q") is not None and form.validate():
-        page = max(1, request.args.get("page", 1, type=int) or 1)
+        page = page_arg()
         results = support.search_members(g.tenant, form.kind.data, form.q.data, page)
     return render("members.html", title="会員サポート", form=form, results=results,
                   args={"kind": form.kind.data, "q": form.q.data or ""})
