@@ -95,3 +95,22 @@ def test_a_raster_logo_is_drawn(app, nayoro, customer, clock):
     assert len(own.pages[0].images) == 1  # tenants/nayoro/assets/logo.png
     assert len(plain.pages[0].images) == 0
     assert "名寄市" in plain.pages[0].extract_text()
+
+
+def test_names_and_city_texts_are_plain_text_in_the_pdf(app, nayoro, customer, clock):
+    """reportlab's Paragraph reads markup: a holder name, an address or a contact window (a
+    console setting) holding ``<para>`` or ``</b>`` made every bill PDF fail, ``<img src=...>``
+    read a file of the server. They are text: printed as typed."""
+    customer(nayoro, [NAYORO_NO], bills=history_rows(NAYORO_NO, 1))
+    window = {"name": "水道課 <para>窓口", "phone": '<img src="/etc/hostname"/>'}
+    settings = {**nayoro.settings, "contact": {**nayoro.settings["contact"], "windows": [window]}}
+    hostile_city = dataclasses.replace(nayoro, settings=settings)
+    with app.app_context(), tenant_context(nayoro):
+        contract = db.session.scalar(select(Contract).where(Contract.customer_number == NAYORO_NO))
+        contract.holder_name, contract.address = "風連 </b>花子", "テスト町 1-2 A&B <b>棟</b>"
+        bill = db.session.scalar(select(Bill).where(Bill.contract_id == contract.id))
+        with app.test_request_context():
+            text = pdf_text(bill_pdf(hostile_city, contract, bill))
+        db.session.rollback()
+    for typed in ("風連 </b>花子 様", "テスト町 1-2 A&B <b>棟</b>", "水道課 <para>窓口", '<img src="/etc/hostname"/>'):
+        assert typed in text, typed

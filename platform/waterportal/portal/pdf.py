@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import logging
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 from flask import current_app
 from reportlab.lib import colors
@@ -48,6 +49,12 @@ def _font() -> str:
     if FONT not in pdfmetrics.getRegisteredFontNames():
         pdfmetrics.registerFont(UnicodeCIDFont(FONT))
     return FONT
+
+
+def _text(value: str, style: ParagraphStyle) -> Paragraph:
+    """A paragraph of plain text: Paragraph reads markup (``<b>``, ``<img src=...>`` loads a
+    file), and names, addresses and the city's texts are data, never markup."""
+    return Paragraph(escape(str(value)), style)
 
 
 def _style(size: float, leading: float | None = None, **kw) -> ParagraphStyle:
@@ -92,7 +99,7 @@ def _yen(value: int) -> str:
 
 def _grid(rows: list[list[str]], widths: list[float], size: float = 10) -> Table:
     cell = _style(size)
-    table = Table([[Paragraph(text, cell) for text in row] for row in rows], colWidths=widths)
+    table = Table([[_text(text, cell) for text in row] for row in rows], colWidths=widths)
     table.setStyle(TableStyle([
         ("GRID", (0, 0), (-1, -1), 0.6, colors.HexColor("#6b7280")),
         ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#eef1f5")),
@@ -117,11 +124,11 @@ def bill_pdf(tenant: TenantContext, contract: Contract, bill: Bill) -> bytes:
     width = doc.width
     story: list = []
     logo = _logo(tenant)
-    heading = [Paragraph(f"{tenant.name}<br/>{tenant.portal_name}", _style(11))]
+    heading = [Paragraph(f"{escape(tenant.name)}<br/>{escape(tenant.portal_name)}", _style(11))]
     story.append(Table([[logo, heading]] if logo else [[heading]],
                        colWidths=[20 * mm, width - 20 * mm] if logo else [width]))
-    story += [Spacer(1, 4 * mm), Paragraph(DOCUMENT_TITLE, _style(18, alignment=1)), Spacer(1, 2 * mm),
-              Paragraph(f"{month_label(bill.billing_month)}分", _style(12, alignment=1)), Spacer(1, 6 * mm)]
+    story += [Spacer(1, 4 * mm), _text(DOCUMENT_TITLE, _style(18, alignment=1)), Spacer(1, 2 * mm),
+              _text(f"{month_label(bill.billing_month)}分", _style(12, alignment=1)), Spacer(1, 6 * mm)]
     label = 38 * mm
     story.append(_grid([
         ["お客さま番号", contract.customer_number],
@@ -129,7 +136,7 @@ def bill_pdf(tenant: TenantContext, contract: Contract, bill: Bill) -> bytes:
         ["ご住所", contract.address],
     ], [label, width - label]))
     story.append(Spacer(1, 5 * mm))
-    story.append(Paragraph("検針のお知らせ", _style(12)))
+    story.append(_text("検針のお知らせ", _style(12)))
     readings = [
         ["使用期間", f"{_ymd(bill.period_start)} 〜 {_ymd(bill.period_end)}"],
         ["検針日", _ymd(bill.reading_date)],
@@ -140,7 +147,7 @@ def bill_pdf(tenant: TenantContext, contract: Contract, bill: Bill) -> bytes:
     ]
     story.append(_grid(readings, [label, width - label]))
     story.append(Spacer(1, 5 * mm))
-    story.append(Paragraph("ご請求金額", _style(12)))
+    story.append(_text("ご請求金額", _style(12)))
     status = f"納付済({_ymd(bill.paid_on)})" if bill.paid_on else "未納"
     story.append(_grid([
         ["水道料金", _yen(bill.water_charge)],
@@ -155,6 +162,6 @@ def bill_pdf(tenant: TenantContext, contract: Contract, bill: Bill) -> bytes:
     footer = [f"発行日 {_ymd(local_now(tenant.timezone).date())}({tenant.portal_name}から出力)"]
     if windows:
         footer.append(f"お問い合わせ: {windows[0]['name']} {windows[0].get('phone', '')}")
-    story += [Paragraph(line, _style(9)) for line in footer]
+    story += [_text(line, _style(9)) for line in footer]
     doc.build(story)
     return buffer.getvalue()
