@@ -81,9 +81,10 @@ def filtered(form: AuditFilterForm, tz_name: str) -> Select:
     query = select(AuditEntry)
     actor = (form.actor.data or "").strip()
     if actor:
-        ids = db.session.scalars(select(StaffMember.id).where(StaffMember.email.contains(actor.lower()))).all()
-        people = db.session.scalars(select(StaffMember).where(StaffMember.id.in_(ids))).all() if ids else []
-        query = query.where(or_(AuditEntry.actor.contains(actor), AuditEntry.actor.in_([p.actor for p in people])))
+        people = db.session.scalars(
+            select(StaffMember).where(StaffMember.email.contains(actor.lower(), autoescape=True))
+        ).all()
+        query = query.where(or_(AuditEntry.actor.contains(actor, autoescape=True), AuditEntry.actor.in_([p.actor for p in people])))
     if form.action.data:
         query = query.where(AuditEntry.action == form.action.data.strip())
     if form.start:
