@@ -17,7 +17,6 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from waterportal.admin.forms import drop_controls
 from waterportal.admin.settings_groups import (
     HINTS,
     SECTION_TITLES,
@@ -25,6 +24,7 @@ from waterportal.admin.settings_groups import (
     Group,
     label,
 )
+from waterportal.core.forms import without_controls
 from waterportal.tenancy.schemas import (
     COLOUR,
     NULLABLE_SECTIONS,
@@ -161,7 +161,7 @@ def to_raw(kind: str, value: Any, inner: Schema | None = None) -> Any:
 
 
 def _text(value: str | None, multiline: bool) -> str:
-    value = drop_controls((value or "").replace("\r\n", "\n").replace("\r", "\n"))
+    value = without_controls((value or "").replace("\r\n", "\n").replace("\r", "\n"))
     return value.strip("\n").rstrip() if multiline else value.strip()
 
 
