@@ -274,3 +274,12 @@ def test_an_impossible_logo_name_is_refused_next_to_its_field(staff_client, logo
     response = admin.post("/admin/settings/branding", data={**fields, "branding.logo": logo})
     assert response.status_code == 200
     assert "ロゴ画像が見つかりません。" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("email", ["kanri\x00@example.jp", "kanri@example.jp\x00"])
+def test_a_staff_login_with_a_nul_is_a_failed_login(client_for, make_staff, nayoro, email):
+    """Credentials are compared as typed (as in the vendor console): no 500 on PostgreSQL, no login."""
+    make_staff(nayoro, email="kanri@example.jp")
+    response = client_for("nayoro").submit("/admin/login", {"email": email, "password": "Josui-Pump-2026!"})
+    assert response.status_code == 200
+    assert "メールアドレスまたはパスワードが正しくありません。" in response.get_data(as_text=True)

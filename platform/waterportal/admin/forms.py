@@ -17,6 +17,7 @@ from wtforms.validators import (
 )
 
 from waterportal.admin.models import ROLES
+from waterportal.core.forms import CitizenForm
 
 try:  # WTForms 3.3 deprecates (value, label) tuples in favour of SelectChoice
     from wtforms.fields.choices import SelectChoice
@@ -26,22 +27,11 @@ except ImportError:  # pragma: no cover - WTForms < 3.3
     ROLE_CHOICES = list(ROLES.items())
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-# Control characters nobody types (tab and line breaks excepted); PostgreSQL refuses a NUL.
-CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def drop_controls(value):
-    """``value`` without control characters (other values pass unchanged)."""
-    return CONTROLS.sub("", value) if isinstance(value, str) else value
-
-
-class ConsoleForm(FlaskForm):
-    """Base of every console form: control characters are dropped from every field."""
-
-    class Meta:
-        def bind_field(self, form, unbound_field, options):
-            filters = [drop_controls, *unbound_field.kwargs.get("filters", ())]
-            return unbound_field.bind(form=form, filters=filters, **options)
+class ConsoleForm(CitizenForm):
+    """Base of every console form: control characters are dropped from every field, as in
+    the citizens' forms (core.forms)."""
 
 
 class Required:
@@ -69,8 +59,12 @@ def _email_field(label: str = "メールアドレス") -> StringField:
     ])
 
 
-class StaffLoginForm(ConsoleForm):
-    """職員ログイン: email and password."""
+class StaffLoginForm(FlaskForm):
+    """職員ログイン: email and password (city staff and the vendor console alike).
+
+    Not a ConsoleForm: credentials are compared as typed, so an email with a control
+    character is a failed login (find_staff and find_vendor never query with a NUL).
+    """
 
     email = _email_field()
     password = PasswordField("パスワード", validators=[Required(), Length(max=1024, message="パスワードが長すぎます。")])

@@ -17,6 +17,7 @@ from waterportal.accounts.policy import password_problems
 from waterportal.admin.models import ROLES, StaffMember
 from waterportal.admin.sessions import end_all_staff_sessions
 from waterportal.core import audit, throttle
+from waterportal.core.forms import without_controls
 from waterportal.core.text import normalise_email
 from waterportal.core.throttle import Rule
 from waterportal.core.time import utcnow, utcnow_naive
@@ -82,7 +83,10 @@ def generate_password(tenant: TenantContext) -> str:
 
 def find_staff(email: str) -> StaffMember | None:
     """The staff member of the current city with this email, if any."""
-    return db.session.scalar(select(StaffMember).where(StaffMember.email == normalise_email(email)))
+    email = normalise_email(email)
+    if "\x00" in email:  # no stored address has one, and PostgreSQL refuses NUL in a query
+        return None
+    return db.session.scalar(select(StaffMember).where(StaffMember.email == email))
 
 
 def get_staff(staff_id: int) -> StaffMember | None:
@@ -129,14 +133,17 @@ def authenticate(tenant: TenantContext, email: str, password: str, remote_addr: 
 
     An unknown email costs the same argon2 work as a wrong password.
     """
-    email = normalise_email(email)
+    typed = normalise_email(email)
+    # The throttle and the audit log name the account without control characters (PostgreSQL
+    # refuses a NUL, and a NUL must not open a fresh throttle); find_staff gets what was typed.
+    email = without_controls(typed)
     keys = ((LOGIN_ACCOUNT, email), (LOGIN_IP, remote_addr or "-"))
     for rule, key in keys:
         if not throttle.allowed(tenant, rule, key):
             wait = max(throttle.retry_after(tenant, r, k) for r, k in keys)
             audit.record("anonymous", "staff.login_throttled", target=email, remote_addr=remote_addr)
             return StaffLogin(throttled=True, retry_after=wait)
-    staff = find_staff(email)
+    staff = find_staff(typed)
     ok = verify_password(staff.password_hash if staff else None, password)
     if not ok or staff is None or staff.disabled:
         for rule, key in keys:
