@@ -7,9 +7,9 @@ import re
 from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 from sqlalchemy import select
 
+from tests.clock import FrozenClock
 from waterportal.extensions import db
 from waterportal.mail.models import OutboxMessage
 from waterportal.tenancy.context import tenant_context
@@ -24,26 +24,7 @@ def clock():
 
     ``clock.shift(minutes=...)`` moves it; ``clock.now`` is the current aware time.
     """
-
-    class Clock:
-        def __init__(self) -> None:
-            self.now = dt.datetime(2026, 11, 20, 10, 0, tzinfo=JST)
-            self._traveller = time_machine.travel(self.now, tick=False)
-            self._traveller.start()
-
-        def shift(self, **delta) -> None:
-            self.move_to(self.now + dt.timedelta(**delta))
-
-        def move_to(self, when: dt.datetime) -> None:
-            self._traveller.stop()
-            self.now = when
-            self._traveller = time_machine.travel(when, tick=False)
-            self._traveller.start()
-
-        def stop(self) -> None:
-            self._traveller.stop()
-
-    frozen = Clock()
+    frozen = FrozenClock(dt.datetime(2026, 11, 20, 10, 0, tzinfo=JST))
     yield frozen
     frozen.stop()
 

@@ -6,9 +6,9 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 from sqlalchemy import event, select
 
+from tests.clock import FrozenClock
 from tests.imports.helpers import bill_row, contract_row, csv_text
 from waterportal.accounts.models import MemberContract
 from waterportal.billing.models import Bill
@@ -56,23 +56,7 @@ def history_rows(number: str, count: int, *, newest: str = "2026-10", step: int 
 @pytest.fixture
 def clock():
     """A frozen clock at 2026-11-20 10:00 JST; ``clock.move_to(aware datetime)``."""
-
-    class Clock:
-        def __init__(self) -> None:
-            self.now = NOW
-            self._traveller = time_machine.travel(NOW, tick=False)
-            self._traveller.start()
-
-        def move_to(self, when: dt.datetime) -> None:
-            self._traveller.stop()
-            self.now = when
-            self._traveller = time_machine.travel(when, tick=False)
-            self._traveller.start()
-
-        def stop(self) -> None:
-            self._traveller.stop()
-
-    frozen = Clock()
+    frozen = FrozenClock(NOW)
     yield frozen
     frozen.stop()
 
