@@ -29,6 +29,7 @@ from sqlalchemy import Index, String, UniqueConstraint, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from waterportal.accounts.models import Member
+from waterportal.core.login_sessions import LoginSessionColumns
 from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db, login_manager
 from waterportal.tenancy.context import TenantContext
@@ -50,7 +51,7 @@ END_MESSAGES = {
 }
 
 
-class MemberSession(TenantScoped, db.Model):
+class MemberSession(LoginSessionColumns, TenantScoped, db.Model):
     """One login of a member: live until logout, password change, idle timeout or max age."""
 
     __tablename__ = "member_sessions"
@@ -64,11 +65,6 @@ class MemberSession(TenantScoped, db.Model):
     member_id: Mapped[int]
     # SHA-256 of the random key in the cookie: a database leak yields no usable session.
     key_hash: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)
-    last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)
-    ended_at: Mapped[dt.datetime | None]
-    end_reason: Mapped[str | None] = mapped_column(String(20))
-    remote_addr: Mapped[str] = mapped_column(String(64), default="")
     user_agent: Mapped[str] = mapped_column(String(200), default="")
 
 

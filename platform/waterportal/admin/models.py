@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from waterportal.core.login_sessions import LoginSessionColumns
 from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db
 from waterportal.tenancy.models import TenantScoped, tenant_fk
@@ -53,7 +54,7 @@ class StaffMember(TenantScoped, db.Model):
         return ROLES.get(self.role, self.role)
 
 
-class StaffSession(TenantScoped, db.Model):
+class StaffSession(LoginSessionColumns, TenantScoped, db.Model):
     """One staff login; the cookie holds a random key whose SHA-256 is stored here."""
 
     __tablename__ = "staff_sessions"
@@ -66,11 +67,6 @@ class StaffSession(TenantScoped, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     staff_id: Mapped[int]
     key_hash: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)
-    last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)
-    ended_at: Mapped[dt.datetime | None]
-    end_reason: Mapped[str | None] = mapped_column(String(20))
-    remote_addr: Mapped[str] = mapped_column(String(64), default="")
 
 
 class SettingsRevision(TenantScoped, db.Model):

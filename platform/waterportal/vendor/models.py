@@ -11,6 +11,7 @@ import datetime as dt
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from waterportal.core.login_sessions import LoginSessionColumns
 from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db
 
@@ -39,7 +40,7 @@ class VendorStaff(db.Model):
         return f"vendor:{self.id}"
 
 
-class VendorSession(db.Model):
+class VendorSession(LoginSessionColumns, db.Model):
     """One vendor login; the cookie holds a random key whose SHA-256 is stored here."""
 
     __tablename__ = "vendor_sessions"
@@ -47,11 +48,6 @@ class VendorSession(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     vendor_id: Mapped[int] = mapped_column(ForeignKey("vendor_staff.id", ondelete="CASCADE"), index=True)
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)
-    last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)
-    ended_at: Mapped[dt.datetime | None]
-    end_reason: Mapped[str | None] = mapped_column(String(20))
-    remote_addr: Mapped[str] = mapped_column(String(64), default="")
 
 
 class VendorCityLink(db.Model):
