@@ -13,6 +13,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 
 from waterportal.core.time import closure_days, parse_hhmm
 from waterportal.tenancy.hosts import normalise_host
+from waterportal.tenancy.messages import japanese
 
 PLATFORM_FLOOR = {
     "password_min_length": 8,
@@ -234,12 +235,12 @@ def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
             name = f"{prefix}.{key}" if prefix else str(key)
             flat.update(flatten_errors(value, name))
     elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
-        flat[prefix or "_schema"] = list(messages)
+        flat[prefix or "_schema"] = [japanese(m) for m in messages]
     elif isinstance(messages, list):
         for index, value in enumerate(messages):
             flat.update(flatten_errors(value, f"{prefix}[{index}]"))
     else:
-        flat[prefix or "_schema"] = [str(messages)]
+        flat[prefix or "_schema"] = [japanese(messages)]
     return flat
 
 
