@@ -6,9 +6,9 @@ import datetime as dt
 import re
 from zoneinfo import ZoneInfo
 
-import time_machine
 from sqlalchemy import func, select
 
+from tests.clock import FrozenClock as BaseFrozenClock
 from waterportal.extensions import db
 from waterportal.mail.models import OutboxMessage
 from waterportal.tenancy.context import tenant_context
@@ -22,25 +22,11 @@ PHONES = {"nayoro": "0165432111", "kanazawa": "0762202111"}
 CODE_IN_MAIL = re.compile(r"検証コード: (\d{6})")
 
 
-class FrozenClock:
-    """A stopped clock (time-machine) that tests move by hand."""
+class FrozenClock(BaseFrozenClock):
+    """tests.clock.FrozenClock starting at :data:`DAYTIME` unless told otherwise."""
 
     def __init__(self, start: dt.datetime = DAYTIME):
-        self.now = start
-        self._traveller = time_machine.travel(start, tick=False)
-        self._traveller.start()
-
-    def shift(self, **delta: float) -> None:
-        self.move_to(self.now + dt.timedelta(**delta))
-
-    def move_to(self, when: dt.datetime) -> None:
-        self._traveller.stop()
-        self.now = when
-        self._traveller = time_machine.travel(when, tick=False)
-        self._traveller.start()
-
-    def stop(self) -> None:
-        self._traveller.stop()
+        super().__init__(start)
 
 
 def mails(app, tenant, to: str | None = None, kind: str | None = None) -> list[dict]:
