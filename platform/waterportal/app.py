@@ -101,15 +101,15 @@ class DatabaseInt(IntegerConverter):
 def register_blueprints(app: Flask) -> None:
     """One blueprint per feature (ids in URLs use :class:`DatabaseInt`)."""
     app.url_map.converters["int"] = DatabaseInt
-    from waterportal.accounts.registration import registration
+    from waterportal.accounts.registration.views import registration
     from waterportal.accounts.views import accounts
     from waterportal.admin.views import admin
     from waterportal.inquiries.views import inquiry
+    from waterportal.mypage.account.views import profile
+    from waterportal.mypage.usage.views import portal
     from waterportal.notices.views import pages
-    from waterportal.portal.views import portal
-    from waterportal.profile.views import profile
     from waterportal.tenancy.views import health, theme_assets
-    from waterportal.vendor.console import vendor
+    from waterportal.vendor_console.views import vendor
 
     for blueprint in (health, theme_assets, pages, accounts, registration, admin, portal, profile, inquiry, vendor):
         app.register_blueprint(blueprint)
@@ -118,11 +118,11 @@ def register_blueprints(app: Flask) -> None:
 def register_cli(app: Flask) -> None:
     """``flask tenant ...`` and ``flask import ...``."""
     from waterportal.admin.cli import notices_cli, staff_cli
+    from waterportal.demo.cli import demo_cli
     from waterportal.imports.cli import import_cli
     from waterportal.mail.cli import outbox_cli
     from waterportal.tenancy.cli import tenant_cli
-    from waterportal.vendor.cli import demo_cli
-    from waterportal.vendor.staff_cli import vendor_cli
+    from waterportal.vendor_console.cli import vendor_cli
 
     app.cli.add_command(tenant_cli)
     app.cli.add_command(import_cli)

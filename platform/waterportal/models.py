@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from waterportal.accounts.models import Member, MemberContract  # noqa: F401
-from waterportal.accounts.registration_drafts import RegistrationDraft  # noqa: F401
+from waterportal.accounts.registration.drafts import RegistrationDraft  # noqa: F401
 from waterportal.accounts.session import MemberSession  # noqa: F401
 from waterportal.accounts.verification import VerificationCode  # noqa: F401
 from waterportal.admin.models import SettingsRevision, StaffMember, StaffSession  # noqa: F401
@@ -15,4 +15,4 @@ from waterportal.inquiries.models import Inquiry  # noqa: F401
 from waterportal.mail.models import OutboxMessage  # noqa: F401
 from waterportal.notices.models import Notice  # noqa: F401
 from waterportal.tenancy.models import Tenant, TenantAsset, TenantHost  # noqa: F401
-from waterportal.vendor.models import VendorCityLink, VendorSession, VendorStaff  # noqa: F401
+from waterportal.vendor_console.models import VendorCityLink, VendorSession, VendorStaff  # noqa: F401

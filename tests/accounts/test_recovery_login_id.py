@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.smtp import body_of, find_url
-from waterportal.accounts.recovery import RECOVER_ANSWER_IP
+from waterportal.accounts.recovery.services import RECOVER_ANSWER_IP
 from waterportal.accounts.secret import hash_answer
 from waterportal.core import throttle
 

@@ -18,7 +18,7 @@ from tests.registration_support import (
 )
 from waterportal.accounts.models import Member, MemberContract
 from waterportal.accounts.passwords import verify_password
-from waterportal.accounts.registration_drafts import RegistrationDraft
+from waterportal.accounts.registration.drafts import RegistrationDraft
 from waterportal.accounts.verification import VerificationCode
 from waterportal.core.audit import AuditEntry
 from waterportal.extensions import db

@@ -17,8 +17,8 @@ from tests.registration_support import (
     page,
 )
 from waterportal.accounts.models import Member, MemberContract
-from waterportal.accounts.registration_drafts import RegistrationDraft
-from waterportal.accounts.registration_services import (
+from waterportal.accounts.registration.drafts import RegistrationDraft
+from waterportal.accounts.registration.services import (
     RegistrationRefused,
     data_visible_date,
     format_date_ja,

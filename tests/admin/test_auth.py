@@ -181,7 +181,7 @@ def test_pending_second_factor_expires(client_for, kanazawa, make_staff):
 
 
 def require_totp(app, tenant, value=True):
-    from waterportal.admin.settings_services import apply_overrides
+    from waterportal.admin.settings.services import apply_overrides
     from waterportal.tenancy.registry import get_registry
 
     with app.app_context(), tenant_context(tenant):
@@ -294,7 +294,7 @@ def test_cli_accepts_a_given_password_only_if_strong(runner, client_for):
     ("Abc-1234", "12文字以上"),
 ])
 def test_the_staff_policy_is_the_strictest(app, kanazawa, password, problem):
-    from waterportal.admin.staff_services import staff_password_problems
+    from waterportal.admin.staff.services import staff_password_problems
 
     with app.app_context():
         assert any(problem in p for p in staff_password_problems(kanazawa, password, "kanazawa@example.jp"))

@@ -18,8 +18,8 @@ from sqlalchemy import func, select
 from tests.conftest import city
 from waterportal.accounts.models import Member, MemberContract
 from waterportal.admin.models import SettingsRevision, StaffMember
-from waterportal.admin.settings_groups import GROUPS
-from waterportal.admin.settings_services import apply_overrides
+from waterportal.admin.settings.groups import GROUPS
+from waterportal.admin.settings.services import apply_overrides
 from waterportal.extensions import db
 from waterportal.imports.models import ImportBatch
 from waterportal.inquiries.models import Inquiry

@@ -9,7 +9,7 @@ import pytest
 
 from tests.admin.conftest import login_staff
 from waterportal.accounts.models import MemberContract
-from waterportal.admin.settings_services import apply_overrides
+from waterportal.admin.settings.services import apply_overrides
 from waterportal.extensions import db
 from waterportal.imports.models import ImportBatch
 from waterportal.inquiries.models import Inquiry

@@ -15,7 +15,7 @@ from waterportal.accounts.session import MemberSession
 from waterportal.accounts.verification import issue_code
 from waterportal.core import throttle
 from waterportal.extensions import db
-from waterportal.profile.services import CHANGE_EMAIL, code_subject
+from waterportal.mypage.account.services import CHANGE_EMAIL, code_subject
 from waterportal.tenancy.context import tenant_context
 
 

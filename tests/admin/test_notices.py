@@ -133,7 +133,7 @@ def test_visible_notices_and_the_new_badge_follow_the_clock_and_the_city_setting
             "掲載中", "掲載中", "掲載中", "予約", "掲載終了"]
         assert [n.title for n in services.visible_notices(kanazawa, dt.datetime(2026, 11, 20, 0, 0, tzinfo=utc))][1] == "予約"
 
-    from waterportal.admin.settings_services import apply_overrides
+    from waterportal.admin.settings.services import apply_overrides
 
     with app.app_context(), tenant_context(kanazawa):
         apply_overrides(kanazawa, {"notices": {"new_badge_days": 30}}, actor="test")

@@ -252,7 +252,7 @@ def test_overrides_broken_by_a_newer_tenant_toml_are_skipped_and_reported(app, s
 
 
 def test_only_city_owned_keys_can_be_overridden(app, staff_client, kanazawa):
-    from waterportal.admin.settings_services import apply_overrides
+    from waterportal.admin.settings.services import apply_overrides
 
     client = staff_client("kanazawa")
     settings_post(client, "hours", {"login.mode": "email", "theme": "evil"})

@@ -7,10 +7,10 @@ import datetime as dt
 import pytest
 
 from tests.portal.test_pdf import pdf_text
+from waterportal.demo.cities import PROFILES
+from waterportal.demo.documents import TITLE
+from waterportal.demo.exports import generate_city, write_city
 from waterportal.tenancy.registry import get_registry
-from waterportal.vendor.demo import generate_city, write_city
-from waterportal.vendor.demo_cities import PROFILES
-from waterportal.vendor.demo_documents import TITLE
 
 TODAY = dt.date(2026, 11, 20)  # the clock fixture's day
 

@@ -11,12 +11,12 @@ from sqlalchemy import func, select
 
 from waterportal.accounts.models import Member, MemberContract
 from waterportal.accounts.passwords import hash_password
-from waterportal.admin.staff_services import create_staff
+from waterportal.admin.staff.services import create_staff
 from waterportal.contracts.models import Contract
 from waterportal.extensions import db
 from waterportal.tenancy.context import tenant_context
 from waterportal.tenancy.registry import get_registry
-from waterportal.vendor.auth import create_vendor_staff
+from waterportal.vendor_console.auth import create_vendor_staff
 
 STAFF_PASSWORD = "Josui-Pump-2026!"
 VENDOR_PASSWORD = "Unyo-Jigyosha-2026!"

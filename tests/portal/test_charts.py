@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from waterportal.portal.charts import PLOT_H, TOP, bar_chart, comparison_rows, nice_step
+from waterportal.mypage.usage.charts import PLOT_H, TOP, bar_chart, comparison_rows, nice_step
 
 
 def bill(month: str, usage: int, total: int):

@@ -12,7 +12,7 @@ from tests.portal.conftest import history_rows
 from waterportal.billing.models import Bill
 from waterportal.contracts.models import Contract
 from waterportal.extensions import db
-from waterportal.portal.pdf import bill_pdf
+from waterportal.mypage.usage.pdf import bill_pdf
 from waterportal.tenancy.context import tenant_context
 from waterportal.tenancy.models import TenantAsset
 

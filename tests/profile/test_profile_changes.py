@@ -70,8 +70,8 @@ def test_nickname_errors_keep_the_input(tenant, person, logged_in, load_member, 
 def test_change_nickname_service_names_the_right_problem(app, nayoro, person, value, message):
     """Callers other than the form (staff console, CLI) get the message that fits."""
     from waterportal.accounts.models import Member
-    from waterportal.profile.errors import ProfileError
-    from waterportal.profile.services import change_nickname
+    from waterportal.mypage.account.errors import ProfileError
+    from waterportal.mypage.account.services import change_nickname
 
     taro = person(nayoro)
     with app.app_context(), tenant_context(nayoro):

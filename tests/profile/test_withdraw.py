@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from tests.profile.conftest import PASSWORD, text
 from tests.registration_support import PASSWORDS, PHONES, Registration
 from waterportal.accounts.models import Member, MemberContract
-from waterportal.accounts.registration_drafts import RegistrationDraft
+from waterportal.accounts.registration.drafts import RegistrationDraft
 from waterportal.accounts.session import MemberSession
 from waterportal.accounts.verification import VerificationCode
 from waterportal.accounts.views import INVALID_LOGIN

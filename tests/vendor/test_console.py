@@ -21,7 +21,7 @@ from waterportal.imports.models import ImportBatch
 from waterportal.mail.models import OutboxMessage
 from waterportal.tenancy.context import tenant_context
 from waterportal.tenancy.services import apply_definition, read_definition
-from waterportal.vendor.models import VendorStaff
+from waterportal.vendor_console.models import VendorStaff
 
 # The staff console tests' fixtures, shared here.
 audit_entries, make_staff, staff_client = admin_fixtures.audit_entries, admin_fixtures.make_staff, admin_fixtures.staff_client
@@ -298,7 +298,7 @@ def test_cities_and_themes_cannot_override_vendor_templates(app, client_for, tmp
         assert "HACKED" not in body and "ベンダー管理画面 ログイン" in body
         with app.app_context():
             assert Path(app.jinja_env.get_template("vendor/base.html").filename).parts[-4:] == (
-                "vendor", "templates", "vendor", "base.html")
+                "vendor_console", "templates", "vendor", "base.html")
     finally:
         app.config["TENANTS_DIR"], app.config["THEMES_DIR"], app.jinja_loader = original
         app.jinja_env.cache.clear()

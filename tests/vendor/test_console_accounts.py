@@ -83,7 +83,7 @@ def test_demo_staff_accounts_are_created_once_and_work(app, runner, client_for):
 
 def test_the_readme_lists_every_demo_console_account():
     from waterportal.core.paths import REPO_ROOT
-    from waterportal.vendor.demo_staff import DEMO_STAFF
+    from waterportal.demo.staff import DEMO_STAFF
 
     readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
     for account in DEMO_STAFF:

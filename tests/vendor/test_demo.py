@@ -17,10 +17,8 @@ from waterportal.billing.models import Bill
 from waterportal.contracts.models import Contract
 from waterportal.core.text import is_katakana
 from waterportal.core.time import is_business_day
-from waterportal.extensions import db
-from waterportal.imports.services import import_bills, import_contracts
-from waterportal.tenancy.context import tenant_context
-from waterportal.vendor.demo import (
+from waterportal.demo.cities import KANAZAWA, NAYORO, PROFILES
+from waterportal.demo.exports import (
     BILL_COLUMNS,
     CONTRACT_COLUMNS,
     fixed_contracts,
@@ -30,8 +28,10 @@ from waterportal.vendor.demo import (
     with_tax,
     write_city,
 )
-from waterportal.vendor.demo_cities import KANAZAWA, NAYORO, PROFILES
-from waterportal.vendor.demo_members import DEMO_MEMBERS
+from waterportal.demo.members import DEMO_MEMBERS
+from waterportal.extensions import db
+from waterportal.imports.services import import_bills, import_contracts
+from waterportal.tenancy.context import tenant_context
 
 ROOT = Path(__file__).resolve().parents[2]
 TODAY = dt.date(2026, 11, 21)
@@ -243,8 +243,8 @@ def test_demo_member_logs_in_and_sees_data_today(app_ctx, nayoro, kanazawa, tmp_
     from waterportal.accounts.models import MemberContract
     from waterportal.accounts.policy import password_problems
     from waterportal.accounts.services import authenticate
+    from waterportal.demo.members import ensure_demo_member
     from waterportal.mail.models import OutboxMessage
-    from waterportal.vendor.demo_members import ensure_demo_member
 
     tenant = {"nayoro": nayoro, "kanazawa": kanazawa}[slug]
     contracts_path, _bills = write_city(tmp_path, generate_city(PROFILES[slug], tenant.settings, 3, 24, TODAY))

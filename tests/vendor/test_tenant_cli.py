@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from tests.admin import conftest as admin_fixtures
 from waterportal.accounts.models import Member
-from waterportal.admin.settings_services import apply_overrides
+from waterportal.admin.settings.services import apply_overrides
 from waterportal.core.paths import TENANTS_DIR
 from waterportal.extensions import db
 from waterportal.tenancy.context import tenant_context

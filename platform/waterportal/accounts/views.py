@@ -1,6 +1,6 @@
 """Blueprint ``accounts``: top page, login and logout (the member page is ``portal.dashboard``).
 
-Password reset and login-ID recovery live in :mod:`waterportal.accounts.recovery_views`
+Password reset and login-ID recovery live in :mod:`waterportal.accounts.recovery.views`
 on the same blueprint. Every state change is a POST with a CSRF token.
 """
 from __future__ import annotations
@@ -208,4 +208,4 @@ def logout():
     return redirect(url_for("accounts.login"))
 
 
-from waterportal.accounts import recovery_views  # noqa: E402,F401 - routes attach to this blueprint
+from waterportal.accounts.recovery import views as recovery_views  # noqa: E402,F401 - routes attach to this blueprint

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import click
 
-from waterportal.admin import staff_services as staff_svc
 from waterportal.admin.models import ROLES
+from waterportal.admin.staff import services as staff_svc
 from waterportal.core.time import utcnow
 from waterportal.extensions import db
 from waterportal.mail.services import portal_url

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 
 from waterportal.admin.audit_views import actor_names
 from waterportal.admin.blueprint import admin, page_arg, remote_addr, render
+from waterportal.admin.members.forms import ImportUploadForm
 from waterportal.admin.sessions import staff_required
-from waterportal.admin.support_forms import ImportUploadForm
 from waterportal.admin.uploads import (
     CSV_MAX_BYTES,
     ZIP_MAX_BYTES,

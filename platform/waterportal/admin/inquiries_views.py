@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from waterportal.admin.audit_views import actor_names
 from waterportal.admin.blueprint import admin, page_arg, remote_addr, render
 from waterportal.admin.forms import ActionForm
+from waterportal.admin.members.forms import INQUIRY_FILTERS, InquiryFilterForm
 from waterportal.admin.sessions import staff_required
-from waterportal.admin.support_forms import INQUIRY_FILTERS, InquiryFilterForm
 from waterportal.extensions import db
 from waterportal.inquiries import services
 from waterportal.inquiries.models import STATUS_ANSWERED, STATUS_NEW, Inquiry

@@ -37,7 +37,7 @@ class StaffMember(TenantScoped, db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)
     last_login_at: Mapped[dt.datetime | None]
     # Set on the account a vendor staff member uses in this city, created by the vendor
-    # console's one-time link (vendor/links.py); it has no usable password.
+    # console's one-time link (vendor_console/links.py); it has no usable password.
     vendor_id: Mapped[int | None] = mapped_column(ForeignKey("vendor_staff.id", ondelete="SET NULL"))
 
     @property

@@ -2,7 +2,7 @@
 
 A GET because the browser arrives by redirect from the vendor host, which cannot carry
 this city's CSRF token; the key is random, single use, short-lived and bound to this city
-(vendor/links.py), which is what a CSRF token would add. The key is never logged and the
+(vendor_console/links.py), which is what a CSRF token would add. The key is never logged and the
 response carries ``Referrer-Policy: same-origin`` (blueprint headers).
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ from flask import flash, g, redirect, request, url_for
 from waterportal.admin.blueprint import admin, remote_addr
 from waterportal.admin.sessions import end_staff_session, start_staff_session
 from waterportal.extensions import db
-from waterportal.vendor.links import LinkRefused, claim_city_link
+from waterportal.vendor_console.links import LinkRefused, claim_city_link
 
 
 @admin.get("/vendor-login")

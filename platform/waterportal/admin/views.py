@@ -32,12 +32,12 @@ def account():
 # Route modules attach themselves to the blueprint on import.
 from waterportal.admin import (  # noqa: E402,F401
     audit_views,
-    auth,
     imports_views,
     inquiries_views,
-    members_views,
+    login_views,
     notices_views,
-    settings_views,
-    staff_views,
     vendor_login,
 )
+from waterportal.admin.members import views as members_views  # noqa: E402,F401
+from waterportal.admin.settings import views as settings_views  # noqa: E402,F401
+from waterportal.admin.staff import views as staff_views  # noqa: E402,F401

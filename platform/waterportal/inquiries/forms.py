@@ -6,7 +6,7 @@ import re
 from wtforms import RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from waterportal.accounts.registration_forms import check_email
+from waterportal.accounts.registration.forms import check_email
 from waterportal.core.forms import CitizenForm
 from waterportal.core.text import digits_only
 from waterportal.inquiries.models import CATEGORIES

@@ -11,7 +11,7 @@ from waterportal.inquiries.services import (
     submit_inquiry,
     throttle_message,
 )
-from waterportal.portal.selection import selected_contract
+from waterportal.mypage.usage.selection import selected_contract
 from waterportal.tenancy.context import TenantContext
 from waterportal.tenancy.templating import render_page
 

@@ -2,7 +2,7 @@
 
 Vendors read these from ``tenant apply`` and ``tenant check``;
 our own validators already speak Japanese. (The city console words its form messages itself,
-in admin/schema_form.py, as 入力してください.) One table here rather than ``error=`` on every
+in admin/settings/schema_form.py, as 入力してください.) One table here rather than ``error=`` on every
 field keeps the schemas readable and catches every built-in message at once.
 """
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Password reset (email cities) and login-ID recovery (login-ID cities)."""

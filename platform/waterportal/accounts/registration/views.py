@@ -1,0 +1,250 @@
+"""会員登録 (citizen registration), steps 1/4 to 4/4, in both cities' styles.
+
+Email cities (Nayoro) and login-ID cities (Kanazawa) share the flow: verify an email
+address with a six-digit code, enter details and the contract, confirm, done. The
+login-ID style adds ログインID and 秘密の質問. State lives server-side in a
+:class:`~waterportal.accounts.registration.drafts.RegistrationDraft`; the browser only
+holds its token. GET never changes anything; every POST carries a CSRF token (CSRFProtect checks
+them all, so the button-only forms use the ``csrf_token()`` template global).
+"""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, g, redirect, request, session, url_for
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from waterportal.accounts.models import Member
+from waterportal.accounts.policy import policy_lines
+from waterportal.accounts.registration.drafts import (
+    SESSION_KEY,
+    current_draft,
+    discard_draft,
+    start_draft,
+)
+from waterportal.accounts.registration.forms import (
+    CodeForm,
+    DetailsForm,
+    EmailForm,
+    login_id_rule,
+)
+from waterportal.accounts.registration.services import (
+    RegistrationRefused,
+    complete_registration,
+    format_date_ja,
+    save_details,
+    send_registration_code,
+    verify_registration_code,
+)
+from waterportal.accounts.verification import ResendTooSoon, message_for, resend_message
+from waterportal.contracts.services import (
+    NOT_FOUND,
+    REASON_TEXT,
+    get_contract,
+    throttle_message,
+)
+from waterportal.core.text import normalise_email
+from waterportal.extensions import db
+from waterportal.tenancy.templating import chain, render_page
+
+registration = Blueprint("registration", __name__, url_prefix="/register")
+DONE_KEY = "registration_done"
+EXPIRED = "登録の有効期限が切れました。お手数ですが、メールアドレスの登録からやり直してください。"
+
+
+def login_url() -> str:
+    """The login page (「戻る」, 「キャンセル」 and 「ポータルを利用する」 lead there)."""
+    return url_for("accounts.login")
+
+
+def _page(name: str, **context) -> str:
+    tenant = g.tenant
+    words = current_app.jinja_env.select_template(chain(tenant, "registration/_words.html"))
+    return render_page(f"registration/{name}", words=words, login_url=login_url(), **context)
+
+
+def _ttl() -> int:
+    return g.tenant.settings["registration"]["code_ttl_minutes"]
+
+
+def _restart(message: str = EXPIRED):
+    flash(message, "error")
+    return redirect(url_for(".start"))
+
+
+def _policy_items() -> list[tuple[str, str]]:
+    """Policy lines paired with the rule each one states, for the as-you-type check."""
+    policy = g.tenant.settings["password_policy"]
+    lines = policy_lines(policy)
+    keys = ["length"] + [k for k in ("upper", "lower", "digit", "symbol") if policy.get(f"require_{k}")] + ["charset"]
+    if len(keys) != len(lines):  # the wording changed shape: show it, check on the server only
+        keys = [""] * len(lines)
+    return list(zip(keys, lines, strict=True))
+
+
+def _email_page(draft, email_form: EmailForm, code_form: CodeForm | None = None, status: int = 200):
+    return _page("email.html", draft=draft, email_form=email_form, code_form=code_form, ttl=_ttl()), status
+
+
+@registration.route("/", methods=["GET", "POST"])
+def start():
+    """1/4 メールアドレス登録: send a code to the address typed."""
+    tenant = g.tenant
+    draft = current_draft(tenant)
+    form = EmailForm(data={"email": draft.email} if draft else None)
+    if form.validate_on_submit():
+        new = draft is None
+        draft = draft or start_draft(tenant)
+        try:
+            send_registration_code(tenant, draft, form.email.data, remote_addr=request.remote_addr or "")
+        except ResendTooSoon as exc:
+            db.session.rollback()
+            if new:
+                session.pop(SESSION_KEY, None)
+            draft = current_draft(tenant)
+            if draft is not None and draft.email == normalise_email(form.email.data):
+                flash(resend_message(exc.seconds), "error")
+                return redirect(url_for(".verify"))
+            form.email.errors.append(resend_message(exc.seconds))
+            return _email_page(draft, form)
+        db.session.commit()
+        flash(f"{draft.email} 宛に認証コードを送信しました。", "info")
+        return redirect(url_for(".verify"))
+    return _email_page(draft, form)
+
+
+@registration.route("/verify", methods=["GET", "POST"])
+def verify():
+    """1/4 the code from the mail; 次へ leads to 2/4."""
+    tenant = g.tenant
+    draft = current_draft(tenant)
+    if draft is None or not draft.email:
+        return _restart()
+    if draft.verified:
+        return redirect(url_for(".details"))
+    email_form = EmailForm(formdata=None, data={"email": draft.email})
+    form = CodeForm()
+    if form.validate_on_submit():
+        result = verify_registration_code(tenant, draft, form.code.data)
+        db.session.commit()
+        if result.ok:
+            return redirect(url_for(".details"))
+        form.code.errors.append(message_for(result, _ttl()))
+    return _email_page(draft, email_form, form)
+
+
+@registration.post("/resend")
+def resend():
+    """Send a new code to the address of this registration (the old one dies)."""
+    tenant = g.tenant
+    draft = current_draft(tenant)
+    if draft is None or not draft.email:
+        return _restart()
+    try:
+        send_registration_code(tenant, draft, draft.email, remote_addr=request.remote_addr or "")
+    except ResendTooSoon as exc:
+        db.session.rollback()
+        flash(resend_message(exc.seconds), "error")
+        return redirect(url_for(".verify"))
+    db.session.commit()
+    flash(f"{draft.email} 宛に新しい認証コードを送信しました。以前の認証コードは使えません。", "info")
+    return redirect(url_for(".verify"))
+
+
+@registration.get("/help")
+def help_page():
+    """メールが届かない場合: spam filters, allow-lists, typos, and a resend button."""
+    draft = current_draft(g.tenant)
+    return _page("help.html", draft=draft)
+
+
+@registration.route("/details", methods=["GET", "POST"])
+def details():
+    """2/4 会員情報入力: details, password, contract; matching happens on 確認."""
+    tenant = g.tenant
+    draft = current_draft(tenant)
+    if draft is None:
+        return _restart()
+    if not draft.verified:
+        flash("先にメールアドレスの確認(認証コードの入力)を行ってください。", "error")
+        return redirect(url_for(".verify" if draft.email else ".start"))
+    kwargs = {} if request.method == "POST" else {"data": DetailsForm.initial(draft.details)}
+    form = DetailsForm(
+        tenant, draft.email, has_password=draft.password_hash is not None,
+        has_answer=draft.secret_answer_hash is not None, **kwargs,
+    )
+    alert = None
+    if form.validate_on_submit():
+        answer = form.secret_answer.data if "secret_answer" in form else ""
+        outcome = save_details(
+            tenant, draft, form.cleaned(), password=form.password.data or "",
+            secret_answer=answer or "", remote_addr=request.remote_addr or "",
+        )
+        if not outcome.throttled:
+            db.session.commit()
+            return redirect(url_for(".confirm"))
+        alert = throttle_message(outcome.retry_after)
+    return _page(
+        "details.html", draft=draft, form=form, alert=alert, policy_items=_policy_items(),
+        policy=tenant.settings["password_policy"], login_id_rule=login_id_rule(tenant),
+    )
+
+
+@registration.post("/cancel")
+def cancel():
+    """キャンセル: forget this registration and go back to the login page."""
+    discard_draft(g.tenant)
+    db.session.commit()
+    flash("会員登録を中止しました。", "info")
+    return redirect(login_url())
+
+
+@registration.route("/confirm", methods=["GET", "POST"])
+def confirm():
+    """3/4 確認: everything but the password; 登録 only when a contract matched."""
+    tenant = g.tenant
+    draft = current_draft(tenant)
+    if draft is None:
+        if request.method == "POST" and session.get(DONE_KEY):
+            return redirect(url_for(".done"))
+        return _restart()
+    if not draft.verified:
+        return redirect(url_for(".verify"))
+    if not draft.details_done:
+        return redirect(url_for(".details"))
+    error = None
+    if request.method == "POST":
+        try:
+            member = complete_registration(tenant, draft, remote_addr=request.remote_addr or "")
+            db.session.commit()
+        except RegistrationRefused as exc:
+            db.session.rollback()
+            error = exc.message
+        except IntegrityError:  # a concurrent registration took the address or login ID
+            db.session.rollback()
+            error = "このメールアドレスまたはログインIDは既に登録されています。入力内容をご確認ください。"
+        else:
+            session.pop(SESSION_KEY, None)
+            session[DONE_KEY] = member.id
+            return redirect(url_for(".done"))
+        draft = current_draft(tenant)
+        if draft is None:
+            return _restart()
+    contract = get_contract(tenant, draft.contract_id) if draft.contract_id else None
+    reasons = [REASON_TEXT[r] for r in draft.match_reasons if r in REASON_TEXT]
+    return _page(
+        "confirm.html", draft=draft, contract=contract, not_found=NOT_FOUND if contract is None else None,
+        reasons=reasons, error=error,
+    ), (200 if error is None else 409)
+
+
+@registration.get("/done")
+def done():
+    """4/4 会員登録完了, with the date usage and bills become visible."""
+    member_id = session.get(DONE_KEY)
+    member = None
+    if isinstance(member_id, int):
+        member = db.session.scalar(select(Member).where(Member.tenant_id == g.tenant.id, Member.id == member_id))
+    if member is None:
+        return redirect(url_for(".start"))
+    visible = format_date_ja(member.data_visible_from) if member.data_visible_from else ""
+    return _page("done.html", member=member, visible_from=visible)

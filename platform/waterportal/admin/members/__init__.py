@@ -1,0 +1,1 @@
+"""会員サポート: member search and support actions (all audited)."""

@@ -1,0 +1,128 @@
+"""会員サポート (admins and operators): search, a member's status, and the support actions.
+
+Operators may take every action here: lifting a throttle, resending a code, ending
+sessions and unlinking a contract are what a support call needs, none of them reveals
+or changes a secret, and each is audited. Every action is a POST with a CSRF token.
+"""
+from __future__ import annotations
+
+from flask import abort, flash, g, redirect, request, url_for
+
+from waterportal.accounts.registration.services import format_date_ja
+from waterportal.admin.audit_views import ACTIONS, actor_names
+from waterportal.admin.blueprint import admin, page_arg, remote_addr, render
+from waterportal.admin.forms import ActionForm
+from waterportal.admin.members import services as support
+from waterportal.admin.members.forms import MemberSearchForm
+from waterportal.admin.sessions import staff_required
+from waterportal.core.time import local_now
+from waterportal.extensions import db
+from waterportal.mypage.account import services as profile_services
+
+
+def _member_or_404(member_id: int):
+    member = support.get_member(g.tenant, member_id)
+    if member is None:
+        abort(404)
+    return member
+
+
+def _back(member_id: int):
+    return redirect(url_for("admin.member_detail", member_id=member_id))
+
+
+@admin.get("/members")
+@staff_required()
+def members():
+    """会員の検索: お客様番号, メールアドレス, ログインID or お客様氏名カナ."""
+    form = MemberSearchForm(request.args)
+    results = None
+    if request.args.get("q") is not None and form.validate():
+        page = page_arg()
+        results = support.search_members(g.tenant, form.kind.data, form.q.data, page)
+    return render("members.html", title="会員サポート", form=form, results=results,
+                  args={"kind": form.kind.data, "q": form.q.data or ""})
+
+
+@admin.get("/members/<int:member_id>")
+@staff_required()
+def member_detail(member_id: int):
+    """One member's status: verification, contracts, logins, sessions, throttles, history."""
+    tenant = g.tenant
+    member = _member_or_404(member_id)
+    today = local_now(tenant.timezone).date()
+    visible = member.data_visible_from
+    return render(
+        "member.html", title=f"会員情報 {member.email}", member=member, form=ActionForm(),
+        links=profile_services.member_links(tenant, member),
+        pending=profile_services.pending_email_change(tenant, member),
+        sessions=support.live_session_count(tenant, member), throttles=support.member_throttles(tenant, member),
+        history=support.member_history(member), labels=ACTIONS, names=actor_names(),
+        visible_text=format_date_ja(visible) if visible else None, visible_now=visible is None or visible <= today,
+    )
+
+
+@admin.post("/members/<int:member_id>/throttles/clear")
+@staff_required()
+def member_clear_throttle(member_id: int):
+    """Lift one of the member's throttles (「制限を解除」)."""
+    ActionForm()
+    member = _member_or_404(member_id)
+    try:
+        found = support.clear_member_throttle(g.tenant, member, request.form.get("throttle", ""), g.staff.actor,
+                                              remote_addr())
+    except support.SupportError as exc:
+        flash(exc.message, "error")
+        return _back(member.id)
+    db.session.commit()
+    flash(f"「{found.label}」の制限を解除しました。", "info")
+    return _back(member.id)
+
+
+@admin.post("/members/<int:member_id>/verification/resend")
+@staff_required()
+def member_resend_verification(member_id: int):
+    """Send a new code for the member's open email change (the citizen's own limits apply)."""
+    ActionForm()
+    member = _member_or_404(member_id)
+    try:
+        email = support.resend_email_change_code(g.tenant, member, g.staff.actor, remote_addr())
+    except support.SupportError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return _back(member.id)
+    db.session.commit()
+    flash(f"{email} 宛てに新しい確認コードを送信しました。", "info")
+    return _back(member.id)
+
+
+@admin.post("/members/<int:member_id>/sessions/end")
+@staff_required()
+def member_end_sessions(member_id: int):
+    """Log the member out on every device."""
+    ActionForm()
+    member = _member_or_404(member_id)
+    ended = support.end_all_sessions(g.tenant, member, g.staff.actor, remote_addr())
+    db.session.commit()
+    flash(f"すべてのログイン状態を終了しました({ended}件)。", "info")
+    return _back(member.id)
+
+
+@admin.route("/members/<int:member_id>/contracts/<int:link_id>/unlink", methods=["GET", "POST"])
+@staff_required()
+def member_unlink_contract(member_id: int, link_id: int):
+    """Unlink a contract from the member: a confirmation page (GET), then the change (POST)."""
+    member = _member_or_404(member_id)
+    link = profile_services.get_link(g.tenant, member, link_id)
+    if link is None:
+        abort(404)
+    form = ActionForm()
+    if form.validate_on_submit():
+        contract = support.unlink_contract(g.tenant, member, link_id, g.staff.actor, remote_addr())
+        db.session.commit()
+        number = contract.customer_number if contract else ""
+        flash(f"お客様番号 {number} の登録を解除しました。", "info")
+        return _back(member.id)
+    contract = next((c for lnk, c in profile_services.member_links(g.tenant, member) if lnk.id == link.id), None)
+    return render("member_unlink.html", title="契約の登録解除", member=member, link=link, contract=contract,
+                  form=form)

@@ -1,0 +1,1 @@
+"""City staff accounts: creation, roles, passwords and the second factor."""

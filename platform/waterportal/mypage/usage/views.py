@@ -1,0 +1,224 @@
+"""Blueprint ``portal``: the member pages (会員さま専用サイト, ④ graph, ⑤ 料金明細, ⑥ 書類).
+
+Every page works on the selected contract (:mod:`waterportal.mypage.usage.selection`) and reads
+through the one-statement queries of :mod:`waterportal.billing.queries`, so a page issues
+the same number of statements whatever the length of the history. Until the member's
+``data_visible_from`` the pages say from when usage and bills can be seen instead.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, current_app, g, redirect, request, url_for
+from flask_login import current_user, login_required
+
+from waterportal.accounts.forms import LogoutForm
+from waterportal.accounts.models import Member
+from waterportal.billing import queries
+from waterportal.billing.documents import contract_documents
+from waterportal.core.time import local_now
+from waterportal.mypage.usage.charts import comparison_rows, usage_and_amount_charts
+from waterportal.mypage.usage.pdf import bill_pdf, bill_pdf_filename
+from waterportal.mypage.usage.selection import (
+    LinkedContract,
+    linked_contracts,
+    select_contract,
+    selected_contract,
+)
+from waterportal.tenancy.context import TenantContext
+from waterportal.tenancy.templating import chain, render_page
+
+portal = Blueprint("portal", __name__, url_prefix="/mypage")
+
+
+def greeting(hour: int) -> str:
+    """おはようございます (5-11時) / こんにちは (11-18時) / こんばんは."""
+    if 5 <= hour < 11:
+        return "おはようございます"
+    if 11 <= hour < 18:
+        return "こんにちは"
+    return "こんばんは"
+
+
+@portal.app_template_global("optional_url")
+def optional_url(endpoint: str, **values) -> str | None:
+    """``url_for(endpoint)`` if that page exists in this deployment, else None (link left out)."""
+    if endpoint not in current_app.view_functions:
+        return None
+    return url_for(endpoint, **values)
+
+
+@portal.app_template_filter("ymd")
+def ymd(value: dt.date | None) -> str:
+    """2024/09/30."""
+    return "" if value is None else value.strftime("%Y/%m/%d")
+
+
+def city_time(tenant: TenantContext, moment: dt.datetime | None) -> dt.datetime | None:
+    """A stored naive-UTC timestamp in the city's time zone."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=dt.UTC).astimezone(ZoneInfo(tenant.timezone))
+
+
+@dataclass(frozen=True)
+class MemberPage:
+    """What every member page knows: who, which contracts, which one, and the data gate."""
+
+    tenant: TenantContext
+    member: Member
+    now: dt.datetime  # in the city's time zone
+    links: list[LinkedContract]
+    selected: LinkedContract | None
+    visible_from: dt.date | None  # set while usage and bills may not be shown yet
+
+    @property
+    def contract_id(self) -> int | None:
+        return self.selected.contract_id if self.selected else None
+
+    @property
+    def shows_data(self) -> bool:
+        return self.selected is not None and self.visible_from is None
+
+
+def member_page() -> MemberPage:
+    """Load the common context of a member page (one query: the member's links)."""
+    tenant: TenantContext = g.tenant
+    member = current_user._get_current_object()
+    now = local_now(tenant.timezone)
+    links = linked_contracts(member)
+    visible_from = member.data_visible_from
+    if visible_from is not None and visible_from <= now.date():
+        visible_from = None
+    return MemberPage(tenant, member, now, links, selected_contract(member, links), visible_from)
+
+
+def render_member(name: str, page: MemberPage, **context) -> str:
+    """Render a member page with the shared parts (logout, switcher, gate notice)."""
+    parts = current_app.jinja_env.select_template(chain(page.tenant, "portal/_parts.html"))
+    return render_page(name, page=page, parts=parts, logout_form=LogoutForm(), **context)
+
+
+@portal.get("")
+@login_required
+def dashboard():
+    """会員さま専用サイト: greeting, お客さま番号, お知らせ, 今回の請求金額 and the menu."""
+    from waterportal.notices.services import autolink, is_new, visible_notices
+
+    page = member_page()
+    notices = [(n, is_new(n, page.now, page.tenant)) for n in visible_notices(page.tenant, page.now)]
+    bill = queries.latest_bill(page.contract_id) if page.shows_data else None
+    updated = city_time(page.tenant, page.selected.contract.data_updated_at) if page.selected else None
+    return render_member(
+        "portal/dashboard.html", page, title="会員さま専用サイト", greeting=greeting(page.now.hour),
+        notices=notices, bill=bill, updated_at=updated, month_label=queries.month_label,
+        city_time=lambda moment: city_time(page.tenant, moment), autolink=autolink,
+    )
+
+
+@portal.post("/contract")
+@login_required
+def switch_contract():
+    """Switch the お客さま番号 being viewed (only to one of the member's contracts)."""
+    try:
+        contract_id = int(request.form.get("contract_id", ""))
+    except ValueError:
+        abort(404)
+    select_contract(current_user._get_current_object(), contract_id)
+    target = request.form.get("next", "")
+    allowed = {url_for(f"portal.{name}") for name in ("dashboard", "graph", "bills", "documents")}
+    return redirect(target if target in allowed else url_for("portal.dashboard"))
+
+
+@portal.get("/graph")
+@login_required
+def graph():
+    """④ 使用量・請求金額のグラフ: up to two years, this year against the same months last year."""
+    page = member_page()
+    rows, charts = [], []
+    if page.shows_data:
+        rows = comparison_rows(queries.recent_bills(page.contract_id, _cycle(page)), _cycle(page))
+        charts = usage_and_amount_charts(rows) if rows else []
+    return render_member("portal/graph.html", page, title="使用量・請求金額のグラフ", rows=rows, charts=charts,
+                         bimonthly=_cycle(page) == "bimonthly")
+
+
+def _cycle(page: MemberPage) -> str:
+    return page.tenant.settings["billing"]["cycle"]
+
+
+@portal.get("/bills")
+@login_required
+def bills():
+    """⑤ 料金明細: up to two years of bills of the selected contract, newest first."""
+    page = member_page()
+    history = queries.recent_bills(page.contract_id, _cycle(page)) if page.shows_data else []
+    return render_member("portal/bills.html", page, title="料金明細", bills=history, month_label=queries.month_label)
+
+
+def _member_bill(page: MemberPage, bill_id: int):
+    found = queries.member_bill(page.member.id, bill_id)
+    if found is None:
+        abort(404)
+    return found
+
+
+@portal.get("/bills/<int:bill_id>")
+@login_required
+def bill(bill_id: int):
+    """One bill: readings, meter, charges; 404 unless it is a bill of one of the member's contracts."""
+    page = member_page()
+    found = _member_bill(page, bill_id) if page.visible_from is None else (None, None)
+    return render_member("portal/bill.html", page, title="料金明細の詳細", bill=found[0], contract=found[1],
+                         month_label=queries.month_label)
+
+
+def download(data: bytes, filename: str, content_type: str):
+    """A private file download: attachment with an RFC 5987 name, never stored by caches."""
+    response = current_app.response_class(data, mimetype=content_type)
+    ascii_name = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_" for c in filename)
+    response.headers["Content-Disposition"] = (
+        f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
+    )
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@portal.get("/bills/<int:bill_id>/pdf")
+@login_required
+def bill_document(bill_id: int):
+    """⑥ The 検針票・請求書 of one bill as a PDF (made on request, never cached)."""
+    page = member_page()
+    if page.visible_from is not None:
+        abort(404)
+    found_bill, contract = _member_bill(page, bill_id)
+    data = bill_pdf(page.tenant, contract, found_bill)
+    return download(data, bill_pdf_filename(contract, found_bill), "application/pdf")
+
+
+@portal.get("/documents")
+@login_required
+def documents():
+    """⑥ 書類ダウンロード: a PDF per bill, and the notices the city issued to this customer."""
+    page = member_page()
+    history, issued = [], []
+    if page.shows_data:
+        history = queries.recent_bills(page.contract_id, _cycle(page))
+        issued = contract_documents(page.contract_id)
+    return render_member("portal/documents.html", page, title="書類ダウンロード", bills=history, issued=issued,
+                         month_label=queries.month_label)
+
+
+@portal.get("/documents/<int:document_id>")
+@login_required
+def document(document_id: int):
+    """Download a document the city issued; 404 unless it belongs to one of the member's contracts."""
+    page = member_page()
+    found = queries.member_document(page.member.id, document_id) if page.visible_from is None else None
+    if found is None:
+        abort(404)
+    return download(found.data, found.download_name, found.content_type)

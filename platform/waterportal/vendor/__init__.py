@@ -1,1 +1,0 @@
-"""Vendor tools: the demo data generator and its CLI (``flask demo ...``)."""

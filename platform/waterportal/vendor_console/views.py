@@ -1,0 +1,164 @@
+"""Blueprint ``vendor``: the vendor console, served on ``VENDOR_HOSTS`` only (tenancy/gate.py).
+
+Pages: login (password, then TOTP when set), the list of cities with their figures, and
+the audited one-time link into a city's console. Templates live in this package and are
+rendered by bare names (``vendor/...``); no city or theme folder can reach them.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    flash,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from sqlalchemy import select
+
+from waterportal.admin.forms import ActionForm, StaffLoginForm, TotpForm
+from waterportal.core.time import utcnow_naive
+from waterportal.extensions import db
+from waterportal.notices.forms import utc_to_local_text
+from waterportal.tenancy.models import Tenant
+from waterportal.tenancy.registry import context_for
+from waterportal.tenancy.schemas import SLUG
+from waterportal.vendor_console import auth
+from waterportal.vendor_console.auth import remote_addr, vendor_required
+from waterportal.vendor_console.links import issue_city_link
+from waterportal.vendor_console.overview import city_figures, oldest_pending_age
+
+vendor = Blueprint(
+    "vendor", __name__, url_prefix="/vendor", template_folder="templates",
+    # The console shares the staff console's stylesheet (one look for both consoles).
+    static_folder=str(Path(__file__).parent.parent / "admin" / "static"), static_url_path="/static",
+)
+vendor.before_request(auth.load_vendor)
+
+
+@vendor.app_template_filter("city_time")
+def city_time(moment, tz_name: str) -> str:
+    """A naive UTC time as the city's wall clock (``2026-11-22 09:00``): what its staff read."""
+    return utc_to_local_text(moment, tz_name).replace("T", " ")
+
+INVALID = "メールアドレスまたはパスワードが正しくありません。"
+THROTTLED = "失敗が続いたため、一時的にログインを制限しています。{minutes}分ほど時間をおいてから、もう一度お試しください。"
+
+
+@vendor.after_request
+def console_headers(response):
+    """Never cached, never framed, no referrer (the city links carry a one-time key)."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def _render(name: str, status: int = 200, retry_after: int = 0, **context):
+    response = make_response(render_template(f"vendor/{name}", me=g.get("vendor_staff"), **context), status)
+    if status == 429:
+        response.headers["Retry-After"] = str(max(1, retry_after))
+    return response
+
+
+def _minutes(seconds: int) -> int:
+    return max(1, -(-seconds // 60))
+
+
+@vendor.route("/login", methods=["GET", "POST"])
+def login():
+    """ベンダー管理画面ログイン (password; then the code when the account has TOTP)."""
+    if g.vendor_staff is not None:
+        return redirect(url_for("vendor.index"))
+    form = StaffLoginForm()
+    message, status, wait = None, 200, 0
+    if form.validate_on_submit():
+        result = auth.authenticate(form.email.data, form.password.data, remote_addr())
+        if result.vendor is not None and result.vendor.totp_secret:
+            auth.set_pending(result.vendor)
+            db.session.commit()
+            return redirect(url_for("vendor.login_totp"))
+        if result.vendor is not None:
+            auth.start_session(result.vendor, remote_addr())
+            db.session.commit()
+            return redirect(url_for("vendor.index"))
+        db.session.commit()
+        if result.throttled:
+            message, status, wait = THROTTLED.format(minutes=_minutes(result.retry_after)), 429, result.retry_after
+        else:
+            message = INVALID
+    return _render("login.html", status, wait, form=form, message=message, title="ログイン")
+
+
+@vendor.route("/login/totp", methods=["GET", "POST"])
+def login_totp():
+    """Step 2: the authenticator app's code."""
+    pending = auth.pending_vendor()
+    if pending is None:
+        flash("もう一度メールアドレスとパスワードを入力してください。", "info")
+        return redirect(url_for("vendor.login"))
+    form = TotpForm()
+    status, wait = 200, 0
+    if form.validate_on_submit():
+        result = auth.verify_totp(pending, form.code.data)
+        if result.vendor is not None:
+            auth.start_session(pending, remote_addr())
+            db.session.commit()
+            return redirect(url_for("vendor.index"))
+        db.session.commit()
+        if result.throttled:
+            status, wait = 429, result.retry_after
+            form.code.errors.append(THROTTLED.format(minutes=_minutes(wait)))
+        else:
+            form.code.errors.append("確認コードが正しくありません。")
+    return _render("login_totp.html", status, wait, form=form, title="確認コードの入力")
+
+
+@vendor.post("/logout")
+@vendor_required
+def logout():
+    """ログアウト: the session row ends."""
+    ActionForm()
+    auth.end_session("logout")
+    db.session.commit()
+    flash("ログアウトしました。", "info")
+    return redirect(url_for("vendor.login"))
+
+
+@vendor.get("/")
+@vendor_required
+def index():
+    """市町村の一覧: status, hosts, members, contracts, last import, mail backlog and failures."""
+    now = utcnow_naive()
+    return _render("index.html", title="市町村の一覧", cities=city_figures(), oldest=oldest_pending_age(now),
+                   form=ActionForm())
+
+
+@vendor.post("/cities/<slug>/console")
+@vendor_required
+def open_city_console(slug: str):
+    """Open a city's console through a one-time link (recorded in that city's audit log)."""
+    ActionForm()
+    # A slug that cannot be one (a NUL would reach PostgreSQL, which refuses it) is no city.
+    tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug)) if SLUG.fullmatch(slug) else None
+    if tenant is None:
+        return _render("index.html", 404, title="市町村の一覧", cities=city_figures(), oldest=None,
+                       form=ActionForm(), message=f"市町村 {slug} はありません。")
+    if not tenant.enabled:
+        flash(f"{tenant.name}は停止中のため、管理画面を開けません(flask tenant enable {slug})。", "error")
+        return redirect(url_for("vendor.index"))
+    path = issue_city_link(g.vendor_staff, context_for(tenant), remote_addr())
+    db.session.commit()
+    return redirect(city_url(tenant.primary_host, path), code=303)
+
+
+def city_url(host: str, path: str) -> str:
+    """``path`` on the city's primary host, with this request's scheme and port: the
+    vendor console and the cities are served by the same deployment (and proxy)."""
+    port = request.host.rsplit(":", 1)[1] if ":" in request.host.lstrip("[") else ""
+    return f"{request.scheme}://{host}{':' + port if port else ''}{path}"
