@@ -16,11 +16,10 @@ from tests.registration_support import (
     mails,
     page,
 )
-from waterportal.accounts.models import Member, MemberContract
+from waterportal.accounts.models import Member, MemberContract, VerificationCode
 from waterportal.accounts.passwords import verify_password
-from waterportal.accounts.registration.drafts import RegistrationDraft
-from waterportal.accounts.verification import VerificationCode
-from waterportal.core.audit import AuditEntry
+from waterportal.accounts.registration.models import RegistrationDraft
+from waterportal.core.models import AuditEntry
 from waterportal.extensions import db
 from waterportal.tenancy.context import tenant_context
 

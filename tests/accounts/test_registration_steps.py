@@ -16,15 +16,14 @@ from tests.registration_support import (
     mails,
     page,
 )
-from waterportal.accounts.models import Member, MemberContract
-from waterportal.accounts.registration.drafts import RegistrationDraft
+from waterportal.accounts.models import Member, MemberContract, VerificationCode
+from waterportal.accounts.registration.models import RegistrationDraft
 from waterportal.accounts.registration.services import (
     RegistrationRefused,
     data_visible_date,
     format_date_ja,
     register_member,
 )
-from waterportal.accounts.verification import VerificationCode
 from waterportal.contracts.models import Contract
 from waterportal.extensions import db
 from waterportal.tenancy.context import tenant_context

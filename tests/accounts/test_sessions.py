@@ -8,8 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from waterportal.accounts.models import Member, MemberContract
-from waterportal.accounts.session import MemberSession
+from waterportal.accounts.models import Member, MemberContract, MemberSession
 from waterportal.extensions import db
 from waterportal.tenancy.context import tenant_context
 

@@ -19,7 +19,7 @@ from tests.imports.helpers import (
     contracts_of,
     csv_text,
 )
-from waterportal.billing.documents import Document
+from waterportal.billing.models import Document
 from waterportal.extensions import db
 from waterportal.imports.validation import BILL_COLUMNS, CONTRACT_COLUMNS
 from waterportal.tenancy.context import tenant_context

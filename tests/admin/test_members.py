@@ -9,9 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from waterportal.accounts import services as account_services
-from waterportal.accounts.models import Member, MemberContract
+from waterportal.accounts.models import Member, MemberContract, MemberSession
 from waterportal.accounts.secret import hash_answer
-from waterportal.accounts.session import MemberSession
 from waterportal.accounts.verification import issue_code
 from waterportal.core import throttle
 from waterportal.extensions import db

@@ -8,7 +8,7 @@ from urllib.parse import unquote
 import pytest
 from sqlalchemy import select
 
-from waterportal.billing.documents import Document
+from waterportal.billing.models import Document
 from waterportal.extensions import db
 from waterportal.imports.documents import import_documents
 from waterportal.imports.models import ImportBatch

@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from tests.portal.conftest import history_rows
-from waterportal.billing.documents import Document
+from waterportal.billing.models import Document
 from waterportal.contracts.models import Contract
 from waterportal.extensions import db
 from waterportal.imports.documents import import_documents

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from tests.registration_support import FrozenClock, mails
 from waterportal.accounts.models import Member, MemberContract
-from waterportal.core.audit import AuditEntry
+from waterportal.core.models import AuditEntry
 from waterportal.extensions import db
 from waterportal.tenancy.context import tenant_context
 

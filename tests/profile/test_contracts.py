@@ -7,7 +7,7 @@ from sqlalchemy import select
 from tests.profile.conftest import text
 from waterportal.accounts.models import MemberContract
 from waterportal.contracts.models import Contract
-from waterportal.core.audit import AuditEntry
+from waterportal.core.models import AuditEntry
 from waterportal.extensions import db
 from waterportal.tenancy.context import tenant_context
 

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from tests.profile.conftest import NEW_PASSWORDS, PASSWORD, text
+from waterportal.accounts.models import MemberSession
 from waterportal.accounts.secret import verify_answer
-from waterportal.accounts.session import MemberSession
 from waterportal.extensions import db
 from waterportal.tenancy.context import tenant_context
 

@@ -19,8 +19,7 @@ from sqlalchemy import select
 
 from waterportal.accounts.models import Member, MemberContract
 from waterportal.accounts.tokens import LOGIN_RECOVERY, PASSWORD_RESET, make_token
-from waterportal.billing.documents import Document
-from waterportal.billing.models import Bill
+from waterportal.billing.models import Bill, Document
 from waterportal.contracts.models import Contract
 from waterportal.extensions import db
 from waterportal.inquiries.models import Inquiry

@@ -1,4 +1,5 @@
-"""Members (citizens with a portal account) and their links to contracts."""
+"""Members (citizens with a portal account), their links to contracts, their server-side
+login sessions and the email verification codes."""
 from __future__ import annotations
 
 import datetime as dt
@@ -7,6 +8,7 @@ from flask_login import UserMixin
 from sqlalchemy import Index, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column
 
+from waterportal.core.login_sessions import LoginSessionColumns
 from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db
 from waterportal.tenancy.models import TenantScoped, tenant_fk
@@ -41,10 +43,10 @@ class Member(TenantScoped, UserMixin, db.Model):
     last_login_at: Mapped[dt.datetime | None]
 
     def get_id(self) -> str:
-        """Flask-Login's session identifier: tenant, member and session version."""
-        from waterportal.accounts.session import session_token
-
-        return session_token(self)
+        """Flask-Login's session identifier: tenant, member, session version and session key."""
+        # The key is the one accounts.session issued (or its loader found) for this request.
+        key = getattr(self, "live_session_key", "") or ""
+        return f"{self.tenant_id}:{self.id}:{self.session_version}:{key}"
 
 
 # Login IDs are unique per city ignoring case, and looked up by lower(login_id) at login.
@@ -66,3 +68,42 @@ class MemberContract(TenantScoped, db.Model):
     contract_id: Mapped[int]
     label: Mapped[str] = mapped_column(String(40), default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)
+
+
+class MemberSession(LoginSessionColumns, TenantScoped, db.Model):
+    """One login of a member: live until logout, password change, idle timeout or max age."""
+
+    __tablename__ = "member_sessions"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "key_hash"),
+        tenant_fk(["member_id"], "members", ondelete="CASCADE"),
+        Index("ix_member_sessions_tenant_member", "tenant_id", "member_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int]
+    # SHA-256 of the random key in the cookie: a database leak yields no usable session.
+    key_hash: Mapped[str] = mapped_column(String(64))
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
+
+
+class VerificationCode(TenantScoped, db.Model):
+    """One code sent to one address for one purpose and subject."""
+
+    __tablename__ = "verification_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(30))
+    email: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(80))
+    salt: Mapped[str] = mapped_column(String(32))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)
+    expires_at: Mapped[dt.datetime]
+    used_at: Mapped[dt.datetime | None]
+    # Set when a newer code was sent or the tries ran out.
+    revoked_at: Mapped[dt.datetime | None]
+
+
+Index("ix_verification_codes_lookup", VerificationCode.tenant_id, VerificationCode.purpose, VerificationCode.email)

@@ -25,15 +25,12 @@ import secrets
 
 from flask import current_app, flash, g, request, session
 from flask_login import current_user
-from sqlalchemy import Index, String, UniqueConstraint, select, update
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import select, update
 
-from waterportal.accounts.models import Member
-from waterportal.core.login_sessions import LoginSessionColumns
+from waterportal.accounts.models import Member, MemberSession
 from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db, login_manager
 from waterportal.tenancy.context import TenantContext
-from waterportal.tenancy.models import TenantScoped, tenant_fk
 
 log = logging.getLogger("waterportal.accounts")
 
@@ -51,34 +48,8 @@ END_MESSAGES = {
 }
 
 
-class MemberSession(LoginSessionColumns, TenantScoped, db.Model):
-    """One login of a member: live until logout, password change, idle timeout or max age."""
-
-    __tablename__ = "member_sessions"
-    __table_args__ = (
-        UniqueConstraint("tenant_id", "key_hash"),
-        tenant_fk(["member_id"], "members", ondelete="CASCADE"),
-        Index("ix_member_sessions_tenant_member", "tenant_id", "member_id"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    member_id: Mapped[int]
-    # SHA-256 of the random key in the cookie: a database leak yields no usable session.
-    key_hash: Mapped[str] = mapped_column(String(64))
-    user_agent: Mapped[str] = mapped_column(String(200), default="")
-
-
 def _hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
-
-
-def session_token(member: Member) -> str:
-    """Flask-Login's user id for ``member``: tenant, member, session version and session key.
-
-    The key is the one :func:`start_session` issued (or the loader found) for this request.
-    """
-    key = getattr(member, "live_session_key", "") or ""
-    return f"{member.tenant_id}:{member.id}:{member.session_version}:{key}"
 
 
 def start_session(tenant: TenantContext, member: Member, remote_addr: str = "", user_agent: str = "") -> str:

@@ -29,42 +29,19 @@ import secrets
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import Index, String, delete, select, update
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import delete, select, update
 
+from waterportal.accounts.models import VerificationCode
 from waterportal.core import throttle
 from waterportal.core.text import digits_only
 from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db
 from waterportal.tenancy.context import TenantContext
-from waterportal.tenancy.models import TenantScoped
 
 MAX_ATTEMPTS = 5
 RESEND_INTERVAL = dt.timedelta(seconds=60)
 HOURLY_SENDS = throttle.Rule("verification-send-hour", "6 per hour")
 CODE_PATTERN = re.compile(r"^[0-9]{6}$")
-
-
-class VerificationCode(TenantScoped, db.Model):
-    """One code sent to one address for one purpose and subject."""
-
-    __tablename__ = "verification_codes"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    purpose: Mapped[str] = mapped_column(String(30))
-    email: Mapped[str] = mapped_column(String(254))
-    subject: Mapped[str] = mapped_column(String(80))
-    salt: Mapped[str] = mapped_column(String(32))
-    code_hash: Mapped[str] = mapped_column(String(64))
-    attempts: Mapped[int] = mapped_column(default=0)
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)
-    expires_at: Mapped[dt.datetime]
-    used_at: Mapped[dt.datetime | None]
-    # Set when a newer code was sent or the tries ran out.
-    revoked_at: Mapped[dt.datetime | None]
-
-
-Index("ix_verification_codes_lookup", VerificationCode.tenant_id, VerificationCode.purpose, VerificationCode.email)
 
 
 class CodeStatus(enum.Enum):

@@ -14,7 +14,7 @@ from waterportal.admin.blueprint import admin, page_arg, render
 from waterportal.admin.forms import AuditFilterForm
 from waterportal.admin.models import StaffMember
 from waterportal.admin.sessions import staff_required
-from waterportal.core.audit import AuditEntry
+from waterportal.core.models import AuditEntry
 from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db
 from waterportal.notices.forms import utc_to_local_text

@@ -10,15 +10,10 @@ to object storage with the same row as index.
 """
 from __future__ import annotations
 
-import datetime as dt
-from pathlib import PurePosixPath
+from sqlalchemy import select
 
-from sqlalchemy import LargeBinary, String, UniqueConstraint, select
-from sqlalchemy.orm import Mapped, deferred, mapped_column
-
-from waterportal.core.time import utcnow_naive
+from waterportal.billing.models import Document
 from waterportal.extensions import db
-from waterportal.tenancy.models import TenantScoped, tenant_fk
 
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 # Extension -> (content type, leading bytes the file must start with).
@@ -28,40 +23,6 @@ DOCUMENT_TYPES: dict[str, tuple[str, tuple[bytes, ...]]] = {
     ".jpg": ("image/jpeg", (b"\xff\xd8\xff",)),
     ".jpeg": ("image/jpeg", (b"\xff\xd8\xff",)),
 }
-
-
-class Document(TenantScoped, db.Model):
-    """One document of one contract; natural key (contract, title, issued_on)."""
-
-    __tablename__ = "documents"
-    __table_args__ = (
-        # The import's natural key; it leads with (tenant_id, contract_id), so it also serves
-        # "this contract's documents".
-        UniqueConstraint("tenant_id", "contract_id", "title", "issued_on"),
-        tenant_fk(["contract_id"], "contracts", ondelete="CASCADE"),
-        TenantScoped.tenant_key(),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    contract_id: Mapped[int]
-    title: Mapped[str] = mapped_column(String(200))
-    issued_on: Mapped[dt.date]
-    # The name in the city's export, used for the download's file name.
-    filename: Mapped[str] = mapped_column(String(255))
-    content_type: Mapped[str] = mapped_column(String(100))
-    size: Mapped[int]
-    sha256: Mapped[str] = mapped_column(String(64))
-    data: Mapped[bytes] = deferred(mapped_column(LargeBinary))
-    batch_id: Mapped[int | None]
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)
-    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)
-
-    @property
-    def download_name(self) -> str:
-        """The name the citizen's browser saves: 「水道料金改定のお知らせ_20240801.pdf」."""
-        title = "".join("_" if c in '\\/:*?"<>|' or ord(c) < 32 else c for c in self.title)
-        return f"{title}_{self.issued_on:%Y%m%d}{PurePosixPath(self.filename).suffix.lower()}"
-
 
 
 def contract_documents(contract_id: int) -> list[Document]:

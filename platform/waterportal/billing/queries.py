@@ -11,8 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import undefer
 
 from waterportal.accounts.models import MemberContract
-from waterportal.billing.documents import Document
-from waterportal.billing.models import Bill
+from waterportal.billing.models import Bill, Document
 from waterportal.contracts.models import Contract
 from waterportal.extensions import db
 

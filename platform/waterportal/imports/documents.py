@@ -16,7 +16,8 @@ from pathlib import Path, PurePosixPath
 
 from sqlalchemy import select
 
-from waterportal.billing.documents import DOCUMENT_TYPES, MAX_DOCUMENT_BYTES, Document
+from waterportal.billing.documents import DOCUMENT_TYPES, MAX_DOCUMENT_BYTES
+from waterportal.billing.models import Document
 from waterportal.core.text import squash_spaces
 from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db

@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 
 from waterportal.accounts.models import Member
 from waterportal.accounts.passwords import hash_password
-from waterportal.accounts.registration.drafts import RegistrationDraft, touch
+from waterportal.accounts.registration.drafts import touch
+from waterportal.accounts.registration.models import RegistrationDraft
 from waterportal.accounts.secret import hash_answer
 from waterportal.accounts.verification import (
     CheckResult,

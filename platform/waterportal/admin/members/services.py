@@ -16,9 +16,9 @@ from flask import current_app
 from sqlalchemy import Select, func, select
 
 from waterportal.accounts import services as account_services
-from waterportal.accounts.models import Member, MemberContract
+from waterportal.accounts.models import Member, MemberContract, MemberSession
 from waterportal.accounts.recovery import services as recovery
-from waterportal.accounts.session import MemberSession, end_member_sessions
+from waterportal.accounts.session import end_member_sessions
 from waterportal.accounts.verification import (
     HOURLY_SENDS,
     ResendTooSoon,
@@ -27,7 +27,7 @@ from waterportal.accounts.verification import (
 from waterportal.contracts import services as contract_services
 from waterportal.contracts.models import Contract
 from waterportal.core import audit, throttle
-from waterportal.core.audit import AuditEntry
+from waterportal.core.models import AuditEntry
 from waterportal.core.text import digits_only, katakana_name, normalise_email
 from waterportal.core.throttle import Rule
 from waterportal.core.time import utcnow_naive
