@@ -2,39 +2,54 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-stamp
+# Two install steps: the demo needs the app and its mail catcher (the demo extra); tests and
+# lint add the test extra (pytest, Playwright, ruff, import-linter: most of the venv's size).
+APP_STAMP := $(VENV)/.installed-app
+TEST_STAMP := $(VENV)/.installed-test
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 FLASK := $(BIN)/flask --app wsgi
 PYTEST_ARGS ?=
 
 # Demo: both cities on one port, told apart by the Host (nayoro.localhost, kanazawa.localhost).
 # Loopback only by default; DEMO_BIND=0.0.0.0:8000 shows it to other machines on the network.
+# A second demo on the same machine needs its own web and mail ports:
+# DEMO_BIND=127.0.0.1:8001 DEMO_MAIL_PORT=8026 make demo.
 DEMO_BIND ?= 127.0.0.1:8000
+DEMO_MAIL_PORT ?= 8025
 DEMO_PORT = $(lastword $(subst :, ,$(DEMO_BIND)))
 # Links in the demo's mail and printed URLs follow the port it serves on.
 export FLASK_PORTAL_BASE_URL = http://{host}:$(DEMO_PORT)
+# The app (web, outbox worker, notices loop) sends to the catcher this demo starts, not to
+# whichever catcher holds config/development.toml's 8025.
+export FLASK_MAIL_PORT = $(DEMO_MAIL_PORT)
 DEMO_CITIES := nayoro kanazawa
 DEMO_CONTRACTS ?= 300
 DEMO_MONTHS ?= 26
 DEMO_DATA := instance/demo
-DEMO_MAIL := demo-mail
-# Must match MAIL_PORT in config/development.toml.
-DEMO_MAIL_PORT := 8025
+# The catcher's folder: demo-mail/ for the default port, demo-mail-<port>/ for any other, so
+# two demos run from one checkout keep their mail apart too.
+DEMO_MAIL ?= demo-mail$(if $(filter-out 8025,$(DEMO_MAIL_PORT)),-$(DEMO_MAIL_PORT))
 
-.PHONY: install test demo demo-data demo-reset serve bench lint clean
+.PHONY: install install-test test demo demo-data demo-reset serve bench lint clean
 
-$(STAMP): setup.cfg pyproject.toml
+$(APP_STAMP): setup.cfg pyproject.toml MANIFEST.in
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
-	touch $(STAMP)
+	$(BIN)/pip install --quiet -e '.[demo]'
+	touch $@
 
-install: $(STAMP)
+$(TEST_STAMP): $(APP_STAMP)
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(APP_STAMP)
+
+install-test: $(TEST_STAMP)
 
 # The whole suite on SQLite, then again on PostgreSQL when TEST_DATABASE_URL is set
 # (each run creates and drops its own databases). Browser tests skip without Chromium
 # unless REQUIRE_BROWSER=1.
-test: install
+test: install-test
 	$(BIN)/ruff check platform tests bench
 	env -u TEST_DATABASE_URL $(BIN)/pytest -n auto $(PYTEST_ARGS)
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
@@ -47,7 +62,7 @@ bench: install
 	$(BIN)/python bench/bench_import.py
 	@if [ -f bench/bench_dashboard.py ]; then $(BIN)/python bench/bench_dashboard.py; fi
 
-lint: install
+lint: install-test
 	$(BIN)/ruff check platform tests bench
 
 # Build or update the SQLite database, apply both cities, load their demo exports through
@@ -100,4 +115,4 @@ demo-reset:
 	  $(DEMO_DATA) $(DEMO_MAIL)
 
 clean:
-	rm -rf $(VENV) instance demo-mail build *.egg-info platform/*.egg-info
+	rm -rf $(VENV) instance demo-mail demo-mail-* build *.egg-info platform/*.egg-info
