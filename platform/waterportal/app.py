@@ -1,6 +1,7 @@
 """The application factory."""
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import tomllib
@@ -98,18 +99,48 @@ class DatabaseInt(IntegerConverter):
         super().__init__(url_map, *args, **kwargs)
 
 
+# Every module that attaches routes to a blueprint. Importing one is what adds its routes, so
+# they are all listed here and no view module imports a sibling to get it loaded. Each
+# blueprint object lives in its package's blueprint.py.
+VIEW_MODULES = (
+    "waterportal.tenancy.views",  # health, theme_assets
+    "waterportal.notices.views",  # pages
+    "waterportal.accounts.views",  # accounts
+    "waterportal.accounts.recovery.views",  # accounts
+    "waterportal.accounts.registration.views",  # registration
+    "waterportal.mypage.usage.views",  # portal
+    "waterportal.mypage.account.views",  # profile
+    "waterportal.mypage.account.contract_views",  # profile
+    "waterportal.inquiries.views",  # inquiry
+    "waterportal.admin.views",  # admin
+    "waterportal.admin.login_views",
+    "waterportal.admin.vendor_login",
+    "waterportal.admin.audit_views",
+    "waterportal.admin.imports_views",
+    "waterportal.admin.inquiries_views",
+    "waterportal.admin.notices_views",
+    "waterportal.admin.members.views",
+    "waterportal.admin.settings.views",
+    "waterportal.admin.staff.views",
+    "waterportal.vendor_console.views",  # vendor
+)
+
+
 def register_blueprints(app: Flask) -> None:
-    """One blueprint per feature (ids in URLs use :class:`DatabaseInt`)."""
+    """Load every view module, then register one blueprint per feature (ids in URLs use
+    :class:`DatabaseInt`)."""
     app.url_map.converters["int"] = DatabaseInt
-    from waterportal.accounts.registration.views import registration
-    from waterportal.accounts.views import accounts
-    from waterportal.admin.views import admin
-    from waterportal.inquiries.views import inquiry
-    from waterportal.mypage.account.views import profile
-    from waterportal.mypage.usage.views import portal
-    from waterportal.notices.views import pages
-    from waterportal.tenancy.views import health, theme_assets
-    from waterportal.vendor_console.views import vendor
+    for module in VIEW_MODULES:
+        importlib.import_module(module)
+    from waterportal.accounts.blueprint import accounts
+    from waterportal.accounts.registration.blueprint import registration
+    from waterportal.admin.blueprint import admin
+    from waterportal.inquiries.blueprint import inquiry
+    from waterportal.mypage.account.blueprint import profile
+    from waterportal.mypage.usage.blueprint import portal
+    from waterportal.notices.blueprint import pages
+    from waterportal.tenancy.blueprint import health, theme_assets
+    from waterportal.vendor_console.blueprint import vendor
 
     for blueprint in (health, theme_assets, pages, accounts, registration, admin, portal, profile, inquiry, vendor):
         app.register_blueprint(blueprint)

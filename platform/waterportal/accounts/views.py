@@ -8,7 +8,6 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import (
-    Blueprint,
     current_app,
     flash,
     g,
@@ -21,6 +20,7 @@ from flask_login import current_user, login_user, logout_user
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from waterportal.accounts import devices, services
+from waterportal.accounts.blueprint import accounts
 from waterportal.accounts.forms import LoginForm, LogoutForm
 from waterportal.accounts.session import (
     clear_citizen_session,
@@ -32,7 +32,6 @@ from waterportal.extensions import db
 from waterportal.tenancy.context import TenantContext
 from waterportal.tenancy.templating import render_page
 
-accounts = Blueprint("accounts", __name__)
 accounts.before_app_request(refresh_session)
 
 REMEMBER_ID_COOKIE = "remembered_id"
@@ -206,6 +205,3 @@ def logout():
     clear_citizen_session()
     flash("ログアウトしました。", "info")
     return redirect(url_for("accounts.login"))
-
-
-from waterportal.accounts.recovery import views as recovery_views  # noqa: E402,F401 - routes attach to this blueprint

@@ -1,6 +1,7 @@
-"""Console home and the staff member's own account page; imports every console view module.
+"""Console home and the staff member's own account page.
 
-``app.register_blueprints`` registers :data:`admin` from here.
+The blueprint is :data:`waterportal.admin.blueprint.admin`; ``app.register_blueprints``
+imports this and every other console view module.
 """
 from __future__ import annotations
 
@@ -28,16 +29,3 @@ def account():
     """アカウント: name, role, second factor status, links to change them."""
     return render("account.html", title="アカウント", form=ActionForm())
 
-
-# Route modules attach themselves to the blueprint on import.
-from waterportal.admin import (  # noqa: E402,F401
-    audit_views,
-    imports_views,
-    inquiries_views,
-    login_views,
-    notices_views,
-    vendor_login,
-)
-from waterportal.admin.members import views as members_views  # noqa: E402,F401
-from waterportal.admin.settings import views as settings_views  # noqa: E402,F401
-from waterportal.admin.staff import views as staff_views  # noqa: E402,F401

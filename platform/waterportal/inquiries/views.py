@@ -1,10 +1,11 @@
 """Blueprint ``inquiry``: 「メールでのお問い合わせ」, open to everyone, prefilled for members."""
 from __future__ import annotations
 
-from flask import Blueprint, g, make_response, redirect, request, session, url_for
+from flask import g, make_response, redirect, request, session, url_for
 from flask_login import current_user
 
 from waterportal.extensions import db
+from waterportal.inquiries.blueprint import inquiry
 from waterportal.inquiries.forms import BODY_MAX, InquiryForm
 from waterportal.inquiries.services import (
     InquiryThrottled,
@@ -15,7 +16,6 @@ from waterportal.mypage.usage.selection import selected_contract
 from waterportal.tenancy.context import TenantContext
 from waterportal.tenancy.templating import render_page
 
-inquiry = Blueprint("inquiry", __name__, url_prefix="/inquiry")
 SENT_KEY = "inquiry_sent"
 TITLE = "メールでのお問い合わせ"
 

@@ -1,11 +1,10 @@
 """The city's public information pages: about, privacy, terms, FAQ, contact windows."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, g
+from flask import abort, g
 
+from waterportal.notices.blueprint import pages
 from waterportal.tenancy.templating import render_page
-
-pages = Blueprint("pages", __name__)
 
 TEXT_PAGES = {
     "about": ("このサイトについて", "about"),

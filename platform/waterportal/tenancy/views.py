@@ -4,13 +4,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from flask import Blueprint, current_app, g, jsonify, send_from_directory
+from flask import current_app, g, jsonify, send_from_directory
 from sqlalchemy import text
 
 from waterportal.extensions import db
-
-health = Blueprint("health", __name__)
-theme_assets = Blueprint("theme_assets", __name__)
+from waterportal.tenancy.blueprint import health, theme_assets
 
 
 @health.get("/healthz")

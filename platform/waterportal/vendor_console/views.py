@@ -6,10 +6,7 @@ rendered by bare names (``vendor/...``); no city or theme folder can reach them.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 from flask import (
-    Blueprint,
     flash,
     g,
     make_response,
@@ -29,14 +26,10 @@ from waterportal.tenancy.registry import context_for
 from waterportal.tenancy.schemas import SLUG
 from waterportal.vendor_console import auth
 from waterportal.vendor_console.auth import remote_addr, vendor_required
+from waterportal.vendor_console.blueprint import vendor
 from waterportal.vendor_console.links import issue_city_link
 from waterportal.vendor_console.overview import city_figures, oldest_pending_age
 
-vendor = Blueprint(
-    "vendor", __name__, url_prefix="/vendor", template_folder="templates",
-    # The console shares the staff console's stylesheet (one look for both consoles).
-    static_folder=str(Path(__file__).parent.parent / "admin" / "static"), static_url_path="/static",
-)
 vendor.before_request(auth.load_vendor)
 
 

@@ -9,6 +9,7 @@ from flask import flash, g, make_response, redirect, request, session, url_for
 from flask_login import current_user, logout_user
 
 from waterportal.accounts import services
+from waterportal.accounts.blueprint import accounts
 from waterportal.accounts.forms import AnswerForm, EmailForm, NewPasswordForm
 from waterportal.accounts.models import Member
 from waterportal.accounts.policy import policy_lines
@@ -22,7 +23,6 @@ from waterportal.accounts.tokens import (
     read_token,
 )
 from waterportal.accounts.views import (
-    accounts,
     remote_addr,
     throttled_response,
     wait_minutes,

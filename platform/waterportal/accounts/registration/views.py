@@ -9,12 +9,13 @@ them all, so the button-only forms use the ``csrf_token()`` template global).
 """
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, g, redirect, request, session, url_for
+from flask import current_app, flash, g, redirect, request, session, url_for
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from waterportal.accounts.models import Member
 from waterportal.accounts.policy import policy_lines
+from waterportal.accounts.registration.blueprint import registration
 from waterportal.accounts.registration.drafts import (
     SESSION_KEY,
     current_draft,
@@ -46,7 +47,6 @@ from waterportal.core.text import normalise_email
 from waterportal.extensions import db
 from waterportal.tenancy.templating import chain, render_page
 
-registration = Blueprint("registration", __name__, url_prefix="/register")
 DONE_KEY = "registration_done"
 EXPIRED = "登録の有効期限が切れました。お手数ですが、メールアドレスの登録からやり直してください。"
 

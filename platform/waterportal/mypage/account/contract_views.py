@@ -8,6 +8,7 @@ from waterportal.accounts.session import clear_citizen_session
 from waterportal.contracts.services import NOT_FOUND, REASON_TEXT, throttle_message
 from waterportal.extensions import db
 from waterportal.mypage.account import services
+from waterportal.mypage.account.blueprint import member, page, profile, show_error
 from waterportal.mypage.account.errors import ProfileError
 from waterportal.mypage.account.forms import (
     AddContractForm,
@@ -15,7 +16,7 @@ from waterportal.mypage.account.forms import (
     RemoveLinkForm,
     WithdrawForm,
 )
-from waterportal.mypage.account.views import member, page, profile, remote_addr, show_error
+from waterportal.mypage.account.views import remote_addr
 from waterportal.tenancy.context import TenantContext
 
 WITHDRAWN_KEY = "withdrawn"

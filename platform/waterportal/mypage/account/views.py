@@ -1,5 +1,5 @@
-"""Blueprint ``profile``: ⑦ 会員登録情報の照会・変更 (this module), ⑧ 退会 and ⑨ 各種お手続き
-(:mod:`waterportal.mypage.account.contract_views`, same blueprint).
+"""Blueprint ``profile`` (:mod:`waterportal.mypage.account.blueprint`): ⑦ 会員登録情報の照会・変更
+(this module); ⑧ 退会 and ⑨ 各種お手続き are in :mod:`waterportal.mypage.account.contract_views`.
 
 Every change is a POST with a CSRF token; GET never changes anything. A refused change
 re-renders its form with what was typed (never passwords) and the message next to the
@@ -7,8 +7,8 @@ field. Pages carry ``Cache-Control: no-store``: they show personal data.
 """
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, g, redirect, request, url_for
-from flask_login import current_user, login_required
+from flask import abort, flash, g, redirect, request, url_for
+from flask_login import login_required
 from sqlalchemy.exc import IntegrityError
 
 from waterportal.accounts.policy import policy_lines
@@ -18,6 +18,7 @@ from waterportal.accounts.verification import ResendTooSoon, message_for, resend
 from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db
 from waterportal.mypage.account import services
+from waterportal.mypage.account.blueprint import member, page, profile, show_error
 from waterportal.mypage.account.errors import ProfileError
 from waterportal.mypage.account.forms import (
     EmailChangeForm,
@@ -27,10 +28,6 @@ from waterportal.mypage.account.forms import (
     SecretQuestionForm,
 )
 from waterportal.tenancy.context import TenantContext
-from waterportal.tenancy.templating import render_page
-
-profile = Blueprint("profile", __name__, url_prefix="/mypage")
-TITLE = "会員登録情報の照会・変更"
 
 
 @profile.after_request
@@ -39,28 +36,10 @@ def _no_store(response):
     return response
 
 
-def member():
-    """The logged-in member (the real object, not Flask-Login's proxy)."""
-    return current_user._get_current_object()
-
-
 def remote_addr() -> str:
     return request.remote_addr or ""
 
 
-def show_error(form, error: ProfileError) -> None:
-    """Put a service's refusal next to its field (or on the form when it names none)."""
-    target = form[error.field] if error.field and error.field in form else None
-    if target is not None:
-        target.errors = list(target.errors or []) + error.messages
-    else:
-        form.form_errors.extend(error.messages)
-
-
-def page(name: str, **context):
-    """A profile page through the city's template chain."""
-    context.setdefault("title", TITLE)
-    return render_page(f"profile/{name}", **context)
 
 
 def _ttl(tenant: TenantContext) -> int:

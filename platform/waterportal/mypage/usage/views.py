@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, current_app, g, redirect, request, url_for
+from flask import abort, current_app, g, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from waterportal.accounts.forms import LogoutForm
@@ -20,6 +20,7 @@ from waterportal.accounts.models import Member
 from waterportal.billing import queries
 from waterportal.billing.documents import contract_documents
 from waterportal.core.time import local_now
+from waterportal.mypage.usage.blueprint import portal
 from waterportal.mypage.usage.charts import comparison_rows, usage_and_amount_charts
 from waterportal.mypage.usage.pdf import bill_pdf, bill_pdf_filename
 from waterportal.mypage.usage.selection import (
@@ -30,8 +31,6 @@ from waterportal.mypage.usage.selection import (
 )
 from waterportal.tenancy.context import TenantContext
 from waterportal.tenancy.templating import chain, render_page
-
-portal = Blueprint("portal", __name__, url_prefix="/mypage")
 
 
 def greeting(hour: int) -> str:
