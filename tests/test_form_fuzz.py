@@ -161,7 +161,8 @@ def link(app, tenant, identifier: str, contract_id: int) -> int:
     """Link the member to a contract; return the link's id."""
     from sqlalchemy import func, or_, select
 
-    from waterportal.accounts.models import Member, MemberContract
+    from waterportal.accounts.models import Member
+    from waterportal.contracts.models import MemberContract
     from waterportal.extensions import db
     from waterportal.tenancy.context import tenant_context
 

@@ -148,10 +148,11 @@ def register_blueprints(app: Flask) -> None:
 
 def register_cli(app: Flask) -> None:
     """``flask tenant ...`` and ``flask import ...``."""
-    from waterportal.admin.cli import notices_cli, staff_cli
+    from waterportal.admin.cli import staff_cli
     from waterportal.demo.cli import demo_cli
     from waterportal.imports.cli import import_cli
     from waterportal.mail.cli import outbox_cli
+    from waterportal.notices.cli import notices_cli
     from waterportal.tenancy.cli import tenant_cli
     from waterportal.vendor_console.cli import vendor_cli
 
@@ -168,7 +169,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app. ``config`` (tests) overrides everything and disables env lookup."""
     from waterportal.core.errors import register_errors
     from waterportal.tenancy.gate import register_gate
-    from waterportal.tenancy.templating import register_templating
+    from waterportal.tenancy.templating import register_templating, render_page
 
     instance = os.environ.get("WATERPORTAL_INSTANCE_PATH") if config is None else None
     app = Flask(
@@ -190,6 +191,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_templating(app)
     register_gate(app)
     register_blueprints(app)
-    register_errors(app)
+    register_errors(app, city_page=render_page)
     register_cli(app)
     return app

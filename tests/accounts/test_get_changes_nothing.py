@@ -17,9 +17,10 @@ import re
 import pytest
 from sqlalchemy import select
 
-from waterportal.accounts.models import Member, MemberContract
+from waterportal.accounts.models import Member
 from waterportal.accounts.tokens import LOGIN_RECOVERY, PASSWORD_RESET, make_token
 from waterportal.billing.models import Bill, Document
+from waterportal.contracts.models import MemberContract
 from waterportal.extensions import db
 from waterportal.inquiries.models import Inquiry
 from waterportal.notices.models import Notice

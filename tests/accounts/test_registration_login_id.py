@@ -15,9 +15,10 @@ from tests.registration_support import (
     mails,
     page,
 )
-from waterportal.accounts.models import Member, MemberContract
+from waterportal.accounts.models import Member
 from waterportal.accounts.passwords import verify_password
 from waterportal.accounts.secret import verify_answer
+from waterportal.contracts.models import MemberContract
 from waterportal.extensions import db
 from waterportal.tenancy.context import tenant_context
 

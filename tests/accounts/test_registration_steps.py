@@ -16,7 +16,7 @@ from tests.registration_support import (
     mails,
     page,
 )
-from waterportal.accounts.models import Member, MemberContract, VerificationCode
+from waterportal.accounts.models import Member, VerificationCode
 from waterportal.accounts.registration.models import RegistrationDraft
 from waterportal.accounts.registration.services import (
     RegistrationRefused,
@@ -24,7 +24,7 @@ from waterportal.accounts.registration.services import (
     format_date_ja,
     register_member,
 )
-from waterportal.contracts.models import Contract
+from waterportal.contracts.models import Contract, MemberContract
 from waterportal.extensions import db
 from waterportal.tenancy.context import tenant_context
 

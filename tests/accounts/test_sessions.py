@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from waterportal.accounts.models import Member, MemberContract, MemberSession
+from waterportal.accounts.models import Member, MemberSession
+from waterportal.contracts.models import MemberContract
 from waterportal.extensions import db
 from waterportal.tenancy.context import tenant_context
 

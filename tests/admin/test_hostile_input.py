@@ -16,10 +16,11 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import city
-from waterportal.accounts.models import Member, MemberContract
+from waterportal.accounts.models import Member
 from waterportal.admin.models import SettingsRevision, StaffMember
 from waterportal.admin.settings.groups import GROUPS
 from waterportal.admin.settings.services import apply_overrides
+from waterportal.contracts.models import MemberContract
 from waterportal.extensions import db
 from waterportal.imports.models import ImportBatch
 from waterportal.inquiries.models import Inquiry

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.admin.conftest import login_staff
-from waterportal.accounts.models import MemberContract
 from waterportal.admin.settings.services import apply_overrides
+from waterportal.contracts.models import MemberContract
 from waterportal.extensions import db
 from waterportal.imports.models import ImportBatch
 from waterportal.inquiries.models import Inquiry

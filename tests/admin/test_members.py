@@ -9,9 +9,10 @@ import pytest
 from sqlalchemy import select
 
 from waterportal.accounts import services as account_services
-from waterportal.accounts.models import Member, MemberContract, MemberSession
+from waterportal.accounts.models import Member, MemberSession
 from waterportal.accounts.secret import hash_answer
 from waterportal.accounts.verification import issue_code
+from waterportal.contracts.models import MemberContract
 from waterportal.core import throttle
 from waterportal.extensions import db
 from waterportal.mypage.account.services import CHANGE_EMAIL, code_subject

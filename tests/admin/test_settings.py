@@ -14,7 +14,7 @@ from sqlalchemy import select
 from tests.admin.conftest import form_fields
 from tests.conftest import city
 from waterportal.admin.models import SettingsRevision
-from waterportal.core.errors import SettingsInvalid
+from waterportal.core.exceptions import SettingsInvalid
 from waterportal.core.paths import TENANTS_DIR
 from waterportal.extensions import db
 from waterportal.tenancy.context import tenant_context

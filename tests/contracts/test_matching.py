@@ -5,8 +5,8 @@ import pytest
 from sqlalchemy import select
 
 from tests.registration_support import FrozenClock
-from waterportal.accounts.models import MemberContract
 from waterportal.contracts import services
+from waterportal.contracts.models import MemberContract
 from waterportal.contracts.services import (
     KANA_MISMATCH,
     NUMBER_UNKNOWN,

@@ -9,8 +9,7 @@ from sqlalchemy import select
 
 from tests.registration_support import FrozenClock, mails
 from tests.smtp import body_of
-from waterportal.accounts.models import MemberContract
-from waterportal.contracts.models import Contract
+from waterportal.contracts.models import Contract, MemberContract
 from waterportal.extensions import db
 from waterportal.inquiries import services
 from waterportal.inquiries.models import Inquiry

@@ -10,9 +10,8 @@ from sqlalchemy import event, select
 
 from tests.clock import FrozenClock
 from tests.imports.helpers import bill_row, contract_row, csv_text
-from waterportal.accounts.models import MemberContract
 from waterportal.billing.models import Bill
-from waterportal.contracts.models import Contract
+from waterportal.contracts.models import Contract, MemberContract
 from waterportal.extensions import db
 from waterportal.imports.services import import_bills, import_contracts
 from waterportal.imports.validation import BILL_COLUMNS, CONTRACT_COLUMNS

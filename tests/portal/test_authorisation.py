@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import delete
 
 from tests.portal.conftest import history_rows
-from waterportal.accounts.models import MemberContract
+from waterportal.contracts.models import MemberContract
 from waterportal.extensions import db
 from waterportal.tenancy.context import tenant_context
 

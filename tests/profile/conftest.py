@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from tests.registration_support import FrozenClock, mails
-from waterportal.accounts.models import Member, MemberContract
+from waterportal.accounts.models import Member
+from waterportal.contracts.models import MemberContract
 from waterportal.core.models import AuditEntry
 from waterportal.extensions import db
 from waterportal.tenancy.context import tenant_context

@@ -5,8 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from tests.profile.conftest import text
-from waterportal.accounts.models import MemberContract
-from waterportal.contracts.models import Contract
+from waterportal.contracts.models import Contract, MemberContract
 from waterportal.core.models import AuditEntry
 from waterportal.extensions import db
 from waterportal.tenancy.context import tenant_context

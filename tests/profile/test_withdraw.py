@@ -8,11 +8,11 @@ from sqlalchemy import func, select
 
 from tests.profile.conftest import PASSWORD, text
 from tests.registration_support import PASSWORDS, PHONES, Registration
-from waterportal.accounts.models import Member, MemberContract, MemberSession, VerificationCode
+from waterportal.accounts.models import Member, MemberSession, VerificationCode
 from waterportal.accounts.registration.models import RegistrationDraft
 from waterportal.accounts.views import INVALID_LOGIN
 from waterportal.billing.models import Bill
-from waterportal.contracts.models import Contract
+from waterportal.contracts.models import Contract, MemberContract
 from waterportal.core.models import AuditEntry
 from waterportal.extensions import db
 from waterportal.inquiries.models import Inquiry

@@ -16,8 +16,9 @@ import pytest
 from sqlalchemy import select
 
 from tests.registration_support import DAYTIME, FrozenClock, Registration, details_data, latest_code
-from waterportal.accounts.models import Member, MemberContract
+from waterportal.accounts.models import Member
 from waterportal.accounts.tokens import LOGIN_RECOVERY, PASSWORD_RESET, make_token
+from waterportal.contracts.models import MemberContract
 from waterportal.extensions import db
 from waterportal.tenancy.branding import contrast_ratio
 from waterportal.tenancy.context import tenant_context

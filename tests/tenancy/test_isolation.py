@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from waterportal.accounts.models import Member
 from waterportal.billing.models import Bill
 from waterportal.contracts.models import Contract
-from waterportal.core.errors import CrossTenantWrite, NoTenantContext, UnscopedStatement
+from waterportal.core.exceptions import CrossTenantWrite, NoTenantContext, UnscopedStatement
 from waterportal.extensions import db
 from waterportal.tenancy.context import tenant_context
 from waterportal.tenancy.isolation import ALL_TENANTS

@@ -6,7 +6,7 @@ import tomllib
 
 import pytest
 
-from waterportal.core.errors import SettingsInvalid
+from waterportal.core.exceptions import SettingsInvalid
 from waterportal.core.paths import TENANTS_DIR
 from waterportal.tenancy.schemas import validate_definition
 from waterportal.tenancy.services import read_definition

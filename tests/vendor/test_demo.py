@@ -240,9 +240,9 @@ def test_real_import_loads_the_demo_files(app_ctx, nayoro, kanazawa, tmp_path, s
 
 @pytest.mark.parametrize("slug", ["nayoro", "kanazawa"])
 def test_demo_member_logs_in_and_sees_data_today(app_ctx, nayoro, kanazawa, tmp_path, slug):
-    from waterportal.accounts.models import MemberContract
     from waterportal.accounts.policy import password_problems
     from waterportal.accounts.services import authenticate
+    from waterportal.contracts.models import MemberContract
     from waterportal.demo.members import ensure_demo_member
     from waterportal.mail.models import OutboxMessage
 

@@ -1,5 +1,5 @@
-"""Members (citizens with a portal account), their links to contracts, their server-side
-login sessions and the email verification codes."""
+"""Members (citizens with a portal account), their server-side login sessions and the email
+verification codes (a member's links to contracts are :class:`waterportal.contracts.models.MemberContract`)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -51,23 +51,6 @@ class Member(TenantScoped, UserMixin, db.Model):
 
 # Login IDs are unique per city ignoring case, and looked up by lower(login_id) at login.
 Index("uq_members_tenant_login_id_lower", Member.tenant_id, func.lower(Member.login_id), unique=True)
-
-
-class MemberContract(TenantScoped, db.Model):
-    """A member's link to a contract, with the member's own label (「自宅」「実家」)."""
-
-    __tablename__ = "member_contracts"
-    __table_args__ = (
-        UniqueConstraint("tenant_id", "member_id", "contract_id"),
-        tenant_fk(["member_id"], "members", ondelete="CASCADE"),
-        tenant_fk(["contract_id"], "contracts", ondelete="CASCADE"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    member_id: Mapped[int]
-    contract_id: Mapped[int]
-    label: Mapped[str] = mapped_column(String(40), default="")
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)
 
 
 class MemberSession(LoginSessionColumns, TenantScoped, db.Model):

@@ -1,19 +1,16 @@
-"""``flask staff create|list`` (vendor onboarding of city staff) and ``flask notices mail-due``."""
+"""``flask staff create|list``: vendor onboarding of city staff."""
 from __future__ import annotations
 
 import click
 
 from waterportal.admin.models import ROLES
 from waterportal.admin.staff import services as staff_svc
-from waterportal.core.time import utcnow
 from waterportal.extensions import db
 from waterportal.mail.services import portal_url
-from waterportal.notices.services import mail_due_notices
 from waterportal.tenancy.context import TenantContext, tenant_context
 from waterportal.tenancy.registry import get_registry
 
 staff_cli = click.Group("staff", help="City staff accounts of the console (vendor only).")
-notices_cli = click.Group("notices", help="お知らせ jobs.")
 
 
 def _tenant(slug: str) -> TenantContext:
@@ -57,16 +54,3 @@ def list_command(slug: str) -> None:
         for staff in staff_svc.list_staff():
             flags = " ".join(f for f, on in (("disabled", staff.disabled), ("totp", bool(staff.totp_secret))) if on)
             click.echo(f"staff:{staff.id}\t{staff.email}\t{staff.role}\t{flags}")
-
-
-@notices_cli.command("mail-due")
-@click.option("--tenant", "slug", default=None, help="Only this city (default: every city)")
-def mail_due_command(slug: str | None) -> None:
-    """Mail published notices that ask for mail and were not mailed yet (idempotent; run from cron)."""
-    tenants = [_tenant(slug)] if slug else get_registry().all()
-    now = utcnow()
-    for tenant in tenants:
-        with tenant_context(tenant):
-            count = mail_due_notices(tenant, now)
-            db.session.commit()
-        click.echo(f"{tenant.slug}: {count} mail(s) queued")

@@ -17,7 +17,7 @@ from wtforms.validators import (
 )
 
 from waterportal.admin.models import ROLES
-from waterportal.core.forms import CitizenForm
+from waterportal.core.forms import ConsoleForm
 
 try:  # WTForms 3.3 deprecates (value, label) tuples in favour of SelectChoice
     from wtforms.fields.choices import SelectChoice
@@ -27,11 +27,6 @@ except ImportError:  # pragma: no cover - WTForms < 3.3
     ROLE_CHOICES = list(ROLES.items())
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
-
-class ConsoleForm(CitizenForm):
-    """Base of every console form: control characters are dropped from every field, as in
-    the citizens' forms (core.forms)."""
 
 
 class Required:

@@ -25,10 +25,10 @@ from collections.abc import Iterable
 
 from sqlalchemy import func, or_, select, update
 
-from waterportal.accounts.models import Member, MemberContract
+from waterportal.accounts.models import Member
 from waterportal.billing.models import Bill
 from waterportal.billing.queries import month_label
-from waterportal.contracts.models import Contract
+from waterportal.contracts.models import Contract, MemberContract
 from waterportal.core.time import local_now, utcnow_naive
 from waterportal.extensions import db
 from waterportal.mail.services import queue_mail

@@ -10,9 +10,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import undefer
 
-from waterportal.accounts.models import MemberContract
 from waterportal.billing.models import Bill, Document
-from waterportal.contracts.models import Contract
+from waterportal.contracts.models import Contract, MemberContract
 from waterportal.extensions import db
 
 # Bills in two years, by billing cycle (tenant.toml [billing] cycle).

@@ -1,4 +1,4 @@
-"""A water contract as the city's billing system knows it."""
+"""A water contract as the city's billing system knows it, and members' links to contracts."""
 from __future__ import annotations
 
 import datetime as dt
@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db
-from waterportal.tenancy.models import TenantScoped
+from waterportal.tenancy.models import TenantScoped, tenant_fk
 
 
 class Contract(TenantScoped, db.Model):
@@ -36,3 +36,20 @@ class Contract(TenantScoped, db.Model):
 
 
 Index("ix_contracts_tenant_phone", Contract.tenant_id, Contract.phone)
+
+
+class MemberContract(TenantScoped, db.Model):
+    """A member's link to a contract, with the member's own label (「自宅」「実家」)."""
+
+    __tablename__ = "member_contracts"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "member_id", "contract_id"),
+        tenant_fk(["member_id"], "members", ondelete="CASCADE"),
+        tenant_fk(["contract_id"], "contracts", ondelete="CASCADE"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int]
+    contract_id: Mapped[int]
+    label: Mapped[str] = mapped_column(String(40), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)

@@ -20,8 +20,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from waterportal.accounts.models import MemberContract
-from waterportal.contracts.models import Contract
+from waterportal.contracts.models import Contract, MemberContract
 from waterportal.core import throttle
 from waterportal.core.text import digits_only, katakana_name
 from waterportal.extensions import db

@@ -1,45 +1,18 @@
-"""The platform's exception hierarchy and its HTTP handlers, registered once.
+"""The platform's HTTP error handlers, registered once (the exception classes are in
+:mod:`waterportal.core.exceptions`).
 
 User-facing messages are Japanese; log lines are English and name the tenant slug.
 """
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from flask import Flask, g, render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger("waterportal")
-
-
-class WaterportalError(Exception):
-    """Base of every error the platform raises on purpose."""
-
-
-class NoTenantContext(WaterportalError):
-    """A tenant-owned table was touched without a tenant context."""
-
-
-class UnscopedStatement(NoTenantContext):
-    """A Core statement on a tenant table that the ORM criteria cannot scope."""
-
-
-class CrossTenantWrite(WaterportalError):
-    """A flush tried to write a row that belongs to another tenant."""
-
-
-class SettingsInvalid(WaterportalError):
-    """A tenant definition or settings change failed validation.
-
-    ``errors`` maps dotted keys (``password_policy.min_length``) to reasons.
-    """
-
-    def __init__(self, errors: dict[str, list[str]], source: str = ""):
-        self.errors = errors
-        self.source = source
-        lines = [f"{key}: {'; '.join(reasons)}" for key, reasons in sorted(errors.items())]
-        super().__init__(f"{source + ': ' if source else ''}" + " | ".join(lines))
 
 
 MESSAGES = {
@@ -56,30 +29,36 @@ MESSAGES = {
 CSRF_MESSAGE = "画面の有効期限が切れたか、ログイン状態が変わりました。お手数ですが、前の画面に戻り、再読み込みしてからもう一度送信してください。"
 
 
-def render_error(status: int, message: str | None = None):
-    """Render the error page; inside a city it uses the city's theme, else the plain core page."""
-    from waterportal.tenancy.templating import render_page
+CityPage = Callable[..., str]
 
+
+def render_error(status: int, city_page: CityPage, message: str | None = None):
+    """Render the error page; inside a city through ``city_page`` (its theme), else the plain core page."""
     title, default_message = MESSAGES.get(status, MESSAGES[500])
     message = message or default_message
     if getattr(g, "tenant", None) is not None:
-        return render_page("error.html", title=title, message=message, status=status), status
+        return city_page("error.html", title=title, message=message, status=status), status
     return render_template("core/error.html", title=title, message=message, status=status), status
 
 
-def register_errors(app: Flask) -> None:
-    """Register one handler for HTTP errors and one for everything unexpected."""
+def register_errors(app: Flask, city_page: CityPage) -> None:
+    """Register one handler for HTTP errors and one for everything unexpected.
+
+    ``city_page`` renders a template through the current city's theme
+    (:func:`waterportal.tenancy.templating.render_page`); it is passed in because core sits
+    below tenancy and never imports it.
+    """
     from waterportal.extensions import db
 
     @app.errorhandler(CSRFError)
     def handle_csrf(exc: CSRFError):
         # Only a form sent without its page (or after the session ended) gets here.
         log.info("csrf refused: %s", exc.description)
-        return render_error(400, message=CSRF_MESSAGE)
+        return render_error(400, city_page, message=CSRF_MESSAGE)
 
     @app.errorhandler(HTTPException)
     def handle_http(exc: HTTPException):
-        return render_error(exc.code or 500)
+        return render_error(exc.code or 500, city_page)
 
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception):
@@ -88,4 +67,4 @@ def register_errors(app: Flask) -> None:
         log.exception("unhandled error (tenant=%s)", tenant.slug if tenant else "-")
         if app.testing and app.config.get("PROPAGATE_TEST_ERRORS", True):
             raise exc
-        return render_error(500)
+        return render_error(500, city_page)

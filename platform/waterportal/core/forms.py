@@ -29,3 +29,8 @@ class CitizenForm(FlaskForm):
         def bind_field(self, form, unbound_field, options):
             filters = [*unbound_field.kwargs.get("filters", ()), without_controls]
             return unbound_field.bind(form=form, **options, filters=filters)
+
+
+class ConsoleForm(CitizenForm):
+    """Base of every console form: control characters are dropped from every field, as in
+    the citizens' forms (core.forms)."""

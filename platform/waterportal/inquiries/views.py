@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import g, make_response, redirect, request, session, url_for
 from flask_login import current_user
 
+from waterportal.contracts.selection import selected_contract
 from waterportal.extensions import db
 from waterportal.inquiries.blueprint import inquiry
 from waterportal.inquiries.forms import BODY_MAX, InquiryForm
@@ -12,7 +13,6 @@ from waterportal.inquiries.services import (
     submit_inquiry,
     throttle_message,
 )
-from waterportal.mypage.usage.selection import selected_contract
 from waterportal.tenancy.context import TenantContext
 from waterportal.tenancy.templating import render_page
 

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 from wtforms import BooleanField, StringField, TextAreaField
 from wtforms.validators import Length, StopValidation, ValidationError
 
-from waterportal.admin.forms import ConsoleForm
+from waterportal.core.forms import ConsoleForm
 from waterportal.notices.models import Notice
 
 FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M", "%Y-%m-%dT%H:%M:%S")

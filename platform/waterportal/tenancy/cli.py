@@ -8,7 +8,7 @@ import click
 from flask import current_app
 from sqlalchemy import select
 
-from waterportal.core.errors import SettingsInvalid
+from waterportal.core.exceptions import SettingsInvalid
 from waterportal.extensions import db
 from waterportal.tenancy import services
 from waterportal.tenancy.hosts import normalise_host

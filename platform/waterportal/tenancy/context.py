@@ -15,7 +15,7 @@ from typing import Any
 
 from werkzeug.local import LocalProxy
 
-from waterportal.core.errors import NoTenantContext
+from waterportal.core.exceptions import NoTenantContext
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 from sqlalchemy.sql.util import find_tables
 
-from waterportal.core.errors import CrossTenantWrite, NoTenantContext, UnscopedStatement
+from waterportal.core.exceptions import CrossTenantWrite, NoTenantContext, UnscopedStatement
 from waterportal.tenancy.context import current_tenant_or_none
 from waterportal.tenancy.models import TenantScoped
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from waterportal.core.errors import SettingsInvalid
+from waterportal.core.exceptions import SettingsInvalid
 from waterportal.extensions import db
 from waterportal.tenancy.context import TenantContext
 from waterportal.tenancy.models import Tenant

@@ -246,7 +246,7 @@ def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
 
 def validate_definition(data: dict[str, Any]) -> dict[str, Any]:
     """Validate a tenant definition; return it with defaults filled, or raise SettingsInvalid."""
-    from waterportal.core.errors import SettingsInvalid
+    from waterportal.core.exceptions import SettingsInvalid
 
     try:
         loaded = TenantDefinitionSchema().load(data)
@@ -295,7 +295,7 @@ def deep_merge(base: Any, override: Any) -> Any:
 
 def check_city_owned(overrides: dict[str, Any]) -> None:
     """Raise SettingsInvalid when ``overrides`` touches a key the city does not own."""
-    from waterportal.core.errors import SettingsInvalid
+    from waterportal.core.exceptions import SettingsInvalid
 
     errors: dict[str, list[str]] = {}
     for section, value in overrides.items():
@@ -316,7 +316,7 @@ def check_city_owned(overrides: dict[str, Any]) -> None:
 
 def validate_settings(settings: dict[str, Any]) -> dict[str, Any]:
     """Validate the settings part of a definition (no slug/hosts); fill defaults or raise SettingsInvalid."""
-    from waterportal.core.errors import SettingsInvalid
+    from waterportal.core.exceptions import SettingsInvalid
 
     try:
         return TenantDefinitionSchema(exclude=IDENTITY_KEYS).load(
@@ -333,7 +333,7 @@ def effective_settings(base: dict[str, Any], overrides: dict[str, Any] | None) -
     because, merged with a newer tenant.toml, they no longer validate (the city keeps
     running on tenant.toml for those sections; the admin sees it in the console).
     """
-    from waterportal.core.errors import SettingsInvalid
+    from waterportal.core.exceptions import SettingsInvalid
 
     overrides = overrides or {}
     try:

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from waterportal.core import audit
-from waterportal.core.errors import SettingsInvalid
+from waterportal.core.exceptions import SettingsInvalid
 from waterportal.extensions import db
 from waterportal.tenancy.context import tenant_context
 from waterportal.tenancy.hosts import normalise_host

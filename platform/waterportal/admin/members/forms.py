@@ -7,8 +7,9 @@ from flask_wtf.file import FileField
 from wtforms import RadioField, SelectField, StringField
 from wtforms.validators import AnyOf, Length, StopValidation, ValidationError
 
-from waterportal.admin.forms import ConsoleForm, Required
+from waterportal.admin.forms import Required
 from waterportal.admin.members.services import SEARCH_KINDS, search_term
+from waterportal.core.forms import ConsoleForm
 from waterportal.core.text import is_katakana
 
 try:  # WTForms 3.3 deprecates (value, label) tuples in favour of SelectChoice

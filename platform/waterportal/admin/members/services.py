@@ -16,7 +16,7 @@ from flask import current_app
 from sqlalchemy import Select, func, select
 
 from waterportal.accounts import services as account_services
-from waterportal.accounts.models import Member, MemberContract, MemberSession
+from waterportal.accounts.models import Member, MemberSession
 from waterportal.accounts.recovery import services as recovery
 from waterportal.accounts.session import end_member_sessions
 from waterportal.accounts.verification import (
@@ -25,7 +25,7 @@ from waterportal.accounts.verification import (
     resend_message,
 )
 from waterportal.contracts import services as contract_services
-from waterportal.contracts.models import Contract
+from waterportal.contracts.models import Contract, MemberContract
 from waterportal.core import audit, throttle
 from waterportal.core.models import AuditEntry
 from waterportal.core.text import digits_only, katakana_name, normalise_email

@@ -27,7 +27,7 @@ from waterportal.admin.assets import logo_available
 from waterportal.admin.models import SettingsRevision
 from waterportal.admin.settings.groups import Group
 from waterportal.core import audit
-from waterportal.core.errors import SettingsInvalid, WaterportalError
+from waterportal.core.exceptions import SettingsInvalid, WaterportalError
 from waterportal.extensions import db
 from waterportal.tenancy.context import TenantContext
 from waterportal.tenancy.models import Tenant

@@ -21,7 +21,7 @@ from waterportal.admin.settings.groups import (
     texts_with_times,
 )
 from waterportal.admin.settings.schema_form import SettingsForm, japanese
-from waterportal.core.errors import SettingsInvalid
+from waterportal.core.exceptions import SettingsInvalid
 from waterportal.extensions import db
 from waterportal.tenancy.context import TenantContext
 from waterportal.tenancy.registry import _freeze, get_registry

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from waterportal.accounts.models import Member, MemberContract
-from waterportal.contracts.models import Contract
+from waterportal.accounts.models import Member
+from waterportal.contracts.models import Contract, MemberContract
 from waterportal.contracts.services import link_contract, match_contract
 from waterportal.core import audit
 from waterportal.core.text import digits_only, squash_spaces

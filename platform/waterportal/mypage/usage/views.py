@@ -1,6 +1,6 @@
 """Blueprint ``portal``: the member pages (会員さま専用サイト, ④ graph, ⑤ 料金明細, ⑥ 書類).
 
-Every page works on the selected contract (:mod:`waterportal.mypage.usage.selection`) and reads
+Every page works on the selected contract (:mod:`waterportal.contracts.selection`) and reads
 through the one-statement queries of :mod:`waterportal.billing.queries`, so a page issues
 the same number of statements whatever the length of the history. Until the member's
 ``data_visible_from`` the pages say from when usage and bills can be seen instead.
@@ -19,16 +19,16 @@ from waterportal.accounts.forms import LogoutForm
 from waterportal.accounts.models import Member
 from waterportal.billing import queries
 from waterportal.billing.documents import contract_documents
-from waterportal.core.time import local_now
-from waterportal.mypage.usage.blueprint import portal
-from waterportal.mypage.usage.charts import comparison_rows, usage_and_amount_charts
-from waterportal.mypage.usage.pdf import bill_pdf, bill_pdf_filename
-from waterportal.mypage.usage.selection import (
+from waterportal.contracts.selection import (
     LinkedContract,
     linked_contracts,
     select_contract,
     selected_contract,
 )
+from waterportal.core.time import local_now
+from waterportal.mypage.usage.blueprint import portal
+from waterportal.mypage.usage.charts import comparison_rows, usage_and_amount_charts
+from waterportal.mypage.usage.pdf import bill_pdf, bill_pdf_filename
 from waterportal.tenancy.context import TenantContext
 from waterportal.tenancy.templating import chain, render_page
 

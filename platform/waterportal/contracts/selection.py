@@ -9,13 +9,16 @@ falls back to the first link instead of showing anything else.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from flask import abort, session
 from sqlalchemy import select
 
-from waterportal.accounts.models import Member, MemberContract
-from waterportal.contracts.models import Contract
+from waterportal.contracts.models import Contract, MemberContract
 from waterportal.extensions import db
+
+if TYPE_CHECKING:  # only for annotations: accounts sits above contracts
+    from waterportal.accounts.models import Member
 
 SESSION_KEY = "contract_id"
 
