@@ -29,10 +29,10 @@ from sqlalchemy import create_engine, event, select, text
 from sqlalchemy.engine import make_url
 
 from waterportal.accounts.models import Member
-from waterportal.accounts.passwords import hash_password
 from waterportal.app import create_app
 from waterportal.billing.models import Bill
 from waterportal.contracts.models import Contract, MemberContract
+from waterportal.core.auth.passwords import hash_password
 from waterportal.core.paths import TENANTS_DIR
 from waterportal.extensions import db
 from waterportal.imports.services import import_bills, import_contracts

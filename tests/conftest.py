@@ -241,7 +241,7 @@ def make_member(app):
     from waterportal.accounts.models import Member
 
     def make(tenant, email="taro@example.jp", login_id=None, password="Passw0rd!x", **fields):
-        from waterportal.accounts.passwords import hash_password
+        from waterportal.core.auth.passwords import hash_password
 
         with app.app_context(), tenant_context(tenant):
             member = Member(

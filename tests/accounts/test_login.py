@@ -215,7 +215,7 @@ def test_remembered_id_of_another_city_is_ignored(client_for, kanazawa, make_mem
 def test_rehash_on_login_when_parameters_change(client, nayoro, make_member, login, app, clock):
     from argon2 import PasswordHasher, Type
 
-    from waterportal.accounts.passwords import needs_rehash
+    from waterportal.core.auth.passwords import needs_rehash
 
     old = PasswordHasher(time_cost=2, memory_cost=8192, parallelism=1, type=Type.ID).hash(PASSWORD)
     member_id = make_member(nayoro, email="old@example.jp")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from waterportal.accounts.services import LOGIN_IP
 from waterportal.core import throttle
+from waterportal.core.auth.throttling import MEMBER as MEMBER_LOGIN
 
 EMAIL = "taro@example.jp"
 WRONG = "Wrong-passw0rd"
@@ -72,7 +72,7 @@ def test_case_and_width_variants_share_one_counter(client, taro, login, clock):
 def test_thirty_failures_block_the_client_address(client_for, taro, nayoro, login, app, clock):
     with app.app_context():
         for _ in range(29):  # 29 failures already counted for 127.0.0.1
-            throttle.hit(nayoro, LOGIN_IP, "127.0.0.1")
+            throttle.hit(nayoro, MEMBER_LOGIN.address, "127.0.0.1")
     client = client_for("nayoro")
     fail(login, client, "someone@example.jp")  # the 30th
     response = login(client, EMAIL)  # another account, right password, same address
@@ -92,7 +92,7 @@ def test_throttles_belong_to_one_city(client_for, taro, kanazawa, make_member, l
 def test_the_address_block_expires_by_itself(client_for, taro, nayoro, login, app, clock):
     with app.app_context():
         for _ in range(30):
-            throttle.hit(nayoro, LOGIN_IP, "127.0.0.1")
+            throttle.hit(nayoro, MEMBER_LOGIN.address, "127.0.0.1")
     client = client_for("nayoro")
     assert login(client, EMAIL).status_code == 429
     clock.shift(minutes=14)

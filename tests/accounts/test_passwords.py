@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from argon2 import extract_parameters
 
-from waterportal.accounts.passwords import hash_password, needs_rehash, verify_password
+from waterportal.core.auth.passwords import hash_password, needs_rehash, verify_password
 
 EMAIL = "taro@example.jp"
 
@@ -14,7 +14,7 @@ def test_argon2id_parameters_match_docs():
     """Production runs config/default.toml overlaid by production.toml: t=3, 64 MiB, p=2."""
     import tomllib
 
-    from waterportal.accounts.passwords import hasher_for
+    from waterportal.core.auth.passwords import hasher_for
     from waterportal.core.paths import CONFIG_DIR
 
     config = {}

@@ -17,9 +17,9 @@ from tests.registration_support import (
     page,
 )
 from waterportal.accounts.models import Member, VerificationCode
-from waterportal.accounts.passwords import verify_password
 from waterportal.accounts.registration.models import RegistrationDraft
 from waterportal.contracts.models import MemberContract
+from waterportal.core.auth.passwords import verify_password
 from waterportal.core.models import AuditEntry
 from waterportal.extensions import db
 from waterportal.tenancy.context import tenant_context

@@ -16,9 +16,9 @@ from tests.registration_support import (
     page,
 )
 from waterportal.accounts.models import Member
-from waterportal.accounts.passwords import verify_password
 from waterportal.accounts.secret import verify_answer
 from waterportal.contracts.models import MemberContract
+from waterportal.core.auth.passwords import verify_password
 from waterportal.extensions import db
 from waterportal.tenancy.context import tenant_context
 

@@ -81,7 +81,7 @@ def test_each_citys_manual_words_on_4_4(app, client_for, nayoro, kanazawa, make_
         digits = city.settings["registration"]["customer_number_digits"]
         number = "7".zfill(digits)
         make_contract(city, customer_number=number, phone=PHONES[city.slug])
-        body = page(Registration(app, client_for(city.slug), city).complete(f"{city.slug}@example.jp", number))
+        body = page(Registration(app, client_for(city.slug), city).complete(f"suido-{city.slug}@example.jp", number))
         after, date = expected[city.slug]
         assert f"使用量や料金の照会ができるのは{after}になります。もうしばらくお待ちください。" in body
         assert f"照会できるようになる日: <strong>{date}</strong>" in body

@@ -43,8 +43,8 @@ def form_fields(body: str) -> dict[str, str]:
 @pytest.fixture
 def make_staff(app):
     """Factory: a staff member of a city (password STAFF_PASSWORD unless given); returns the id."""
-    from waterportal.accounts.passwords import hash_password
     from waterportal.admin.models import StaffMember
+    from waterportal.core.auth.passwords import hash_password
 
     def make(tenant, email="kanri@example.jp", role="admin", password=STAFF_PASSWORD, **fields):
         with app.app_context(), tenant_context(tenant):

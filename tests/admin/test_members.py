@@ -8,12 +8,12 @@ import re
 import pytest
 from sqlalchemy import select
 
-from waterportal.accounts import services as account_services
 from waterportal.accounts.models import Member, MemberSession
 from waterportal.accounts.secret import hash_answer
 from waterportal.accounts.verification import issue_code
 from waterportal.contracts.models import MemberContract
 from waterportal.core import throttle
+from waterportal.core.auth.throttling import MEMBER as MEMBER_LOGIN
 from waterportal.extensions import db
 from waterportal.mypage.account.services import CHANGE_EMAIL, code_subject
 from waterportal.tenancy.context import tenant_context
@@ -151,7 +151,7 @@ def test_lifting_a_throttle_lets_the_member_log_in_again(staff_client, client_fo
     operator = staff_client("nayoro", role="operator")
     page = text(operator.get(f"/admin/members/{member_id}"))
     assert "5 / 5回" in page and "制限中" in page
-    ident = f"{account_services.LOGIN_ACCOUNT.name}:taro@example.jp"
+    ident = f"{MEMBER_LOGIN.account.name}:taro@example.jp"
     response = operator.submit(f"/admin/members/{member_id}/throttles/clear", {"throttle": ident},
                                form_page=f"/admin/members/{member_id}")
     assert response.status_code == 302
@@ -166,14 +166,14 @@ def test_only_the_members_own_throttles_can_be_lifted(app, staff_client, nayoro,
     member_id = make_member(nayoro, email="taro@example.jp")
     with app.app_context():
         for _ in range(30):
-            throttle.hit(nayoro, account_services.LOGIN_IP, "203.0.113.9")
+            throttle.hit(nayoro, MEMBER_LOGIN.address, "203.0.113.9")
     admin = staff_client("nayoro")
     response = admin.submit(f"/admin/members/{member_id}/throttles/clear",
-                            {"throttle": f"{account_services.LOGIN_IP.name}:203.0.113.9"},
+                            {"throttle": f"{MEMBER_LOGIN.address.name}:203.0.113.9"},
                             form_page=f"/admin/members/{member_id}")
     assert "解除する制限が見つかりません。" in text(admin.get(response.headers["Location"]))
     with app.app_context():
-        assert not throttle.allowed(nayoro, account_services.LOGIN_IP, "203.0.113.9")
+        assert not throttle.allowed(nayoro, MEMBER_LOGIN.address, "203.0.113.9")
     assert audit_entries(nayoro, "member.throttle_cleared") == []
 
 

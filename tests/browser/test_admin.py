@@ -7,8 +7,8 @@ import uuid
 import pytest
 
 from waterportal.accounts.models import Member
-from waterportal.accounts.passwords import hash_password
 from waterportal.admin.staff.services import create_staff
+from waterportal.core.auth.passwords import hash_password
 from waterportal.extensions import db
 from waterportal.tenancy.context import tenant_context
 from waterportal.tenancy.registry import get_registry

@@ -6,7 +6,7 @@ import uuid
 import pytest
 
 from waterportal.accounts.models import Member
-from waterportal.accounts.passwords import hash_password
+from waterportal.core.auth.passwords import hash_password
 from waterportal.extensions import db
 from waterportal.tenancy.context import tenant_context
 from waterportal.tenancy.registry import get_registry

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from tests.imports.helpers import contract_row, csv_text
 from tests.portal.conftest import history_rows
 from waterportal.accounts.models import Member
-from waterportal.accounts.passwords import hash_password
 from waterportal.contracts.models import Contract, MemberContract
+from waterportal.core.auth.passwords import hash_password
 from waterportal.extensions import db
 from waterportal.imports.services import import_bills, import_contracts
 from waterportal.imports.validation import BILL_COLUMNS, CONTRACT_COLUMNS

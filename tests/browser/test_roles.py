@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import func, select
 
 from waterportal.accounts.models import Member
-from waterportal.accounts.passwords import hash_password
 from waterportal.admin.staff.services import create_staff
 from waterportal.contracts.models import Contract, MemberContract
+from waterportal.core.auth.passwords import hash_password
 from waterportal.extensions import db
 from waterportal.tenancy.context import tenant_context
 from waterportal.tenancy.registry import get_registry

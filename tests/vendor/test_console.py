@@ -14,8 +14,8 @@ from sqlalchemy import event, select
 
 from tests.admin import conftest as admin_fixtures
 from tests.admin.conftest import login_staff
-from waterportal.accounts.passwords import hash_password
 from waterportal.admin.models import StaffMember
+from waterportal.core.auth.passwords import hash_password
 from waterportal.extensions import db
 from waterportal.imports.models import ImportBatch
 from waterportal.mail.models import OutboxMessage

@@ -240,9 +240,9 @@ def test_real_import_loads_the_demo_files(app_ctx, nayoro, kanazawa, tmp_path, s
 
 @pytest.mark.parametrize("slug", ["nayoro", "kanazawa"])
 def test_demo_member_logs_in_and_sees_data_today(app_ctx, nayoro, kanazawa, tmp_path, slug):
-    from waterportal.accounts.policy import password_problems
     from waterportal.accounts.services import authenticate
     from waterportal.contracts.models import MemberContract
+    from waterportal.core.auth.passwords import password_problems
     from waterportal.demo.members import ensure_demo_member
     from waterportal.mail.models import OutboxMessage
 
@@ -253,11 +253,11 @@ def test_demo_member_logs_in_and_sees_data_today(app_ctx, nayoro, kanazawa, tmp_
     db.session.commit()
     assert created
     assert ensure_demo_member(tenant, TODAY) == (spec, False)
-    assert password_problems(tenant.settings["password_policy"], spec.password) == []
+    assert password_problems(spec.password, tenant.settings["password_policy"]) == []
     with tenant_context(tenant):
         result = authenticate(tenant, spec.login_id or spec.email, spec.password, "127.0.0.1")
-        assert result.member is not None and result.member.data_visible_from == TODAY
-        links = db.session.scalars(select(MemberContract).where(MemberContract.member_id == result.member.id)).all()
+        assert result.account is not None and result.account.data_visible_from == TODAY
+        links = db.session.scalars(select(MemberContract).where(MemberContract.member_id == result.account.id)).all()
         assert len(links) == len(DEMO_MEMBERS[slug].customer_numbers)
         # No welcome mail announcing a wait the demo member does not have.
         assert db.session.scalars(select(OutboxMessage).where(OutboxMessage.to_address == spec.email)).all() == []

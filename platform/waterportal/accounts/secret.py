@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from waterportal.accounts.passwords import hash_password, verify_password
+from waterportal.core.auth.passwords import hash_password, verify_password
 from waterportal.core.text import katakana_name
 
 

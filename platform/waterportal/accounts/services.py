@@ -20,11 +20,12 @@ from sqlalchemy import func, select
 
 from waterportal.accounts import devices
 from waterportal.accounts.models import Member
-from waterportal.accounts.passwords import hash_password, needs_rehash, verify_password
-from waterportal.accounts.policy import password_problems
 from waterportal.accounts.session import end_member_sessions, end_session, start_session
 from waterportal.accounts.tokens import MAX_AGE, PASSWORD_RESET, make_token
 from waterportal.core import audit, throttle
+from waterportal.core.auth import throttling
+from waterportal.core.auth.login import LoginAttempt, check_password
+from waterportal.core.auth.passwords import hash_password, password_problems
 from waterportal.core.text import normalise_email
 from waterportal.core.throttle import Rule
 from waterportal.core.time import local_now, utcnow_naive
@@ -34,25 +35,16 @@ from waterportal.tenancy.context import TenantContext
 
 log = logging.getLogger("waterportal.accounts")
 
-LOGIN_ACCOUNT = Rule("login-account", "5 per 15 minutes")
-LOGIN_IP = Rule("login-ip", "30 per 15 minutes")
 RESET_ADDRESS = Rule("reset-address", "3 per 1 hour")
 RESET_IP = Rule("reset-ip", "20 per 1 hour")
 
 
 @dataclass
-class LoginResult:
-    """The outcome of :func:`authenticate`: a member, a refusal, or a throttle."""
+class LoginResult(LoginAttempt):
+    """The outcome of :func:`authenticate`: a member (``account``), a refusal, or a throttle."""
 
-    member: Member | None = None
-    throttled: bool = False
-    retry_after: int = 0
     # On success: a device cookie value for this account (see accounts/devices.py).
     device_token: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.member is not None
 
 
 def normalise_identifier(tenant: TenantContext, raw: str | None) -> str:
@@ -81,12 +73,6 @@ def find_member_by_email(tenant: TenantContext, email: str) -> Member | None:
     return db.session.scalar(select(Member).where(Member.tenant_id == tenant.id, Member.email == email))
 
 
-def throttle_wait(tenant: TenantContext, rules: list[tuple[Rule, str]]) -> int:
-    """Seconds until every rule allows another event (0: not blocked)."""
-    waits = [throttle.retry_after(tenant, rule, key) for rule, key in rules if not throttle.allowed(tenant, rule, key)]
-    return max(waits, default=0)
-
-
 def authenticate(
     tenant: TenantContext, identifier: str, password: str, remote_addr: str, device_token: str | None = None
 ) -> LoginResult:
@@ -99,26 +85,19 @@ def authenticate(
     identifier = normalise_identifier(tenant, identifier)
     account_key = identifier.lower() or "-"
     counter = devices.throttle_key(tenant, account_key, device_token) or account_key
-    rules = [(LOGIN_ACCOUNT, counter), (LOGIN_IP, remote_addr or "-")]
-    wait = throttle_wait(tenant, rules)
-    if wait:
+    keys = throttling.login_keys(throttling.MEMBER, counter, remote_addr)
+    attempt = check_password(tenant, keys, lambda: find_member(tenant, identifier), password)
+    if attempt.throttled:
         log.warning("login throttled (tenant=%s)", tenant.slug)
-        return LoginResult(throttled=True, retry_after=wait)
-    member = find_member(tenant, identifier)
-    if not verify_password(member.password_hash if member else None, password):
-        for rule, key in rules:
-            throttle.hit(tenant, rule, key)
+        return LoginResult(throttled=True, retry_after=attempt.retry_after)
+    if attempt.account is None:
         return LoginResult()
-    throttle.clear(tenant, LOGIN_ACCOUNT, counter)
-    if needs_rehash(member.password_hash):
-        member.password_hash = hash_password(password)
-        log.info("password rehashed at login (tenant=%s member=%s)", tenant.slug, member.id)
-    return LoginResult(member=member, device_token=devices.issue(tenant, account_key))
+    return LoginResult(account=attempt.account, device_token=devices.issue(tenant, account_key))
 
 
 def log_in(tenant: TenantContext, member: Member, remote_addr: str = "", user_agent: str = "") -> str:
     """Start a server-side session for ``member``; return its key (the view puts it in the cookie)."""
-    key = start_session(tenant, member, remote_addr, user_agent)
+    key = start_session(member, remote_addr, user_agent)
     member.last_login_at = utcnow_naive()
     audit.record(f"member:{member.id}", "login", target=f"member:{member.id}", remote_addr=remote_addr)
     return key
@@ -132,7 +111,8 @@ def log_out(tenant: TenantContext, member: Member, key: str | None, remote_addr:
 
 def password_errors(tenant: TenantContext, member: Member, password: str) -> list[str]:
     """The city's policy (on the platform floor) applied to a new password of ``member``."""
-    return password_problems(tenant.settings["password_policy"], password, (member.email, member.login_id or ""))
+    return password_problems(password, tenant.settings["password_policy"], email=member.email,
+                             login_id=member.login_id, name=member.nickname)
 
 
 def set_password(
@@ -162,7 +142,7 @@ def request_password_reset(tenant: TenantContext, email: str, remote_addr: str) 
     """
     email = normalise_email(email)
     rules = [(RESET_ADDRESS, email or "-"), (RESET_IP, remote_addr or "-")]
-    wait = throttle_wait(tenant, rules)
+    wait = throttling.wait(tenant, rules)
     if wait:
         return wait
     for rule, key in rules:

@@ -1,34 +1,25 @@
-"""Server-side member sessions on top of Flask's signed cookie session.
+"""Member sessions: the auth core's server-side sessions (core/auth/sessions.py) for citizens.
 
-Flask's cookie session has no server-side identity, so logging out could not stop a
-copied cookie. Each login therefore creates a :class:`MemberSession` row with a random
-key; the cookie carries ``"<tenant_id>:<member_id>:<session_version>:<key>"`` (Flask-Login's
-user id) and the database keeps only a SHA-256 of the key. The user loader accepts a
-session only when
-
-* the tenant id is the request's city (a cookie replayed on another city is worthless),
-* the member exists in this city and its ``session_version`` matches (bumping it ends
-  every session of the member at once),
-* the row is live: not ended (logout, password change), not idle for longer than the
-  city's ``login.idle_timeout_minutes``, and younger than ``PERMANENT_SESSION_LIFETIME``.
+Flask-Login keeps the token ``"<tenant_id>:<member_id>:<session_version>:<key>"`` as its user
+id (``Member.get_id``); the user loader accepts it only for a live session of this city.
+What is the members' own: the idle timeout is the city's ``login.idle_timeout_minutes``,
+the maximum age is ``PERMANENT_SESSION_LIFETIME``, activity is written at most once a
+minute, and a session ends only its own row at logout (other devices stay logged in).
 
 :func:`refresh_session` runs before every city request: it loads the member, records
-activity (at most once a minute, to keep writes low) and commits, so the idle clock is
-kept in one place and no view commits it by accident.
+activity and commits, so the idle clock is kept in one place and no view commits it by accident.
 """
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
-import secrets
 
 from flask import current_app, flash, g, request, session
 from flask_login import current_user
-from sqlalchemy import select, update
 
 from waterportal.accounts.models import Member, MemberSession
-from waterportal.core.time import utcnow_naive
+from waterportal.core.auth import sessions
+from waterportal.core.auth.sessions import END_MESSAGES
 from waterportal.extensions import db, login_manager
 from waterportal.tenancy.context import TenantContext
 
@@ -38,53 +29,36 @@ login_manager.login_view = "accounts.login"
 login_manager.login_message = "このページをご利用になるには、ログインしてください。"
 login_manager.login_message_category = "info"
 
-# Activity is written at most this often; the idle timeout is in minutes, so this is exact enough.
-TOUCH_INTERVAL = dt.timedelta(seconds=60)
 # Flask-Login's keys in the cookie session.
 LOGIN_KEYS = ("_user_id", "_fresh", "_id", "_remember", "_remember_seconds")
-END_MESSAGES = {
-    "idle": "一定時間操作がなかったため、自動的にログアウトしました。もう一度ログインしてください。",
-    "max_age": "ログインの有効期限が切れました。もう一度ログインしてください。",
-}
+
+MEMBER = sessions.SessionKind(
+    session_model=MemberSession,
+    account_model=Member,
+    account_column="member_id",
+    idle=lambda tenant: dt.timedelta(minutes=tenant.settings["login"]["idle_timeout_minutes"]),
+    max_age=lambda: dt.timedelta(seconds=current_app.config.get("PERMANENT_SESSION_LIFETIME", 86400)),
+    # The idle timeout is in minutes, so a touch a minute is exact enough.
+    touch_interval=dt.timedelta(seconds=60),
+    per_city=True,
+)
 
 
-def _hash_key(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
-def start_session(tenant: TenantContext, member: Member, remote_addr: str = "", user_agent: str = "") -> str:
+def start_session(member: Member, remote_addr: str = "", user_agent: str = "") -> str:
     """Create a live session row for ``member`` (flushed) and return its secret key."""
-    key = secrets.token_urlsafe(32)
-    now = utcnow_naive()
-    db.session.add(
-        MemberSession(
-            tenant_id=tenant.id, member_id=member.id, key_hash=_hash_key(key), created_at=now,
-            last_seen_at=now, remote_addr=remote_addr[:64], user_agent=user_agent[:200],
-        )
-    )
-    db.session.flush()
+    key = sessions.start(MEMBER, member, remote_addr=remote_addr, user_agent=user_agent[:200])
     member.live_session_key = key
     return key
 
 
 def end_session(key: str | None, reason: str = "logout") -> None:
     """End the session with ``key`` (no-op when unknown or already ended)."""
-    if not key:
-        return
-    db.session.execute(
-        update(MemberSession)
-        .where(MemberSession.key_hash == _hash_key(key), MemberSession.ended_at.is_(None))
-        .values(ended_at=utcnow_naive(), end_reason=reason)
-    )
+    sessions.end(MEMBER, key, reason)
 
 
 def end_member_sessions(member: Member, reason: str, keep_key: str | None = None) -> int:
     """End every live session of ``member`` except ``keep_key``'s; return how many ended."""
-    stmt = update(MemberSession).where(MemberSession.member_id == member.id, MemberSession.ended_at.is_(None))
-    if keep_key:
-        stmt = stmt.where(MemberSession.key_hash != _hash_key(keep_key))
-    result = db.session.execute(stmt.values(ended_at=utcnow_naive(), end_reason=reason))
-    return result.rowcount or 0
+    return sessions.end_all(MEMBER, member, reason, keep_key=keep_key)
 
 
 def current_session_key() -> str | None:
@@ -94,52 +68,20 @@ def current_session_key() -> str | None:
     return None
 
 
-def _expired(row: MemberSession, tenant: TenantContext, now: dt.datetime) -> str | None:
-    idle = dt.timedelta(minutes=tenant.settings["login"]["idle_timeout_minutes"])
-    if now - row.last_seen_at >= idle:
-        return "idle"
-    max_age = dt.timedelta(seconds=current_app.config.get("PERMANENT_SESSION_LIFETIME", 86400))
-    if now - row.created_at >= max_age:
-        return "max_age"
-    return None
-
-
 @login_manager.user_loader
 def load_member(token: str) -> Member | None:
     """Return the member of a live session of this city, else ``None``."""
     tenant: TenantContext | None = g.get("tenant")
     if tenant is None:
         return None
-    try:
-        tenant_part, member_part, version_part, key = token.split(":", 3)
-        tenant_id, member_id, version = int(tenant_part), int(member_part), int(version_part)
-    except ValueError:
+    loaded = sessions.load(MEMBER, token, tenant)
+    if loaded.ended:
+        g.session_end_reason = loaded.ended
+    if loaded.account is None:
         return None
-    if tenant_id != tenant.id or not key:
-        return None
-    row = db.session.scalar(
-        select(MemberSession).where(
-            MemberSession.key_hash == _hash_key(key),
-            MemberSession.member_id == member_id,
-            MemberSession.ended_at.is_(None),
-        )
-    )
-    if row is None:
-        return None
-    now = utcnow_naive()
-    reason = _expired(row, tenant, now)
-    if reason:
-        row.ended_at, row.end_reason = now, reason
-        g.session_end_reason = reason
-        return None
-    member = db.session.scalar(select(Member).where(Member.id == member_id))
-    if member is None or member.session_version != version:
-        return None
-    if now - row.last_seen_at >= TOUCH_INTERVAL:
-        row.last_seen_at = now
-    member.live_session_key = key
-    g.member_session = row
-    return member
+    loaded.account.live_session_key = loaded.key
+    g.member_session = loaded.row
+    return loaded.account
 
 
 # Keys of other consoles sharing this browser's cookie on the same host (the staff

@@ -153,7 +153,7 @@ def login():
             tenant, form.identifier.data, form.password.data, remote_addr(), devices.presented()
         )
         if result.ok:
-            _begin_session(tenant, result.member)
+            _begin_session(tenant, result.account)
             response = redirect(next_path or url_for("portal.dashboard"))
             devices.remember(response, result.device_token)
             if form.remember_id.data:

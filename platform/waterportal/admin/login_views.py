@@ -9,7 +9,6 @@ from flask import (
     make_response,
     redirect,
     request,
-    session,
     url_for,
 )
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -24,7 +23,7 @@ from waterportal.admin.forms import (
 )
 from waterportal.admin.models import StaffMember
 from waterportal.admin.sessions import (
-    PENDING_KEY,
+    drop_pending,
     end_staff_session,
     pending_staff,
     set_pending,
@@ -32,6 +31,7 @@ from waterportal.admin.sessions import (
     start_staff_session,
 )
 from waterportal.admin.staff import services as staff_svc
+from waterportal.core.auth.second_factor import new_totp_secret
 from waterportal.extensions import db
 from waterportal.tenancy.context import TenantContext
 
@@ -53,10 +53,9 @@ def _page(body: str, status: int = 200, retry_after: int = 0):
     return response
 
 
-def _finish_login(tenant: TenantContext, staff: StaffMember, next_path: str | None):
+def _finish_login(staff: StaffMember, next_path: str | None):
     """Start a fresh staff session (ending any older one in this browser) and go on."""
-    end_staff_session("relogin")
-    start_staff_session(tenant, staff, remote_addr())
+    start_staff_session(staff, remote_addr())
     staff_svc.record_login(staff, remote_addr())
     db.session.commit()
     if staff.must_change_password:
@@ -75,14 +74,14 @@ def login():
     message, status, wait = None, 200, 0
     if form.validate_on_submit():
         result = staff_svc.authenticate(tenant, form.email.data, form.password.data, remote_addr())
-        if result.staff is not None:
-            staff = result.staff
+        if result.account is not None:
+            staff = result.account
             if staff.totp_secret or tenant.settings["admin"]["require_totp"]:
                 set_pending(staff)
                 db.session.commit()
                 step = "admin.login_totp" if staff.totp_secret else "admin.login_totp_setup"
                 return redirect(url_for(step, next=next_path))
-            return _finish_login(tenant, staff, next_path)
+            return _finish_login(staff, next_path)
         db.session.commit()  # the audit entry of the failure
         if result.throttled:
             message, status, wait = THROTTLED.format(minutes=_minutes(result.retry_after)), 429, result.retry_after
@@ -104,11 +103,11 @@ def login_totp():
     status, wait = 200, 0
     if form.validate_on_submit():
         result = staff_svc.verify_totp(tenant, staff, form.code.data, remote_addr())
-        if result.staff is not None:
-            return _finish_login(tenant, staff, next_path)
+        if result.account is not None:
+            return _finish_login(staff, next_path)
         db.session.commit()
         if result.throttled:
-            session.pop(PENDING_KEY, None)
+            drop_pending()
             status, wait = 429, result.retry_after
             form.code.errors.append(THROTTLED.format(minutes=_minutes(wait)))
         else:
@@ -142,7 +141,7 @@ def _enrol(tenant: TenantContext, staff: StaffMember, form: TotpEnrolForm) -> bo
         except staff_svc.StaffError as exc:
             form.code.errors = [*form.code.errors, exc.message]
     if secret is None or request.method == "GET":
-        secret = staff_svc.new_totp_secret()
+        secret = new_totp_secret()
         form.secret_token.data = _enrol_serializer(tenant).dumps({"staff": staff.id, "secret": secret})
     g.enrol_secret = secret
     return False
@@ -168,7 +167,7 @@ def login_totp_setup():
         return redirect(url_for("admin.login"))
     form = TotpEnrolForm()
     if _enrol(tenant, staff, form):
-        return _finish_login(tenant, staff, next_path)
+        return _finish_login(staff, next_path)
     action = url_for("admin.login_totp_setup", next=next_path)
     return _enrol_page(tenant, staff, form, action, required=True)
 
@@ -201,7 +200,7 @@ def change_password():
         except staff_svc.StaffError as exc:
             getattr(form, exc.field).errors.append(exc.message)
         else:
-            start_staff_session(tenant, staff, remote_addr())  # the old sessions ended with the change
+            start_staff_session(staff, remote_addr())  # the old sessions ended with the change
             db.session.commit()
             flash("パスワードを変更しました。", "info")
             return redirect(url_for("admin.account"))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import flash, g, redirect, request, url_for
 
 from waterportal.admin.blueprint import admin, remote_addr
-from waterportal.admin.sessions import end_staff_session, start_staff_session
+from waterportal.admin.sessions import start_staff_session
 from waterportal.extensions import db
 from waterportal.vendor_console.links import LinkRefused, claim_city_link
 
@@ -24,7 +24,6 @@ def vendor_login():
         db.session.commit()  # the claimed key and the audit entry of a refusal stay
         flash(exc.message, "error")
         return redirect(url_for("admin.login"))
-    end_staff_session("relogin")
-    start_staff_session(g.tenant, staff, remote_addr())
+    start_staff_session(staff, remote_addr())  # ends this browser's older staff session
     db.session.commit()
     return redirect(url_for("admin.index"))

@@ -11,13 +11,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates, validates_schema
 
+from waterportal.core.auth.passwords import FLOOR_MIN_LENGTH, MAX_LENGTH, MAX_LENGTH_AT_LEAST
 from waterportal.core.time import closure_days, parse_hhmm
 from waterportal.tenancy.hosts import normalise_host
 from waterportal.tenancy.messages import japanese
 
 PLATFORM_FLOOR = {
-    "password_min_length": 8,
-    "password_max_length_at_least": 64,
+    # The password floor lives with the password policy (core/auth/passwords.py).
+    "password_min_length": FLOOR_MIN_LENGTH,
+    "password_max_length_at_least": MAX_LENGTH_AT_LEAST,
     "code_ttl_minutes_max": 60,
     "idle_timeout_minutes_max": 120,
     "staff_idle_timeout_minutes_max": 60,
@@ -60,8 +62,8 @@ class RegistrationSchema(Section):
 
 
 class PasswordPolicySchema(Section):
-    min_length = fields.Integer(load_default=8)
-    max_length = fields.Integer(load_default=128)
+    min_length = fields.Integer(load_default=FLOOR_MIN_LENGTH)
+    max_length = fields.Integer(load_default=MAX_LENGTH)
     require_upper = fields.Boolean(load_default=False)
     require_lower = fields.Boolean(load_default=False)
     require_digit = fields.Boolean(load_default=False)

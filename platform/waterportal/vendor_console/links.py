@@ -18,9 +18,9 @@ import secrets
 from flask import current_app
 from sqlalchemy import select, update
 
-from waterportal.accounts.passwords import hash_password
 from waterportal.admin.models import StaffMember
 from waterportal.core import audit
+from waterportal.core.auth.passwords import hash_password
 from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db
 from waterportal.tenancy.context import TenantContext, tenant_context

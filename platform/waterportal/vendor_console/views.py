@@ -72,12 +72,12 @@ def login():
     message, status, wait = None, 200, 0
     if form.validate_on_submit():
         result = auth.authenticate(form.email.data, form.password.data, remote_addr())
-        if result.vendor is not None and result.vendor.totp_secret:
-            auth.set_pending(result.vendor)
+        if result.account is not None and result.account.totp_secret:
+            auth.set_pending(result.account)
             db.session.commit()
             return redirect(url_for("vendor.login_totp"))
-        if result.vendor is not None:
-            auth.start_session(result.vendor, remote_addr())
+        if result.account is not None:
+            auth.start_session(result.account, remote_addr())
             db.session.commit()
             return redirect(url_for("vendor.index"))
         db.session.commit()
@@ -99,7 +99,7 @@ def login_totp():
     status, wait = 200, 0
     if form.validate_on_submit():
         result = auth.verify_totp(pending, form.code.data)
-        if result.vendor is not None:
+        if result.account is not None:
             auth.start_session(pending, remote_addr())
             db.session.commit()
             return redirect(url_for("vendor.index"))

@@ -22,9 +22,10 @@ from dataclasses import dataclass
 from flask import current_app, url_for
 
 from waterportal.accounts.secret import verify_answer
-from waterportal.accounts.services import find_member_by_email, throttle_wait
+from waterportal.accounts.services import find_member_by_email
 from waterportal.accounts.tokens import LOGIN_RECOVERY, MAX_AGE, make_token
 from waterportal.core import audit, throttle
+from waterportal.core.auth.throttling import wait as throttle_wait
 from waterportal.core.text import normalise_email
 from waterportal.core.throttle import Rule
 from waterportal.mail.services import portal_url, queue_mail

@@ -12,7 +12,6 @@ from waterportal.accounts import services
 from waterportal.accounts.blueprint import accounts
 from waterportal.accounts.forms import AnswerForm, EmailForm, NewPasswordForm
 from waterportal.accounts.models import Member
-from waterportal.accounts.policy import policy_lines
 from waterportal.accounts.recovery import services as recovery
 from waterportal.accounts.session import clear_citizen_session
 from waterportal.accounts.tokens import (
@@ -27,6 +26,7 @@ from waterportal.accounts.views import (
     throttled_response,
     wait_minutes,
 )
+from waterportal.core.auth.passwords import policy_lines
 from waterportal.core.text import normalise_email
 from waterportal.extensions import db
 from waterportal.tenancy.context import TenantContext

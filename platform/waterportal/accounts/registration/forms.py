@@ -12,9 +12,9 @@ from typing import Any
 from wtforms import BooleanField, PasswordField, RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from waterportal.accounts.policy import password_problems
 from waterportal.accounts.verification import CODE_PATTERN, MESSAGES, CodeStatus
 from waterportal.contracts.forms import ContractFieldsMixin
+from waterportal.core.auth.passwords import password_problems
 from waterportal.core.forms import CitizenForm
 from waterportal.core.text import (
     digits_only,
@@ -141,8 +141,9 @@ class DetailsForm(ContractFieldsMixin, CitizenForm):
             if self.has_password:
                 return
             raise ValidationError("パスワードを入力してください。")
-        identifiers = (self.email, normalise_login_id(self.login_id.data) if "login_id" in self else "")
-        problems = password_problems(self.tenant.settings["password_policy"], field.data, identifiers)
+        login_id = normalise_login_id(self.login_id.data) if "login_id" in self else None
+        problems = password_problems(field.data, self.tenant.settings["password_policy"], email=self.email,
+                                     login_id=login_id, name=self.nickname.data)
         if problems:
             # One message per broken rule, all shown next to the field.
             field.errors.extend(problems[:-1])

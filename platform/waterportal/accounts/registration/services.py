@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import func, select
 
 from waterportal.accounts.models import Member
-from waterportal.accounts.passwords import hash_password
 from waterportal.accounts.registration.drafts import touch
 from waterportal.accounts.registration.models import RegistrationDraft
 from waterportal.accounts.secret import hash_answer
@@ -27,6 +26,7 @@ from waterportal.contracts.services import (
     match_contract,
 )
 from waterportal.core import audit, throttle
+from waterportal.core.auth.passwords import hash_password
 from waterportal.core.text import normalise_email
 from waterportal.core.time import (
     add_business_days,

@@ -14,7 +14,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from waterportal.accounts.models import Member
-from waterportal.accounts.policy import policy_lines
 from waterportal.accounts.registration.blueprint import registration
 from waterportal.accounts.registration.drafts import (
     SESSION_KEY,
@@ -43,6 +42,7 @@ from waterportal.contracts.services import (
     get_contract,
     throttle_message,
 )
+from waterportal.core.auth.passwords import policy_lines
 from waterportal.core.text import normalise_email
 from waterportal.extensions import db
 from waterportal.tenancy.templating import chain, render_page

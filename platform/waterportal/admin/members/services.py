@@ -27,6 +27,7 @@ from waterportal.accounts.verification import (
 from waterportal.contracts import services as contract_services
 from waterportal.contracts.models import Contract, MemberContract
 from waterportal.core import audit, throttle
+from waterportal.core.auth import throttling
 from waterportal.core.models import AuditEntry
 from waterportal.core.text import digits_only, katakana_name, normalise_email
 from waterportal.core.throttle import Rule
@@ -154,7 +155,7 @@ def login_key(tenant: TenantContext, member: Member) -> str:
 def member_throttles(tenant: TenantContext, member: Member) -> list[MemberThrottle]:
     """Every per-member throttle of the citizen flows, with its current use."""
     entries: list[tuple[str, Rule, str]] = [
-        ("ログイン(パスワードの誤り)", account_services.LOGIN_ACCOUNT, login_key(tenant, member)),
+        ("ログイン(パスワードの誤り)", throttling.MEMBER.account, login_key(tenant, member)),
         ("パスワード再設定メールの送信", account_services.RESET_ADDRESS, member.email),
         ("秘密の質問の回答", recovery.RECOVER_ANSWER_EMAIL, member.email),
         ("現在のパスワードの確認(会員情報の変更)", profile_services.PASSWORD_CHECKS, str(member.id)),

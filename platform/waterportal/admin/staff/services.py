@@ -7,32 +7,26 @@ from __future__ import annotations
 
 import secrets
 import string
-from dataclasses import dataclass
 
-import pyotp
 from sqlalchemy import select
 
-from waterportal.accounts.passwords import hash_password, needs_rehash, verify_password
-from waterportal.accounts.policy import password_problems
 from waterportal.admin.models import ROLES, StaffMember
 from waterportal.admin.sessions import end_all_staff_sessions
-from waterportal.core import audit, throttle
+from waterportal.core import audit
+from waterportal.core.auth import second_factor, throttling
+from waterportal.core.auth.login import LoginAttempt, check_password
+from waterportal.core.auth.passwords import MAX_LENGTH, hash_password, password_problems, verify_password
 from waterportal.core.forms import without_controls
 from waterportal.core.text import normalise_email
-from waterportal.core.throttle import Rule
-from waterportal.core.time import utcnow, utcnow_naive
+from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db
 from waterportal.tenancy.context import TenantContext
-
-LOGIN_ACCOUNT = Rule("staff-login-account", "5 per 15 minutes")
-LOGIN_IP = Rule("staff-login-ip", "20 per 15 minutes")
-TOTP_TRIES = Rule("staff-totp", "5 per 15 minutes")
 
 # The platform's strongest password policy: staff can change every city's settings.
 STAFF_SYMBOLS = "!?#$%&()*+,-./:;<=>@[]^_{|}~"
 STAFF_PASSWORD_POLICY = {
     "min_length": 12,
-    "max_length": 128,
+    "max_length": MAX_LENGTH,
     "require_upper": True,
     "require_lower": True,
     "require_digit": True,
@@ -50,15 +44,6 @@ class StaffError(ValueError):
         self.message = message
 
 
-@dataclass
-class StaffLogin:
-    """The outcome of :func:`authenticate`."""
-
-    staff: StaffMember | None = None
-    throttled: bool = False
-    retry_after: int = 0
-
-
 def staff_policy(tenant: TenantContext) -> dict:
     """The staff policy: the strict one, longer still if the city asks more of its citizens."""
     policy = dict(STAFF_PASSWORD_POLICY)
@@ -68,8 +53,7 @@ def staff_policy(tenant: TenantContext) -> dict:
 
 def staff_password_problems(tenant: TenantContext, password: str, email: str = "", name: str = "") -> list[str]:
     """Every rule ``password`` breaks (Japanese), empty when acceptable."""
-    local = email.split("@")[0] if email else ""
-    return password_problems(staff_policy(tenant), password, (email, local, name.replace(" ", "")))
+    return password_problems(password, staff_policy(tenant), email=email, name=name)
 
 
 def generate_password(tenant: TenantContext) -> str:
@@ -128,7 +112,7 @@ def create_staff(
     return staff, generated
 
 
-def authenticate(tenant: TenantContext, email: str, password: str, remote_addr: str) -> StaffLogin:
+def authenticate(tenant: TenantContext, email: str, password: str, remote_addr: str) -> LoginAttempt:
     """Check email and password, throttled per account and per address; audit failures.
 
     An unknown email costs the same argon2 work as a wrong password.
@@ -137,25 +121,14 @@ def authenticate(tenant: TenantContext, email: str, password: str, remote_addr: 
     # The throttle and the audit log name the account without control characters (PostgreSQL
     # refuses a NUL, and a NUL must not open a fresh throttle); find_staff gets what was typed.
     email = without_controls(typed)
-    keys = ((LOGIN_ACCOUNT, email), (LOGIN_IP, remote_addr or "-"))
-    for rule, key in keys:
-        if not throttle.allowed(tenant, rule, key):
-            wait = max(throttle.retry_after(tenant, r, k) for r, k in keys)
-            audit.record("anonymous", "staff.login_throttled", target=email, remote_addr=remote_addr)
-            return StaffLogin(throttled=True, retry_after=wait)
-    staff = find_staff(typed)
-    ok = verify_password(staff.password_hash if staff else None, password)
-    if not ok or staff is None or staff.disabled:
-        for rule, key in keys:
-            throttle.hit(tenant, rule, key)
-        actor = staff.actor if staff else "anonymous"
-        reason = "disabled" if ok and staff is not None else "password"
-        audit.record(actor, "staff.login_failed", target=email, remote_addr=remote_addr, reason=reason)
-        return StaffLogin()
-    if needs_rehash(staff.password_hash):
-        staff.password_hash = hash_password(password)
-    throttle.clear(tenant, LOGIN_ACCOUNT, email)
-    return StaffLogin(staff=staff)
+    keys = throttling.login_keys(throttling.STAFF, email, remote_addr)
+    attempt = check_password(tenant, keys, lambda: find_staff(typed), password)
+    if attempt.throttled:
+        audit.record("anonymous", "staff.login_throttled", target=email, remote_addr=remote_addr)
+    elif attempt.account is None:
+        actor = attempt.found.actor if attempt.found else "anonymous"
+        audit.record(actor, "staff.login_failed", target=email, remote_addr=remote_addr, reason=attempt.reason)
+    return attempt
 
 
 def record_login(staff: StaffMember, remote_addr: str) -> None:
@@ -195,56 +168,24 @@ def set_disabled(staff: StaffMember, disabled: bool, actor: StaffMember | str, r
                  remote_addr=remote_addr, email=staff.email)
 
 
-# --- TOTP (RFC 6238, 30 s steps, 6 digits) ------------------------------------------------
-
-def new_totp_secret() -> str:
-    """A fresh base32 secret (160 bits)."""
-    return pyotp.random_base32(32)
-
+# --- TOTP (core/auth/second_factor.py) ---------------------------------------------------
 
 def provisioning_uri(tenant: TenantContext, staff: StaffMember, secret: str) -> str:
     """The ``otpauth://`` URI an authenticator app imports."""
-    return pyotp.TOTP(secret).provisioning_uri(name=staff.email, issuer_name=f"{tenant.portal_name} 管理画面")
+    return second_factor.provisioning_uri(secret, staff.email, f"{tenant.portal_name} 管理画面")
 
 
-def matching_step(secret: str, code: str, after_step: int | None = None) -> int | None:
-    """The time step ``code`` belongs to (one step of clock drift allowed), else None.
-
-    Steps at or before ``after_step`` are refused, so a code works once only.
-    """
-    code = "".join(ch for ch in code if ch.isdigit())
-    if len(code) != 6:
-        return None
-    totp = pyotp.TOTP(secret)
-    now = utcnow()
-    current = totp.timecode(now)
-    for offset in (0, -1, 1):
-        if secrets.compare_digest(totp.at(now, counter_offset=offset), code):
-            step = current + offset
-            if after_step is not None and step <= after_step:
-                return None
-            return step
-    return None
-
-
-def verify_totp(tenant: TenantContext, staff: StaffMember, code: str, remote_addr: str) -> StaffLogin:
+def verify_totp(tenant: TenantContext, staff: StaffMember, code: str, remote_addr: str) -> LoginAttempt:
     """Check a staff member's second-factor code, throttled; audit failures."""
-    key = str(staff.id)
-    if not throttle.allowed(tenant, TOTP_TRIES, key):
-        return StaffLogin(throttled=True, retry_after=throttle.retry_after(tenant, TOTP_TRIES, key))
-    step = matching_step(staff.totp_secret or "", code, staff.totp_last_step) if staff.totp_secret else None
-    if step is None:
-        throttle.hit(tenant, TOTP_TRIES, key)
+    attempt = second_factor.verify(tenant, throttling.STAFF.second_factor, staff, code)
+    if not attempt.ok and not attempt.throttled:
         audit.record(staff.actor, "staff.login_failed", target=staff.email, remote_addr=remote_addr, reason="totp")
-        return StaffLogin()
-    staff.totp_last_step = step
-    throttle.clear(tenant, TOTP_TRIES, key)
-    return StaffLogin(staff=staff)
+    return attempt
 
 
 def enable_totp(staff: StaffMember, secret: str, code: str, remote_addr: str) -> None:
     """Turn the second factor on once the staff member proves their app shows ``code``."""
-    step = matching_step(secret, code)
+    step = second_factor.matching_step(secret, code)
     if step is None:
         raise StaffError("code", "確認コードが正しくありません。認証アプリに表示されている6桁の数字を入力してください。")
     staff.totp_secret = secret

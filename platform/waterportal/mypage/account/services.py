@@ -14,13 +14,13 @@ from sqlalchemy import delete, select, update
 
 from waterportal.accounts import services as account_services
 from waterportal.accounts.models import Member, MemberSession, VerificationCode
-from waterportal.accounts.passwords import verify_password
 from waterportal.accounts.registration.models import RegistrationDraft
 from waterportal.accounts.registration.services import email_registered
 from waterportal.accounts.secret import hash_answer
 from waterportal.accounts.verification import CheckResult, CodeStatus, ResendTooSoon, check_code, issue_code
 from waterportal.contracts.models import MemberContract
 from waterportal.core import audit, throttle
+from waterportal.core.auth.passwords import verify_password
 from waterportal.core.text import normalise_email, squash_spaces
 from waterportal.core.time import local_now, utcnow_naive
 from waterportal.extensions import db

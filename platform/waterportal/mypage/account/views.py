@@ -11,10 +11,10 @@ from flask import abort, flash, g, redirect, request, url_for
 from flask_login import login_required
 from sqlalchemy.exc import IntegrityError
 
-from waterportal.accounts.policy import policy_lines
 from waterportal.accounts.registration.forms import CodeForm
 from waterportal.accounts.session import current_session_key
 from waterportal.accounts.verification import ResendTooSoon, message_for, resend_message
+from waterportal.core.auth.passwords import policy_lines
 from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db
 from waterportal.mypage.account import services
