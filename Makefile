@@ -49,8 +49,7 @@ install-test: $(TEST_STAMP)
 # The whole suite on SQLite, then again on PostgreSQL when TEST_DATABASE_URL is set
 # (each run creates and drops its own databases). Browser tests skip without Chromium
 # unless REQUIRE_BROWSER=1.
-test: install-test
-	$(BIN)/ruff check platform tests bench
+test: lint
 	env -u TEST_DATABASE_URL $(BIN)/pytest -n auto $(PYTEST_ARGS)
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 	  echo "== again on PostgreSQL ($$TEST_DATABASE_URL)"; \
@@ -62,8 +61,10 @@ bench: install
 	$(BIN)/python bench/bench_import.py
 	@if [ -f bench/bench_dashboard.py ]; then $(BIN)/python bench/bench_dashboard.py; fi
 
+# ruff, then the import contracts in .importlinter (which package may import which).
 lint: install-test
 	$(BIN)/ruff check platform tests bench
+	$(BIN)/lint-imports
 
 # Build or update the SQLite database, apply both cities, load their demo exports through
 # the real import and add one ready-made member per city. Idempotent: the database is kept

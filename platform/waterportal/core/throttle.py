@@ -9,11 +9,13 @@ account for good.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from flask import current_app
 from limits import parse, storage, strategies
 
-from waterportal.tenancy.context import TenantContext
+if TYPE_CHECKING:  # annotations only: core sits below tenancy
+    from waterportal.tenancy.context import TenantContext
 
 
 @dataclass(frozen=True)
