@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from werkzeug.routing import IntegerConverter
 
 from waterportal.core.paths import CONFIG_DIR, REPO_ROOT, TENANTS_DIR, THEMES_DIR
-from waterportal.extensions import csrf, db, limiter, login_manager, mail, migrate
+from waterportal.extensions import csrf, db, login_manager, mail, migrate
 
 
 class ConfigError(RuntimeError):
@@ -80,7 +80,6 @@ def register_extensions(app: Flask) -> None:
     mail.init_app(app)
     init_mail_delivery(app)
     csrf.init_app(app)
-    limiter.init_app(app)
     install_isolation(Session)
     with app.app_context():
         engine = db.engine
@@ -168,7 +167,7 @@ def register_cli(app: Flask) -> None:
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app. ``config`` (tests) overrides everything and disables env lookup."""
     from waterportal.core.errors import register_errors
-    from waterportal.tenancy.gate import register_gate
+    from waterportal.pipeline import register_request_pipeline
     from waterportal.tenancy.templating import register_templating, render_page
 
     instance = os.environ.get("WATERPORTAL_INSTANCE_PATH") if config is None else None
@@ -189,7 +188,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         )
     register_extensions(app)
     register_templating(app)
-    register_gate(app)
+    register_request_pipeline(app)
     register_blueprints(app)
     register_errors(app, city_page=render_page)
     register_cli(app)

@@ -5,8 +5,6 @@ on the same blueprint. Every state change is a POST with a CSRF token.
 """
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import (
     current_app,
     flash,
@@ -21,18 +19,17 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from waterportal.accounts import devices, services
 from waterportal.accounts.blueprint import accounts
-from waterportal.accounts.forms import LoginForm, LogoutForm
+from waterportal.accounts.forms import LoginForm
 from waterportal.accounts.session import (
     clear_citizen_session,
     current_session_key,
     end_session,
-    refresh_session,
 )
+from waterportal.core.time import wait_minutes
+from waterportal.core.web import client_address, safe_next, throttled_response
 from waterportal.extensions import db
 from waterportal.tenancy.context import TenantContext
 from waterportal.tenancy.templating import render_page
-
-accounts.before_app_request(refresh_session)
 
 REMEMBER_ID_COOKIE = "remembered_id"
 INVALID_LOGIN = {
@@ -45,32 +42,8 @@ THROTTLED_LOGIN = (
 )
 
 
-def remote_addr() -> str:
-    """The client address (ProxyFix, when configured, has already applied X-Forwarded-For)."""
-    return request.remote_addr or ""
 
 
-def wait_minutes(seconds: int) -> int:
-    """Seconds to whole minutes for messages (at least 1)."""
-    return max(1, -(-seconds // 60))
-
-
-def throttled_response(body: str, seconds: int):
-    """HTTP 429 with a Retry-After header."""
-    response = make_response(body, 429)
-    response.headers["Retry-After"] = str(max(1, seconds))
-    return response
-
-
-def safe_next(value: str | None) -> str | None:
-    """A same-site path to return to after login, or None (no open redirects, and no
-    control characters: a line break cannot go into the Location header)."""
-    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
-        return None
-    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
-        return None
-    parts = urlsplit(value)
-    return value if not parts.scheme and not parts.netloc else None
 
 
 # --- 次回からIDの入力を省略: only the ID, signed per city; it never logs anyone in ---------
@@ -129,7 +102,7 @@ def _begin_session(tenant: TenantContext, member) -> None:
     """Log ``member`` in with a fresh session: nothing from before the login survives."""
     end_session(current_session_key(), "relogin")
     clear_citizen_session()
-    services.log_in(tenant, member, remote_addr(), request.user_agent.string or "")
+    services.log_in(tenant, member, client_address(), request.user_agent.string or "")
     login_user(member)
     db.session.commit()
 
@@ -150,7 +123,7 @@ def login():
             form.identifier.data, form.remember_id.data = saved, True
     elif form.validate_on_submit():
         result = services.authenticate(
-            tenant, form.identifier.data, form.password.data, remote_addr(), devices.presented()
+            tenant, form.identifier.data, form.password.data, client_address(), devices.presented()
         )
         if result.ok:
             _begin_session(tenant, result.account)
@@ -197,9 +170,8 @@ def _lines(text: str) -> list[str]:
 @accounts.post("/logout")
 def logout():
     """ログアウト: ends this session server-side; the old cookie is worthless afterwards."""
-    LogoutForm()  # the CSRF token was checked by CSRFProtect before this view ran
     if current_user.is_authenticated:
-        services.log_out(g.tenant, current_user._get_current_object(), current_session_key(), remote_addr())
+        services.log_out(g.tenant, current_user._get_current_object(), current_session_key(), client_address())
         logout_user()
         db.session.commit()
     clear_citizen_session()

@@ -5,7 +5,6 @@ import csv
 import datetime as dt
 import io
 import json
-from zoneinfo import ZoneInfo
 
 from flask import Response, g, request
 from sqlalchemy import Select, or_, select
@@ -15,9 +14,8 @@ from waterportal.admin.forms import AuditFilterForm
 from waterportal.admin.models import StaffMember
 from waterportal.admin.sessions import staff_required
 from waterportal.core.models import AuditEntry
-from waterportal.core.time import utcnow_naive
+from waterportal.core.time import city_midnight_utc, city_time_text, utcnow_naive
 from waterportal.extensions import db
-from waterportal.notices.forms import utc_to_local_text
 
 PAGE_SIZE = 50
 ACTIONS = {
@@ -71,11 +69,6 @@ ACTIONS = {
 }
 
 
-def _utc_bound(day: dt.date, tz_name: str) -> dt.datetime:
-    local = dt.datetime.combine(day, dt.time(0), tzinfo=ZoneInfo(tz_name))
-    return local.astimezone(dt.UTC).replace(tzinfo=None)
-
-
 def filtered(form: AuditFilterForm, tz_name: str) -> Select:
     """The audit entries of the current city matching the filters, newest first."""
     query = select(AuditEntry)
@@ -88,9 +81,9 @@ def filtered(form: AuditFilterForm, tz_name: str) -> Select:
     if form.action.data:
         query = query.where(AuditEntry.action == form.action.data.strip())
     if form.start:
-        query = query.where(AuditEntry.created_at >= _utc_bound(form.start, tz_name))
+        query = query.where(AuditEntry.created_at >= city_midnight_utc(form.start, tz_name))
     if form.end:
-        query = query.where(AuditEntry.created_at < _utc_bound(form.end + dt.timedelta(days=1), tz_name))
+        query = query.where(AuditEntry.created_at < city_midnight_utc(form.end + dt.timedelta(days=1), tz_name))
     return query.order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
 
 
@@ -139,11 +132,11 @@ def audit_csv():
     writer.writerow(["日時", "操作者", "職員メールアドレス", "操作", "操作の説明", "対象", "詳細", "接続元"])
     for entry in db.session.scalars(filtered(form, tenant.timezone)):
         writer.writerow([
-            utc_to_local_text(entry.created_at, tenant.timezone).replace("T", " "), entry.actor,
+            city_time_text(entry.created_at, tenant.timezone), entry.actor,
             names.get(entry.actor, ""), entry.action, ACTIONS.get(entry.action, ""), entry.target,
             json.dumps(entry.detail or {}, ensure_ascii=False), entry.remote_addr,
         ])
-    stamp = utc_to_local_text(utcnow_naive(), tenant.timezone)[:10]
+    stamp = city_time_text(utcnow_naive(), tenant.timezone)[:10]
     return Response(
         buffer.getvalue().encode("utf-8"), mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="audit-{tenant.slug}-{stamp}.csv"'},

@@ -1,23 +1,20 @@
 """Blueprint ``admin``: staff loading, response headers and the template helper."""
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, g, render_template, request
 
-from waterportal.admin.sessions import load_staff
+from waterportal.core.web import no_store
 
 admin = Blueprint(
     "admin", __name__, url_prefix="/admin", template_folder="templates",
     static_folder="static", static_url_path="/static",
 )
-admin.before_request(load_staff)
 
 
 @admin.after_request
 def console_headers(response):
     """Console pages hold city data: never cached, never framed, no referrer leaks."""
-    response.headers["Cache-Control"] = "no-store"
+    no_store(response)
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["Referrer-Policy"] = "same-origin"
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -30,10 +27,6 @@ def render(name: str, **context) -> str:
     return render_template(f"admin/{name}", **context)
 
 
-def remote_addr() -> str:
-    """The client address (ProxyFix, when configured, has applied X-Forwarded-For)."""
-    return request.remote_addr or ""
-
 
 MAX_PAGE = 100_000
 
@@ -43,10 +36,3 @@ def page_arg() -> int:
     (a huge number would overflow the database's OFFSET)."""
     return min(MAX_PAGE, max(1, request.args.get("page", 1, type=int) or 1))
 
-
-def safe_next(value: str | None) -> str | None:
-    """A console path to return to after login, or None (no open redirects)."""
-    if not value or not value.startswith("/admin/") or value.startswith("//") or "\\" in value:
-        return None
-    parts = urlsplit(value)
-    return value if not parts.scheme and not parts.netloc else None

@@ -10,7 +10,7 @@ from flask import abort, current_app, g, make_response, render_template
 from sqlalchemy import func, select
 
 from waterportal.admin.audit_views import actor_names
-from waterportal.admin.blueprint import admin, page_arg, remote_addr, render
+from waterportal.admin.blueprint import admin, page_arg, render
 from waterportal.admin.members.forms import ImportUploadForm
 from waterportal.admin.sessions import staff_required
 from waterportal.admin.uploads import (
@@ -19,6 +19,7 @@ from waterportal.admin.uploads import (
     UploadRefused,
     import_upload,
 )
+from waterportal.core.web import client_address
 from waterportal.extensions import db
 from waterportal.imports.models import ImportBatch
 
@@ -57,7 +58,7 @@ def imports():
         return _page(form)
     upload = form.file.data
     try:
-        result = import_upload(g.tenant, form.kind.data, upload.filename, upload.read(), g.staff.actor, remote_addr())
+        result = import_upload(g.tenant, form.kind.data, upload.filename, upload.read(), g.staff.actor, client_address())
     except UploadRefused as exc:
         db.session.rollback()
         form.file.errors = [str(exc)]

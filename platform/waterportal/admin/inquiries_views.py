@@ -10,10 +10,11 @@ from flask import abort, flash, g, redirect, request, url_for
 from sqlalchemy import func, select
 
 from waterportal.admin.audit_views import actor_names
-from waterportal.admin.blueprint import admin, page_arg, remote_addr, render
+from waterportal.admin.blueprint import admin, page_arg, render
 from waterportal.admin.forms import ActionForm
 from waterportal.admin.members.forms import INQUIRY_FILTERS, InquiryFilterForm
 from waterportal.admin.sessions import staff_required
+from waterportal.core.web import client_address
 from waterportal.extensions import db
 from waterportal.inquiries import services
 from waterportal.inquiries.models import STATUS_ANSWERED, STATUS_NEW, Inquiry
@@ -62,7 +63,7 @@ def inquiry_answered(inquiry_id: int):
     ActionForm()
     inquiry = _inquiry_or_404(inquiry_id)
     if inquiry.status != STATUS_ANSWERED:
-        services.mark_answered(g.tenant, inquiry, g.staff.actor, remote_addr())
+        services.mark_answered(g.tenant, inquiry, g.staff.actor, client_address())
         db.session.commit()
     flash(f"{inquiry.reference} を回答済みにしました。", "info")
     return redirect(url_for("admin.inquiry_detail", inquiry_id=inquiry.id))
@@ -75,7 +76,7 @@ def inquiry_reopen(inquiry_id: int):
     ActionForm()
     inquiry = _inquiry_or_404(inquiry_id)
     if inquiry.status != STATUS_NEW:
-        services.reopen(g.tenant, inquiry, g.staff.actor, remote_addr())
+        services.reopen(g.tenant, inquiry, g.staff.actor, client_address())
         db.session.commit()
     flash(f"{inquiry.reference} を未対応に戻しました。", "info")
     return redirect(url_for("admin.inquiry_detail", inquiry_id=inquiry.id))

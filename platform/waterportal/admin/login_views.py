@@ -6,14 +6,13 @@ from flask import (
     current_app,
     flash,
     g,
-    make_response,
     redirect,
     request,
     url_for,
 )
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from waterportal.admin.blueprint import admin, remote_addr, render, safe_next
+from waterportal.admin.blueprint import admin, render
 from waterportal.admin.forms import (
     ActionForm,
     PasswordChangeForm,
@@ -32,6 +31,8 @@ from waterportal.admin.sessions import (
 )
 from waterportal.admin.staff import services as staff_svc
 from waterportal.core.auth.second_factor import new_totp_secret
+from waterportal.core.time import wait_minutes
+from waterportal.core.web import client_address, page_response, safe_next
 from waterportal.extensions import db
 from waterportal.tenancy.context import TenantContext
 
@@ -42,21 +43,12 @@ PENDING_EXPIRED = "もう一度メールアドレスとパスワードを入力�
 ENROL_SECONDS = 600
 
 
-def _minutes(seconds: int) -> int:
-    return max(1, -(-seconds // 60))
-
-
-def _page(body: str, status: int = 200, retry_after: int = 0):
-    response = make_response(body, status)
-    if status == 429:
-        response.headers["Retry-After"] = str(max(1, retry_after))
-    return response
 
 
 def _finish_login(staff: StaffMember, next_path: str | None):
     """Start a fresh staff session (ending any older one in this browser) and go on."""
-    start_staff_session(staff, remote_addr())
-    staff_svc.record_login(staff, remote_addr())
+    start_staff_session(staff, client_address())
+    staff_svc.record_login(staff, client_address())
     db.session.commit()
     if staff.must_change_password:
         return redirect(url_for("admin.change_password"))
@@ -67,13 +59,13 @@ def _finish_login(staff: StaffMember, next_path: str | None):
 def login():
     """職員ログイン (step 1: email and password)."""
     tenant: TenantContext = g.tenant
-    next_path = safe_next(request.args.get("next"))
+    next_path = safe_next(request.args.get("next"), prefix="/admin/")
     if request.method == "GET" and g.staff is not None:
         return redirect(next_path or url_for("admin.index"))
     form = StaffLoginForm()
     message, status, wait = None, 200, 0
     if form.validate_on_submit():
-        result = staff_svc.authenticate(tenant, form.email.data, form.password.data, remote_addr())
+        result = staff_svc.authenticate(tenant, form.email.data, form.password.data, client_address())
         if result.account is not None:
             staff = result.account
             if staff.totp_secret or tenant.settings["admin"]["require_totp"]:
@@ -84,10 +76,10 @@ def login():
             return _finish_login(staff, next_path)
         db.session.commit()  # the audit entry of the failure
         if result.throttled:
-            message, status, wait = THROTTLED.format(minutes=_minutes(result.retry_after)), 429, result.retry_after
+            message, status, wait = THROTTLED.format(minutes=wait_minutes(result.retry_after)), 429, result.retry_after
         else:
             message = INVALID
-    return _page(render("login.html", form=form, message=message, next_path=next_path), status, wait)
+    return page_response(render("login.html", form=form, message=message, next_path=next_path), status, wait)
 
 
 @admin.route("/login/totp", methods=["GET", "POST"])
@@ -95,24 +87,24 @@ def login_totp():
     """職員ログイン (step 2: the authenticator app's code)."""
     tenant: TenantContext = g.tenant
     staff = pending_staff(tenant)
-    next_path = safe_next(request.args.get("next"))
+    next_path = safe_next(request.args.get("next"), prefix="/admin/")
     if staff is None or not staff.totp_secret:
         flash(PENDING_EXPIRED, "info")
         return redirect(url_for("admin.login"))
     form = TotpForm()
     status, wait = 200, 0
     if form.validate_on_submit():
-        result = staff_svc.verify_totp(tenant, staff, form.code.data, remote_addr())
+        result = staff_svc.verify_totp(tenant, staff, form.code.data, client_address())
         if result.account is not None:
             return _finish_login(staff, next_path)
         db.session.commit()
         if result.throttled:
             drop_pending()
             status, wait = 429, result.retry_after
-            form.code.errors.append(THROTTLED.format(minutes=_minutes(wait)))
+            form.code.errors.append(THROTTLED.format(minutes=wait_minutes(wait)))
         else:
             form.code.errors.append(INVALID_CODE)
-    return _page(render("login_totp.html", form=form, next_path=next_path), status, wait)
+    return page_response(render("login_totp.html", form=form, next_path=next_path), status, wait)
 
 
 # --- TOTP enrolment: the candidate secret travels signed in the form, nothing is stored on GET.
@@ -136,7 +128,7 @@ def _enrol(tenant: TenantContext, staff: StaffMember, form: TotpEnrolForm) -> bo
         form.code.errors = ["画面の有効期限が切れました。新しい設定キーで、もう一度登録してください。"]
     elif form.validate_on_submit():
         try:
-            staff_svc.enable_totp(staff, secret, form.code.data, remote_addr())
+            staff_svc.enable_totp(staff, secret, form.code.data, client_address())
             return True
         except staff_svc.StaffError as exc:
             form.code.errors = [*form.code.errors, exc.message]
@@ -161,7 +153,7 @@ def login_totp_setup():
     """The city requires a second factor and this staff member has none yet: enrol, then log in."""
     tenant: TenantContext = g.tenant
     staff = pending_staff(tenant)
-    next_path = safe_next(request.args.get("next"))
+    next_path = safe_next(request.args.get("next"), prefix="/admin/")
     if staff is None:
         flash(PENDING_EXPIRED, "info")
         return redirect(url_for("admin.login"))
@@ -181,7 +173,7 @@ def logout():
     end_staff_session("logout")
     from waterportal.core import audit
 
-    audit.record(staff.actor, "staff.logout", target=staff.email, remote_addr=remote_addr())
+    audit.record(staff.actor, "staff.logout", target=staff.email, remote_addr=client_address())
     db.session.commit()
     flash("ログアウトしました。", "info")
     return redirect(url_for("admin.login"))
@@ -196,11 +188,11 @@ def change_password():
     form = PasswordChangeForm()
     if form.validate_on_submit():
         try:
-            staff_svc.change_password(tenant, staff, form.current_password.data, form.password.data, remote_addr())
+            staff_svc.change_password(tenant, staff, form.current_password.data, form.password.data, client_address())
         except staff_svc.StaffError as exc:
             getattr(form, exc.field).errors.append(exc.message)
         else:
-            start_staff_session(staff, remote_addr())  # the old sessions ended with the change
+            start_staff_session(staff, client_address())  # the old sessions ended with the change
             db.session.commit()
             flash("パスワードを変更しました。", "info")
             return redirect(url_for("admin.account"))
@@ -232,7 +224,7 @@ def account_totp_disable():
     ActionForm()
     staff: StaffMember = g.staff
     try:
-        staff_svc.disable_totp(g.tenant, staff, staff, remote_addr())
+        staff_svc.disable_totp(g.tenant, staff, staff, client_address())
     except staff_svc.StaffError as exc:
         flash(exc.message, "error")
         return redirect(url_for("admin.account"))

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from flask import abort, flash, g, redirect, url_for
 
-from waterportal.admin.blueprint import admin, remote_addr, render
+from waterportal.admin.blueprint import admin, render
 from waterportal.admin.forms import ActionForm
 from waterportal.admin.sessions import staff_required
-from waterportal.core.time import local_now, utcnow
+from waterportal.core.time import city_time_text, local_now, utcnow
+from waterportal.core.web import client_address
 from waterportal.extensions import db
 from waterportal.notices import services
-from waterportal.notices.forms import NoticeForm, utc_to_local_text
+from waterportal.notices.forms import NoticeForm
 from waterportal.notices.models import Notice
 
 
@@ -22,7 +23,7 @@ def autolink_filter(text: str | None):
 @admin.app_template_filter("local_time")
 def local_time_filter(moment) -> str:
     """A naive UTC datetime shown as ``YYYY-MM-DD HH:MM`` in the current city's time zone."""
-    return utc_to_local_text(moment, g.tenant.timezone).replace("T", " ")
+    return city_time_text(moment, g.tenant.timezone)
 
 
 def _notice_or_404(notice_id: int) -> Notice:
@@ -48,7 +49,7 @@ def notice_new():
     tenant = g.tenant
     form = NoticeForm()
     if form.validate_on_submit():
-        notice = services.create_notice(tenant, g.staff.actor, remote_addr(), **form.values(tenant.timezone))
+        notice = services.create_notice(tenant, g.staff.actor, client_address(), **form.values(tenant.timezone))
         db.session.commit()
         flash(f"お知らせ「{notice.title}」を登録しました。", "info")
         return redirect(url_for("admin.notices"))
@@ -65,7 +66,7 @@ def notice_edit(notice_id: int):
     notice = _notice_or_404(notice_id)
     form = NoticeForm()
     if form.validate_on_submit():
-        changed = services.update_notice(tenant, notice, g.staff.actor, remote_addr(), **form.values(tenant.timezone))
+        changed = services.update_notice(tenant, notice, g.staff.actor, client_address(), **form.values(tenant.timezone))
         db.session.commit()
         flash("お知らせを更新しました。" if changed else "変更はありませんでした。", "info")
         return redirect(url_for("admin.notices"))
@@ -82,7 +83,7 @@ def notice_delete(notice_id: int):
     form = ActionForm()
     if form.validate_on_submit():
         title = notice.title
-        services.delete_notice(notice, g.staff.actor, remote_addr())
+        services.delete_notice(notice, g.staff.actor, client_address())
         db.session.commit()
         flash(f"お知らせ「{title}」を削除しました。", "info")
         return redirect(url_for("admin.notices"))

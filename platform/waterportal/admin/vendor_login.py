@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from flask import flash, g, redirect, request, url_for
 
-from waterportal.admin.blueprint import admin, remote_addr
+from waterportal.admin.blueprint import admin
 from waterportal.admin.sessions import start_staff_session
+from waterportal.core.web import client_address
 from waterportal.extensions import db
 from waterportal.vendor_console.links import LinkRefused, claim_city_link
 
@@ -19,11 +20,11 @@ from waterportal.vendor_console.links import LinkRefused, claim_city_link
 def vendor_login():
     """Claim the link's key and start a staff session of this city for the vendor."""
     try:
-        staff = claim_city_link(g.tenant, request.args.get("key", ""), remote_addr())
+        staff = claim_city_link(g.tenant, request.args.get("key", ""), client_address())
     except LinkRefused as exc:
         db.session.commit()  # the claimed key and the audit entry of a refusal stay
         flash(exc.message, "error")
         return redirect(url_for("admin.login"))
-    start_staff_session(staff, remote_addr())  # ends this browser's older staff session
+    start_staff_session(staff, client_address())  # ends this browser's older staff session
     db.session.commit()
     return redirect(url_for("admin.index"))

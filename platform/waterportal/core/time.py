@@ -26,6 +26,35 @@ def local_now(tz_name: str) -> dt.datetime:
     return utcnow().astimezone(ZoneInfo(tz_name))
 
 
+def to_city_time(moment: dt.datetime | None, tz_name: str) -> dt.datetime | None:
+    """A stored naive-UTC timestamp as an aware datetime in the city's zone (None stays None)."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=dt.UTC).astimezone(ZoneInfo(tz_name))
+
+
+def city_time_text(moment: dt.datetime | None, tz_name: str, sep: str = " ") -> str:
+    """A stored naive-UTC timestamp as ``YYYY-MM-DD HH:MM`` city time (``sep="T"``: the
+    datetime-local input format); ``""`` for None."""
+    local = to_city_time(moment, tz_name)
+    return "" if local is None else local.strftime(f"%Y-%m-%d{sep}%H:%M")
+
+
+def city_to_utc(moment: dt.datetime, tz_name: str) -> dt.datetime:
+    """A naive wall-clock time in the city's zone -> naive UTC, as the database stores it."""
+    return moment.replace(tzinfo=ZoneInfo(tz_name)).astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def city_midnight_utc(day: dt.date, tz_name: str) -> dt.datetime:
+    """The start of ``day`` in the city's zone, as naive UTC (bounds of date filters)."""
+    return city_to_utc(dt.datetime.combine(day, dt.time(0)), tz_name)
+
+
+def wait_minutes(seconds: int | float) -> int:
+    """Seconds to whole minutes for a message such as 「約N分後」: rounded up, at least 1."""
+    return max(1, -(-int(seconds) // 60))
+
+
 def parse_hhmm(value: str) -> dt.time:
     """Parse ``"07:00"`` into a :class:`datetime.time`; raises ValueError if malformed."""
     hours, _, minutes = value.partition(":")

@@ -1,10 +1,11 @@
 """Blueprint ``inquiry``: 「メールでのお問い合わせ」, open to everyone, prefilled for members."""
 from __future__ import annotations
 
-from flask import g, make_response, redirect, request, session, url_for
+from flask import g, redirect, request, session, url_for
 from flask_login import current_user
 
 from waterportal.contracts.selection import selected_contract
+from waterportal.core.web import client_address, throttled_response
 from waterportal.extensions import db
 from waterportal.inquiries.blueprint import inquiry
 from waterportal.inquiries.forms import BODY_MAX, InquiryForm
@@ -45,7 +46,7 @@ def new():
             sent = submit_inquiry(
                 tenant, name=form.name.data, email=form.email.data, customer_number=form.customer_number.data or "",
                 category=form.category.data, subject=form.subject.data, body=form.body.data, member=member,
-                remote_addr=request.remote_addr or "",
+                remote_addr=client_address(),
             )
         except InquiryThrottled as exc:
             alert, wait = throttle_message(exc.seconds), exc.seconds
@@ -54,10 +55,7 @@ def new():
             session[SENT_KEY] = sent.reference
             return redirect(url_for(".sent"))
     body = render_page("inquiry/new.html", title=TITLE, form=form, alert=alert, member=member, body_max=BODY_MAX)
-    response = make_response(body, 429 if wait else 200)
-    if wait:
-        response.headers["Retry-After"] = str(wait)
-    return response
+    return throttled_response(body, wait) if wait else body
 
 
 @inquiry.get("/sent")

@@ -171,19 +171,15 @@ def deliver_committed():
 
 
 def init_delivery(app: Flask) -> MailDelivery:
-    """Install the session tracking and the end-of-request hook for ``MAIL_DELIVERY``."""
+    """Install the session tracking and the delivery for ``MAIL_DELIVERY`` (the request
+    pipeline calls it at the end of each request)."""
     install_outbox_tracking(Session)
     delivery = MailDelivery(app.config.get("MAIL_DELIVERY", "thread"))
     app.extensions["waterportal.mail"] = delivery
-
-    @app.before_request
-    def _forget_earlier_commits() -> None:
-        # Only this request's mail is delivered at its end; older ids are the worker's.
-        take_committed_ids()
-
-    @app.teardown_request
-    def _deliver_committed_mail(_exc: BaseException | None = None) -> None:
-        # Teardown, not after_request: mail committed before an error is still delivered.
-        app.extensions["waterportal.mail"].after_request(app)
-
     return delivery
+
+
+def forget_earlier_commits() -> None:
+    """At the start of a request: only this request's mail is delivered at its end (by
+    :meth:`MailDelivery.after_request`); ids committed earlier are the worker's."""
+    take_committed_ids()

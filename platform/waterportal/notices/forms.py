@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 from wtforms import BooleanField, StringField, TextAreaField
 from wtforms.validators import Length, StopValidation, ValidationError
 
 from waterportal.core.forms import ConsoleForm
+from waterportal.core.time import city_time_text, city_to_utc
 from waterportal.notices.models import Notice
 
 FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M", "%Y-%m-%dT%H:%M:%S")
@@ -24,17 +24,6 @@ def parse_local(value: str | None) -> dt.datetime | None:
             continue
     return None
 
-
-def local_to_utc(moment: dt.datetime, tz_name: str) -> dt.datetime:
-    """A wall-clock time in the city's zone -> naive UTC for the database."""
-    return moment.replace(tzinfo=ZoneInfo(tz_name)).astimezone(dt.UTC).replace(tzinfo=None)
-
-
-def utc_to_local_text(moment: dt.datetime | None, tz_name: str) -> str:
-    """Naive UTC -> ``YYYY-MM-DDTHH:MM`` in the city's zone (the datetime-local input format)."""
-    if moment is None:
-        return ""
-    return moment.replace(tzinfo=dt.UTC).astimezone(ZoneInfo(tz_name)).strftime("%Y-%m-%dT%H:%M")
 
 
 class NoticeForm(ConsoleForm):
@@ -79,8 +68,8 @@ class NoticeForm(ConsoleForm):
         """Show a stored notice (UTC) in the city's time zone."""
         self.title.data, self.body.data, self.important.data = notice.title, notice.body, notice.important
         self.mail_members.data = notice.mail_members
-        self.published_at.data = utc_to_local_text(notice.published_at, tz_name)
-        self.expires_at.data = utc_to_local_text(notice.expires_at, tz_name)
+        self.published_at.data = city_time_text(notice.published_at, tz_name, sep="T")
+        self.expires_at.data = city_time_text(notice.expires_at, tz_name, sep="T")
 
     def values(self, tz_name: str) -> dict:
         """The validated values for notices.services (times converted to UTC)."""
@@ -90,6 +79,6 @@ class NoticeForm(ConsoleForm):
             "body": self.body.data,
             "important": bool(self.important.data),
             "mail_members": bool(self.mail_members.data),
-            "published_at": local_to_utc(parse_local(self.published_at.data), tz_name),
-            "expires_at": local_to_utc(end, tz_name) if end else None,
+            "published_at": city_to_utc(parse_local(self.published_at.data), tz_name),
+            "expires_at": city_to_utc(end, tz_name) if end else None,
         }

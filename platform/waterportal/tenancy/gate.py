@@ -1,7 +1,8 @@
-"""Per-request tenant resolution and the service-hours gate."""
+"""Per-request tenant resolution and the service-hours gate (steps 1 and 2 of
+:mod:`waterportal.pipeline`)."""
 from __future__ import annotations
 
-from flask import Flask, abort, current_app, g, redirect, request, url_for
+from flask import abort, current_app, g, redirect, request, url_for
 from werkzeug.wrappers import Response
 
 from waterportal.core.time import local_now, parse_hhmm, seconds_until, within_hours
@@ -103,9 +104,3 @@ def clear_tenant(exc: BaseException | None = None) -> None:
     if token is not None:
         reset_tenant(token)
 
-
-def register_gate(app: Flask) -> None:
-    """Run resolution first, then the gate, before any view."""
-    app.before_request(resolve_tenant)
-    app.before_request(service_gate)
-    app.teardown_request(clear_tenant)

@@ -15,7 +15,7 @@ import functools
 import logging
 from collections.abc import Callable
 
-from flask import g, redirect, request, url_for
+from flask import g, redirect, url_for
 from sqlalchemy import select, update
 
 from waterportal.admin.staff.services import STAFF_PASSWORD_POLICY
@@ -156,7 +156,3 @@ def vendor_required(view: Callable) -> Callable:
     wrapper.vendor_required = True  # type: ignore[attr-defined] - read by tests walking the routes
     return wrapper
 
-
-def remote_addr() -> str:
-    """The client address (after ProxyFix, when configured)."""
-    return request.remote_addr or ""

@@ -9,7 +9,6 @@ from __future__ import annotations
 from flask import (
     flash,
     g,
-    make_response,
     redirect,
     render_template,
     request,
@@ -18,25 +17,23 @@ from flask import (
 from sqlalchemy import select
 
 from waterportal.admin.forms import ActionForm, StaffLoginForm, TotpForm
-from waterportal.core.time import utcnow_naive
+from waterportal.core.time import city_time_text, utcnow_naive, wait_minutes
+from waterportal.core.web import client_address, no_store, page_response
 from waterportal.extensions import db
-from waterportal.notices.forms import utc_to_local_text
 from waterportal.tenancy.models import Tenant
 from waterportal.tenancy.registry import context_for
 from waterportal.tenancy.schemas import SLUG
 from waterportal.vendor_console import auth
-from waterportal.vendor_console.auth import remote_addr, vendor_required
+from waterportal.vendor_console.auth import vendor_required
 from waterportal.vendor_console.blueprint import vendor
 from waterportal.vendor_console.links import issue_city_link
 from waterportal.vendor_console.overview import city_figures, oldest_pending_age
-
-vendor.before_request(auth.load_vendor)
 
 
 @vendor.app_template_filter("city_time")
 def city_time(moment, tz_name: str) -> str:
     """A naive UTC time as the city's wall clock (``2026-11-22 09:00``): what its staff read."""
-    return utc_to_local_text(moment, tz_name).replace("T", " ")
+    return city_time_text(moment, tz_name)
 
 INVALID = "メールアドレスまたはパスワードが正しくありません。"
 THROTTLED = "失敗が続いたため、一時的にログインを制限しています。{minutes}分ほど時間をおいてから、もう一度お試しください。"
@@ -45,7 +42,7 @@ THROTTLED = "失敗が続いたため、一時的にログインを制限して�
 @vendor.after_request
 def console_headers(response):
     """Never cached, never framed, no referrer (the city links carry a one-time key)."""
-    response.headers["Cache-Control"] = "no-store"
+    no_store(response)
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -53,14 +50,8 @@ def console_headers(response):
 
 
 def _render(name: str, status: int = 200, retry_after: int = 0, **context):
-    response = make_response(render_template(f"vendor/{name}", me=g.get("vendor_staff"), **context), status)
-    if status == 429:
-        response.headers["Retry-After"] = str(max(1, retry_after))
-    return response
+    return page_response(render_template(f"vendor/{name}", me=g.get("vendor_staff"), **context), status, retry_after)
 
-
-def _minutes(seconds: int) -> int:
-    return max(1, -(-seconds // 60))
 
 
 @vendor.route("/login", methods=["GET", "POST"])
@@ -71,18 +62,18 @@ def login():
     form = StaffLoginForm()
     message, status, wait = None, 200, 0
     if form.validate_on_submit():
-        result = auth.authenticate(form.email.data, form.password.data, remote_addr())
+        result = auth.authenticate(form.email.data, form.password.data, client_address())
         if result.account is not None and result.account.totp_secret:
             auth.set_pending(result.account)
             db.session.commit()
             return redirect(url_for("vendor.login_totp"))
         if result.account is not None:
-            auth.start_session(result.account, remote_addr())
+            auth.start_session(result.account, client_address())
             db.session.commit()
             return redirect(url_for("vendor.index"))
         db.session.commit()
         if result.throttled:
-            message, status, wait = THROTTLED.format(minutes=_minutes(result.retry_after)), 429, result.retry_after
+            message, status, wait = THROTTLED.format(minutes=wait_minutes(result.retry_after)), 429, result.retry_after
         else:
             message = INVALID
     return _render("login.html", status, wait, form=form, message=message, title="ログイン")
@@ -100,13 +91,13 @@ def login_totp():
     if form.validate_on_submit():
         result = auth.verify_totp(pending, form.code.data)
         if result.account is not None:
-            auth.start_session(pending, remote_addr())
+            auth.start_session(pending, client_address())
             db.session.commit()
             return redirect(url_for("vendor.index"))
         db.session.commit()
         if result.throttled:
             status, wait = 429, result.retry_after
-            form.code.errors.append(THROTTLED.format(minutes=_minutes(wait)))
+            form.code.errors.append(THROTTLED.format(minutes=wait_minutes(wait)))
         else:
             form.code.errors.append("確認コードが正しくありません。")
     return _render("login_totp.html", status, wait, form=form, title="確認コードの入力")
@@ -145,7 +136,7 @@ def open_city_console(slug: str):
     if not tenant.enabled:
         flash(f"{tenant.name}は停止中のため、管理画面を開けません(flask tenant enable {slug})。", "error")
         return redirect(url_for("vendor.index"))
-    path = issue_city_link(g.vendor_staff, context_for(tenant), remote_addr())
+    path = issue_city_link(g.vendor_staff, context_for(tenant), client_address())
     db.session.commit()
     return redirect(city_url(tenant.primary_host, path), code=303)
 

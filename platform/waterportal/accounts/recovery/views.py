@@ -21,13 +21,10 @@ from waterportal.accounts.tokens import (
     TokenInvalid,
     read_token,
 )
-from waterportal.accounts.views import (
-    remote_addr,
-    throttled_response,
-    wait_minutes,
-)
 from waterportal.core.auth.passwords import policy_lines
 from waterportal.core.text import normalise_email
+from waterportal.core.time import wait_minutes
+from waterportal.core.web import client_address, no_store, throttled_response
 from waterportal.extensions import db
 from waterportal.tenancy.context import TenantContext
 from waterportal.tenancy.templating import render_page
@@ -40,8 +37,7 @@ ANSWERS_THROTTLED = "答えの誤りが続いたため、しばらくの間お�
 
 def _private(response):
     response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return no_store(response)
 
 
 def _is_login_id_city(tenant: TenantContext) -> bool:
@@ -58,7 +54,7 @@ def forgot_password():
         return redirect(url_for("accounts.recover"))
     form = EmailForm()
     if form.validate_on_submit():
-        wait = services.request_password_reset(tenant, form.email.data, remote_addr())
+        wait = services.request_password_reset(tenant, form.email.data, client_address())
         if wait:
             body = render_page("accounts/forgot_password.html", title="パスワードの再設定", form=form,
                                message=THROTTLED.format(minutes=wait_minutes(wait)))
@@ -84,7 +80,7 @@ def recover():
         return redirect(url_for("accounts.forgot_password"))
     form = EmailForm()
     if form.validate_on_submit():
-        wait = recovery.start_lookup(tenant, remote_addr())
+        wait = recovery.start_lookup(tenant, client_address())
         if wait:
             body = render_page("accounts/recover_email.html", title="ログインID・パスワードをお忘れの方", form=form,
                                message=THROTTLED.format(minutes=wait_minutes(wait)))
@@ -106,7 +102,7 @@ def recover_question():
     form = AnswerForm()
     message, wait = None, 0
     if form.validate_on_submit():
-        result = recovery.check_answer(tenant, email, form.answer.data, remote_addr())
+        result = recovery.check_answer(tenant, email, form.answer.data, client_address())
         if result.status == "sent":
             session.pop(RECOVER_EMAIL_KEY, None)
             db.session.commit()
@@ -160,7 +156,7 @@ def _new_password_page(token: str, purpose: str, show_login_id: bool):
 
 def _apply_new_password(tenant: TenantContext, member: Member, password: str) -> None:
     """Store it, end every session of the member (this browser's too) and commit."""
-    services.set_password(tenant, member, password, actor=f"member:{member.id}", remote_addr=remote_addr())
+    services.set_password(tenant, member, password, actor=f"member:{member.id}", remote_addr=client_address())
     if current_user.is_authenticated:
         logout_user()
     clear_citizen_session()

@@ -44,6 +44,7 @@ from waterportal.contracts.services import (
 )
 from waterportal.core.auth.passwords import policy_lines
 from waterportal.core.text import normalise_email
+from waterportal.core.web import client_address
 from waterportal.extensions import db
 from waterportal.tenancy.templating import chain, render_page
 
@@ -95,7 +96,7 @@ def start():
         new = draft is None
         draft = draft or start_draft(tenant)
         try:
-            send_registration_code(tenant, draft, form.email.data, remote_addr=request.remote_addr or "")
+            send_registration_code(tenant, draft, form.email.data, remote_addr=client_address())
         except ResendTooSoon as exc:
             db.session.rollback()
             if new:
@@ -140,7 +141,7 @@ def resend():
     if draft is None or not draft.email:
         return _restart()
     try:
-        send_registration_code(tenant, draft, draft.email, remote_addr=request.remote_addr or "")
+        send_registration_code(tenant, draft, draft.email, remote_addr=client_address())
     except ResendTooSoon as exc:
         db.session.rollback()
         flash(resend_message(exc.seconds), "error")
@@ -177,7 +178,7 @@ def details():
         answer = form.secret_answer.data if "secret_answer" in form else ""
         outcome = save_details(
             tenant, draft, form.cleaned(), password=form.password.data or "",
-            secret_answer=answer or "", remote_addr=request.remote_addr or "",
+            secret_answer=answer or "", remote_addr=client_address(),
         )
         if not outcome.throttled:
             db.session.commit()
@@ -214,7 +215,7 @@ def confirm():
     error = None
     if request.method == "POST":
         try:
-            member = complete_registration(tenant, draft, remote_addr=request.remote_addr or "")
+            member = complete_registration(tenant, draft, remote_addr=client_address())
             db.session.commit()
         except RegistrationRefused as exc:
             db.session.rollback()

@@ -10,12 +10,13 @@ from flask import abort, flash, g, redirect, request, url_for
 
 from waterportal.accounts.registration.services import format_date_ja
 from waterportal.admin.audit_views import ACTIONS, actor_names
-from waterportal.admin.blueprint import admin, page_arg, remote_addr, render
+from waterportal.admin.blueprint import admin, page_arg, render
 from waterportal.admin.forms import ActionForm
 from waterportal.admin.members import services as support
 from waterportal.admin.members.forms import MemberSearchForm
 from waterportal.admin.sessions import staff_required
 from waterportal.core.time import local_now
+from waterportal.core.web import client_address
 from waterportal.extensions import db
 from waterportal.mypage.account import services as profile_services
 
@@ -70,7 +71,7 @@ def member_clear_throttle(member_id: int):
     member = _member_or_404(member_id)
     try:
         found = support.clear_member_throttle(g.tenant, member, request.form.get("throttle", ""), g.staff.actor,
-                                              remote_addr())
+                                              client_address())
     except support.SupportError as exc:
         flash(exc.message, "error")
         return _back(member.id)
@@ -86,7 +87,7 @@ def member_resend_verification(member_id: int):
     ActionForm()
     member = _member_or_404(member_id)
     try:
-        email = support.resend_email_change_code(g.tenant, member, g.staff.actor, remote_addr())
+        email = support.resend_email_change_code(g.tenant, member, g.staff.actor, client_address())
     except support.SupportError as exc:
         db.session.rollback()
         flash(exc.message, "error")
@@ -102,7 +103,7 @@ def member_end_sessions(member_id: int):
     """Log the member out on every device."""
     ActionForm()
     member = _member_or_404(member_id)
-    ended = support.end_all_sessions(g.tenant, member, g.staff.actor, remote_addr())
+    ended = support.end_all_sessions(g.tenant, member, g.staff.actor, client_address())
     db.session.commit()
     flash(f"すべてのログイン状態を終了しました({ended}件)。", "info")
     return _back(member.id)
@@ -118,7 +119,7 @@ def member_unlink_contract(member_id: int, link_id: int):
         abort(404)
     form = ActionForm()
     if form.validate_on_submit():
-        contract = support.unlink_contract(g.tenant, member, link_id, g.staff.actor, remote_addr())
+        contract = support.unlink_contract(g.tenant, member, link_id, g.staff.actor, client_address())
         db.session.commit()
         number = contract.customer_number if contract else ""
         flash(f"お客様番号 {number} の登録を解除しました。", "info")

@@ -8,7 +8,7 @@ from typing import Any
 from flask import abort, flash, g, redirect, request, url_for
 
 from waterportal.admin.assets import AssetRefused, store_logo
-from waterportal.admin.blueprint import admin, remote_addr, render
+from waterportal.admin.blueprint import admin, render
 from waterportal.admin.forms import ActionForm
 from waterportal.admin.sessions import staff_required
 from waterportal.admin.settings import services as svc
@@ -22,6 +22,7 @@ from waterportal.admin.settings.groups import (
 )
 from waterportal.admin.settings.schema_form import SettingsForm, japanese
 from waterportal.core.exceptions import SettingsInvalid
+from waterportal.core.web import client_address
 from waterportal.extensions import db
 from waterportal.tenancy.context import TenantContext
 from waterportal.tenancy.registry import _freeze, get_registry
@@ -119,7 +120,7 @@ def _form_data(tenant: TenantContext, form: SettingsForm) -> tuple[dict[str, str
     upload = request.files.get("logo_file")
     if upload is not None and upload.filename:
         try:
-            data["branding.logo"] = store_logo(tenant, upload.read(), g.staff.actor, remote_addr())
+            data["branding.logo"] = store_logo(tenant, upload.read(), g.staff.actor, client_address())
             # Kept even if this submission is only a preview or fails elsewhere: the file is
             # inert and content-addressed, and the next submission refers to it by name.
             db.session.commit()
@@ -139,7 +140,6 @@ def settings_group(group_slug: str):
     form = SettingsForm(group, effective, overrides)
     preview_html, message, version = None, None, row.version
     if request.method == "POST":
-        ActionForm()  # CSRFProtect has checked the token already
         data, upload_error = _form_data(tenant, form)
         sections = form.load(data)
         if upload_error:
@@ -153,7 +153,7 @@ def settings_group(group_slug: str):
                     version = int(expected) if expected.isdigit() else row.version
                 else:
                     revision = svc.save_group(
-                        tenant, group, sections, g.staff.actor, g.staff.email, remote_addr(),
+                        tenant, group, sections, g.staff.actor, g.staff.email, client_address(),
                         expected_version=int(expected) if expected.isdigit() else None,
                     )
                     db.session.commit()
@@ -198,7 +198,7 @@ def settings_rollback(number: int):
     error = None
     if form.validate_on_submit():
         try:
-            revision = svc.rollback(tenant, number, g.staff.actor, g.staff.email, remote_addr())
+            revision = svc.rollback(tenant, number, g.staff.actor, g.staff.email, client_address())
         except SettingsInvalid as exc:
             db.session.rollback()
             error = "; ".join(f"{label(k)}: {japanese(r[0])}" for k, r in exc.errors.items())

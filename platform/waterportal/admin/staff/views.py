@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from flask import abort, flash, g, make_response, redirect, url_for
 
-from waterportal.admin.blueprint import admin, remote_addr, render
+from waterportal.admin.blueprint import admin, render
 from waterportal.admin.forms import ActionForm, StaffCreateForm
 from waterportal.admin.models import StaffMember
 from waterportal.admin.sessions import staff_required
 from waterportal.admin.staff import services as staff_svc
+from waterportal.core.web import client_address
 from waterportal.extensions import db
 
 
@@ -34,7 +35,7 @@ def staff_new():
         try:
             person, password = staff_svc.create_staff(
                 g.tenant, form.email.data, form.role.data, form.name.data,
-                actor=g.staff.actor, remote_addr=remote_addr(),
+                actor=g.staff.actor, remote_addr=client_address(),
             )
         except staff_svc.StaffError as exc:
             getattr(form, exc.field if exc.field in form else "email").errors.append(exc.message)
@@ -49,7 +50,7 @@ def _toggle(staff_id: int, disabled: bool):
     ActionForm()
     person = _staff_or_404(staff_id)
     try:
-        staff_svc.set_disabled(person, disabled, g.staff, remote_addr())
+        staff_svc.set_disabled(person, disabled, g.staff, client_address())
     except staff_svc.StaffError as exc:
         flash(exc.message, "error")
         return redirect(url_for("admin.staff_list"))
@@ -79,7 +80,7 @@ def staff_reset_totp(staff_id: int):
     ActionForm()
     person = _staff_or_404(staff_id)
     try:
-        staff_svc.disable_totp(g.tenant, person, g.staff, remote_addr())
+        staff_svc.disable_totp(g.tenant, person, g.staff, client_address())
     except staff_svc.StaffError as exc:
         flash(exc.message, "error")
         return redirect(url_for("admin.staff_list"))

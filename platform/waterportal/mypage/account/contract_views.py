@@ -6,6 +6,7 @@ from flask_login import login_required, logout_user
 
 from waterportal.accounts.session import clear_citizen_session
 from waterportal.contracts.services import NOT_FOUND, REASON_TEXT, throttle_message
+from waterportal.core.web import client_address
 from waterportal.extensions import db
 from waterportal.mypage.account import services
 from waterportal.mypage.account.blueprint import member, page, profile, show_error
@@ -16,7 +17,6 @@ from waterportal.mypage.account.forms import (
     RemoveLinkForm,
     WithdrawForm,
 )
-from waterportal.mypage.account.views import remote_addr
 from waterportal.tenancy.context import TenantContext
 
 WITHDRAWN_KEY = "withdrawn"
@@ -36,7 +36,7 @@ def withdraw():
     form = WithdrawForm()
     if form.validate_on_submit():
         try:
-            services.withdraw_member(tenant, current, form.password.data, remote_addr())
+            services.withdraw_member(tenant, current, form.password.data, client_address())
         except ProfileError as exc:
             db.session.rollback()
             show_error(form, exc)
@@ -88,7 +88,7 @@ def contract_add():
     try:
         outcome = services.add_contract_link(
             tenant, member(), form.customer_number.data, form.phone.data, form.holder_kana.data,
-            label=form.label.data or "", remote_addr=remote_addr(),
+            label=form.label.data or "", remote_addr=client_address(),
         )
     except ProfileError as exc:
         db.session.rollback()
@@ -122,7 +122,7 @@ def contract_label(link_id: int):
     form = LabelForm(data={"label": link.label} if request.method == "GET" else None)
     if form.validate_on_submit():
         try:
-            services.label_contract(g.tenant, member(), link_id, form.label.data or "", remote_addr())
+            services.label_contract(g.tenant, member(), link_id, form.label.data or "", client_address())
         except ProfileError as exc:
             db.session.rollback()
             show_error(form, exc)
@@ -142,7 +142,7 @@ def contract_remove(link_id: int):
     form = RemoveLinkForm()
     if form.validate_on_submit():
         try:
-            services.remove_contract_link(g.tenant, member(), link_id, remote_addr())
+            services.remove_contract_link(g.tenant, member(), link_id, client_address())
         except ProfileError as exc:
             db.session.rollback()
             flash(exc.message, "error")

@@ -3,7 +3,8 @@
 
 Every change is a POST with a CSRF token; GET never changes anything. A refused change
 re-renders its form with what was typed (never passwords) and the message next to the
-field. Pages carry ``Cache-Control: no-store``: they show personal data.
+field. Pages carry ``Cache-Control: no-store`` (the request pipeline's rule for this blueprint):
+they show personal data.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from waterportal.accounts.session import current_session_key
 from waterportal.accounts.verification import ResendTooSoon, message_for, resend_message
 from waterportal.core.auth.passwords import policy_lines
 from waterportal.core.time import utcnow_naive
+from waterportal.core.web import client_address
 from waterportal.extensions import db
 from waterportal.mypage.account import services
 from waterportal.mypage.account.blueprint import member, page, profile, show_error
@@ -28,18 +30,6 @@ from waterportal.mypage.account.forms import (
     SecretQuestionForm,
 )
 from waterportal.tenancy.context import TenantContext
-
-
-@profile.after_request
-def _no_store(response):
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-def remote_addr() -> str:
-    return request.remote_addr or ""
-
-
 
 
 def _ttl(tenant: TenantContext) -> int:
@@ -66,7 +56,7 @@ def nickname():
     form = NicknameForm(data={"nickname": current.nickname} if request.method == "GET" else None)
     if form.validate_on_submit():
         try:
-            services.change_nickname(g.tenant, current, form.nickname.data, remote_addr())
+            services.change_nickname(g.tenant, current, form.nickname.data, client_address())
         except ProfileError as exc:
             show_error(form, exc)
         else:
@@ -85,7 +75,7 @@ def email():
     form = EmailChangeForm()
     if form.validate_on_submit():
         try:
-            address = services.request_email_change(tenant, current, form.email.data, form.password.data, remote_addr())
+            address = services.request_email_change(tenant, current, form.email.data, form.password.data, client_address())
         except ProfileError as exc:
             db.session.rollback()
             show_error(form, exc)
@@ -112,7 +102,7 @@ def email_verify():
     form = CodeForm()
     if form.validate_on_submit():
         try:
-            result = services.confirm_email_change(tenant, current, form.code.data, remote_addr())
+            result = services.confirm_email_change(tenant, current, form.code.data, client_address())
         except ProfileError as exc:
             db.session.commit()  # the code is spent either way
             flash(exc.message, "error")
@@ -170,7 +160,7 @@ def password():
         try:
             services.change_password(
                 tenant, current, form.current_password.data, form.password.data,
-                keep_key=current_session_key(), remote_addr=remote_addr(),
+                keep_key=current_session_key(), remote_addr=client_address(),
             )
         except ProfileError as exc:
             db.session.rollback()
@@ -191,7 +181,7 @@ def notifications():
     form = NotificationsForm(data=data if request.method == "GET" else None)
     if form.validate_on_submit():
         services.update_notifications(
-            g.tenant, current, bills=form.notify_bills.data, notices=form.notify_notices.data, remote_addr=remote_addr()
+            g.tenant, current, bills=form.notify_bills.data, notices=form.notify_notices.data, remote_addr=client_address()
         )
         db.session.commit()
         flash("お知らせメールの受取設定を変更しました。", "info")
@@ -211,7 +201,7 @@ def secret():
     if form.validate_on_submit():
         try:
             services.change_secret_question(
-                tenant, current, form.password.data, form.secret_question.data, form.secret_answer.data, remote_addr()
+                tenant, current, form.password.data, form.secret_question.data, form.secret_answer.data, client_address()
             )
         except ProfileError as exc:
             db.session.rollback()

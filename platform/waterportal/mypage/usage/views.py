@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, g, redirect, request, url_for
 from flask_login import current_user, login_required
@@ -25,7 +24,8 @@ from waterportal.contracts.selection import (
     select_contract,
     selected_contract,
 )
-from waterportal.core.time import local_now
+from waterportal.core.time import local_now, to_city_time
+from waterportal.core.web import no_store
 from waterportal.mypage.usage.blueprint import portal
 from waterportal.mypage.usage.charts import comparison_rows, usage_and_amount_charts
 from waterportal.mypage.usage.pdf import bill_pdf, bill_pdf_filename
@@ -55,12 +55,6 @@ def ymd(value: dt.date | None) -> str:
     """2024/09/30."""
     return "" if value is None else value.strftime("%Y/%m/%d")
 
-
-def city_time(tenant: TenantContext, moment: dt.datetime | None) -> dt.datetime | None:
-    """A stored naive-UTC timestamp in the city's time zone."""
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=dt.UTC).astimezone(ZoneInfo(tenant.timezone))
 
 
 @dataclass(frozen=True)
@@ -110,11 +104,11 @@ def dashboard():
     page = member_page()
     notices = [(n, is_new(n, page.now, page.tenant)) for n in visible_notices(page.tenant, page.now)]
     bill = queries.latest_bill(page.contract_id) if page.shows_data else None
-    updated = city_time(page.tenant, page.selected.contract.data_updated_at) if page.selected else None
+    updated = to_city_time(page.selected.contract.data_updated_at, page.tenant.timezone) if page.selected else None
     return render_member(
         "portal/dashboard.html", page, title="会員さま専用サイト", greeting=greeting(page.now.hour),
         notices=notices, bill=bill, updated_at=updated, month_label=queries.month_label,
-        city_time=lambda moment: city_time(page.tenant, moment), autolink=autolink,
+        city_time=lambda moment: to_city_time(moment, page.tenant.timezone), autolink=autolink,
     )
 
 
@@ -182,7 +176,7 @@ def download(data: bytes, filename: str, content_type: str):
     response.headers["Content-Disposition"] = (
         f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
     )
-    response.headers["Cache-Control"] = "no-store"
+    no_store(response)
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 

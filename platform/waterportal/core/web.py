@@ -1,0 +1,48 @@
+"""Small request and response helpers shared by every blueprint, each written once.
+
+The client address, whole-minute waits, the 429 response with ``Retry-After``, the
+``no-store`` header for pages with personal data, and the same-site ``next=`` check.
+"""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import make_response, request
+from werkzeug.wrappers import Response
+
+
+def client_address() -> str:
+    """The client's address ("" when unknown). Behind a proxy, ProxyFix (``PROXY_FIX_X_FOR``)
+    has already replaced it with the forwarded one, so nothing else reads X-Forwarded-For."""
+    return request.remote_addr or ""
+
+
+def page_response(body: str, status: int = 200, retry_after: int = 0) -> Response:
+    """A page with ``status``; a 429 also says when to try again (``Retry-After``, >= 1 s)."""
+    response = make_response(body, status)
+    if status == 429:
+        response.headers["Retry-After"] = str(max(1, int(retry_after)))
+    return response
+
+
+def throttled_response(body: str, seconds: int) -> Response:
+    """HTTP 429 with a Retry-After header."""
+    return page_response(body, 429, seconds)
+
+
+def no_store(response: Response) -> Response:
+    """Keep a page with personal data out of every cache (browser back/forward, proxies)."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def safe_next(value: str | None, prefix: str = "/") -> str | None:
+    """A same-site path under ``prefix`` to return to after login, or None: no open
+    redirects (``//host``, ``\\``, a scheme) and no control characters (a line break must
+    never reach the Location header)."""
+    if not value or not value.startswith(prefix) or value.startswith("//") or "\\" in value:
+        return None
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
+        return None
+    parts = urlsplit(value)
+    return value if not parts.scheme and not parts.netloc else None
