@@ -28,7 +28,7 @@ from waterportal.tenancy.context import tenant_context
 
 PASSWORD = "Passw0rd!x"
 EMAIL = "walker@example.jp"
-# The staff and vendor consoles have their own walks (tests/admin, tests/vendor).
+# The staff and vendor consoles have their own walks ((tests/admin, tests/vendor_console)).
 OTHER_CONSOLES = ("/admin", "/vendor")
 
 

@@ -6,7 +6,7 @@ import datetime as dt
 from sqlalchemy import select
 
 from tests.imports.helpers import bill_row, csv_text
-from tests.portal.conftest import history_rows
+from tests.mypage.usage.conftest import history_rows
 from waterportal.billing.models import Bill
 from waterportal.extensions import db
 from waterportal.imports.validation import BILL_COLUMNS

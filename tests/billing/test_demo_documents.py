@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from tests.portal.test_pdf import pdf_text
+from tests.mypage.usage.test_pdf import pdf_text
 from waterportal.demo.cities import PROFILES
 from waterportal.demo.documents import TITLE
 from waterportal.demo.exports import generate_city, write_city

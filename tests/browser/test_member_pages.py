@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.imports.helpers import contract_row, csv_text
-from tests.portal.conftest import history_rows
+from tests.mypage.usage.conftest import history_rows
 from waterportal.accounts.models import Member
 from waterportal.contracts.models import Contract, MemberContract
 from waterportal.core.auth.passwords import hash_password

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from tests.profile.conftest import text
+from tests.mypage.account.conftest import text
 from waterportal.contracts.models import Contract, MemberContract
 from waterportal.core.models import AuditEntry
 from waterportal.extensions import db

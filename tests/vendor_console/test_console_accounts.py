@@ -6,8 +6,8 @@ import re
 import pyotp
 
 from tests.admin.conftest import login_staff
-from tests.vendor import test_console as console_tests
-from tests.vendor.test_console import VENDOR, follow, open_city, text, vendor_login
+from tests.vendor_console import test_console as console_tests
+from tests.vendor_console.test_console import VENDOR, follow, open_city, text, vendor_login
 
 # Fixtures shared with test_console.py.
 make_vendor, vendor_client = console_tests.make_vendor, console_tests.vendor_client

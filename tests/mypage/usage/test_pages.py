@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.portal.conftest import JST, history_rows
+from tests.mypage.usage.conftest import JST, history_rows
 
 NAYORO_NO = "00012345682"
 KANAZAWA_NO = "0100012345"

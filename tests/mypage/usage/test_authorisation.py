@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import delete
 
-from tests.portal.conftest import history_rows
+from tests.mypage.usage.conftest import history_rows
 from waterportal.contracts.models import MemberContract
 from waterportal.extensions import db
 from waterportal.tenancy.context import tenant_context

@@ -7,7 +7,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from tests.profile.conftest import NEW_PASSWORDS, PASSWORD, text
+from tests.mypage.account.conftest import NEW_PASSWORDS, PASSWORD, text
 from waterportal.accounts.models import MemberSession
 from waterportal.accounts.secret import verify_answer
 from waterportal.extensions import db

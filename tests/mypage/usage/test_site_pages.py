@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.portal.conftest import history_rows
+from tests.mypage.usage.conftest import history_rows
 
 LINKS = ("お客さま窓口一覧", "メールでのお問い合わせ", "FAQ", "このサイトについて", "個人情報のお取り扱いについて")
 CITY = {

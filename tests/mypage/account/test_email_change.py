@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.profile.conftest import PASSWORD, text
+from tests.mypage.account.conftest import PASSWORD, text
 from tests.registration_support import page as body
 
 NEW = "hanako@example.jp"

@@ -8,7 +8,7 @@ from urllib.parse import unquote
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from tests.portal.conftest import history_rows
+from tests.mypage.usage.conftest import history_rows
 from waterportal.billing.models import Bill
 from waterportal.contracts.models import Contract
 from waterportal.extensions import db

@@ -6,7 +6,7 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
-from tests.profile.conftest import PASSWORD, text
+from tests.mypage.account.conftest import PASSWORD, text
 from tests.registration_support import PASSWORDS, PHONES, Registration
 from waterportal.accounts.models import Member, MemberSession, VerificationCode
 from waterportal.accounts.registration.models import RegistrationDraft

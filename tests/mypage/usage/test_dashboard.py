@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 
 from tests.imports.helpers import bill_row
-from tests.portal.conftest import JST, history_rows
+from tests.mypage.usage.conftest import JST, history_rows
 from waterportal.extensions import db
 from waterportal.notices.models import Notice
 from waterportal.tenancy.context import tenant_context

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from tests.portal.conftest import history_rows
+from tests.mypage.usage.conftest import history_rows
 from waterportal.billing.models import Document
 from waterportal.contracts.models import Contract
 from waterportal.extensions import db
