@@ -4,12 +4,12 @@ from __future__ import annotations
 from waterportal.accounts.models import Member, MemberSession, VerificationCode  # noqa: F401
 from waterportal.accounts.registration.models import RegistrationDraft  # noqa: F401
 from waterportal.admin.models import SettingsRevision, StaffMember, StaffSession  # noqa: F401
+from waterportal.audit.models import AuditEntry  # noqa: F401
 from waterportal.billing.models import Bill, Document  # noqa: F401
 from waterportal.contracts.models import (
     Contract,  # noqa: F401
     MemberContract,  # noqa: F401
 )
-from waterportal.core.models import AuditEntry  # noqa: F401
 from waterportal.imports.models import ImportBatch  # noqa: F401
 from waterportal.inquiries.models import Inquiry  # noqa: F401
 from waterportal.mail.models import OutboxMessage  # noqa: F401

@@ -81,7 +81,7 @@ def audit_entries(app):
     """``audit_entries(tenant, action=None)`` -> list of (actor, action, target, detail)."""
     from sqlalchemy import select
 
-    from waterportal.core.models import AuditEntry
+    from waterportal.audit.models import AuditEntry
 
     def read(tenant, action: str | None = None):
         with app.app_context(), tenant_context(tenant):

@@ -106,7 +106,7 @@ def test_every_recorded_action_has_a_japanese_name():
 
 
 def test_a_citizens_own_action_shows_its_japanese_name(app, staff_client, kanazawa):
-    from waterportal.core import audit
+    from waterportal.audit import services as audit
     from waterportal.extensions import db
     from waterportal.tenancy.context import tenant_context
 

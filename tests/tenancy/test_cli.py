@@ -6,7 +6,7 @@ import shutil
 import pytest
 from sqlalchemy import select
 
-from waterportal.core.models import AuditEntry
+from waterportal.audit.models import AuditEntry
 from waterportal.core.paths import TENANTS_DIR
 from waterportal.extensions import db
 from waterportal.tenancy.context import tenant_context

@@ -22,7 +22,8 @@ from waterportal.accounts import devices
 from waterportal.accounts.models import Member
 from waterportal.accounts.session import end_member_sessions, end_session, start_session
 from waterportal.accounts.tokens import MAX_AGE, PASSWORD_RESET, make_token
-from waterportal.core import audit, throttle
+from waterportal.audit import services as audit
+from waterportal.core import throttle
 from waterportal.core.auth import throttling
 from waterportal.core.auth.login import LoginAttempt, check_password
 from waterportal.core.auth.passwords import hash_password, password_problems

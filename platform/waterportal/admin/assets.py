@@ -20,7 +20,7 @@ from xml.etree import ElementTree
 from flask import current_app
 from sqlalchemy import select
 
-from waterportal.core import audit
+from waterportal.audit import services as audit
 from waterportal.extensions import db
 from waterportal.tenancy.context import TenantContext
 from waterportal.tenancy.models import TenantAsset

@@ -13,7 +13,7 @@ from waterportal.admin.blueprint import admin, page_arg, render
 from waterportal.admin.forms import AuditFilterForm
 from waterportal.admin.models import StaffMember
 from waterportal.admin.sessions import staff_required
-from waterportal.core.models import AuditEntry
+from waterportal.audit.models import AuditEntry
 from waterportal.core.time import city_midnight_utc, city_time_text, utcnow_naive
 from waterportal.extensions import db
 

@@ -171,7 +171,7 @@ def logout():
     ActionForm()
     staff: StaffMember = g.staff
     end_staff_session("logout")
-    from waterportal.core import audit
+    from waterportal.audit import services as audit
 
     audit.record(staff.actor, "staff.logout", target=staff.email, remote_addr=client_address())
     db.session.commit()

@@ -18,8 +18,8 @@ from pathlib import Path, PurePosixPath
 
 from flask import current_app
 
+from waterportal.audit import services as audit
 from waterportal.billing.documents import MAX_DOCUMENT_BYTES
-from waterportal.core import audit
 from waterportal.imports.documents import INDEX_NAME, import_documents
 from waterportal.imports.services import ImportResult, import_bills, import_contracts
 from waterportal.tenancy.context import TenantContext, tenant_context

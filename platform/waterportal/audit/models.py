@@ -1,4 +1,4 @@
-"""The audit log table: who did what, when and from where, per city (written by core/audit.py)."""
+"""The audit log table: who did what, when and from where, per city (written by audit/services.py)."""
 from __future__ import annotations
 
 import datetime as dt

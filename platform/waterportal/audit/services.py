@@ -1,9 +1,9 @@
-"""The audit log: who did what, when and from where, per city."""
+"""Writing the audit log. Callers import it as ``audit`` and call ``audit.record(...)``."""
 from __future__ import annotations
 
 from typing import Any
 
-from waterportal.core.models import AuditEntry
+from waterportal.audit.models import AuditEntry
 from waterportal.extensions import db
 
 

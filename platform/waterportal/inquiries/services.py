@@ -17,7 +17,8 @@ from flask import url_for
 from sqlalchemy import func, select, update
 
 from waterportal.accounts.models import Member
-from waterportal.core import audit, throttle
+from waterportal.audit import services as audit
+from waterportal.core import throttle
 from waterportal.core.text import digits_only, normalise_email, squash_spaces
 from waterportal.core.time import local_now, utcnow_naive
 from waterportal.extensions import db

@@ -14,7 +14,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import or_, select, update
 
 from waterportal.accounts.models import Member
-from waterportal.core import audit
+from waterportal.audit import services as audit
 from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db
 from waterportal.mail.services import queue_mail

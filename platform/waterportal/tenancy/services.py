@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from waterportal.core import audit
+from waterportal.audit import services as audit
 from waterportal.core.exceptions import SettingsInvalid
 from waterportal.extensions import db
 from waterportal.tenancy.context import tenant_context

@@ -19,7 +19,7 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from waterportal.admin.models import StaffMember
-from waterportal.core import audit
+from waterportal.audit import services as audit
 from waterportal.core.auth.passwords import hash_password
 from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db

@@ -18,9 +18,9 @@ from tests.registration_support import (
 )
 from waterportal.accounts.models import Member, VerificationCode
 from waterportal.accounts.registration.models import RegistrationDraft
+from waterportal.audit.models import AuditEntry
 from waterportal.contracts.models import MemberContract
 from waterportal.core.auth.passwords import verify_password
-from waterportal.core.models import AuditEntry
 from waterportal.extensions import db
 from waterportal.tenancy.context import tenant_context
 

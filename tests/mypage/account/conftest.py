@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from tests.registration_support import FrozenClock, mails
 from waterportal.accounts.models import Member
+from waterportal.audit.models import AuditEntry
 from waterportal.contracts.models import MemberContract
-from waterportal.core.models import AuditEntry
 from waterportal.extensions import db
 from waterportal.tenancy.context import tenant_context
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from tests.mypage.account.conftest import text
+from waterportal.audit.models import AuditEntry
 from waterportal.contracts.models import Contract, MemberContract
-from waterportal.core.models import AuditEntry
 from waterportal.extensions import db
 from waterportal.tenancy.context import tenant_context
 

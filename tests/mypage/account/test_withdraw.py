@@ -11,9 +11,9 @@ from tests.registration_support import PASSWORDS, PHONES, Registration
 from waterportal.accounts.models import Member, MemberSession, VerificationCode
 from waterportal.accounts.registration.models import RegistrationDraft
 from waterportal.accounts.views import INVALID_LOGIN
+from waterportal.audit.models import AuditEntry
 from waterportal.billing.models import Bill
 from waterportal.contracts.models import Contract, MemberContract
-from waterportal.core.models import AuditEntry
 from waterportal.extensions import db
 from waterportal.inquiries.models import Inquiry
 from waterportal.tenancy.context import tenant_context

@@ -24,7 +24,8 @@ from flask import current_app, url_for
 from waterportal.accounts.secret import verify_answer
 from waterportal.accounts.services import find_member_by_email
 from waterportal.accounts.tokens import LOGIN_RECOVERY, MAX_AGE, make_token
-from waterportal.core import audit, throttle
+from waterportal.audit import services as audit
+from waterportal.core import throttle
 from waterportal.core.auth.throttling import wait as throttle_wait
 from waterportal.core.text import normalise_email
 from waterportal.core.throttle import Rule

@@ -19,13 +19,14 @@ from waterportal.accounts.verification import (
     check_code,
     issue_code,
 )
+from waterportal.audit import services as audit
 from waterportal.contracts.services import (
     MatchOutcome,
     get_contract,
     link_contract,
     match_contract,
 )
-from waterportal.core import audit, throttle
+from waterportal.core import throttle
 from waterportal.core.auth.passwords import hash_password
 from waterportal.core.text import normalise_email
 from waterportal.core.time import (

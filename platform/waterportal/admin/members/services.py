@@ -24,11 +24,12 @@ from waterportal.accounts.verification import (
     ResendTooSoon,
     resend_message,
 )
+from waterportal.audit import services as audit
+from waterportal.audit.models import AuditEntry
 from waterportal.contracts import services as contract_services
 from waterportal.contracts.models import Contract, MemberContract
-from waterportal.core import audit, throttle
+from waterportal.core import throttle
 from waterportal.core.auth import throttling
-from waterportal.core.models import AuditEntry
 from waterportal.core.text import digits_only, katakana_name, normalise_email
 from waterportal.core.throttle import Rule
 from waterportal.core.time import utcnow_naive

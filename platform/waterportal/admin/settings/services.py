@@ -26,7 +26,7 @@ from sqlalchemy import func, select, update
 from waterportal.admin.assets import logo_available
 from waterportal.admin.models import SettingsRevision
 from waterportal.admin.settings.groups import Group
-from waterportal.core import audit
+from waterportal.audit import services as audit
 from waterportal.core.exceptions import SettingsInvalid, WaterportalError
 from waterportal.extensions import db
 from waterportal.tenancy.context import TenantContext

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from waterportal.admin.models import ROLES, StaffMember
 from waterportal.admin.sessions import end_all_staff_sessions
-from waterportal.core import audit
+from waterportal.audit import services as audit
 from waterportal.core.auth import second_factor, throttling
 from waterportal.core.auth.login import LoginAttempt, check_password
 from waterportal.core.auth.passwords import MAX_LENGTH, hash_password, password_problems, verify_password

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from waterportal.accounts.models import Member
+from waterportal.audit import services as audit
 from waterportal.contracts.models import Contract, MemberContract
 from waterportal.contracts.services import link_contract, match_contract
-from waterportal.core import audit
 from waterportal.core.text import digits_only, squash_spaces
 from waterportal.extensions import db
 from waterportal.mypage.account.errors import ProfileError

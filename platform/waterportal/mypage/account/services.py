@@ -18,8 +18,9 @@ from waterportal.accounts.registration.models import RegistrationDraft
 from waterportal.accounts.registration.services import email_registered
 from waterportal.accounts.secret import hash_answer
 from waterportal.accounts.verification import CheckResult, CodeStatus, ResendTooSoon, check_code, issue_code
+from waterportal.audit import services as audit
 from waterportal.contracts.models import MemberContract
-from waterportal.core import audit, throttle
+from waterportal.core import throttle
 from waterportal.core.auth.passwords import verify_password
 from waterportal.core.text import normalise_email, squash_spaces
 from waterportal.core.time import local_now, utcnow_naive
