@@ -36,9 +36,9 @@ from waterportal.core.auth.passwords import hash_password
 from waterportal.core.paths import TENANTS_DIR
 from waterportal.extensions import db
 from waterportal.imports.services import import_bills, import_contracts
+from waterportal.provisioning.services import apply_definition, read_definition
 from waterportal.tenancy.context import tenant_context
 from waterportal.tenancy.registry import get_registry
-from waterportal.tenancy.services import apply_definition, read_definition
 
 HOST = "nayoro.localhost"
 EMAIL, PASSWORD = "bench@example.jp", "Bench2024!x"

@@ -35,8 +35,8 @@ from waterportal.app import create_app
 from waterportal.core.paths import TENANTS_DIR
 from waterportal.extensions import db
 from waterportal.imports.services import import_bills, import_contracts
+from waterportal.provisioning.services import apply_definition, read_definition
 from waterportal.tenancy.registry import get_registry
-from waterportal.tenancy.services import apply_definition, read_definition
 
 BILL_COLUMNS = ("tenant_id", "contract_id", "billing_month", "period_start", "period_end", "reading_date",
                 "previous_reading", "current_reading", "usage_m3", "meter_exchanged", "water_charge",

@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session as OrmSession
 from waterportal.app import create_app
 from waterportal.core.paths import TENANTS_DIR
 from waterportal.extensions import db
+from waterportal.provisioning.services import apply_definition, read_definition
 from waterportal.tenancy.context import tenant_context
 from waterportal.tenancy.registry import get_registry
-from waterportal.tenancy.services import apply_definition, read_definition
 
 
 class ConnectionBoundSession(OrmSession):

@@ -152,7 +152,7 @@ def register_cli(app: Flask) -> None:
     from waterportal.imports.cli import import_cli
     from waterportal.mail.cli import outbox_cli
     from waterportal.notices.cli import notices_cli
-    from waterportal.tenancy.cli import tenant_cli
+    from waterportal.provisioning.cli import tenant_cli
     from waterportal.vendor_console.cli import vendor_cli
 
     app.cli.add_command(tenant_cli)

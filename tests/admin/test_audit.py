@@ -99,7 +99,7 @@ def test_every_recorded_action_has_a_japanese_name():
     package = Path(waterportal.__file__).parent
     call = re.compile(r"audit\.record\(\s*[^,()]+(?:\([^()]*\))?,\s*\"([a-z_]+(?:\.[a-z_]+)?)\"")
     recorded = {m.group(1) for path in package.rglob("*.py") for m in call.finditer(path.read_text(encoding="utf-8"))}
-    # tenancy/services.py passes its actions through one helper; settings_services builds them.
+    # provisioning/services.py passes its actions through one helper; settings_services builds them.
     recorded |= {"tenant.add_host", "tenant.disable", "tenant.enable", "settings.change", "settings.rollback"}
     assert {"member.register", "staff.login", "notice.create", "inquiry.submitted", "login"} <= recorded
     assert recorded - set(ACTIONS) == set()

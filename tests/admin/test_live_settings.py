@@ -15,8 +15,8 @@ from tests.conftest import CityClient, _postgres_database, make_config
 from waterportal.app import create_app
 from waterportal.core.paths import TENANTS_DIR
 from waterportal.extensions import db
+from waterportal.provisioning.services import apply_definition, read_definition
 from waterportal.tenancy.registry import get_registry
-from waterportal.tenancy.services import apply_definition, read_definition
 
 EARLY = dt.datetime(2026, 11, 18, 6, 30, tzinfo=ZoneInfo("Asia/Tokyo"))
 

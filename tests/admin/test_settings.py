@@ -218,7 +218,7 @@ def test_saving_unchanged_values_records_nothing(app, staff_client, kanazawa):
 
 
 def test_tenant_apply_keeps_the_city_admins_overrides(app, staff_client, runner):
-    from waterportal.tenancy.services import apply_definition, read_definition
+    from waterportal.provisioning.services import apply_definition, read_definition
 
     client = staff_client("kanazawa")
     settings_post(client, "hours", {"service_hours.open": "06:00"})
@@ -236,7 +236,7 @@ def test_tenant_apply_keeps_the_city_admins_overrides(app, staff_client, runner)
 
 
 def test_overrides_broken_by_a_newer_tenant_toml_are_skipped_and_reported(app, staff_client):
-    from waterportal.tenancy.services import apply_definition, read_definition
+    from waterportal.provisioning.services import apply_definition, read_definition
 
     client = staff_client("kanazawa")
     assert settings_post(client, "branding", {"branding.primary_color": "#000000"}).status_code == 302

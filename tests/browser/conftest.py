@@ -20,7 +20,7 @@ from tests.conftest import _postgres_database, make_config
 from waterportal.app import create_app
 from waterportal.core.paths import TENANTS_DIR
 from waterportal.extensions import db
-from waterportal.tenancy.services import apply_definition, read_definition
+from waterportal.provisioning.services import apply_definition, read_definition
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -8,8 +8,8 @@ import pytest
 
 from waterportal.core.exceptions import SettingsInvalid
 from waterportal.core.paths import TENANTS_DIR
+from waterportal.provisioning.services import read_definition
 from waterportal.tenancy.schemas import validate_definition
-from waterportal.tenancy.services import read_definition
 
 
 def nayoro_raw() -> dict:

@@ -1,4 +1,4 @@
-"""flask tenant add-host / disable / enable / export / check: through tenancy/services.py,
+"""flask tenant add-host / disable / enable / export / check: through provisioning/services.py,
 audited in the city's log, effective on the next request without a restart."""
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ from waterportal.accounts.models import Member
 from waterportal.admin.settings.services import apply_overrides
 from waterportal.core.paths import TENANTS_DIR
 from waterportal.extensions import db
+from waterportal.provisioning.services import export_definition
 from waterportal.tenancy.context import tenant_context
 from waterportal.tenancy.models import Tenant
 from waterportal.tenancy.registry import get_registry
-from waterportal.tenancy.services import export_definition
 
 audit_entries = admin_fixtures.audit_entries  # the staff console tests' fixture, shared here
 

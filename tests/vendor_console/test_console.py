@@ -19,8 +19,8 @@ from waterportal.core.auth.passwords import hash_password
 from waterportal.extensions import db
 from waterportal.imports.models import ImportBatch
 from waterportal.mail.models import OutboxMessage
+from waterportal.provisioning.services import apply_definition, read_definition
 from waterportal.tenancy.context import tenant_context
-from waterportal.tenancy.services import apply_definition, read_definition
 from waterportal.vendor_console.models import VendorStaff
 
 # The staff console tests' fixtures, shared here.

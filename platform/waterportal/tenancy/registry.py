@@ -1,7 +1,7 @@
 """The in-memory map of hosts -> tenants that every worker keeps.
 
 It is rebuilt when the stamp (number of tenants, sum of their versions) changes.
-Every change to a tenant or its hosts goes through :mod:`waterportal.tenancy.services`,
+Every change to a tenant or its hosts goes through :mod:`waterportal.provisioning.services`,
 which bumps ``Tenant.version``, so each worker notices within ``TENANT_REFRESH_SECONDS``
 without a restart and without a query per request.
 """

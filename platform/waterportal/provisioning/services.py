@@ -204,7 +204,7 @@ def export_definition(slug: str, with_overrides: bool = False) -> dict[str, Any]
 def export_toml(slug: str, with_overrides: bool = False) -> str:
     """:func:`export_definition` as a tenant.toml document; the console overrides not
     included are listed in comments, so nothing is hidden from the reader."""
-    from waterportal.tenancy.toml_writer import dumps
+    from waterportal.provisioning.toml_writer import dumps
 
     tenant = get_tenant(slug)
     header = [f"{tenant.name}: exported from the database by `flask tenant export {slug}` (version {tenant.version})."]

@@ -10,11 +10,11 @@ from sqlalchemy import select
 
 from waterportal.core.exceptions import SettingsInvalid
 from waterportal.extensions import db
-from waterportal.tenancy import services
+from waterportal.provisioning import services
+from waterportal.provisioning.services import apply_definition, read_definition
 from waterportal.tenancy.hosts import normalise_host
 from waterportal.tenancy.models import Tenant
 from waterportal.tenancy.schemas import SLUG
-from waterportal.tenancy.services import apply_definition, read_definition
 
 tenant_cli = click.Group("tenant", help="Onboard and manage cities (vendor only).")
 
