@@ -18,6 +18,7 @@ from waterportal.billing.notify import notify_new_bills
 from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db
 from waterportal.imports import writers
+from waterportal.imports.bill_validation import validate_bills
 from waterportal.imports.models import ImportBatch
 from waterportal.imports.reading import (
     CsvFile,
@@ -32,7 +33,6 @@ from waterportal.imports.validation import (
     BILL_OPTIONAL,
     CONTRACT_COLUMNS,
     map_header,
-    validate_bills,
     validate_contracts,
 )
 from waterportal.tenancy.context import TenantContext, tenant_context

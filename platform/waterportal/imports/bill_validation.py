@@ -1,0 +1,233 @@
+"""Bill rows: a fast path for the clean common case and, for a row that fails it, one named
+check per rule that lists every problem (as validation.py does for contracts)."""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from operator import itemgetter
+from typing import Any
+
+from waterportal.imports.reading import Problem, shown
+from waterportal.imports.validation import (
+    BILL_COLUMNS,
+    INT_MAX,
+    NOT_DATE,
+    NOT_INT,
+    NOT_MONTH,
+    REQUIRED,
+    STEP,
+    TOO_LARGE,
+    Report,
+    _customer_number,
+    _date,
+    _int,
+    _month,
+    _nfkc,
+    _number_problem,
+    _width_ok,
+)
+
+# The bill's date columns with their positions in BILL_COLUMNS, and its amount columns.
+BILL_DATES = (("period_start", 2), ("period_end", 3), ("reading_date", 4), ("due_date", 12), ("paid_on", 13))
+BILL_AMOUNTS = BILL_COLUMNS[5:12]
+
+
+class _Memo(dict):
+    """Valid values seen so far (dates and months repeat on every row); a miss checks once.
+
+    An invalid value raises KeyError and is not remembered.
+    """
+
+    def __init__(self, check: Callable[[str], str | None]):
+        super().__init__()
+        self.check = check
+
+    def __missing__(self, raw: str) -> str:
+        value = self.check(raw)
+        if value is None:
+            raise KeyError(raw)
+        self[raw] = value
+        return value
+
+
+BillRow = tuple[str | None, str | None, int | None, tuple[Any, ...] | None]
+
+
+class _BillChecker:
+    """Checks one bill row: ``fast`` for the clean common case, ``explain`` to list every problem."""
+
+    def __init__(self, index: Mapping[str, int], digits: int, contract_ids: Mapping[str, int]):
+        self.pick = itemgetter(*(index[name] for name in BILL_COLUMNS))
+        self.exchanged_at = index.get("meter_exchanged")
+        self.digits = digits
+        self.contract_ids = contract_ids
+        self.dates = _Memo(_date)
+        self.months = _Memo(_month)
+
+    def fast(self, record: list[str]) -> BillRow | None:
+        """Clean ASCII values that pass every rule, or ``None`` (then ``explain`` says why)."""
+        v = self.pick(record)
+        dates = self.dates
+        try:
+            if len(v[0]) != self.digits:
+                return None
+            contract_id = self.contract_ids[v[0]]
+            month = self.months[v[1]]
+            start, end, reading, due = dates[v[2]], dates[v[3]], dates[v[4]], dates[v[12]]
+            paid = dates[v[13]] if v[13] else None
+            raw_amounts = v[5:12]
+            # One isdigit() over the joined text rejects signs, spaces, commas; "" fails in int().
+            if not "".join(raw_amounts).isdigit():
+                return None
+            amounts = list(map(int, raw_amounts))
+        except (KeyError, ValueError):
+            return None
+        if max(amounts) > INT_MAX:
+            return None
+        previous, current, usage, water, sewer, tax, total = amounts
+        exchanged = 0
+        if self.exchanged_at is not None:
+            flag = record[self.exchanged_at]
+            if flag not in ("", "0", "1"):
+                return None
+            exchanged = 1 if flag == "1" else 0
+        if start > end or total != water + sewer or tax > total or (not exchanged and usage != current - previous):
+            return None
+        return v[0], month, contract_id, (start, end, reading, previous, current, usage, exchanged,
+                                          water, sewer, tax, total, due, paid)
+
+    def explain(self, record: list[str], line: int, problems: list[Problem]) -> BillRow:
+        """Check every field and rule of a row, adding each problem; values are None if any."""
+        values = self.pick(record)
+        before = len(problems)
+
+        def bad(column: str, message: str) -> None:
+            problems.append(Problem(line, column, message))
+
+        number, contract_id = self._check_contract(values[0].strip(), bad)
+        month = _check_month(values[1].strip(), bad)
+        start, end, reading, due, paid = (
+            _check_date(column, values[at].strip(), bad) for column, at in BILL_DATES
+        )
+        previous, current, usage, water, sewer, tax, total = (
+            _check_amount(column, raw.strip(), bad) for column, raw in zip(BILL_AMOUNTS, values[5:12], strict=True)
+        )
+        exchanged = self._check_exchanged(record, bad)
+        _check_period(start, end, bad)
+        _check_usage(previous, current, usage, exchanged, bad)
+        _check_total(water, sewer, total, bad)
+        _check_tax(tax, total, bad)
+        if len(problems) > before:
+            return number, month, contract_id, None
+        return number, month, contract_id, (start, end, reading, previous, current, usage, exchanged,
+                                            water, sewer, tax, total, due, paid)
+
+    def _check_contract(self, raw: str, bad: Report) -> tuple[str | None, int | None]:
+        """The customer number is well formed and names a contract of this city."""
+        number = _customer_number(raw, self.digits)
+        if number is None:
+            bad("customer_number", _number_problem(raw, self.digits))
+            return None, None
+        contract_id = self.contract_ids.get(number)
+        if contract_id is None:
+            bad("customer_number", f"お客様番号 {number} の契約が登録されていません")
+        return number, contract_id
+
+    def _check_exchanged(self, record: list[str], bad: Report) -> int:
+        """The optional meter_exchanged column holds 0, 1 or nothing (0)."""
+        if self.exchanged_at is None:
+            return 0
+        flag = _nfkc(record[self.exchanged_at].strip())
+        if flag not in ("", "0", "1"):
+            bad("meter_exchanged", f"メーター交換は 0 または 1 で入力してください: {shown(flag)}")
+        return 1 if flag == "1" else 0
+
+
+def _check_month(raw: str, bad: Report) -> str | None:
+    """The billing month is YYYY-MM."""
+    month = _month(raw)
+    if month is None:
+        bad("billing_month", f"{NOT_MONTH}: {shown(raw)}")
+    return month
+
+
+def _check_date(column: str, raw: str, bad: Report) -> str | None:
+    """A date is YYYY-MM-DD and required, except paid_on: empty means not paid yet."""
+    if not raw:
+        if column != "paid_on":
+            bad(column, REQUIRED)
+        return None
+    value = _date(raw)
+    if value is None:
+        bad(column, f"{NOT_DATE}: {shown(raw)}")
+    return value
+
+
+def _check_amount(column: str, raw: str, bad: Report) -> int | None:
+    """A reading or an amount is a required non-negative integer the database can store."""
+    value = _int(raw)
+    if value is None:
+        bad(column, f"{NOT_INT}: {shown(raw)}" if raw else REQUIRED)
+    elif value > INT_MAX:
+        bad(column, f"{TOO_LARGE}: {shown(raw)}")
+        return None
+    return value
+
+
+def _check_period(start: str | None, end: str | None, bad: Report) -> None:
+    """The period ends on or after its start."""
+    if start and end and start > end:
+        bad("period_end", f"使用期間の終了日 {end} が開始日 {start} より前です")
+
+
+def _check_usage(previous: int | None, current: int | None, usage: int | None, exchanged: int,
+                 bad: Report) -> None:
+    """The usage is the current reading minus the previous one, unless the meter was exchanged."""
+    if previous is None or current is None or usage is None or exchanged or usage == current - previous:
+        return
+    hint = " (メーター交換の行は meter_exchanged を 1 にしてください)" if current < previous else ""
+    bad("usage_m3", f"使用水量 {usage} が今回指針 − 前回指針 ({current} − {previous} = "
+                    f"{current - previous}) と一致しません{hint}")
+
+
+def _check_total(water: int | None, sewer: int | None, total: int | None, bad: Report) -> None:
+    """The total is the water charge plus the sewer charge."""
+    if water is not None and sewer is not None and total is not None and total != water + sewer:
+        bad("total", f"合計 {total} が水道料金 + 下水道料金 ({water} + {sewer} = {water + sewer}) と一致しません")
+
+
+def _check_tax(tax: int | None, total: int | None, bad: Report) -> None:
+    """The consumption tax is part of the total, so at most the total."""
+    if tax is not None and total is not None and tax > total:
+        bad("tax", f"消費税額 {tax} は 0 以上、合計 {total} 以下で入力してください")
+
+
+def validate_bills(rows: Sequence[tuple[int, list[str]]], index: Mapping[str, int], digits: int,
+                   contract_ids: Mapping[str, int], problems: list[Problem],
+                   progress: Callable[[int], None] | None = None
+                   ) -> dict[tuple[int, str], tuple[int, tuple[Any, ...]]]:
+    """Validate bill rows: ``{(contract_id, billing_month): (line, values in BILL_VALUES order)}``.
+
+    ``contract_ids`` maps this city's customer numbers to contract ids; a bill of any other
+    number is refused. A customer number and month may appear once per file.
+    """
+    checker = _BillChecker(index, digits, contract_ids)
+    width = len(index)
+    clean: dict[tuple[int, str], tuple[int, tuple[Any, ...]]] = {}
+    seen: dict[tuple[str, str], int] = {}
+    for count, (line, record) in enumerate(rows, 1):
+        if progress and count % STEP == 0:
+            progress(STEP)
+        if len(record) != width and not _width_ok(record, width, line, problems):
+            continue
+        number, month, contract_id, values = checker.fast(record) or checker.explain(record, line, problems)
+        if number is not None and month is not None:
+            first = seen.setdefault((number, month), line)
+            if first != line:
+                problems.append(Problem(line, "customer_number",
+                                        f"お客様番号 {number} の {month} 分が {first} 行目と重複しています"))
+                continue
+        if values is not None:
+            clean[(contract_id, month)] = (line, values)  # type: ignore[index]
+    if progress and len(rows) % STEP:
+        progress(len(rows) % STEP)
+    return clean
