@@ -168,6 +168,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app. ``config`` (tests) overrides everything and disables env lookup."""
     from waterportal.core.errors import register_errors
     from waterportal.pipeline import register_request_pipeline
+    from waterportal.tenancy.context import current_tenant_or_none
     from waterportal.tenancy.templating import register_templating, render_page
 
     instance = os.environ.get("WATERPORTAL_INSTANCE_PATH") if config is None else None
@@ -190,6 +191,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_templating(app)
     register_request_pipeline(app)
     register_blueprints(app)
-    register_errors(app, city_page=render_page)
+    register_errors(app, city_page=render_page, current_city=current_tenant_or_none)
     register_cli(app)
     return app

@@ -33,6 +33,7 @@ from waterportal.admin.sessions import load_staff
 from waterportal.core.web import no_store
 from waterportal.extensions import csrf
 from waterportal.mail.delivery import forget_earlier_commits
+from waterportal.tenancy.context import current_tenant_or_none
 from waterportal.tenancy.gate import clear_tenant, resolve_tenant, service_gate
 from waterportal.vendor_console.auth import load_vendor
 
@@ -54,7 +55,7 @@ def load_sessions() -> None:
     the vendor console. Expired sessions end here, with the reason flashed."""
     if request.blueprint in SESSIONLESS_BLUEPRINTS:
         return
-    if g.get("tenant") is not None:
+    if current_tenant_or_none() is not None:
         refresh_session()
         if request.blueprint == "admin":
             load_staff()
@@ -80,7 +81,7 @@ def _shows_personal_data() -> bool:
     if request.blueprint in PRIVATE_BLUEPRINTS or g.get("staff") or g.get("vendor_staff"):
         return True
     # Only ask Flask-Login when a login cookie exists: asking loads the member.
-    return g.get("tenant") is not None and "_user_id" in session and current_user.is_authenticated
+    return current_tenant_or_none() is not None and "_user_id" in session and current_user.is_authenticated
 
 
 def mark_private(response: Response) -> Response:

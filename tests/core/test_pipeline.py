@@ -10,8 +10,10 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import time_machine
+from flask import g
 
 from waterportal import pipeline
+from waterportal.tenancy.context import current_tenant_or_none, tenant_context
 
 JST = ZoneInfo("Asia/Tokyo")
 CLOSED_AT_KANAZAWA = dt.datetime(2026, 11, 25, 3, 30, tzinfo=JST)  # 07:00-02:00 city
@@ -76,3 +78,17 @@ def test_pages_with_personal_data_are_never_stored(client_for, nayoro, make_memb
 def test_steps_run_city_first_then_hours_then_csrf_then_sessions():
     assert [step.__name__ for step in pipeline.BEFORE_VIEW_STEPS] == [
         "resolve_tenant", "service_gate", "check_csrf", "load_sessions"]
+
+
+def test_the_city_travels_in_one_carrier_and_every_request_starts_without_one(app, nayoro, kanazawa):
+    """The ContextVar is the only carrier (no ``g.tenant``); a request never inherits the
+    caller's city, and the caller's city is back after it."""
+    with tenant_context(kanazawa):
+        with app.test_request_context("/vendor/login", headers={"Host": "vendor.localhost"}):
+            app.preprocess_request()
+            assert current_tenant_or_none() is None
+            assert "tenant" not in g
+        with app.test_request_context("/pages/about", headers={"Host": "nayoro.localhost"}):
+            assert app.preprocess_request() is None
+            assert current_tenant_or_none().slug == "nayoro"
+        assert current_tenant_or_none().slug == "kanazawa"

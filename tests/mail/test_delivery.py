@@ -7,7 +7,6 @@ from contextlib import contextmanager
 
 import pytest
 import time_machine
-from flask import g
 from sqlalchemy import select
 
 from tests.smtp import body_of, find_url
@@ -15,7 +14,7 @@ from waterportal.extensions import db
 from waterportal.mail.delivery import Dispatcher, deliver_in_app
 from waterportal.mail.models import OutboxMessage
 from waterportal.mail.services import queue_mail
-from waterportal.tenancy.context import tenant_context
+from waterportal.tenancy.context import current_tenant, tenant_context
 
 # Noon in Japan: both cities are within service hours.
 NOON = dt.datetime(2025, 6, 10, 3, 0, tzinfo=dt.UTC)
@@ -35,7 +34,7 @@ def in_request(app, view, host="nayoro.localhost", headers=None, path="/"):
     """
     with app.test_request_context(path, headers={"Host": host, **(headers or {})}):
         assert app.preprocess_request() is None
-        return view(g.tenant)
+        return view(current_tenant())
 
 
 def queue_and_commit(to="taro@example.jp"):

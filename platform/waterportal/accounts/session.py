@@ -21,7 +21,7 @@ from waterportal.accounts.models import Member, MemberSession
 from waterportal.core.auth import sessions
 from waterportal.core.auth.sessions import END_MESSAGES
 from waterportal.extensions import db, login_manager
-from waterportal.tenancy.context import TenantContext
+from waterportal.tenancy.context import TenantContext, current_tenant, current_tenant_or_none
 
 log = logging.getLogger("waterportal.accounts")
 
@@ -71,7 +71,7 @@ def current_session_key() -> str | None:
 @login_manager.user_loader
 def load_member(token: str) -> Member | None:
     """Return the member of a live session of this city, else ``None``."""
-    tenant: TenantContext | None = g.get("tenant")
+    tenant: TenantContext | None = current_tenant_or_none()
     if tenant is None:
         return None
     loaded = sessions.load(MEMBER, token, tenant)
@@ -114,7 +114,7 @@ def refresh_session() -> None:
     A dead session (ended, idle, other city) has its login keys removed from the cookie;
     an idle one also tells the citizen why.
     """
-    if g.get("tenant") is None or request.blueprint in ("theme_assets", "health"):
+    if current_tenant_or_none() is None or request.blueprint in ("theme_assets", "health"):
         return
     if "_user_id" not in session:
         return
@@ -123,6 +123,6 @@ def refresh_session() -> None:
         reason = g.get("session_end_reason")
         if reason in END_MESSAGES:
             flash(END_MESSAGES[reason], "info")
-            log.info("session ended: %s (tenant=%s)", reason, g.tenant.slug)
+            log.info("session ended: %s (tenant=%s)", reason, current_tenant().slug)
     if db.session.dirty:
         db.session.commit()

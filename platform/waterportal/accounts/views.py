@@ -8,7 +8,6 @@ from __future__ import annotations
 from flask import (
     current_app,
     flash,
-    g,
     make_response,
     redirect,
     request,
@@ -28,7 +27,7 @@ from waterportal.accounts.session import (
 from waterportal.core.time import wait_minutes
 from waterportal.core.web import client_address, safe_next, throttled_response
 from waterportal.extensions import db
-from waterportal.tenancy.context import TenantContext
+from waterportal.tenancy.context import TenantContext, current_tenant
 from waterportal.tenancy.templating import render_page
 
 REMEMBER_ID_COOKIE = "remembered_id"
@@ -110,7 +109,7 @@ def _begin_session(tenant: TenantContext, member) -> None:
 @accounts.route("/login", methods=["GET", "POST"])
 def login():
     """ログイン: by email or by login ID, per the city's ``login.mode``."""
-    tenant: TenantContext = g.tenant
+    tenant: TenantContext = current_tenant()
     next_path = safe_next(request.args.get("next"))
     if request.method == "GET" and current_user.is_authenticated:
         return redirect(next_path or url_for("portal.dashboard"))
@@ -171,7 +170,7 @@ def _lines(text: str) -> list[str]:
 def logout():
     """ログアウト: ends this session server-side; the old cookie is worthless afterwards."""
     if current_user.is_authenticated:
-        services.log_out(g.tenant, current_user._get_current_object(), current_session_key(), client_address())
+        services.log_out(current_tenant(), current_user._get_current_object(), current_session_key(), client_address())
         logout_user()
         db.session.commit()
     clear_citizen_session()

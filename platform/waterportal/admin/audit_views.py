@@ -6,7 +6,7 @@ import datetime as dt
 import io
 import json
 
-from flask import Response, g, request
+from flask import Response, request
 from sqlalchemy import Select, or_, select
 
 from waterportal.admin.blueprint import admin, page_arg, render
@@ -16,6 +16,7 @@ from waterportal.admin.sessions import staff_required
 from waterportal.audit.models import AuditEntry
 from waterportal.core.time import city_midnight_utc, city_time_text, utcnow_naive
 from waterportal.extensions import db
+from waterportal.tenancy.context import current_tenant
 
 PAGE_SIZE = 50
 ACTIONS = {
@@ -108,7 +109,7 @@ def audit_log():
     form = _form()
     errors = {name: list(errs) for name, errs in form.errors.items()}
     page = page_arg()
-    query = filtered(form, g.tenant.timezone)
+    query = filtered(form, current_tenant().timezone)
     rows = db.session.scalars(query.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)).all()
     actions = sorted(set(db.session.scalars(select(AuditEntry.action).distinct())) | set(ACTIONS))
     args = {k: v for k, v in request.args.items() if k != "page"}
@@ -123,7 +124,7 @@ def audit_log():
 @staff_required("admin")
 def audit_csv():
     """The filtered log as CSV: UTF-8 with a BOM, so Excel shows the Japanese correctly."""
-    tenant = g.tenant
+    tenant = current_tenant()
     form = _form()
     names = actor_names()
     buffer = io.StringIO()

@@ -22,6 +22,7 @@ from waterportal.admin.uploads import (
 from waterportal.core.web import client_address
 from waterportal.extensions import db
 from waterportal.imports.models import ImportBatch
+from waterportal.tenancy.context import current_tenant
 
 PAGE_SIZE = 20
 ERRORS_SHOWN = 1000
@@ -58,7 +59,7 @@ def imports():
         return _page(form)
     upload = form.file.data
     try:
-        result = import_upload(g.tenant, form.kind.data, upload.filename, upload.read(), g.staff.actor, client_address())
+        result = import_upload(current_tenant(), form.kind.data, upload.filename, upload.read(), g.staff.actor, client_address())
     except UploadRefused as exc:
         db.session.rollback()
         form.file.errors = [str(exc)]

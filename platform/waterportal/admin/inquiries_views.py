@@ -18,12 +18,13 @@ from waterportal.core.web import client_address
 from waterportal.extensions import db
 from waterportal.inquiries import services
 from waterportal.inquiries.models import STATUS_ANSWERED, STATUS_NEW, Inquiry
+from waterportal.tenancy.context import current_tenant
 
 PAGE_SIZE = 30
 
 
 def _inquiry_or_404(inquiry_id: int) -> Inquiry:
-    inquiry = services.get_inquiry(g.tenant, inquiry_id)
+    inquiry = services.get_inquiry(current_tenant(), inquiry_id)
     if inquiry is None:
         abort(404)
     return inquiry
@@ -36,14 +37,14 @@ def inquiries():
     form = InquiryFilterForm(request.args)
     status = form.status.data if form.validate() else ""
     page = page_arg()
-    query = select(Inquiry).where(Inquiry.tenant_id == g.tenant.id)
+    query = select(Inquiry).where(Inquiry.tenant_id == current_tenant().id)
     if status:
         query = query.where(Inquiry.status == status)
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = db.session.scalars(query.order_by(Inquiry.id.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
     return render(
         "inquiries.html", title="お問い合わせ", form=form, status=status, items=rows, total=total, page=page,
-        pages=max(1, -(-total // PAGE_SIZE)), new_count=services.count_new(g.tenant), filters=INQUIRY_FILTERS,
+        pages=max(1, -(-total // PAGE_SIZE)), new_count=services.count_new(current_tenant()), filters=INQUIRY_FILTERS,
     )
 
 
@@ -63,7 +64,7 @@ def inquiry_answered(inquiry_id: int):
     ActionForm()
     inquiry = _inquiry_or_404(inquiry_id)
     if inquiry.status != STATUS_ANSWERED:
-        services.mark_answered(g.tenant, inquiry, g.staff.actor, client_address())
+        services.mark_answered(current_tenant(), inquiry, g.staff.actor, client_address())
         db.session.commit()
     flash(f"{inquiry.reference} を回答済みにしました。", "info")
     return redirect(url_for("admin.inquiry_detail", inquiry_id=inquiry.id))
@@ -76,7 +77,7 @@ def inquiry_reopen(inquiry_id: int):
     ActionForm()
     inquiry = _inquiry_or_404(inquiry_id)
     if inquiry.status != STATUS_NEW:
-        services.reopen(g.tenant, inquiry, g.staff.actor, client_address())
+        services.reopen(current_tenant(), inquiry, g.staff.actor, client_address())
         db.session.commit()
     flash(f"{inquiry.reference} を未対応に戻しました。", "info")
     return redirect(url_for("admin.inquiry_detail", inquiry_id=inquiry.id))

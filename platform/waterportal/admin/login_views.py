@@ -34,7 +34,7 @@ from waterportal.core.auth.second_factor import new_totp_secret
 from waterportal.core.time import wait_minutes
 from waterportal.core.web import client_address, page_response, safe_next
 from waterportal.extensions import db
-from waterportal.tenancy.context import TenantContext
+from waterportal.tenancy.context import TenantContext, current_tenant
 
 INVALID = "メールアドレスまたはパスワードが正しくありません。"
 INVALID_CODE = "確認コードが正しくありません。"
@@ -58,7 +58,7 @@ def _finish_login(staff: StaffMember, next_path: str | None):
 @admin.route("/login", methods=["GET", "POST"])
 def login():
     """職員ログイン (step 1: email and password)."""
-    tenant: TenantContext = g.tenant
+    tenant: TenantContext = current_tenant()
     next_path = safe_next(request.args.get("next"), prefix="/admin/")
     if request.method == "GET" and g.staff is not None:
         return redirect(next_path or url_for("admin.index"))
@@ -85,7 +85,7 @@ def login():
 @admin.route("/login/totp", methods=["GET", "POST"])
 def login_totp():
     """職員ログイン (step 2: the authenticator app's code)."""
-    tenant: TenantContext = g.tenant
+    tenant: TenantContext = current_tenant()
     staff = pending_staff(tenant)
     next_path = safe_next(request.args.get("next"), prefix="/admin/")
     if staff is None or not staff.totp_secret:
@@ -151,7 +151,7 @@ def _enrol_page(tenant: TenantContext, staff: StaffMember, form: TotpEnrolForm, 
 @admin.route("/login/totp-setup", methods=["GET", "POST"])
 def login_totp_setup():
     """The city requires a second factor and this staff member has none yet: enrol, then log in."""
-    tenant: TenantContext = g.tenant
+    tenant: TenantContext = current_tenant()
     staff = pending_staff(tenant)
     next_path = safe_next(request.args.get("next"), prefix="/admin/")
     if staff is None:
@@ -183,7 +183,7 @@ def logout():
 @staff_required()
 def change_password():
     """パスワード変更 (forced after a one-time password)."""
-    tenant: TenantContext = g.tenant
+    tenant: TenantContext = current_tenant()
     staff: StaffMember = g.staff
     form = PasswordChangeForm()
     if form.validate_on_submit():
@@ -204,7 +204,7 @@ def change_password():
 @staff_required()
 def account_totp():
     """2段階認証の設定 from the account page."""
-    tenant: TenantContext = g.tenant
+    tenant: TenantContext = current_tenant()
     staff: StaffMember = g.staff
     if staff.totp_secret:
         return redirect(url_for("admin.account"))
@@ -224,7 +224,7 @@ def account_totp_disable():
     ActionForm()
     staff: StaffMember = g.staff
     try:
-        staff_svc.disable_totp(g.tenant, staff, staff, client_address())
+        staff_svc.disable_totp(current_tenant(), staff, staff, client_address())
     except staff_svc.StaffError as exc:
         flash(exc.message, "error")
         return redirect(url_for("admin.account"))

@@ -12,6 +12,7 @@ from waterportal.extensions import db
 from waterportal.notices import services
 from waterportal.notices.forms import NoticeForm
 from waterportal.notices.models import Notice
+from waterportal.tenancy.context import current_tenant
 
 
 @admin.app_template_filter("autolink")
@@ -23,7 +24,7 @@ def autolink_filter(text: str | None):
 @admin.app_template_filter("local_time")
 def local_time_filter(moment) -> str:
     """A naive UTC datetime shown as ``YYYY-MM-DD HH:MM`` in the current city's time zone."""
-    return city_time_text(moment, g.tenant.timezone)
+    return city_time_text(moment, current_tenant().timezone)
 
 
 def _notice_or_404(notice_id: int) -> Notice:
@@ -38,7 +39,7 @@ def _notice_or_404(notice_id: int) -> Notice:
 def notices():
     """お知らせ一覧 with status (予約 / 掲載中 / 掲載終了) and 「New」."""
     now = utcnow()
-    items = [(n, services.status(n, now), services.is_new(n, now, g.tenant)) for n in services.all_notices()]
+    items = [(n, services.status(n, now), services.is_new(n, now, current_tenant())) for n in services.all_notices()]
     return render("notices.html", title="お知らせ", items=items)
 
 
@@ -46,7 +47,7 @@ def notices():
 @staff_required("admin")
 def notice_new():
     """お知らせの作成."""
-    tenant = g.tenant
+    tenant = current_tenant()
     form = NoticeForm()
     if form.validate_on_submit():
         notice = services.create_notice(tenant, g.staff.actor, client_address(), **form.values(tenant.timezone))
@@ -62,7 +63,7 @@ def notice_new():
 @staff_required("admin")
 def notice_edit(notice_id: int):
     """お知らせの編集."""
-    tenant = g.tenant
+    tenant = current_tenant()
     notice = _notice_or_404(notice_id)
     form = NoticeForm()
     if form.validate_on_submit():

@@ -19,7 +19,7 @@ from flask import abort, flash, g, redirect, request, url_for
 from waterportal.admin.models import StaffMember, StaffSession
 from waterportal.core.auth import pending, sessions
 from waterportal.core.auth.sessions import END_MESSAGES
-from waterportal.tenancy.context import TenantContext
+from waterportal.tenancy.context import TenantContext, current_tenant_or_none
 
 # Pages a staff member with a one-time password may open before choosing their own.
 FIRST_LOGIN_ENDPOINTS = {"admin.change_password", "admin.logout"}
@@ -55,7 +55,7 @@ def end_all_staff_sessions(staff: StaffMember, reason: str) -> int:
 def load_staff() -> None:
     """Before every console request: set ``g.staff`` from a live session of this city, or None."""
     g.staff = None
-    tenant: TenantContext | None = g.get("tenant")
+    tenant: TenantContext | None = current_tenant_or_none()
     if tenant is None:
         return
     loaded = sessions.load_from_cookie(STAFF, tenant)

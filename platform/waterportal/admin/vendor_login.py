@@ -7,12 +7,13 @@ response carries ``Referrer-Policy: same-origin`` (blueprint headers).
 """
 from __future__ import annotations
 
-from flask import flash, g, redirect, request, url_for
+from flask import flash, redirect, request, url_for
 
 from waterportal.admin.blueprint import admin
 from waterportal.admin.sessions import start_staff_session
 from waterportal.core.web import client_address
 from waterportal.extensions import db
+from waterportal.tenancy.context import current_tenant
 from waterportal.vendor_console.links import LinkRefused, claim_city_link
 
 
@@ -20,7 +21,7 @@ from waterportal.vendor_console.links import LinkRefused, claim_city_link
 def vendor_login():
     """Claim the link's key and start a staff session of this city for the vendor."""
     try:
-        staff = claim_city_link(g.tenant, request.args.get("key", ""), client_address())
+        staff = claim_city_link(current_tenant(), request.args.get("key", ""), client_address())
     except LinkRefused as exc:
         db.session.commit()  # the claimed key and the audit entry of a refusal stay
         flash(exc.message, "error")

@@ -5,20 +5,19 @@ imports this and every other console view module.
 """
 from __future__ import annotations
 
-from flask import g
-
 from waterportal.admin.blueprint import admin, render
 from waterportal.admin.forms import ActionForm
 from waterportal.admin.sessions import staff_required
 from waterportal.core.time import utcnow
 from waterportal.notices.services import visible_notices
+from waterportal.tenancy.context import current_tenant
 
 
 @admin.get("/")
 @staff_required()
 def index():
     """管理画面トップ: what the city shows its members now, and the staff member's tasks."""
-    tenant = g.tenant
+    tenant = current_tenant()
     notices = visible_notices(tenant, utcnow())
     return render("index.html", title="管理画面トップ", notices=notices[:5], notice_count=len(notices))
 

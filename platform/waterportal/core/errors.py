@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from flask import Flask, g, render_template
+from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -30,23 +30,25 @@ CSRF_MESSAGE = "画面の有効期限が切れたか、ログイン状態が変�
 
 
 CityPage = Callable[..., str]
+CurrentCity = Callable[[], object | None]
 
 
-def render_error(status: int, city_page: CityPage, message: str | None = None):
+def render_error(status: int, city_page: CityPage, current_city: CurrentCity, message: str | None = None):
     """Render the error page; inside a city through ``city_page`` (its theme), else the plain core page."""
     title, default_message = MESSAGES.get(status, MESSAGES[500])
     message = message or default_message
-    if getattr(g, "tenant", None) is not None:
+    if current_city() is not None:
         return city_page("error.html", title=title, message=message, status=status), status
     return render_template("core/error.html", title=title, message=message, status=status), status
 
 
-def register_errors(app: Flask, city_page: CityPage) -> None:
+def register_errors(app: Flask, city_page: CityPage, current_city: CurrentCity) -> None:
     """Register one handler for HTTP errors and one for everything unexpected.
 
     ``city_page`` renders a template through the current city's theme
-    (:func:`waterportal.tenancy.templating.render_page`); it is passed in because core sits
-    below tenancy and never imports it.
+    (:func:`waterportal.tenancy.templating.render_page`) and ``current_city`` tells the
+    request's city (:func:`waterportal.tenancy.context.current_tenant_or_none`); both are
+    passed in because core sits below tenancy and never imports it.
     """
     from waterportal.extensions import db
 
@@ -54,17 +56,17 @@ def register_errors(app: Flask, city_page: CityPage) -> None:
     def handle_csrf(exc: CSRFError):
         # Only a form sent without its page (or after the session ended) gets here.
         log.info("csrf refused: %s", exc.description)
-        return render_error(400, city_page, message=CSRF_MESSAGE)
+        return render_error(400, city_page, current_city, message=CSRF_MESSAGE)
 
     @app.errorhandler(HTTPException)
     def handle_http(exc: HTTPException):
-        return render_error(exc.code or 500, city_page)
+        return render_error(exc.code or 500, city_page, current_city)
 
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception):
         db.session.rollback()
-        tenant = getattr(g, "tenant", None)
-        log.exception("unhandled error (tenant=%s)", tenant.slug if tenant else "-")
+        tenant = current_city()
+        log.exception("unhandled error (tenant=%s)", getattr(tenant, "slug", "-"))
         if app.testing and app.config.get("PROPAGATE_TEST_ERRORS", True):
             raise exc
-        return render_error(500, city_page)
+        return render_error(500, city_page, current_city)

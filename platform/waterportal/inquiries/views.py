@@ -1,7 +1,7 @@
 """Blueprint ``inquiry``: 「メールでのお問い合わせ」, open to everyone, prefilled for members."""
 from __future__ import annotations
 
-from flask import g, redirect, request, session, url_for
+from flask import redirect, request, session, url_for
 from flask_login import current_user
 
 from waterportal.contracts.selection import selected_contract
@@ -14,7 +14,7 @@ from waterportal.inquiries.services import (
     submit_inquiry,
     throttle_message,
 )
-from waterportal.tenancy.context import TenantContext
+from waterportal.tenancy.context import TenantContext, current_tenant
 from waterportal.tenancy.templating import render_page
 
 SENT_KEY = "inquiry_sent"
@@ -34,7 +34,7 @@ def _member_customer_number(member) -> str:
 @inquiry.route("", methods=["GET", "POST"])
 def new():
     """The form; a valid POST stores the inquiry, mails the city and the citizen."""
-    tenant: TenantContext = g.tenant
+    tenant: TenantContext = current_tenant()
     member = _member()
     data = None
     if request.method == "GET" and member is not None:

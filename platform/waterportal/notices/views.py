@@ -1,9 +1,10 @@
 """The city's public information pages: about, privacy, terms, FAQ, contact windows."""
 from __future__ import annotations
 
-from flask import abort, g
+from flask import abort
 
 from waterportal.notices.blueprint import pages
+from waterportal.tenancy.context import current_tenant
 from waterportal.tenancy.templating import render_page
 
 TEXT_PAGES = {
@@ -19,16 +20,16 @@ def text_page(name: str):
     if name not in TEXT_PAGES:
         abort(404)
     title, key = TEXT_PAGES[name]
-    return render_page("pages/text.html", title=title, body=g.tenant.settings["texts"][key])
+    return render_page("pages/text.html", title=title, body=current_tenant().settings["texts"][key])
 
 
 @pages.get("/faq")
 def faq():
     """よくある質問 (FAQ)."""
-    return render_page("pages/faq.html", items=g.tenant.settings["texts"]["faq"])
+    return render_page("pages/faq.html", items=current_tenant().settings["texts"]["faq"])
 
 
 @pages.get("/contact")
 def contact():
     """お客さま窓口一覧."""
-    return render_page("pages/contact.html", contact=g.tenant.settings["contact"])
+    return render_page("pages/contact.html", contact=current_tenant().settings["contact"])

@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from werkzeug.local import LocalProxy
-
 from waterportal.core.exceptions import NoTenantContext
 
 
@@ -51,7 +49,7 @@ class TenantContext:
 _current: ContextVar[TenantContext | None] = ContextVar("waterportal_tenant", default=None)
 
 
-def get_current_tenant() -> TenantContext:
+def current_tenant() -> TenantContext:
     """Return the tenant of this request, command or job; raise if there is none."""
     tenant = _current.get()
     if tenant is None:
@@ -83,5 +81,3 @@ def reset_tenant(token) -> None:
     """Undo :func:`set_tenant`."""
     _current.reset(token)
 
-
-current_tenant: TenantContext = LocalProxy(get_current_tenant)  # type: ignore[assignment]

@@ -6,7 +6,7 @@ from flask import abort, current_app, g, redirect, request, url_for
 from werkzeug.wrappers import Response
 
 from waterportal.core.time import local_now, parse_hhmm, seconds_until, within_hours
-from waterportal.tenancy.context import TenantContext, reset_tenant, set_tenant
+from waterportal.tenancy.context import TenantContext, current_tenant_or_none, reset_tenant, set_tenant
 from waterportal.tenancy.hosts import normalise_host
 from waterportal.tenancy.registry import get_registry
 from waterportal.tenancy.templating import render_page
@@ -47,7 +47,9 @@ def resolve_tenant() -> Response | None:
     A vendor host (``VENDOR_HOSTS``) selects no city: only the vendor console answers there,
     and the vendor console answers nowhere else.
     """
-    g.tenant = None
+    # Every request starts with no city, whatever context the thread had (the token
+    # restores it at the end of the request, see clear_tenant).
+    g.tenant_token = set_tenant(None)
     g.vendor = False
     if request.endpoint in HOSTLESS_ENDPOINTS:
         return None
@@ -62,8 +64,7 @@ def resolve_tenant() -> Response | None:
     tenant = get_registry().by_host(host)
     if tenant is None:
         abort(404)
-    g.tenant = tenant
-    g.tenant_token = set_tenant(tenant)
+    set_tenant(tenant)
     return None
 
 
@@ -81,7 +82,7 @@ def is_open(tenant: TenantContext) -> tuple[bool, int]:
 
 def service_gate() -> Response | None:
     """Outside service hours (or while disabled) every page of the city is a 503 notice."""
-    tenant: TenantContext | None = g.get("tenant")
+    tenant: TenantContext | None = current_tenant_or_none()
     if tenant is None or request.endpoint in ALWAYS_OPEN_ENDPOINTS:
         return None
     if not tenant.enabled:

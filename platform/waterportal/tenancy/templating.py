@@ -15,11 +15,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, current_app, g, render_template
+from flask import Flask, current_app, render_template
 from jinja2 import BaseLoader, ChoiceLoader, FileSystemLoader, PrefixLoader
 
 from waterportal.tenancy.branding import css_variables
-from waterportal.tenancy.context import TenantContext
+from waterportal.tenancy.context import TenantContext, current_tenant, current_tenant_or_none
 
 
 def build_loader(app: Flask, tenants_dir: Path, themes_dir: Path) -> BaseLoader:
@@ -44,7 +44,7 @@ def chain(tenant: TenantContext, name: str) -> list[str]:
 
 def render_page(name: str, **context) -> str:
     """Render a citizen page through the current city's template chain."""
-    tenant: TenantContext = g.tenant
+    tenant: TenantContext = current_tenant()
     env = current_app.jinja_env
     context.setdefault("layout", env.select_template(chain(tenant, "base.html")))
     context.setdefault("macros", env.select_template(chain(tenant, "macros/forms.html")))
@@ -57,7 +57,7 @@ def register_templating(app: Flask) -> None:
 
     @app.context_processor
     def tenant_globals():
-        tenant = getattr(g, "tenant", None)
+        tenant = current_tenant_or_none()
         if tenant is None:
             return {}
         return {

@@ -4,11 +4,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from flask import current_app, g, jsonify, send_from_directory
+from flask import current_app, jsonify, send_from_directory
 from sqlalchemy import text
 
 from waterportal.extensions import db
 from waterportal.tenancy.blueprint import health, theme_assets
+from waterportal.tenancy.context import current_tenant
 
 
 @health.get("/healthz")
@@ -59,5 +60,5 @@ def tenant_asset(filename: str):
     """Files of the current city only (``tenants/<slug>/assets``, or uploads), e.g. its logo."""
     if filename.startswith("uploads/"):
         return uploaded_asset(filename.removeprefix("uploads/"))
-    root = Path(current_app.config["TENANTS_DIR"]) / g.tenant.slug / "assets"
+    root = Path(current_app.config["TENANTS_DIR"]) / current_tenant().slug / "assets"
     return send_from_directory(root, filename, max_age=3600)

@@ -7,10 +7,10 @@ from dataclasses import replace
 from types import MappingProxyType, SimpleNamespace
 
 import pytest
-from flask import g
 
 from tests.registration_support import FrozenClock, Registration, mails, page
 from tests.smtp import body_of, find_code
+from waterportal.tenancy.context import tenant_context
 from waterportal.tenancy.templating import render_page
 
 EMAIL = "taro@example.jp"
@@ -55,8 +55,8 @@ def render_done(app, city, text: str) -> str:
     settings = dict(city.settings)
     settings["texts"] = MappingProxyType({**city.settings["texts"], "registration_done": text})
     member = SimpleNamespace(login_id=None, email=EMAIL)
-    with app.test_request_context(headers={"Host": "nayoro.localhost"}):
-        g.tenant = replace(city, settings=MappingProxyType(settings))
+    with app.test_request_context(headers={"Host": "nayoro.localhost"}), \
+            tenant_context(replace(city, settings=MappingProxyType(settings))):
         return render_page("registration/done.html", member=member, visible_from="2026年6月11日(木)", login_url="/login")
 
 

@@ -5,7 +5,7 @@ Pages that carry a token in their URL send ``Referrer-Policy: no-referrer`` and
 """
 from __future__ import annotations
 
-from flask import flash, g, make_response, redirect, request, session, url_for
+from flask import flash, make_response, redirect, request, session, url_for
 from flask_login import current_user, logout_user
 
 from waterportal.accounts import services
@@ -26,7 +26,7 @@ from waterportal.core.text import normalise_email
 from waterportal.core.time import wait_minutes
 from waterportal.core.web import client_address, no_store, throttled_response
 from waterportal.extensions import db
-from waterportal.tenancy.context import TenantContext
+from waterportal.tenancy.context import TenantContext, current_tenant
 from waterportal.tenancy.templating import render_page
 
 RECOVER_EMAIL_KEY = "recover_email"
@@ -49,7 +49,7 @@ def _is_login_id_city(tenant: TenantContext) -> bool:
 @accounts.route("/password/forgot", methods=["GET", "POST"])
 def forgot_password():
     """Ask for the registered メールアドレス; the answer is the same whether it exists or not."""
-    tenant: TenantContext = g.tenant
+    tenant: TenantContext = current_tenant()
     if _is_login_id_city(tenant):
         return redirect(url_for("accounts.recover"))
     form = EmailForm()
@@ -75,7 +75,7 @@ def reset_password(token: str):
 @accounts.route("/recover", methods=["GET", "POST"])
 def recover():
     """Step 1: the registered メールアドレス."""
-    tenant: TenantContext = g.tenant
+    tenant: TenantContext = current_tenant()
     if not _is_login_id_city(tenant):
         return redirect(url_for("accounts.forgot_password"))
     form = EmailForm()
@@ -95,7 +95,7 @@ def recover():
 @accounts.route("/recover/question", methods=["GET", "POST"])
 def recover_question():
     """Step 2: the secret question (a stable decoy for unknown addresses) and its answer."""
-    tenant: TenantContext = g.tenant
+    tenant: TenantContext = current_tenant()
     email = session.get(RECOVER_EMAIL_KEY)
     if not _is_login_id_city(tenant) or not email:
         return redirect(url_for("accounts.recover"))
@@ -129,7 +129,7 @@ def recover_account(token: str):
 # --- shared: the new-password form behind a mailed link ---------------------------------
 
 def _new_password_page(token: str, purpose: str, show_login_id: bool):
-    tenant: TenantContext = g.tenant
+    tenant: TenantContext = current_tenant()
     try:
         member = read_token(tenant, token, purpose)
     except TokenExpired:

@@ -9,7 +9,7 @@ them all, so the button-only forms use the ``csrf_token()`` template global).
 """
 from __future__ import annotations
 
-from flask import current_app, flash, g, redirect, request, session, url_for
+from flask import current_app, flash, redirect, request, session, url_for
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -46,6 +46,7 @@ from waterportal.core.auth.passwords import policy_lines
 from waterportal.core.text import normalise_email
 from waterportal.core.web import client_address
 from waterportal.extensions import db
+from waterportal.tenancy.context import current_tenant
 from waterportal.tenancy.templating import chain, render_page
 
 DONE_KEY = "registration_done"
@@ -58,13 +59,13 @@ def login_url() -> str:
 
 
 def _page(name: str, **context) -> str:
-    tenant = g.tenant
+    tenant = current_tenant()
     words = current_app.jinja_env.select_template(chain(tenant, "registration/_words.html"))
     return render_page(f"registration/{name}", words=words, login_url=login_url(), **context)
 
 
 def _ttl() -> int:
-    return g.tenant.settings["registration"]["code_ttl_minutes"]
+    return current_tenant().settings["registration"]["code_ttl_minutes"]
 
 
 def _restart(message: str = EXPIRED):
@@ -74,7 +75,7 @@ def _restart(message: str = EXPIRED):
 
 def _policy_items() -> list[tuple[str, str]]:
     """Policy lines paired with the rule each one states, for the as-you-type check."""
-    policy = g.tenant.settings["password_policy"]
+    policy = current_tenant().settings["password_policy"]
     lines = policy_lines(policy)
     keys = ["length"] + [k for k in ("upper", "lower", "digit", "symbol") if policy.get(f"require_{k}")] + ["charset"]
     if len(keys) != len(lines):  # the wording changed shape: show it, check on the server only
@@ -89,7 +90,7 @@ def _email_page(draft, email_form: EmailForm, code_form: CodeForm | None = None,
 @registration.route("/", methods=["GET", "POST"])
 def start():
     """1/4 メールアドレス登録: send a code to the address typed."""
-    tenant = g.tenant
+    tenant = current_tenant()
     draft = current_draft(tenant)
     form = EmailForm(data={"email": draft.email} if draft else None)
     if form.validate_on_submit():
@@ -116,7 +117,7 @@ def start():
 @registration.route("/verify", methods=["GET", "POST"])
 def verify():
     """1/4 the code from the mail; 次へ leads to 2/4."""
-    tenant = g.tenant
+    tenant = current_tenant()
     draft = current_draft(tenant)
     if draft is None or not draft.email:
         return _restart()
@@ -136,7 +137,7 @@ def verify():
 @registration.post("/resend")
 def resend():
     """Send a new code to the address of this registration (the old one dies)."""
-    tenant = g.tenant
+    tenant = current_tenant()
     draft = current_draft(tenant)
     if draft is None or not draft.email:
         return _restart()
@@ -154,14 +155,14 @@ def resend():
 @registration.get("/help")
 def help_page():
     """メールが届かない場合: spam filters, allow-lists, typos, and a resend button."""
-    draft = current_draft(g.tenant)
+    draft = current_draft(current_tenant())
     return _page("help.html", draft=draft)
 
 
 @registration.route("/details", methods=["GET", "POST"])
 def details():
     """2/4 会員情報入力: details, password, contract; matching happens on 確認."""
-    tenant = g.tenant
+    tenant = current_tenant()
     draft = current_draft(tenant)
     if draft is None:
         return _restart()
@@ -193,7 +194,7 @@ def details():
 @registration.post("/cancel")
 def cancel():
     """キャンセル: forget this registration and go back to the login page."""
-    discard_draft(g.tenant)
+    discard_draft(current_tenant())
     db.session.commit()
     flash("会員登録を中止しました。", "info")
     return redirect(login_url())
@@ -202,7 +203,7 @@ def cancel():
 @registration.route("/confirm", methods=["GET", "POST"])
 def confirm():
     """3/4 確認: everything but the password; 登録 only when a contract matched."""
-    tenant = g.tenant
+    tenant = current_tenant()
     draft = current_draft(tenant)
     if draft is None:
         if request.method == "POST" and session.get(DONE_KEY):
@@ -244,7 +245,7 @@ def done():
     member_id = session.get(DONE_KEY)
     member = None
     if isinstance(member_id, int):
-        member = db.session.scalar(select(Member).where(Member.tenant_id == g.tenant.id, Member.id == member_id))
+        member = db.session.scalar(select(Member).where(Member.tenant_id == current_tenant().id, Member.id == member_id))
     if member is None:
         return redirect(url_for(".start"))
     visible = format_date_ja(member.data_visible_from) if member.data_visible_from else ""

@@ -19,10 +19,11 @@ from waterportal.core.time import local_now
 from waterportal.core.web import client_address
 from waterportal.extensions import db
 from waterportal.mypage.account import services as profile_services
+from waterportal.tenancy.context import current_tenant
 
 
 def _member_or_404(member_id: int):
-    member = support.get_member(g.tenant, member_id)
+    member = support.get_member(current_tenant(), member_id)
     if member is None:
         abort(404)
     return member
@@ -40,7 +41,7 @@ def members():
     results = None
     if request.args.get("q") is not None and form.validate():
         page = page_arg()
-        results = support.search_members(g.tenant, form.kind.data, form.q.data, page)
+        results = support.search_members(current_tenant(), form.kind.data, form.q.data, page)
     return render("members.html", title="会員サポート", form=form, results=results,
                   args={"kind": form.kind.data, "q": form.q.data or ""})
 
@@ -49,7 +50,7 @@ def members():
 @staff_required()
 def member_detail(member_id: int):
     """One member's status: verification, contracts, logins, sessions, throttles, history."""
-    tenant = g.tenant
+    tenant = current_tenant()
     member = _member_or_404(member_id)
     today = local_now(tenant.timezone).date()
     visible = member.data_visible_from
@@ -70,7 +71,7 @@ def member_clear_throttle(member_id: int):
     ActionForm()
     member = _member_or_404(member_id)
     try:
-        found = support.clear_member_throttle(g.tenant, member, request.form.get("throttle", ""), g.staff.actor,
+        found = support.clear_member_throttle(current_tenant(), member, request.form.get("throttle", ""), g.staff.actor,
                                               client_address())
     except support.SupportError as exc:
         flash(exc.message, "error")
@@ -87,7 +88,7 @@ def member_resend_verification(member_id: int):
     ActionForm()
     member = _member_or_404(member_id)
     try:
-        email = support.resend_email_change_code(g.tenant, member, g.staff.actor, client_address())
+        email = support.resend_email_change_code(current_tenant(), member, g.staff.actor, client_address())
     except support.SupportError as exc:
         db.session.rollback()
         flash(exc.message, "error")
@@ -103,7 +104,7 @@ def member_end_sessions(member_id: int):
     """Log the member out on every device."""
     ActionForm()
     member = _member_or_404(member_id)
-    ended = support.end_all_sessions(g.tenant, member, g.staff.actor, client_address())
+    ended = support.end_all_sessions(current_tenant(), member, g.staff.actor, client_address())
     db.session.commit()
     flash(f"すべてのログイン状態を終了しました({ended}件)。", "info")
     return _back(member.id)
@@ -114,16 +115,16 @@ def member_end_sessions(member_id: int):
 def member_unlink_contract(member_id: int, link_id: int):
     """Unlink a contract from the member: a confirmation page (GET), then the change (POST)."""
     member = _member_or_404(member_id)
-    link = profile_services.get_link(g.tenant, member, link_id)
+    link = profile_services.get_link(current_tenant(), member, link_id)
     if link is None:
         abort(404)
     form = ActionForm()
     if form.validate_on_submit():
-        contract = support.unlink_contract(g.tenant, member, link_id, g.staff.actor, client_address())
+        contract = support.unlink_contract(current_tenant(), member, link_id, g.staff.actor, client_address())
         db.session.commit()
         number = contract.customer_number if contract else ""
         flash(f"お客様番号 {number} の登録を解除しました。", "info")
         return _back(member.id)
-    contract = next((c for lnk, c in profile_services.member_links(g.tenant, member) if lnk.id == link.id), None)
+    contract = next((c for lnk, c in profile_services.member_links(current_tenant(), member) if lnk.id == link.id), None)
     return render("member_unlink.html", title="契約の登録解除", member=member, link=link, contract=contract,
                   form=form)

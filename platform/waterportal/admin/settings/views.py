@@ -24,7 +24,7 @@ from waterportal.admin.settings.schema_form import SettingsForm, japanese
 from waterportal.core.exceptions import SettingsInvalid
 from waterportal.core.web import client_address
 from waterportal.extensions import db
-from waterportal.tenancy.context import TenantContext
+from waterportal.tenancy.context import TenantContext, current_tenant, tenant_context
 from waterportal.tenancy.registry import _freeze, get_registry
 from waterportal.tenancy.schemas import (
     deep_merge,
@@ -79,7 +79,7 @@ def setting_label(key: str) -> str:
 @staff_required("admin")
 def settings_index():
     """設定: the groups, what the vendor owns (read-only), and overrides a newer tenant.toml broke."""
-    row = svc.tenant_row(g.tenant)
+    row = svc.tenant_row(current_tenant())
     base, overrides, effective = svc.state(row)
     try:
         _, skipped = effective_settings(base, overrides)
@@ -95,9 +95,7 @@ def login_preview(tenant: TenantContext, settings: dict[str, Any]) -> str:
     from waterportal.accounts.views import login_notice
 
     preview = dataclasses.replace(tenant, settings=_freeze(settings))
-    saved = g.tenant
-    g.tenant = preview
-    try:
+    with tenant_context(preview):
         form = LoginForm()
         form.set_mode(preview.login_mode)
         security = [line.strip() for line in settings["texts"].get("security_notice", "").splitlines() if line.strip()]
@@ -106,8 +104,6 @@ def login_preview(tenant: TenantContext, settings: dict[str, Any]) -> str:
             security_lines=security, register_url=url_for("registration.start"),
             forgot_url=url_for("accounts.recover" if preview.login_mode == "login_id" else "accounts.forgot_password"),
         )
-    finally:
-        g.tenant = saved
 
 
 def _form_data(tenant: TenantContext, form: SettingsForm) -> tuple[dict[str, str], str | None]:
@@ -134,7 +130,7 @@ def _form_data(tenant: TenantContext, form: SettingsForm) -> tuple[dict[str, str
 def settings_group(group_slug: str):
     """One settings page: save, or preview the login page with the values first."""
     group = GROUPS.get(group_slug) or abort(404)
-    tenant: TenantContext = g.tenant
+    tenant: TenantContext = current_tenant()
     row = svc.tenant_row(tenant)
     _, overrides, effective = svc.state(row)
     form = SettingsForm(group, effective, overrides)
@@ -191,7 +187,7 @@ def settings_history():
 @staff_required("admin")
 def settings_rollback(number: int):
     """Roll back to revision ``number`` (0: tenant.toml as is): confirm (GET), then do it (POST)."""
-    tenant: TenantContext = g.tenant
+    tenant: TenantContext = current_tenant()
     if number and svc.get_revision(number) is None:
         abort(404)
     form = ActionForm()

@@ -10,6 +10,7 @@ from waterportal.admin.sessions import staff_required
 from waterportal.admin.staff import services as staff_svc
 from waterportal.core.web import client_address
 from waterportal.extensions import db
+from waterportal.tenancy.context import current_tenant
 
 
 def _staff_or_404(staff_id: int) -> StaffMember:
@@ -34,7 +35,7 @@ def staff_new():
     if form.validate_on_submit():
         try:
             person, password = staff_svc.create_staff(
-                g.tenant, form.email.data, form.role.data, form.name.data,
+                current_tenant(), form.email.data, form.role.data, form.name.data,
                 actor=g.staff.actor, remote_addr=client_address(),
             )
         except staff_svc.StaffError as exc:
@@ -80,7 +81,7 @@ def staff_reset_totp(staff_id: int):
     ActionForm()
     person = _staff_or_404(staff_id)
     try:
-        staff_svc.disable_totp(g.tenant, person, g.staff, client_address())
+        staff_svc.disable_totp(current_tenant(), person, g.staff, client_address())
     except staff_svc.StaffError as exc:
         flash(exc.message, "error")
         return redirect(url_for("admin.staff_list"))

@@ -1,7 +1,7 @@
 """⑧ 退会のお手続き and ⑨ 各種お手続き, on blueprint ``profile``."""
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, request, session, url_for
+from flask import abort, flash, redirect, request, session, url_for
 from flask_login import login_required, logout_user
 
 from waterportal.accounts.session import clear_citizen_session
@@ -17,7 +17,7 @@ from waterportal.mypage.account.forms import (
     RemoveLinkForm,
     WithdrawForm,
 )
-from waterportal.tenancy.context import TenantContext
+from waterportal.tenancy.context import TenantContext, current_tenant
 
 WITHDRAWN_KEY = "withdrawn"
 # Link ids are INTEGER columns: a larger number in the address is a 404, not a database error.
@@ -31,7 +31,7 @@ CONTRACTS_TITLE = "各種お手続き"
 @login_required
 def withdraw():
     """What withdrawal deletes and what stays; confirmed with the password."""
-    tenant: TenantContext = g.tenant
+    tenant: TenantContext = current_tenant()
     current = member()
     form = WithdrawForm()
     if form.validate_on_submit():
@@ -61,7 +61,7 @@ def withdrawn():
 # --- ⑨ 各種お手続き: contracts ----------------------------------------------------------
 
 def _contracts_page(form: AddContractForm, reasons: list[str] | None = None, alert: str | None = None, status: int = 200):
-    tenant: TenantContext = g.tenant
+    tenant: TenantContext = current_tenant()
     links = services.member_links(tenant, member())
     body = page(
         "contracts.html", title=CONTRACTS_TITLE, form=form, links=links, reasons=reasons or [],
@@ -74,14 +74,14 @@ def _contracts_page(form: AddContractForm, reasons: list[str] | None = None, ale
 @login_required
 def contracts():
     """The member's contracts (with their labels) and the form to add another."""
-    return _contracts_page(AddContractForm(g.tenant, formdata=None))
+    return _contracts_page(AddContractForm(current_tenant(), formdata=None))
 
 
 @profile.post("/contracts")
 @login_required
 def contract_add():
     """Add another contract: matched exactly as at registration."""
-    tenant: TenantContext = g.tenant
+    tenant: TenantContext = current_tenant()
     form = AddContractForm(tenant)
     if not form.validate_on_submit():
         return _contracts_page(form)
@@ -104,14 +104,14 @@ def contract_add():
 
 
 def _own_link(link_id: int):
-    link = services.get_link(g.tenant, member(), link_id)
+    link = services.get_link(current_tenant(), member(), link_id)
     if link is None:
         abort(404)
     return link
 
 
 def _contract_of(link):
-    return next(contract for own, contract in services.member_links(g.tenant, member()) if own.id == link.id)
+    return next(contract for own, contract in services.member_links(current_tenant(), member()) if own.id == link.id)
 
 
 @profile.route(f"/contracts/{LINK_ID}/label", methods=["GET", "POST"])
@@ -122,7 +122,7 @@ def contract_label(link_id: int):
     form = LabelForm(data={"label": link.label} if request.method == "GET" else None)
     if form.validate_on_submit():
         try:
-            services.label_contract(g.tenant, member(), link_id, form.label.data or "", client_address())
+            services.label_contract(current_tenant(), member(), link_id, form.label.data or "", client_address())
         except ProfileError as exc:
             db.session.rollback()
             show_error(form, exc)
@@ -142,7 +142,7 @@ def contract_remove(link_id: int):
     form = RemoveLinkForm()
     if form.validate_on_submit():
         try:
-            services.remove_contract_link(g.tenant, member(), link_id, client_address())
+            services.remove_contract_link(current_tenant(), member(), link_id, client_address())
         except ProfileError as exc:
             db.session.rollback()
             flash(exc.message, "error")

@@ -8,7 +8,7 @@ they show personal data.
 """
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_login import login_required
 from sqlalchemy.exc import IntegrityError
 
@@ -29,7 +29,7 @@ from waterportal.mypage.account.forms import (
     PasswordChangeForm,
     SecretQuestionForm,
 )
-from waterportal.tenancy.context import TenantContext
+from waterportal.tenancy.context import TenantContext, current_tenant
 
 
 def _ttl(tenant: TenantContext) -> int:
@@ -40,7 +40,7 @@ def _ttl(tenant: TenantContext) -> int:
 @login_required
 def index():
     """照会: everything registered, each with its 変更 link."""
-    tenant: TenantContext = g.tenant
+    tenant: TenantContext = current_tenant()
     current = member()
     pending = services.pending_email_change(tenant, current)
     if pending is not None and (pending.revoked_at is not None or pending.expires_at <= utcnow_naive()):
@@ -56,7 +56,7 @@ def nickname():
     form = NicknameForm(data={"nickname": current.nickname} if request.method == "GET" else None)
     if form.validate_on_submit():
         try:
-            services.change_nickname(g.tenant, current, form.nickname.data, client_address())
+            services.change_nickname(current_tenant(), current, form.nickname.data, client_address())
         except ProfileError as exc:
             show_error(form, exc)
         else:
@@ -70,7 +70,7 @@ def nickname():
 @login_required
 def email():
     """メールアドレスの変更 1/2: the new address and the current password; a code is mailed."""
-    tenant: TenantContext = g.tenant
+    tenant: TenantContext = current_tenant()
     current = member()
     form = EmailChangeForm()
     if form.validate_on_submit():
@@ -93,7 +93,7 @@ def email():
 @login_required
 def email_verify():
     """メールアドレスの変更 2/2: the code from the mail; success switches the address."""
-    tenant: TenantContext = g.tenant
+    tenant: TenantContext = current_tenant()
     current = member()
     pending = services.pending_email_change(tenant, current)
     if pending is None:
@@ -125,7 +125,7 @@ def email_verify():
 def email_resend():
     """A new code to the pending address."""
     try:
-        address = services.resend_email_change(g.tenant, member())
+        address = services.resend_email_change(current_tenant(), member())
     except ProfileError as exc:
         db.session.rollback()
         flash(exc.message, "error")
@@ -143,7 +143,7 @@ def email_resend():
 @login_required
 def email_cancel():
     """Give up the email change; the registered address stays."""
-    services.cancel_email_change(g.tenant, member())
+    services.cancel_email_change(current_tenant(), member())
     db.session.commit()
     flash("メールアドレスの変更を中止しました。", "info")
     return redirect(url_for(".index"))
@@ -153,7 +153,7 @@ def email_cancel():
 @login_required
 def password():
     """パスワードの変更: other devices are logged out, this one stays; a notice is mailed."""
-    tenant: TenantContext = g.tenant
+    tenant: TenantContext = current_tenant()
     current = member()
     form = PasswordChangeForm()
     if form.validate_on_submit():
@@ -181,7 +181,7 @@ def notifications():
     form = NotificationsForm(data=data if request.method == "GET" else None)
     if form.validate_on_submit():
         services.update_notifications(
-            g.tenant, current, bills=form.notify_bills.data, notices=form.notify_notices.data, remote_addr=client_address()
+            current_tenant(), current, bills=form.notify_bills.data, notices=form.notify_notices.data, remote_addr=client_address()
         )
         db.session.commit()
         flash("お知らせメールの受取設定を変更しました。", "info")
@@ -193,7 +193,7 @@ def notifications():
 @login_required
 def secret():
     """秘密の質問の変更 (login-ID cities only)."""
-    tenant: TenantContext = g.tenant
+    tenant: TenantContext = current_tenant()
     if tenant.login_mode != "login_id":
         abort(404)
     current = member()

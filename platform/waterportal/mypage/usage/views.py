@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from flask import abort, current_app, g, redirect, request, url_for
+from flask import abort, current_app, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from waterportal.accounts.forms import LogoutForm
@@ -29,7 +29,7 @@ from waterportal.core.web import no_store
 from waterportal.mypage.usage.blueprint import portal
 from waterportal.mypage.usage.charts import comparison_rows, usage_and_amount_charts
 from waterportal.mypage.usage.pdf import bill_pdf, bill_pdf_filename
-from waterportal.tenancy.context import TenantContext
+from waterportal.tenancy.context import TenantContext, current_tenant
 from waterportal.tenancy.templating import chain, render_page
 
 
@@ -79,7 +79,7 @@ class MemberPage:
 
 def member_page() -> MemberPage:
     """Load the common context of a member page (one query: the member's links)."""
-    tenant: TenantContext = g.tenant
+    tenant: TenantContext = current_tenant()
     member = current_user._get_current_object()
     now = local_now(tenant.timezone)
     links = linked_contracts(member)
