@@ -8,7 +8,7 @@ from flask_login import UserMixin
 from sqlalchemy import Index, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column
 
-from waterportal.core.login_sessions import LoginSessionColumns
+from waterportal.core.auth.columns import LoginSessionColumns
 from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db
 from waterportal.tenancy.models import TenantScoped, tenant_fk

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, g, render_template, request
 
-from waterportal.core.web import no_store
+from waterportal.core.web import console_headers
 
 admin = Blueprint(
     "admin", __name__, url_prefix="/admin", template_folder="templates",
@@ -11,14 +11,8 @@ admin = Blueprint(
 )
 
 
-@admin.after_request
-def console_headers(response):
-    """Console pages hold city data: never cached, never framed, no referrer leaks."""
-    no_store(response)
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Referrer-Policy"] = "same-origin"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+# Console pages hold city data: never cached, never framed, no referrer to other sites.
+admin.after_request(console_headers)
 
 
 def render(name: str, **context) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from waterportal.core.login_sessions import LoginSessionColumns
+from waterportal.core.auth.columns import ConsoleAccountColumns, LoginSessionColumns
 from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db
 from waterportal.tenancy.models import TenantScoped, tenant_fk
@@ -15,7 +15,7 @@ from waterportal.tenancy.models import TenantScoped, tenant_fk
 ROLES = {"admin": "管理者", "operator": "オペレーター"}
 
 
-class StaffMember(TenantScoped, db.Model):
+class StaffMember(ConsoleAccountColumns, TenantScoped, db.Model):
     """A city employee with console access. Email is unique per city only."""
 
     __tablename__ = "staff_members"
@@ -25,17 +25,8 @@ class StaffMember(TenantScoped, db.Model):
     email: Mapped[str] = mapped_column(String(254))
     name: Mapped[str] = mapped_column(String(100), default="")
     role: Mapped[str] = mapped_column(String(20), default="operator")
-    password_hash: Mapped[str] = mapped_column(String(255))
     # Set when the password was generated for them (CLI, console): changed at first login.
     must_change_password: Mapped[bool] = mapped_column(default=False)
-    # Base32 TOTP secret when the second factor is on; the last accepted time step stops replays.
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
-    totp_last_step: Mapped[int | None]
-    # Bumped at password change, disable and TOTP reset: every older session dies.
-    session_version: Mapped[int] = mapped_column(default=1)
-    disabled: Mapped[bool] = mapped_column(default=False)
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)
-    last_login_at: Mapped[dt.datetime | None]
     # Set on the account a vendor staff member uses in this city, created by the vendor
     # console's one-time link (vendor_console/links.py); it has no usable password.
     vendor_id: Mapped[int | None] = mapped_column(ForeignKey("vendor_staff.id", ondelete="SET NULL"))

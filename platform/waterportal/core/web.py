@@ -1,7 +1,7 @@
 """Small request and response helpers shared by every blueprint, each written once.
 
-The client address, whole-minute waits, the 429 response with ``Retry-After``, the
-``no-store`` header for pages with personal data, and the same-site ``next=`` check.
+The client address, the 429 response with ``Retry-After``, the ``no-store`` header for
+pages with personal data, the consoles' headers, and the same-site ``next=`` check.
 """
 from __future__ import annotations
 
@@ -33,6 +33,16 @@ def throttled_response(body: str, seconds: int) -> Response:
 def no_store(response: Response) -> Response:
     """Keep a page with personal data out of every cache (browser back/forward, proxies)."""
     response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def console_headers(response: Response, referrer_policy: str = "same-origin") -> Response:
+    """A console page (city staff, vendor) holds data of many people: never cached, never
+    framed, no content sniffing, and a referrer policy chosen by the console."""
+    no_store(response)
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = referrer_policy
+    response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
 

@@ -11,12 +11,12 @@ import datetime as dt
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from waterportal.core.login_sessions import LoginSessionColumns
+from waterportal.core.auth.columns import ConsoleAccountColumns, LoginSessionColumns
 from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db
 
 
-class VendorStaff(db.Model):
+class VendorStaff(ConsoleAccountColumns, db.Model):
     """A vendor employee with access to the vendor console (``VENDOR_HOSTS``)."""
 
     __tablename__ = "vendor_staff"
@@ -24,15 +24,6 @@ class VendorStaff(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(100), default="")
-    password_hash: Mapped[str] = mapped_column(String(255))
-    # Base32 TOTP secret when the second factor is on; the last accepted step stops replays.
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
-    totp_last_step: Mapped[int | None]
-    # Bumped when the password changes or the account is disabled: older sessions die.
-    session_version: Mapped[int] = mapped_column(default=1)
-    disabled: Mapped[bool] = mapped_column(default=False)
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)
-    last_login_at: Mapped[dt.datetime | None]
 
     @property
     def actor(self) -> str:

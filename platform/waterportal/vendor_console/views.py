@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from waterportal.admin.forms import ActionForm, StaffLoginForm, TotpForm
 from waterportal.core.time import city_time_text, utcnow_naive, wait_minutes
-from waterportal.core.web import client_address, no_store, page_response
+from waterportal.core.web import client_address, console_headers, page_response
 from waterportal.extensions import db
 from waterportal.tenancy.models import Tenant
 from waterportal.tenancy.registry import context_for
@@ -40,13 +40,9 @@ THROTTLED = "失敗が続いたため、一時的にログインを制限して�
 
 
 @vendor.after_request
-def console_headers(response):
-    """Never cached, never framed, no referrer (the city links carry a one-time key)."""
-    no_store(response)
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+def vendor_console_headers(response):
+    """The console's headers, and no referrer at all: the city links carry a one-time key."""
+    return console_headers(response, referrer_policy="no-referrer")
 
 
 def _render(name: str, status: int = 200, retry_after: int = 0, **context):

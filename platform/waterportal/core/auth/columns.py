@@ -1,0 +1,39 @@
+"""Columns the login tables share: every server-side session row (members, city staff,
+vendor) and the two console accounts (city staff, vendor staff)."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from waterportal.core.time import utcnow_naive
+
+
+class LoginSessionColumns:
+    """When a login started, was last seen and ended (and why), and from where.
+
+    The cookie holds a random key; the table keeps only its SHA-256 (``key_hash``, declared
+    by each model with its own uniqueness), so a database leak yields no usable session.
+    """
+
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)
+    ended_at: Mapped[dt.datetime | None]
+    end_reason: Mapped[str | None] = mapped_column(String(20))
+    remote_addr: Mapped[str] = mapped_column(String(64), default="")
+
+
+class ConsoleAccountColumns:
+    """What a console account (city staff, vendor staff) needs to log in: the password
+    hash, the optional second factor, the session version and whether it is disabled."""
+
+    password_hash: Mapped[str] = mapped_column(String(255))
+    # Base32 TOTP secret when the second factor is on; the last accepted time step stops replays.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_last_step: Mapped[int | None]
+    # Bumped at password change, disable and TOTP reset: every older session dies.
+    session_version: Mapped[int] = mapped_column(default=1)
+    disabled: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)
+    last_login_at: Mapped[dt.datetime | None]
