@@ -148,7 +148,7 @@ def test_check_refuses_an_unknown_city(app_ctx, runner):
     result = runner.invoke(args=["outbox", "check", "--city", "atlantis", "--to", "a@example.jp"])
 
     assert result.exit_code == 2
-    assert "no city 'atlantis'" in result.output
+    assert "no city with slug 'atlantis'" in result.output
 
 
 def test_ctrl_c_lets_the_worker_finish_its_round_and_exit(app_ctx, runner, monkeypatch):

@@ -7,17 +7,10 @@ from waterportal.admin.models import ROLES
 from waterportal.admin.staff import services as staff_svc
 from waterportal.extensions import db
 from waterportal.mail.services import portal_url
-from waterportal.tenancy.context import TenantContext, tenant_context
-from waterportal.tenancy.registry import get_registry
+from waterportal.tenancy.context import tenant_context
+from waterportal.tenancy.registry import city_for_command
 
 staff_cli = click.Group("staff", help="City staff accounts of the console (vendor only).")
-
-
-def _tenant(slug: str) -> TenantContext:
-    tenant = get_registry().by_slug(slug)
-    if tenant is None:
-        raise click.BadParameter(f"no city {slug!r}", param_hint="--tenant")
-    return tenant
 
 
 @staff_cli.command("create")
@@ -29,7 +22,7 @@ def _tenant(slug: str) -> TenantContext:
 @click.option("--prompt", "ask", is_flag=True, help="Type the password (hidden) instead of generating one")
 def create_command(slug: str, email: str, role: str, name: str, password: str | None, ask: bool) -> None:
     """Create a staff member of a city; print the one-time password when one is generated."""
-    tenant = _tenant(slug)
+    tenant = city_for_command(slug)
     if ask and password is None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     with tenant_context(tenant):
@@ -49,7 +42,7 @@ def create_command(slug: str, email: str, role: str, name: str, password: str | 
 @click.option("--tenant", "slug", required=True, help="City slug")
 def list_command(slug: str) -> None:
     """List a city's staff."""
-    tenant = _tenant(slug)
+    tenant = city_for_command(slug)
     with tenant_context(tenant):
         for staff in staff_svc.list_staff():
             flags = " ".join(f for f, on in (("disabled", staff.disabled), ("totp", bool(staff.totp_secret))) if on)

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from waterportal.extensions import db
+from waterportal.imports.documents import import_documents
 from waterportal.imports.services import (
     ImportResult,
     ProgressCallback,
@@ -16,7 +17,7 @@ from waterportal.imports.services import (
     import_contracts,
 )
 from waterportal.tenancy.context import tenant_context
-from waterportal.tenancy.registry import get_registry
+from waterportal.tenancy.registry import city_for_command
 
 import_cli = click.Group("import", help="Import billing-system exports (CSV) for one city.")
 
@@ -47,9 +48,7 @@ class _Bars:
 
 
 def _run(kind: str, service: Callable[..., ImportResult], slug: str, path: Path) -> None:
-    tenant = get_registry().by_slug(slug)
-    if tenant is None:
-        raise click.BadParameter(f"no city with slug {slug!r} (see `flask tenant list`)", param_hint="--tenant")
+    tenant = city_for_command(slug)
     bars = _Bars() if sys.stdout.isatty() else None
     progress: ProgressCallback | None = bars
     try:
@@ -88,8 +87,6 @@ def contracts_command(slug: str, file: Path) -> None:
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
 def documents_command(slug: str, directory: Path) -> None:
     """Import DIRECTORY/documents.csv (customer_number,title,issued_on,file) and its files. Exit 1 if rejected."""
-    from waterportal.imports.documents import import_documents
-
     _run("documents", import_documents, slug, directory)
 
 

@@ -16,7 +16,7 @@ from waterportal.mail.delivery import deliver_committed
 from waterportal.mail.sender import SendCounts, send_due
 from waterportal.mail.services import outbox_status, queue_mail
 from waterportal.tenancy.context import tenant_context
-from waterportal.tenancy.registry import get_registry
+from waterportal.tenancy.registry import city_for_command
 
 log = logging.getLogger("waterportal.mail")
 
@@ -106,9 +106,7 @@ def status_command() -> None:
 @click.option("--to", "to_address", required=True, help="Where to send the check mail")
 def check_command(slug: str, to_address: str) -> None:
     """Queue and send a check mail with the city's sender and signature (mail set-up test)."""
-    tenant = get_registry().by_slug(slug)
-    if tenant is None:
-        raise click.BadParameter(f"no city {slug!r}", param_hint="--city")
+    tenant = city_for_command(slug, option="--city")
     with tenant_context(tenant):
         message = queue_mail(tenant, to_address, "check")
         message_id = message.id

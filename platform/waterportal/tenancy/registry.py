@@ -13,6 +13,8 @@ import time
 from types import MappingProxyType
 from typing import Any
 
+import click
+from flask import current_app
 from sqlalchemy import func, select
 
 from waterportal.core.exceptions import SettingsInvalid
@@ -116,6 +118,12 @@ class TenantRegistry:
 
 def get_registry() -> TenantRegistry:
     """The registry of the current app."""
-    from flask import current_app
-
     return current_app.extensions["waterportal.tenants"]
+
+
+def city_for_command(slug: str, option: str = "--tenant") -> TenantContext:
+    """The city a CLI command names by slug; an unknown slug is the command's usage error."""
+    tenant = get_registry().by_slug(slug)
+    if tenant is None:
+        raise click.BadParameter(f"no city with slug {slug!r} (see `flask tenant list`)", param_hint=option)
+    return tenant
