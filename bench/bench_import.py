@@ -27,6 +27,7 @@ import time
 import uuid
 from pathlib import Path
 
+import psycopg
 from gen_billing import BILL_HEADER, generate, write_csv
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -165,8 +166,6 @@ def baseline(url: str, tuples: list[tuple], sqlite: bool) -> None:
         conn.execute("COMMIT")
         conn.close()
         return
-    import psycopg
-
     dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(dsn) as conn, conn.cursor() as cur, cur.copy(f"COPY bills ({columns}) FROM STDIN") as copy:
         for row in tuples:

@@ -5,6 +5,8 @@ __all__ = ["create_app"]
 
 
 def create_app(config=None):  # noqa: D103 - thin re-export, see waterportal.app
-    from waterportal.app import create_app as _create_app
+    # Lazy on purpose: every `import waterportal.<module>` runs this file first, and
+    # app.py imports every package, so a top-level import here would be a real cycle.
+    from waterportal.app import create_app as _create_app  # noqa: PLC0415 - see above
 
     return _create_app(config)

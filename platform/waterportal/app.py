@@ -12,10 +12,36 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.orm import Session
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
+import waterportal.accounts.session  # noqa: F401 - registers the user loader
+import waterportal.models  # noqa: F401 - registers every table
+from waterportal.accounts.blueprint import accounts
+from waterportal.accounts.registration.blueprint import registration
+from waterportal.admin.blueprint import admin
+from waterportal.admin.cli import staff_cli
+from waterportal.core.errors import register_errors
 from waterportal.core.paths import CONFIG_DIR, REPO_ROOT, TENANTS_DIR, THEMES_DIR
+from waterportal.demo.cli import demo_cli
 from waterportal.extensions import csrf, db, login_manager, mail, migrate
+from waterportal.imports.cli import import_cli
+from waterportal.inquiries.blueprint import inquiry
+from waterportal.mail.cli import outbox_cli
+from waterportal.mail.delivery import init_delivery as init_mail_delivery
+from waterportal.mypage.account.blueprint import profile
+from waterportal.mypage.usage.blueprint import portal
+from waterportal.notices.blueprint import pages
+from waterportal.notices.cli import notices_cli
+from waterportal.pipeline import register_request_pipeline
+from waterportal.provisioning.cli import tenant_cli
+from waterportal.tenancy.blueprint import health, theme_assets
+from waterportal.tenancy.context import current_tenant_or_none
+from waterportal.tenancy.isolation import install_isolation
+from waterportal.tenancy.registry import TenantRegistry
+from waterportal.tenancy.templating import register_templating, render_page
+from waterportal.vendor_console.blueprint import vendor
+from waterportal.vendor_console.cli import vendor_cli
 
 
 class ConfigError(RuntimeError):
@@ -68,12 +94,6 @@ def _sqlite_begin(conn) -> None:
 
 def register_extensions(app: Flask) -> None:
     """Bind the unbound extensions and the tenant isolation hooks."""
-    import waterportal.accounts.session  # noqa: F401 - registers the user loader
-    import waterportal.models  # noqa: F401 - registers every table
-    from waterportal.mail.delivery import init_delivery as init_mail_delivery
-    from waterportal.tenancy.isolation import install_isolation
-    from waterportal.tenancy.registry import TenantRegistry
-
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True)
     login_manager.init_app(app)
@@ -131,30 +151,12 @@ def register_blueprints(app: Flask) -> None:
     app.url_map.converters["int"] = DatabaseInt
     for module in VIEW_MODULES:
         importlib.import_module(module)
-    from waterportal.accounts.blueprint import accounts
-    from waterportal.accounts.registration.blueprint import registration
-    from waterportal.admin.blueprint import admin
-    from waterportal.inquiries.blueprint import inquiry
-    from waterportal.mypage.account.blueprint import profile
-    from waterportal.mypage.usage.blueprint import portal
-    from waterportal.notices.blueprint import pages
-    from waterportal.tenancy.blueprint import health, theme_assets
-    from waterportal.vendor_console.blueprint import vendor
-
     for blueprint in (health, theme_assets, pages, accounts, registration, admin, portal, profile, inquiry, vendor):
         app.register_blueprint(blueprint)
 
 
 def register_cli(app: Flask) -> None:
     """``flask tenant ...`` and ``flask import ...``."""
-    from waterportal.admin.cli import staff_cli
-    from waterportal.demo.cli import demo_cli
-    from waterportal.imports.cli import import_cli
-    from waterportal.mail.cli import outbox_cli
-    from waterportal.notices.cli import notices_cli
-    from waterportal.provisioning.cli import tenant_cli
-    from waterportal.vendor_console.cli import vendor_cli
-
     app.cli.add_command(tenant_cli)
     app.cli.add_command(import_cli)
     app.cli.add_command(outbox_cli)
@@ -166,11 +168,6 @@ def register_cli(app: Flask) -> None:
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app. ``config`` (tests) overrides everything and disables env lookup."""
-    from waterportal.core.errors import register_errors
-    from waterportal.pipeline import register_request_pipeline
-    from waterportal.tenancy.context import current_tenant_or_none
-    from waterportal.tenancy.templating import register_templating, render_page
-
     instance = os.environ.get("WATERPORTAL_INSTANCE_PATH") if config is None else None
     app = Flask(
         "waterportal",
@@ -181,8 +178,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     load_config(app, config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if app.config.get("PROXY_FIX_X_FOR") or app.config.get("PROXY_FIX_X_PROTO"):
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
         # x_host stays 0: the city is chosen by the Host header the proxy forwards as is.
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"], x_proto=app.config["PROXY_FIX_X_PROTO"], x_host=0

@@ -30,6 +30,7 @@ from waterportal.admin.sessions import (
     start_staff_session,
 )
 from waterportal.admin.staff import services as staff_svc
+from waterportal.audit import services as audit
 from waterportal.core.auth.second_factor import new_totp_secret
 from waterportal.core.time import wait_minutes
 from waterportal.core.web import client_address, page_response, safe_next
@@ -171,8 +172,6 @@ def logout():
     ActionForm()
     staff: StaffMember = g.staff
     end_staff_session("logout")
-    from waterportal.audit import services as audit
-
     audit.record(staff.actor, "staff.logout", target=staff.email, remote_addr=client_address())
     db.session.commit()
     flash("ログアウトしました。", "info")

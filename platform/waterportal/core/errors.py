@@ -12,6 +12,8 @@ from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from waterportal.extensions import db
+
 log = logging.getLogger("waterportal")
 
 
@@ -50,8 +52,6 @@ def register_errors(app: Flask, city_page: CityPage, current_city: CurrentCity) 
     request's city (:func:`waterportal.tenancy.context.current_tenant_or_none`); both are
     passed in because core sits below tenancy and never imports it.
     """
-    from waterportal.extensions import db
-
     @app.errorhandler(CSRFError)
     def handle_csrf(exc: CSRFError):
         # Only a form sent without its page (or after the session ended) gets here.

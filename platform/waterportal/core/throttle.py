@@ -8,6 +8,7 @@ account for good.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -54,8 +55,6 @@ def allowed(tenant: TenantContext | None, rule: Rule, key: str) -> bool:
 
 def retry_after(tenant: TenantContext | None, rule: Rule, key: str) -> int:
     """Seconds until the window frees a slot (0 when allowed)."""
-    import time
-
     stats = _limiter().get_window_stats(rule.item(), *_ids(tenant, rule, key))
     if stats.remaining > 0:
         return 0

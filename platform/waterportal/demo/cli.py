@@ -15,9 +15,11 @@ from waterportal.demo.exports import (
     write_city,
 )
 from waterportal.demo.members import DEMO_MEMBERS, DemoMember, ensure_demo_member
+from waterportal.demo.staff import DEMO_STAFF, ensure_demo_staff
 from waterportal.extensions import db
 from waterportal.tenancy.context import TenantContext
 from waterportal.tenancy.registry import get_registry
+from waterportal.vendor_console.cli import console_url
 
 demo_cli = click.Group("demo", help="Demo data for the demo cities (vendor only).")
 
@@ -95,9 +97,6 @@ def contracts_command(slugs: tuple[str, ...]) -> None:
 @demo_cli.command("staff")
 def staff_command() -> None:
     """Create the demo console accounts (city admins and operators, a vendor staff member) once."""
-    from waterportal.demo.staff import DEMO_STAFF, ensure_demo_staff
-    from waterportal.vendor_console.cli import console_url
-
     get_registry().refresh(force=True)
     for account in DEMO_STAFF:
         try:

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from waterportal.extensions import db
 from waterportal.mail.models import OutboxMessage
+from waterportal.mail.sender import SendCounts, send_ids
 
 log = logging.getLogger("waterportal.mail")
 
@@ -124,8 +125,6 @@ class Dispatcher:
 
 def deliver_in_app(app: Flask, ids: list[int]) -> None:
     """The thread's target: send ``ids`` in a fresh app context and session."""
-    from waterportal.mail.sender import send_ids
-
     with app.app_context():
         try:
             counts = send_ids(ids)
@@ -154,8 +153,6 @@ class MailDelivery:
             if self.mode == "thread":
                 self.dispatcher.submit(app, ids)
             else:
-                from waterportal.mail.sender import send_ids
-
                 send_ids(ids)
         except Exception:
             log.exception("delivery after commit failed for outbox ids %s", ids)
@@ -164,8 +161,6 @@ class MailDelivery:
 
 def deliver_committed():
     """Send now, synchronously, the mails this session has committed (CLI commands, tests)."""
-    from waterportal.mail.sender import SendCounts, send_ids
-
     ids = take_committed_ids()
     return send_ids(ids) if ids else SendCounts()
 

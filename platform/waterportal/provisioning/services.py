@@ -11,10 +11,12 @@ from sqlalchemy import select
 from waterportal.audit import services as audit
 from waterportal.core.exceptions import SettingsInvalid
 from waterportal.extensions import db
+from waterportal.provisioning.toml_writer import dumps
 from waterportal.tenancy.context import tenant_context
+from waterportal.tenancy.gate import vendor_hosts
 from waterportal.tenancy.hosts import normalise_host
 from waterportal.tenancy.models import Tenant, TenantHost
-from waterportal.tenancy.registry import context_for
+from waterportal.tenancy.registry import context_for, merged_settings
 from waterportal.tenancy.schemas import validate_definition
 
 TOP_LEVEL = ("slug", "name", "portal_name", "hosts", "enabled")
@@ -62,8 +64,6 @@ def settings_of(definition: dict[str, Any]) -> dict[str, Any]:
 
 def reserved_hosts() -> frozenset[str]:
     """Hosts no city may claim: the vendor console's (config ``VENDOR_HOSTS``)."""
-    from waterportal.tenancy.gate import vendor_hosts
-
     return vendor_hosts()
 
 
@@ -190,8 +190,6 @@ def export_definition(slug: str, with_overrides: bool = False) -> dict[str, Any]
     """The city's definition as ``tenant apply`` stored it: identity, hosts (primary first)
     and settings, defaults filled in. ``with_overrides`` merges the console's overrides
     (the settings the city runs with now)."""
-    from waterportal.tenancy.registry import merged_settings
-
     tenant = get_tenant(slug)
     hosts = sorted(tenant.hosts, key=lambda h: (not h.is_primary, h.id))
     settings = merged_settings(tenant) if with_overrides else dict(tenant.settings or {})
@@ -204,8 +202,6 @@ def export_definition(slug: str, with_overrides: bool = False) -> dict[str, Any]
 def export_toml(slug: str, with_overrides: bool = False) -> str:
     """:func:`export_definition` as a tenant.toml document; the console overrides not
     included are listed in comments, so nothing is hidden from the reader."""
-    from waterportal.provisioning.toml_writer import dumps
-
     tenant = get_tenant(slug)
     header = [f"{tenant.name}: exported from the database by `flask tenant export {slug}` (version {tenant.version})."]
     if with_overrides:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 from sqlalchemy.sql.util import find_tables
 
 from waterportal.core.exceptions import CrossTenantWrite, NoTenantContext, UnscopedStatement
+from waterportal.extensions import db
 from waterportal.tenancy.context import current_tenant_or_none
 from waterportal.tenancy.models import TenantScoped
 
@@ -25,8 +26,6 @@ ALL_TENANTS = "all_tenants"
 
 @functools.cache
 def _tenant_tables() -> frozenset[str]:
-    from waterportal.extensions import db
-
     return frozenset(
         mapper.local_table.name for mapper in db.Model.registry.mappers if issubclass(mapper.class_, TenantScoped)
     )

@@ -12,7 +12,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates, validates_schema
 
 from waterportal.core.auth.passwords import FLOOR_MIN_LENGTH, MAX_LENGTH, MAX_LENGTH_AT_LEAST
+from waterportal.core.exceptions import SettingsInvalid
 from waterportal.core.time import closure_days, parse_hhmm
+from waterportal.tenancy.branding import contrast_ratio
 from waterportal.tenancy.hosts import normalise_host
 from waterportal.tenancy.messages import japanese
 
@@ -130,8 +132,6 @@ class BrandingSchema(Section):
 
     @validates_schema
     def _contrast(self, data: dict[str, Any], **_: Any) -> None:
-        from waterportal.tenancy.branding import contrast_ratio
-
         fg, bg = data.get("primary_text_color"), data.get("primary_color")
         if fg and bg and COLOUR.match(fg) and COLOUR.match(bg) and contrast_ratio(fg, bg) < 4.5:
             raise ValidationError(
@@ -248,8 +248,6 @@ def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
 
 def validate_definition(data: dict[str, Any]) -> dict[str, Any]:
     """Validate a tenant definition; return it with defaults filled, or raise SettingsInvalid."""
-    from waterportal.core.exceptions import SettingsInvalid
-
     try:
         loaded = TenantDefinitionSchema().load(data)
     except ValidationError as exc:
@@ -297,8 +295,6 @@ def deep_merge(base: Any, override: Any) -> Any:
 
 def check_city_owned(overrides: dict[str, Any]) -> None:
     """Raise SettingsInvalid when ``overrides`` touches a key the city does not own."""
-    from waterportal.core.exceptions import SettingsInvalid
-
     errors: dict[str, list[str]] = {}
     for section, value in overrides.items():
         if section not in CITY_OWNED:
@@ -318,8 +314,6 @@ def check_city_owned(overrides: dict[str, Any]) -> None:
 
 def validate_settings(settings: dict[str, Any]) -> dict[str, Any]:
     """Validate the settings part of a definition (no slug/hosts); fill defaults or raise SettingsInvalid."""
-    from waterportal.core.exceptions import SettingsInvalid
-
     try:
         return TenantDefinitionSchema(exclude=IDENTITY_KEYS).load(
             {k: v for k, v in settings.items() if k not in IDENTITY_KEYS}
@@ -335,8 +329,6 @@ def effective_settings(base: dict[str, Any], overrides: dict[str, Any] | None) -
     because, merged with a newer tenant.toml, they no longer validate (the city keeps
     running on tenant.toml for those sections; the admin sees it in the console).
     """
-    from waterportal.core.exceptions import SettingsInvalid
-
     overrides = overrides or {}
     try:
         return validate_settings(deep_merge(base, overrides)), []

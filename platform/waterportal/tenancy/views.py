@@ -4,12 +4,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from flask import current_app, jsonify, send_from_directory
-from sqlalchemy import text
+from flask import abort, current_app, jsonify, send_from_directory
+from sqlalchemy import select, text
 
 from waterportal.extensions import db
 from waterportal.tenancy.blueprint import health, theme_assets
 from waterportal.tenancy.context import current_tenant
+from waterportal.tenancy.models import TenantAsset
 
 
 @health.get("/healthz")
@@ -37,11 +38,6 @@ UPLOAD_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sand
 
 def uploaded_asset(name: str):
     """A file uploaded in the city's console (stored in the database, scoped to the city)."""
-    from flask import abort
-    from sqlalchemy import select
-
-    from waterportal.tenancy.models import TenantAsset
-
     asset = None
     if UPLOAD_NAME.fullmatch(name):
         asset = db.session.scalar(select(TenantAsset).where(TenantAsset.name == name))

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from flask import g, redirect, url_for
 from sqlalchemy import select, update
 
+from waterportal.admin.models import StaffMember, StaffSession
 from waterportal.admin.staff.services import STAFF_PASSWORD_POLICY
 from waterportal.core.auth import pending, second_factor, sessions, throttling
 from waterportal.core.auth.login import LoginAttempt, check_password
@@ -82,8 +83,6 @@ def enable_totp(vendor: VendorStaff, secret: str, code: str) -> None:
 def disable_vendor_staff(vendor: VendorStaff) -> int:
     """Disable a vendor staff member: their vendor sessions and their sessions in every
     city's console end at once. Returns the number of city sessions ended."""
-    from waterportal.admin.models import StaffMember, StaffSession
-
     vendor.disabled = True
     vendor.session_version += 1
     sessions.end_all(VENDOR, vendor, "disabled")

@@ -12,6 +12,7 @@ from typing import Any
 from wtforms import BooleanField, PasswordField, RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
+from waterportal.accounts.registration.services import login_id_taken
 from waterportal.accounts.verification import CODE_PATTERN, MESSAGES, CodeStatus
 from waterportal.contracts.forms import ContractFieldsMixin
 from waterportal.core.auth.passwords import password_problems
@@ -126,8 +127,6 @@ class DetailsForm(ContractFieldsMixin, CitizenForm):
 
     # -- field rules -------------------------------------------------------------
     def validate_login_id(self, field: StringField) -> None:
-        from waterportal.accounts.registration.services import login_id_taken
-
         login = self.tenant.settings["login"]
         value = normalise_login_id(field.data)
         low, high = login["login_id_min_length"], login["login_id_max_length"]

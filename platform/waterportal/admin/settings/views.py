@@ -7,6 +7,8 @@ from typing import Any
 
 from flask import abort, flash, g, redirect, request, url_for
 
+from waterportal.accounts.forms import LoginForm
+from waterportal.accounts.views import login_notice
 from waterportal.admin.assets import AssetRefused, store_logo
 from waterportal.admin.blueprint import admin, render
 from waterportal.admin.forms import ActionForm
@@ -91,9 +93,6 @@ def settings_index():
 
 def login_preview(tenant: TenantContext, settings: dict[str, Any]) -> str:
     """The city's real login page, rendered with ``settings`` instead of the saved ones."""
-    from waterportal.accounts.forms import LoginForm
-    from waterportal.accounts.views import login_notice
-
     preview = dataclasses.replace(tenant, settings=_freeze(settings))
     with tenant_context(preview):
         form = LoginForm()

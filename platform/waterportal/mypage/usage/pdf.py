@@ -37,6 +37,7 @@ from waterportal.contracts.models import Contract
 from waterportal.core.time import local_now
 from waterportal.extensions import db
 from waterportal.tenancy.context import TenantContext
+from waterportal.tenancy.models import TenantAsset
 
 log = logging.getLogger("waterportal.portal")
 
@@ -68,8 +69,6 @@ def _logo_bytes(tenant: TenantContext) -> bytes | None:
     if not name or not name.lower().endswith(RASTER_LOGOS):
         return None
     if name.startswith("uploads/"):
-        from waterportal.tenancy.models import TenantAsset
-
         return db.session.scalar(select(TenantAsset.data).where(TenantAsset.name == name.removeprefix("uploads/")))
     path = Path(current_app.config["TENANTS_DIR"]) / tenant.slug / "assets" / name
     return path.read_bytes() if path.is_file() else None

@@ -29,6 +29,7 @@ from waterportal.core.web import no_store
 from waterportal.mypage.usage.blueprint import portal
 from waterportal.mypage.usage.charts import comparison_rows, usage_and_amount_charts
 from waterportal.mypage.usage.pdf import bill_pdf, bill_pdf_filename
+from waterportal.notices.services import autolink, is_new, visible_notices
 from waterportal.tenancy.context import TenantContext, current_tenant
 from waterportal.tenancy.templating import chain, render_page
 
@@ -99,8 +100,6 @@ def render_member(name: str, page: MemberPage, **context) -> str:
 @login_required
 def dashboard():
     """会員さま専用サイト: greeting, お客さま番号, お知らせ, 今回の請求金額 and the menu."""
-    from waterportal.notices.services import autolink, is_new, visible_notices
-
     page = member_page()
     notices = [(n, is_new(n, page.now, page.tenant)) for n in visible_notices(page.tenant, page.now)]
     bill = queries.latest_bill(page.contract_id) if page.shows_data else None
