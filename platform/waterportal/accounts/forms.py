@@ -20,7 +20,7 @@ EMAIL_MESSAGE = "メールアドレスの形式が正しくありません。"
 class Required(DataRequired):
     """``DataRequired`` saying 「<label>を入力してください。」 with the label the form has now."""
 
-    def __call__(self, form, field) -> None:
+    def __call__(self, _form, field) -> None:
         if not field.data or (isinstance(field.data, str) and not field.data.strip()):
             field.errors[:] = []
             raise StopValidation(self.message or f"{field.label.text}を入力してください。")

@@ -96,7 +96,7 @@ def authenticate(
     return LoginResult(account=attempt.account, device_token=devices.issue(tenant, account_key))
 
 
-def log_in(tenant: TenantContext, member: Member, remote_addr: str = "", user_agent: str = "") -> str:
+def log_in(member: Member, remote_addr: str = "", user_agent: str = "") -> str:
     """Start a server-side session for ``member``; return its key (the view puts it in the cookie)."""
     key = start_session(member, remote_addr, user_agent)
     member.last_login_at = utcnow_naive()
@@ -104,7 +104,7 @@ def log_in(tenant: TenantContext, member: Member, remote_addr: str = "", user_ag
     return key
 
 
-def log_out(tenant: TenantContext, member: Member, key: str | None, remote_addr: str = "") -> None:
+def log_out(member: Member, key: str | None, remote_addr: str = "") -> None:
     """End this one session server-side (other devices stay logged in)."""
     end_session(key, "logout")
     audit.record(f"member:{member.id}", "logout", target=f"member:{member.id}", remote_addr=remote_addr)

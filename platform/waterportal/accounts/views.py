@@ -97,11 +97,11 @@ def index():
     return redirect(url_for("portal.dashboard" if current_user.is_authenticated else "accounts.login"))
 
 
-def _begin_session(tenant: TenantContext, member) -> None:
+def _begin_session(member) -> None:
     """Log ``member`` in with a fresh session: nothing from before the login survives."""
     end_session(current_session_key(), "relogin")
     clear_citizen_session()
-    services.log_in(tenant, member, client_address(), request.user_agent.string or "")
+    services.log_in(member, client_address(), request.user_agent.string or "")
     login_user(member)
     db.session.commit()
 
@@ -125,7 +125,7 @@ def login():
             tenant, form.identifier.data, form.password.data, client_address(), devices.presented()
         )
         if result.ok:
-            _begin_session(tenant, result.account)
+            _begin_session(result.account)
             response = redirect(next_path or url_for("portal.dashboard"))
             devices.remember(response, result.device_token)
             if form.remember_id.data:
@@ -170,7 +170,7 @@ def _lines(text: str) -> list[str]:
 def logout():
     """ログアウト: ends this session server-side; the old cookie is worthless afterwards."""
     if current_user.is_authenticated:
-        services.log_out(current_tenant(), current_user._get_current_object(), current_session_key(), client_address())
+        services.log_out(current_user._get_current_object(), current_session_key(), client_address())
         logout_user()
         db.session.commit()
     clear_citizen_session()

@@ -80,7 +80,7 @@ def sniff(data: bytes) -> str | None:
     return None
 
 
-def store_logo(tenant: TenantContext, data: bytes, actor: str, remote_addr: str = "") -> str:
+def store_logo(data: bytes, actor: str, remote_addr: str = "") -> str:
     """Check and store an uploaded logo; return its setting value (``uploads/<name>``). Raises AssetRefused."""
     if not data:
         raise AssetRefused("ファイルを選択してください。")

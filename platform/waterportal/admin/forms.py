@@ -37,7 +37,7 @@ class Required:
     def __init__(self, message: str | None = None):
         self.message = message
 
-    def __call__(self, form, field) -> None:
+    def __call__(self, _form, field) -> None:
         if not field.data or (isinstance(field.data, str) and not field.data.strip()):
             field.errors[:] = []
             raise StopValidation(self.message or f"{field.label.text}を入力してください。")

@@ -66,7 +66,7 @@ class CatcherHandler:
         self._counter = itertools.count(1)
         self._lock = threading.Lock()
 
-    async def handle_DATA(self, server, session, envelope) -> str:
+    async def handle_DATA(self, _server, _session, envelope) -> str:
         raw = envelope.original_content or envelope.content
         message = email.message_from_bytes(raw, policy=policy.default)
         with self._lock:

@@ -99,7 +99,7 @@ def service_gate() -> Response | None:
     return response
 
 
-def clear_tenant(exc: BaseException | None = None) -> None:
+def clear_tenant() -> None:
     """Drop the request's tenant context so a reused thread never inherits it."""
     token = g.pop("tenant_token", None)
     if token is not None:

@@ -81,7 +81,7 @@ def _scope_statement(state: ORMExecuteState) -> None:
     )
 
 
-def _guard_flush(session: Session, flush_context, instances) -> None:
+def _guard_flush(session: Session, _flush_context, _instances) -> None:
     tenant = current_tenant_or_none()
     for obj in session.new:
         if not isinstance(obj, TenantScoped):

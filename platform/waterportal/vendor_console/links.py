@@ -58,7 +58,7 @@ def issue_city_link(vendor: VendorStaff, tenant: TenantContext, remote_addr: str
     return f"/admin/vendor-login?key={key}"
 
 
-def _shadow_staff(tenant: TenantContext, vendor: VendorStaff, remote_addr: str) -> StaffMember:
+def _shadow_staff(vendor: VendorStaff, remote_addr: str) -> StaffMember:
     staff = db.session.scalar(select(StaffMember).where(StaffMember.vendor_id == vendor.id))
     if staff is None:
         staff = StaffMember(
@@ -91,7 +91,7 @@ def claim_city_link(tenant: TenantContext, key: str, remote_addr: str = "") -> S
     vendor = db.session.get(VendorStaff, link.vendor_id)
     if claimed.rowcount != 1 or vendor is None or vendor.disabled:
         raise LinkRefused("このリンクは使用済みか、有効期限が切れています。ベンダー管理画面からもう一度開いてください。")
-    staff = _shadow_staff(tenant, vendor, remote_addr)
+    staff = _shadow_staff(vendor, remote_addr)
     if staff.disabled:
         audit.record(vendor.actor, "staff.login_failed", target=staff.email, remote_addr=remote_addr, reason="disabled")
         raise LinkRefused("このベンダー用アカウントは、市町村の管理者により無効にされています。")

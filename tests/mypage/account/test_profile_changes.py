@@ -76,7 +76,7 @@ def test_change_nickname_service_names_the_right_problem(app, nayoro, person, va
     taro = person(nayoro)
     with app.app_context(), tenant_context(nayoro):
         with pytest.raises(ProfileError) as refused:
-            change_nickname(nayoro, db.session.get(Member, taro.member_id), value)
+            change_nickname(db.session.get(Member, taro.member_id), value)
     assert refused.value.messages == [message] and refused.value.field == "nickname"
 
 

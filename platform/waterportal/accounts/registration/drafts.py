@@ -43,7 +43,7 @@ def start_draft(tenant: TenantContext) -> RegistrationDraft:
     """Begin a new draft for this browser (forgetting any older one) and remember its token."""
     now = utcnow_naive()
     discard_draft(tenant)
-    purge_expired_drafts(tenant, now)
+    purge_expired_drafts(now)
     token = secrets.token_urlsafe(32)
     draft = RegistrationDraft(tenant_id=tenant.id, token_hash=_hash(token), created_at=now, expires_at=now + DRAFT_TTL)
     db.session.add(draft)
@@ -66,7 +66,7 @@ def discard_draft(tenant: TenantContext) -> None:
     session.pop(SESSION_KEY, None)
 
 
-def purge_expired_drafts(tenant: TenantContext, now: dt.datetime | None = None) -> int:
+def purge_expired_drafts(now: dt.datetime | None = None) -> int:
     """Delete the city's expired drafts; return how many went."""
     result = db.session.execute(
         delete(RegistrationDraft)

@@ -29,7 +29,7 @@ EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-
 LOGIN_ID_CHARS = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
-def check_email(form: CitizenForm, field: StringField) -> None:
+def check_email(_form: CitizenForm, field: StringField) -> None:
     """A plausible address (no IDN or quoted local parts: mail to them is not deliverable here)."""
     value = normalise_email(field.data)
     if value and (len(value) > 254 or not EMAIL.match(value)):
@@ -48,7 +48,7 @@ def normalise_login_id(value: str | None) -> str:
 
 
 def _choice(message: str):
-    def check(form: CitizenForm, field) -> None:
+    def check(_form: CitizenForm, field) -> None:
         if not field.data or field.data not in [value for value, _ in field.choices]:
             raise ValidationError(message)
 

@@ -164,7 +164,7 @@ def member_throttles(tenant: TenantContext, member: Member) -> list[MemberThrott
         ("お客様番号の照合(契約の追加)", contract_services.PER_REQUESTER, f"member:{member.id}"),
         ("メールでのお問い合わせ", inquiry_services.PER_RECIPIENT, member.email),
     ]
-    pending = profile_services.pending_email_change(tenant, member)
+    pending = profile_services.pending_email_change(member)
     if pending is not None:
         entries.append(("確認コードの送信(変更先アドレス宛)", HOURLY_SENDS, f"{profile_services.CHANGE_EMAIL}:{pending.email}"))
     for _link, contract in profile_services.member_links(tenant, member):
@@ -222,7 +222,7 @@ def resend_email_change_code(tenant: TenantContext, member: Member, actor: str, 
     return email
 
 
-def end_all_sessions(tenant: TenantContext, member: Member, actor: str, remote_addr: str = "") -> int:
+def end_all_sessions(member: Member, actor: str, remote_addr: str = "") -> int:
     """Log the member out everywhere: bump ``session_version`` and end every session row."""
     member.session_version += 1
     ended = end_member_sessions(member, "staff")

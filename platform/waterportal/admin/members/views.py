@@ -57,7 +57,7 @@ def member_detail(member_id: int):
     return render(
         "member.html", title=f"会員情報 {member.email}", member=member, form=ActionForm(),
         links=profile_services.member_links(tenant, member),
-        pending=profile_services.pending_email_change(tenant, member),
+        pending=profile_services.pending_email_change(member),
         sessions=support.live_session_count(tenant, member), throttles=support.member_throttles(tenant, member),
         history=support.member_history(member), labels=ACTIONS, names=actor_names(),
         visible_text=format_date_ja(visible) if visible else None, visible_now=visible is None or visible <= today,
@@ -104,7 +104,7 @@ def member_end_sessions(member_id: int):
     """Log the member out on every device."""
     ActionForm()
     member = _member_or_404(member_id)
-    ended = support.end_all_sessions(current_tenant(), member, g.staff.actor, client_address())
+    ended = support.end_all_sessions(member, g.staff.actor, client_address())
     db.session.commit()
     flash(f"すべてのログイン状態を終了しました({ended}件)。", "info")
     return _back(member.id)

@@ -149,7 +149,7 @@ class FormField:
         return HINTS.get(self.name, "")
 
 
-def to_raw(kind: str, value: Any, inner: Schema | None = None) -> Any:
+def to_raw(kind: str, value: Any) -> Any:
     """A stored setting -> what the input shows."""
     if kind == "checkbox":
         return bool(value)
@@ -206,8 +206,8 @@ class SettingsForm:
             current = effective.get(section)
             self.none[section] = current is None
             for key in keys:
-                kind, inner = self._kind(section, key)
-                self.raw[f"{section}.{key}"] = to_raw(kind, (current or {}).get(key), inner)
+                kind, _ = self._kind(section, key)
+                self.raw[f"{section}.{key}"] = to_raw(kind, (current or {}).get(key))
 
     def _kind(self, section: str, key: str) -> tuple[str, Schema | None]:
         f = section_schema(section).fields[key]

@@ -105,7 +105,7 @@ def login_preview(tenant: TenantContext, settings: dict[str, Any]) -> str:
         )
 
 
-def _form_data(tenant: TenantContext, form: SettingsForm) -> tuple[dict[str, str], str | None]:
+def _form_data() -> tuple[dict[str, str], str | None]:
     """The submitted fields, with an uploaded logo stored and put in place; the upload's error."""
     data = request.form.to_dict(flat=True)
     if "branding.logo" not in data:
@@ -115,7 +115,7 @@ def _form_data(tenant: TenantContext, form: SettingsForm) -> tuple[dict[str, str
     upload = request.files.get("logo_file")
     if upload is not None and upload.filename:
         try:
-            data["branding.logo"] = store_logo(tenant, upload.read(), g.staff.actor, client_address())
+            data["branding.logo"] = store_logo(upload.read(), g.staff.actor, client_address())
             # Kept even if this submission is only a preview or fails elsewhere: the file is
             # inert and content-addressed, and the next submission refers to it by name.
             db.session.commit()
@@ -135,7 +135,7 @@ def settings_group(group_slug: str):
     form = SettingsForm(group, effective, overrides)
     preview_html, message, version = None, None, row.version
     if request.method == "POST":
-        data, upload_error = _form_data(tenant, form)
+        data, upload_error = _form_data()
         sections = form.load(data)
         if upload_error:
             form.add_error("branding.logo", upload_error)

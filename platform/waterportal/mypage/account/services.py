@@ -76,7 +76,7 @@ def check_password(tenant: TenantContext, member: Member, password: str, field: 
         raise ProfileError(WRONG_PASSWORD, field)
 
 
-def change_nickname(tenant: TenantContext, member: Member, nickname: str, remote_addr: str = "") -> None:
+def change_nickname(member: Member, nickname: str, remote_addr: str = "") -> None:
     """Store a new お名前(ニックネーム)."""
     value = squash_spaces(nickname)
     if not value:
@@ -113,7 +113,7 @@ def resend_email_change(tenant: TenantContext, member: Member) -> str:
 
     Raises :class:`ProfileError` when no change is open, or ``ResendTooSoon``.
     """
-    pending = pending_email_change(tenant, member)
+    pending = pending_email_change(member)
     if pending is None:
         raise ProfileError("メールアドレスの変更手続きが見つかりません。もう一度最初からお手続きください。")
     _send_change_code(tenant, member, pending.email)
@@ -143,7 +143,7 @@ def _send_change_code(tenant: TenantContext, member: Member, email: str) -> None
         queue_mail(tenant, email, "email_change_code", member=member, code=code, ttl_minutes=ttl)
 
 
-def pending_email_change(tenant: TenantContext, member: Member) -> VerificationCode | None:
+def pending_email_change(member: Member) -> VerificationCode | None:
     """The member's newest unused email-change code (expired or not), if any."""
     row = db.session.scalar(
         select(VerificationCode)
@@ -154,7 +154,7 @@ def pending_email_change(tenant: TenantContext, member: Member) -> VerificationC
     return row if row is not None and row.used_at is None else None
 
 
-def cancel_email_change(tenant: TenantContext, member: Member) -> None:
+def cancel_email_change(member: Member) -> None:
     """Drop the member's open email-change codes."""
     db.session.execute(
         delete(VerificationCode)
@@ -169,7 +169,7 @@ def confirm_email_change(tenant: TenantContext, member: Member, code: str, remot
     Raises :class:`ProfileError` when the address was registered by someone else meanwhile.
     Flushes also on failure (counted tries must persist: the caller commits either way).
     """
-    pending = pending_email_change(tenant, member)
+    pending = pending_email_change(member)
     if pending is None:
         return CheckResult(CodeStatus.MISSING)
     new_email = pending.email
@@ -210,7 +210,7 @@ def change_password(
     )
 
 
-def update_notifications(tenant: TenantContext, member: Member, *, bills: bool, notices: bool, remote_addr: str = "") -> None:
+def update_notifications(member: Member, *, bills: bool, notices: bool, remote_addr: str = "") -> None:
     """お知らせメールの受取設定: bill-ready mail and notice mail."""
     member.notify_bills, member.notify_notices = bool(bills), bool(notices)
     audit.record(_actor(member), "member.notifications_changed", target=_actor(member), remote_addr=remote_addr,

@@ -42,7 +42,7 @@ def index():
     """照会: everything registered, each with its 変更 link."""
     tenant: TenantContext = current_tenant()
     current = member()
-    pending = services.pending_email_change(tenant, current)
+    pending = services.pending_email_change(current)
     if pending is not None and (pending.revoked_at is not None or pending.expires_at <= utcnow_naive()):
         pending = None
     return page("index.html", member=current, pending=pending, login_id_city=tenant.login_mode == "login_id")
@@ -56,7 +56,7 @@ def nickname():
     form = NicknameForm(data={"nickname": current.nickname} if request.method == "GET" else None)
     if form.validate_on_submit():
         try:
-            services.change_nickname(current_tenant(), current, form.nickname.data, client_address())
+            services.change_nickname(current, form.nickname.data, client_address())
         except ProfileError as exc:
             show_error(form, exc)
         else:
@@ -95,7 +95,7 @@ def email_verify():
     """メールアドレスの変更 2/2: the code from the mail; success switches the address."""
     tenant: TenantContext = current_tenant()
     current = member()
-    pending = services.pending_email_change(tenant, current)
+    pending = services.pending_email_change(current)
     if pending is None:
         return redirect(url_for(".email"))
     new_address = pending.email
@@ -143,7 +143,7 @@ def email_resend():
 @login_required
 def email_cancel():
     """Give up the email change; the registered address stays."""
-    services.cancel_email_change(current_tenant(), member())
+    services.cancel_email_change(member())
     db.session.commit()
     flash("メールアドレスの変更を中止しました。", "info")
     return redirect(url_for(".index"))
@@ -181,7 +181,7 @@ def notifications():
     form = NotificationsForm(data=data if request.method == "GET" else None)
     if form.validate_on_submit():
         services.update_notifications(
-            current_tenant(), current, bills=form.notify_bills.data, notices=form.notify_notices.data, remote_addr=client_address()
+            current, bills=form.notify_bills.data, notices=form.notify_notices.data, remote_addr=client_address()
         )
         db.session.commit()
         flash("お知らせメールの受取設定を変更しました。", "info")
