@@ -72,7 +72,7 @@ def imports():
 @staff_required("admin")
 def import_batch(batch_id: int):
     """One batch: who, when, the file, counts and the errors it kept."""
-    batch = db.session.scalar(select(ImportBatch).where(ImportBatch.id == batch_id))
+    batch = db.session.scalar(select(ImportBatch).where(ImportBatch.tenant_id == current_tenant().id, ImportBatch.id == batch_id))
     if batch is None:
         abort(404)
     return render("import_batch.html", title=f"取り込み No.{batch.id}", batch=batch, names=actor_names(),

@@ -13,6 +13,7 @@ from sqlalchemy.orm import undefer
 from waterportal.billing.models import Bill, Document
 from waterportal.contracts.models import Contract, MemberContract
 from waterportal.extensions import db
+from waterportal.tenancy.context import current_tenant
 
 # Bills in two years, by billing cycle (tenant.toml [billing] cycle).
 PERIODS_PER_YEAR = {"monthly": 12, "bimonthly": 6}
@@ -65,7 +66,7 @@ def member_bill(member_id: int, bill_id: int) -> tuple[Bill, Contract] | None:
         select(Bill, Contract)
         .join(Contract, Contract.id == Bill.contract_id)
         .join(MemberContract, MemberContract.contract_id == Contract.id)
-        .where(Bill.id == bill_id, MemberContract.member_id == member_id)
+        .where(Bill.tenant_id == current_tenant().id, Bill.id == bill_id, MemberContract.member_id == member_id)
     ).first()
     return (row[0], row[1]) if row else None
 
@@ -75,6 +76,6 @@ def member_document(member_id: int, document_id: int) -> Document | None:
     return db.session.scalar(
         select(Document)
         .join(MemberContract, MemberContract.contract_id == Document.contract_id)
-        .where(Document.id == document_id, MemberContract.member_id == member_id)
+        .where(Document.tenant_id == current_tenant().id, Document.id == document_id, MemberContract.member_id == member_id)
         .options(undefer(Document.data))  # the download needs the file: same statement
     )

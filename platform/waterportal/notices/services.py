@@ -19,7 +19,7 @@ from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db
 from waterportal.mail.services import queue_mail
 from waterportal.notices.models import Notice
-from waterportal.tenancy.context import TenantContext
+from waterportal.tenancy.context import TenantContext, current_tenant
 
 NOTICE_FIELDS = ("title", "body", "important", "published_at", "expires_at", "mail_members")
 # http(s) URLs: ASCII URL characters only, so a URL ends at Japanese text, a space,
@@ -73,7 +73,7 @@ def all_notices() -> list[Notice]:
 
 def get_notice(notice_id: int) -> Notice | None:
     """A notice of the current city by id (another city's id finds nothing)."""
-    return db.session.scalar(select(Notice).where(Notice.id == notice_id))
+    return db.session.scalar(select(Notice).where(Notice.tenant_id == current_tenant().id, Notice.id == notice_id))
 
 
 def autolink(text: str | None) -> Markup:

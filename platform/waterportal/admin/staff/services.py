@@ -20,7 +20,7 @@ from waterportal.core.forms import without_controls
 from waterportal.core.text import normalise_email
 from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db
-from waterportal.tenancy.context import TenantContext
+from waterportal.tenancy.context import TenantContext, current_tenant
 
 # The platform's strongest password policy: staff can change every city's settings.
 STAFF_SYMBOLS = "!?#$%&()*+,-./:;<=>@[]^_{|}~"
@@ -75,7 +75,7 @@ def find_staff(email: str) -> StaffMember | None:
 
 def get_staff(staff_id: int) -> StaffMember | None:
     """A staff member of the current city by id (another city's id finds nothing)."""
-    return db.session.scalar(select(StaffMember).where(StaffMember.id == staff_id))
+    return db.session.scalar(select(StaffMember).where(StaffMember.tenant_id == current_tenant().id, StaffMember.id == staff_id))
 
 
 def list_staff() -> list[StaffMember]:

@@ -34,7 +34,7 @@ def pending_account(kind: SessionKind, tenant: Any) -> Any | None:
     if not issued.isdigit() or utcnow_naive().timestamp() - int(issued) > PENDING_SECONDS:
         session.pop(kind.pending_key, None)
         return None
-    return find_account(kind, account_id, version)
+    return find_account(kind, account_id, version, tenant)
 
 
 def drop_pending(kind: SessionKind) -> None:

@@ -132,10 +132,16 @@ def _expiry(kind: SessionKind, row: Any, tenant: Any, now: dt.datetime) -> str |
     return None
 
 
-def find_account(kind: SessionKind, account_id: int, version: int) -> Any | None:
-    """The account (of the current city, for city kinds) if usable at ``version``, else None."""
+def _in_city(kind: SessionKind, model: Any, tenant: Any) -> tuple:
+    """The explicit city condition for a lookup by a token's ids (docs/architecture.md: a
+    lookup by a value from outside names the city, besides the isolation layer)."""
+    return (model.tenant_id == tenant.id,) if kind.per_city else ()
+
+
+def find_account(kind: SessionKind, account_id: int, version: int, tenant: Any) -> Any | None:
+    """The account (of ``tenant``, for city kinds) if usable at ``version``, else None."""
     model = kind.account_model
-    account = db.session.scalar(select(model).where(model.id == account_id))
+    account = db.session.scalar(select(model).where(*_in_city(kind, model, tenant), model.id == account_id))
     if account is None or getattr(account, "disabled", False) or account.session_version != version:
         return None
     return account
@@ -155,6 +161,7 @@ def load(kind: SessionKind, token: Any, tenant: Any) -> Loaded:
         return Loaded()
     model = kind.session_model
     row = db.session.scalar(select(model).where(
+        *_in_city(kind, model, tenant),
         model.key_hash == hash_key(key), kind.account_id_column() == account_id, model.ended_at.is_(None),
     ))
     if row is None:
@@ -164,7 +171,7 @@ def load(kind: SessionKind, token: Any, tenant: Any) -> Loaded:
     if reason:
         row.ended_at, row.end_reason = now, reason
         return Loaded(ended=reason)
-    account = find_account(kind, account_id, version)
+    account = find_account(kind, account_id, version, tenant)
     if account is None:
         return Loaded()
     if now - row.last_seen_at >= kind.touch_interval:
