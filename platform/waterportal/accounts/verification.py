@@ -119,7 +119,7 @@ def seconds_until_resend(tenant: TenantContext, purpose: str, email: str) -> int
     """0 when a code may be sent to ``email`` now, else the seconds to wait."""
     latest = db.session.scalar(
         select(VerificationCode.created_at)
-        .where(VerificationCode.purpose == purpose, VerificationCode.email == email)
+        .where(VerificationCode.tenant_id == tenant.id, VerificationCode.purpose == purpose, VerificationCode.email == email)
         .order_by(VerificationCode.created_at.desc())
         .limit(1)
     )
@@ -178,6 +178,7 @@ def check_code(tenant: TenantContext, purpose: str, email: str, subject: str, co
     row = db.session.scalar(
         select(VerificationCode)
         .where(
+            VerificationCode.tenant_id == tenant.id,
             VerificationCode.purpose == purpose,
             VerificationCode.email == email,
             VerificationCode.subject == subject,

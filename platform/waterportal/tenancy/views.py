@@ -40,7 +40,7 @@ def uploaded_asset(name: str):
     """A file uploaded in the city's console (stored in the database, scoped to the city)."""
     asset = None
     if UPLOAD_NAME.fullmatch(name):
-        asset = db.session.scalar(select(TenantAsset).where(TenantAsset.name == name))
+        asset = db.session.scalar(select(TenantAsset).where(TenantAsset.tenant_id == current_tenant().id, TenantAsset.name == name))
     if asset is None:
         abort(404)
     response = current_app.response_class(asset.data, mimetype=asset.content_type)

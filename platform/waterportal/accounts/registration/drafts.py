@@ -33,8 +33,9 @@ def current_draft(tenant: TenantContext) -> RegistrationDraft | None:
     token = session.get(SESSION_KEY)
     if not isinstance(token, str) or not token:
         return None
-    draft = db.session.scalar(select(RegistrationDraft).where(RegistrationDraft.token_hash == _hash(token)))
-    if draft is None or draft.tenant_id != tenant.id or draft.expires_at <= utcnow_naive():
+    draft = db.session.scalar(select(RegistrationDraft).where(
+        RegistrationDraft.tenant_id == tenant.id, RegistrationDraft.token_hash == _hash(token)))
+    if draft is None or draft.expires_at <= utcnow_naive():
         return None
     return draft
 

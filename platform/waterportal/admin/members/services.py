@@ -115,7 +115,7 @@ def search_members(tenant: TenantContext, kind: str, raw: str, page: int = 1) ->
     unlinked = None
     if kind == "customer_number" and total == 0:
         # A support call about a contract nobody registered yet: say so rather than "nothing".
-        unlinked = db.session.scalar(select(Contract).where(Contract.customer_number == term))
+        unlinked = db.session.scalar(select(Contract).where(Contract.tenant_id == tenant.id, Contract.customer_number == term))
     return SearchPage([(m, contracts[m.id]) for m in members], total, page, unlinked)
 
 

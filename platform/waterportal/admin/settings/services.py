@@ -29,7 +29,7 @@ from waterportal.admin.settings.groups import Group
 from waterportal.audit import services as audit
 from waterportal.core.exceptions import SettingsInvalid, WaterportalError
 from waterportal.extensions import db
-from waterportal.tenancy.context import TenantContext
+from waterportal.tenancy.context import TenantContext, current_tenant
 from waterportal.tenancy.models import Tenant
 from waterportal.tenancy.schemas import check_city_owned, deep_merge, validate_settings
 
@@ -185,7 +185,8 @@ def revisions() -> list[SettingsRevision]:
 
 def get_revision(number: int) -> SettingsRevision | None:
     """One revision of the current city by its number."""
-    return db.session.scalar(select(SettingsRevision).where(SettingsRevision.number == number))
+    return db.session.scalar(select(SettingsRevision).where(
+        SettingsRevision.tenant_id == current_tenant().id, SettingsRevision.number == number))
 
 
 def rollback(tenant: TenantContext, number: int, actor: str, actor_label: str = "",

@@ -70,7 +70,7 @@ def find_staff(email: str) -> StaffMember | None:
     email = normalise_email(email)
     if "\x00" in email:  # no stored address has one, and PostgreSQL refuses NUL in a query
         return None
-    return db.session.scalar(select(StaffMember).where(StaffMember.email == email))
+    return db.session.scalar(select(StaffMember).where(StaffMember.tenant_id == current_tenant().id, StaffMember.email == email))
 
 
 def get_staff(staff_id: int) -> StaffMember | None:
