@@ -17,12 +17,15 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session as OrmSession
 
+from tests.clock import DAYTIME, Clock, work_around_libfaketime
 from waterportal.app import create_app
 from waterportal.core.paths import TENANTS_DIR
 from waterportal.extensions import db
 from waterportal.provisioning.services import apply_definition, read_definition
 from waterportal.tenancy.context import tenant_context
 from waterportal.tenancy.registry import get_registry
+
+work_around_libfaketime()
 
 
 class ConnectionBoundSession(OrmSession):
@@ -85,15 +88,29 @@ def app(database_url):
     tests/test_migrations.py proves the Alembic migrations build the same schema.
     """
     application = create_app(make_config(database_url))
+    setup_clock = Clock(DAYTIME)  # the cities' rows are stamped at the suite's moment, not the real one
     with application.app_context():
         db.create_all()
         for slug in HOSTS:
             apply_definition(read_definition(TENANTS_DIR / slug))
         db.session.commit()
         db.session.remove()
+    setup_clock.stop()
     yield application
     with application.app_context():
         db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def clock():
+    """Every test runs at :data:`tests.clock.DAYTIME` with the clock stopped (tests/clock.py).
+
+    Service hours, business days, expiry and throttles then never depend on when the suite
+    runs; a test that needs another moment calls ``clock.move_to(...)`` or ``clock.shift(...)``.
+    """
+    frozen = Clock(DAYTIME)
+    yield frozen
+    frozen.stop()
 
 
 @pytest.fixture(autouse=True)

@@ -2,31 +2,18 @@
 and mails the app queued (OutboxMessage rows) and the rows it wrote."""
 from __future__ import annotations
 
-import datetime as dt
 import re
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from tests.clock import FrozenClock as BaseFrozenClock
 from waterportal.extensions import db
 from waterportal.mail.models import OutboxMessage
 from waterportal.tenancy.context import tenant_context
 
-JST = ZoneInfo("Asia/Tokyo")
-# A Wednesday morning, inside Kanazawa's service hours (07:00-02:00).
-DAYTIME = dt.datetime(2026, 6, 10, 10, 0, tzinfo=JST)
 PASSWORDS = {"nayoro": "Suido#2026ab", "kanazawa": "kanazawa2026x"}
 # The phone numbers the tests' contracts carry in each city.
 PHONES = {"nayoro": "0165432111", "kanazawa": "0762202111"}
 CODE_IN_MAIL = re.compile(r"検証コード: (\d{6})")
-
-
-class FrozenClock(BaseFrozenClock):
-    """tests.clock.FrozenClock starting at :data:`DAYTIME` unless told otherwise."""
-
-    def __init__(self, start: dt.datetime = DAYTIME):
-        super().__init__(start)
 
 
 def mails(app, tenant, to: str | None = None, kind: str | None = None) -> list[dict]:

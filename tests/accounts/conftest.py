@@ -1,32 +1,19 @@
-"""Fixtures for the login, session and recovery tests: a frozen clock inside service
-hours, logging in through the real form, and reading mail from the outbox."""
+"""Fixtures for the login, session and recovery tests: logging in through the real form,
+and reading mail from the outbox (the suite's frozen clock is tests/clock.py)."""
 from __future__ import annotations
 
-import datetime as dt
 import re
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
-from tests.clock import FrozenClock
 from waterportal.extensions import db
 from waterportal.mail.models import OutboxMessage
 from waterportal.tenancy.context import tenant_context
 
 JST = ZoneInfo("Asia/Tokyo")
 PASSWORD = "Passw0rd!x"
-
-
-@pytest.fixture
-def clock():
-    """A frozen clock at 2026-11-20 10:00 JST (inside Kanazawa's 07:00-02:00 hours).
-
-    ``clock.shift(minutes=...)`` moves it; ``clock.now`` is the current aware time.
-    """
-    frozen = FrozenClock(dt.datetime(2026, 11, 20, 10, 0, tzinfo=JST))
-    yield frozen
-    frozen.stop()
 
 
 @pytest.fixture

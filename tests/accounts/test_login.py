@@ -73,7 +73,7 @@ def test_login_by_email(client, nayoro, make_member, login, app, clock):
     assert "会員さま専用サイト" in page
     with app.app_context(), tenant_context(nayoro):
         member = db.session.get(Member, member_id)
-        assert member.last_login_at == dt.datetime(2026, 11, 20, 1, 0)  # 10:00 JST in UTC
+        assert member.last_login_at == dt.datetime(2026, 11, 18, 1, 0)  # 10:00 JST in UTC
 
 
 def test_login_by_login_id(client_for, kanazawa, make_member, login, clock):

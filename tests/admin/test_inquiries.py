@@ -4,11 +4,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
-import time_machine
-
-from tests.registration_support import DAYTIME
-
 
 def text(response) -> str:
     return response.get_data(as_text=True)
@@ -20,17 +15,11 @@ def send(client, subject, body="本文です。\n二行目 <b>太字</b>", email
     assert response.status_code == 302, text(response)
 
 
-@pytest.fixture
-def daytime():
-    with time_machine.travel(DAYTIME, tick=False):
-        yield
-
-
 def reference_ids(page: str) -> list[int]:
     return [int(n) for n in re.findall(r'href="/admin/inquiries/(\d+)"', page)]
 
 
-def test_staff_list_read_and_answer_inquiries(daytime, client_for, staff_client, nayoro, audit_entries):
+def test_staff_list_read_and_answer_inquiries(client_for, staff_client, nayoro, audit_entries):
     citizen = client_for("nayoro")
     send(citizen, "使用量が多い", email="a@example.jp")
     send(citizen, "引越しの手続き", email="b@example.jp")
@@ -61,14 +50,14 @@ def test_staff_list_read_and_answer_inquiries(daytime, client_for, staff_client,
     ]
 
 
-def test_a_bad_status_filter_is_explained_and_ignored(daytime, client_for, staff_client):
+def test_a_bad_status_filter_is_explained_and_ignored(client_for, staff_client):
     send(client_for("nayoro"), "件名")
     page = text(staff_client("nayoro").get("/admin/inquiries?status=closed"))
     assert re.search(r'id="status-error">状態を選択してください。', page)
     assert len(reference_ids(page)) == 1
 
 
-def test_a_members_inquiry_links_to_the_member(daytime, client_for, staff_client, nayoro, make_member):
+def test_a_members_inquiry_links_to_the_member(client_for, staff_client, nayoro, make_member):
     member_id = make_member(nayoro, email="taro@example.jp")
     citizen = client_for("nayoro")
     citizen.submit("/login", {"identifier": "taro@example.jp", "password": "Passw0rd!x"})
@@ -78,7 +67,7 @@ def test_a_members_inquiry_links_to_the_member(daytime, client_for, staff_client
     assert f'href="/admin/members/{member_id}"' in text(admin.get(f"/admin/inquiries/{inquiry_id}"))
 
 
-def test_inquiries_stay_in_their_city(daytime, client_for, staff_client):
+def test_inquiries_stay_in_their_city(client_for, staff_client):
     send(client_for("kanazawa"), "金沢のお問い合わせ")
     kanazawa_id = reference_ids(text(staff_client("kanazawa").get("/admin/inquiries")))[0]
     nayoro_admin = staff_client("nayoro")

@@ -12,7 +12,7 @@ from waterportal.demo.documents import TITLE
 from waterportal.demo.exports import generate_city, write_city
 from waterportal.tenancy.registry import get_registry
 
-TODAY = dt.date(2026, 11, 20)  # the clock fixture's day
+TODAY = dt.date(2026, 11, 18)  # the clock fixture's day (tests/clock.py)
 
 
 @pytest.mark.parametrize("slug", ["nayoro", "kanazawa"])

@@ -6,16 +6,14 @@ never downloads a browser: it launches /usr/bin/chromium.
 """
 from __future__ import annotations
 
-import datetime as dt
 import os
 import threading
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 from werkzeug.serving import make_server
 
+from tests.clock import DAYTIME, Clock, without_libfaketime
 from tests.conftest import _postgres_database, make_config
 from waterportal.app import create_app
 from waterportal.core.paths import TENANTS_DIR
@@ -31,9 +29,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-# Browser tests run at a fixed daytime moment (clock still ticking) so Kanazawa's
-# service hours (07:00-02:00) never make them depend on when CI runs.
-DAYTIME = dt.datetime(2026, 11, 18, 10, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
 
 
 def _require_chromium() -> None:
@@ -51,10 +46,14 @@ def browser():
     _require_chromium()
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
+    with without_libfaketime():  # Playwright's driver and Chromium start with the real clock
+        playwright = sync_playwright().start()
+    try:
         instance = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
         yield instance
         instance.close()
+    finally:
+        playwright.stop()
 
 
 class LiveServer:
@@ -77,12 +76,14 @@ def live_app(tmp_path_factory):
     else:
         url, drop = f"sqlite:///{tmp_path_factory.mktemp('live') / 'live.sqlite3'}", (lambda: None)
     app = create_app(make_config(url, PORTAL_BASE_URL="http://{host}", MAIL_DELIVERY="after_request"))
+    setup_clock = Clock(DAYTIME)
     with app.app_context():
         db.create_all()
         for slug in ("nayoro", "kanazawa"):
             apply_definition(read_definition(TENANTS_DIR / slug))
         db.session.commit()
         db.session.remove()
+    setup_clock.stop()
     yield app
     with app.app_context():
         db.session.remove()
@@ -92,10 +93,14 @@ def live_app(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def live_server(live_app):
-    """Serve ``live_app`` in a thread for the module, at a fixed daytime clock."""
+    """Serve ``live_app`` in a thread for the module.
+
+    time-machine's clock is the process's, so the server thread reads the suite's clock:
+    during a test the frozen ``clock`` fixture; between tests (module set-up) this one,
+    ticking from the same daytime moment, so Kanazawa's hours never depend on the hour CI runs.
+    """
     _require_chromium()
-    traveller = time_machine.travel(DAYTIME, tick=True)
-    traveller.start()
+    traveller = Clock(DAYTIME, tick=True)
     server = make_server("127.0.0.1", 0, live_app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

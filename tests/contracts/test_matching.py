@@ -4,7 +4,6 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from tests.registration_support import FrozenClock
 from waterportal.contracts import services
 from waterportal.contracts.models import MemberContract
 from waterportal.contracts.services import (
@@ -19,13 +18,6 @@ from waterportal.extensions import db
 from waterportal.tenancy.context import tenant_context
 
 NUMBER = "00123456789"
-
-
-@pytest.fixture
-def clock():
-    frozen = FrozenClock()
-    yield frozen
-    frozen.stop()
 
 
 @pytest.fixture

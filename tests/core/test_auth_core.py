@@ -2,13 +2,11 @@
 city staff and vendor staff, exercised the same way for each kind."""
 from __future__ import annotations
 
-import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
-from tests.clock import FrozenClock
 from waterportal.accounts.models import Member
 from waterportal.accounts.session import MEMBER
 from waterportal.admin.models import StaffMember
@@ -22,14 +20,6 @@ from waterportal.vendor_console.models import VendorStaff
 
 JST = ZoneInfo("Asia/Tokyo")
 KINDS = {"member": MEMBER, "staff": STAFF, "vendor": VENDOR}
-
-
-@pytest.fixture
-def clock():
-    """A frozen weekday morning (inside every city's service hours)."""
-    frozen = FrozenClock(dt.datetime(2026, 11, 20, 10, 0, tzinfo=JST))
-    yield frozen
-    frozen.stop()
 
 
 def _account(kind: str, suffix: str = ""):

@@ -7,7 +7,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from tests.registration_support import FrozenClock, mails
+from tests.registration_support import mails
 from tests.smtp import body_of
 from waterportal.contracts.models import Contract, MemberContract
 from waterportal.extensions import db
@@ -17,13 +17,6 @@ from waterportal.tenancy.context import tenant_context
 
 CITIES = ["nayoro", "kanazawa"]
 INBOX = {"nayoro": "suido@nayoro.localhost", "kanazawa": "portal@kanazawa.localhost"}
-
-
-@pytest.fixture
-def clock():
-    frozen = FrozenClock()
-    yield frozen
-    frozen.stop()
 
 
 @pytest.fixture(params=CITIES)

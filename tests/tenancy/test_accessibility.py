@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from tests.registration_support import DAYTIME, FrozenClock, Registration, details_data, latest_code
+from tests.registration_support import Registration, details_data, latest_code
 from waterportal.accounts.models import Member
 from waterportal.accounts.tokens import LOGIN_RECOVERY, PASSWORD_RESET, make_token
 from waterportal.contracts.models import MemberContract
@@ -73,13 +73,6 @@ def control_count(html: str) -> int:
     parser = Controls()
     parser.feed(html)
     return len(parser.controls)
-
-
-@pytest.fixture
-def clock():
-    frozen = FrozenClock(DAYTIME)
-    yield frozen
-    frozen.stop()
 
 
 def _check(client, url, checked, problems, data=None):

@@ -8,7 +8,6 @@ from sqlalchemy import select
 
 from tests.registration_support import (
     PASSWORDS,
-    FrozenClock,
     Registration,
     count_rows,
     details_data,
@@ -25,13 +24,6 @@ from waterportal.extensions import db
 from waterportal.tenancy.context import tenant_context
 
 EMAIL = "taro@example.jp"
-
-
-@pytest.fixture
-def clock():
-    frozen = FrozenClock()
-    yield frozen
-    frozen.stop()
 
 
 @pytest.fixture
@@ -462,14 +454,14 @@ def test_end_to_end_with_real_mail(app, client, nayoro, contract, smtp_server, c
     assert done.location.endswith("/register/done")
     body = page(client.get("/register/done"))
     assert "4/4" in body and "会員登録完了" in body and "登録処理が完了しました。" in body
-    # 2026-06-10 is a Wednesday: one business day later.
+    # 2026-11-18 is a Wednesday: one business day later.
     assert "使用量や料金の照会ができるのは1営業日後になります。もうしばらくお待ちください。" in body  # the manual
-    assert "照会できるようになる日: <strong>2026年6月11日(木)</strong>" in body
+    assert "照会できるようになる日: <strong>2026年11月19日(木)</strong>" in body
     assert '<a class="button" href="/login">ポータルを利用する</a>' in body
 
     welcome = smtp_server.wait_for(2)[1]
     assert welcome["Subject"] == "会員登録完了のお知らせ"
-    assert "2026年6月11日(木)から" in welcome.get_content()
+    assert "2026年11月19日(木)から" in welcome.get_content()
 
     with app.app_context(), tenant_context(nayoro):
         member = db.session.scalars(select(Member)).one()
@@ -477,7 +469,7 @@ def test_end_to_end_with_real_mail(app, client, nayoro, contract, smtp_server, c
         assert member.password_hash.startswith("$argon2id$")
         assert verify_password(member.password_hash, PASSWORDS["nayoro"])
         assert (member.relationship_to_holder, member.payment_method) == ("本人", "アプリ決済に切り替えない")
-        assert member.data_visible_from.isoformat() == "2026-06-11"
+        assert member.data_visible_from.isoformat() == "2026-11-19"
         link = db.session.scalars(select(MemberContract)).one()
         assert link.member_id == member.id
         entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "member.register")).one()

@@ -8,7 +8,6 @@ from sqlalchemy import select
 
 from tests.registration_support import (
     PASSWORDS,
-    FrozenClock,
     Registration,
     count_rows,
     details_data,
@@ -24,13 +23,6 @@ from waterportal.tenancy.context import tenant_context
 
 EMAIL = "taro@example.jp"
 NUMBER = "0012345678"
-
-
-@pytest.fixture
-def clock():
-    frozen = FrozenClock()
-    yield frozen
-    frozen.stop()
 
 
 @pytest.fixture
@@ -163,9 +155,9 @@ def test_end_to_end_in_kanazawa(app, reg, kanazawa, contract, smtp_server):
     done = page(reg.client.get("/register/done"))
     assert "登録処理が完了しました。" in done
     assert "ログインID: <strong>taro_suido</strong>" in done
-    # Wednesday 2026-06-10 + 2 business days.
+    # Wednesday 2026-11-18 + 2 business days.
     assert "使用量や料金の照会ができるのは2営業日後になります。もうしばらくお待ちください。" in done  # its manual
-    assert "照会できるようになる日: <strong>2026年6月12日(金)</strong>" in done
+    assert "照会できるようになる日: <strong>2026年11月20日(金)</strong>" in done
 
     welcome = smtp_server.wait_for(2)[1]
     assert welcome["Subject"] == "会員登録完了のお知らせ"
@@ -181,7 +173,7 @@ def test_end_to_end_in_kanazawa(app, reg, kanazawa, contract, smtp_server):
         assert verify_answer(member.secret_answer_hash, "カレーライス")
         assert not verify_answer(member.secret_answer_hash, "ハンバーグ")
         assert verify_password(member.password_hash, PASSWORDS["kanazawa"])
-        assert member.data_visible_from.isoformat() == "2026-06-12"
+        assert member.data_visible_from.isoformat() == "2026-11-20"
         assert count_rows(app, kanazawa, MemberContract) == 1
 
 

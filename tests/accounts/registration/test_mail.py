@@ -8,19 +8,12 @@ from types import MappingProxyType, SimpleNamespace
 
 import pytest
 
-from tests.registration_support import FrozenClock, Registration, mails, page
+from tests.registration_support import Registration, mails, page
 from tests.smtp import body_of, find_code
 from waterportal.tenancy.context import tenant_context
 from waterportal.tenancy.templating import render_page
 
 EMAIL = "taro@example.jp"
-
-
-@pytest.fixture
-def clock():
-    frozen = FrozenClock()
-    yield frozen
-    frozen.stop()
 
 
 @pytest.mark.parametrize("slug", ["nayoro", "kanazawa"])
@@ -57,26 +50,26 @@ def render_done(app, city, text: str) -> str:
     member = SimpleNamespace(login_id=None, email=EMAIL)
     with app.test_request_context(headers={"Host": "nayoro.localhost"}), \
             tenant_context(replace(city, settings=MappingProxyType(settings))):
-        return render_page("registration/done.html", member=member, visible_from="2026年6月11日(木)", login_url="/login")
+        return render_page("registration/done.html", member=member, visible_from="2026年11月19日(木)", login_url="/login")
 
 
 def test_done_page_uses_the_citys_words_then_the_date(app, nayoro):
     body = render_done(app, nayoro, "使用量や料金の照会ができるのは1営業日後になります。もうしばらくお待ちください。")
     assert "<p>使用量や料金の照会ができるのは1営業日後になります。もうしばらくお待ちください。</p>" in body
-    assert "照会できるようになる日: <strong>2026年6月11日(木)</strong>" in body
+    assert "照会できるようになる日: <strong>2026年11月19日(木)</strong>" in body
     assert body.index("登録処理が完了しました。") < body.index("1営業日後") < body.index("ポータルを利用する")
 
 
 def test_done_page_without_city_words_states_the_date(app, nayoro):
     body = render_done(app, nayoro, "")
-    assert "使用量や料金の照会ができるのは2026年6月11日(木)からです。もうしばらくお待ちください。" in body
+    assert "使用量や料金の照会ができるのは2026年11月19日(木)からです。もうしばらくお待ちください。" in body
     assert "照会できるようになる日" not in body
 
 
 def test_each_citys_manual_words_on_4_4(app, client_for, nayoro, kanazawa, make_contract, clock):
     from tests.registration_support import PHONES
 
-    expected = {"nayoro": ("1営業日後", "2026年6月11日(木)"), "kanazawa": ("2営業日後", "2026年6月12日(金)")}
+    expected = {"nayoro": ("1営業日後", "2026年11月19日(木)"), "kanazawa": ("2営業日後", "2026年11月20日(金)")}
     for city in (nayoro, kanazawa):
         digits = city.settings["registration"]["customer_number_digits"]
         number = "7".zfill(digits)
@@ -85,4 +78,4 @@ def test_each_citys_manual_words_on_4_4(app, client_for, nayoro, kanazawa, make_
         after, date = expected[city.slug]
         assert f"使用量や料金の照会ができるのは{after}になります。もうしばらくお待ちください。" in body
         assert f"照会できるようになる日: <strong>{date}</strong>" in body
-    assert dt.date(2026, 6, 10).weekday() == 2  # the frozen day is a Wednesday
+    assert dt.date(2026, 11, 18).weekday() == 2  # the frozen day is a Wednesday

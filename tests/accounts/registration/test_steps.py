@@ -7,9 +7,8 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
+from tests.clock import JST
 from tests.registration_support import (
-    JST,
-    FrozenClock,
     Registration,
     count_rows,
     latest_code,
@@ -29,13 +28,6 @@ from waterportal.extensions import db
 from waterportal.tenancy.context import tenant_context
 
 EMAIL = "taro@example.jp"
-
-
-@pytest.fixture
-def clock():
-    frozen = FrozenClock()
-    yield frozen
-    frozen.stop()
 
 
 @pytest.fixture
@@ -157,15 +149,12 @@ def test_a_race_for_the_same_address_registers_once(app, client_for, nayoro, con
         ("nayoro", dt.datetime(2026, 6, 12, 0, 30, tzinfo=JST), dt.date(2026, 6, 15)),
     ],
 )
-def test_data_visible_date_skips_weekends_holidays_and_closure(app, slug, moment, expected):
+def test_data_visible_date_skips_weekends_holidays_and_closure(app, clock, slug, moment, expected):
     from waterportal.tenancy.registry import get_registry
 
-    frozen = FrozenClock(moment)
-    try:
-        with app.app_context():
-            assert data_visible_date(get_registry().by_slug(slug)) == expected
-    finally:
-        frozen.stop()
+    clock.move_to(moment)
+    with app.app_context():
+        assert data_visible_date(get_registry().by_slug(slug)) == expected
 
 
 def test_japanese_date_format():
@@ -236,7 +225,7 @@ def test_register_member_service_for_staff_and_demo(app, nayoro, make_contract, 
             relationship="家族", payment_method="アプリ決済に切り替えない", welcome=False,
         )
         assert member.email == "staff@example.jp" and member.password_hash.startswith("$argon2id$")
-        assert member.data_visible_from == dt.date(2026, 6, 11)
+        assert member.data_visible_from == dt.date(2026, 11, 19)
         db.session.commit()
         with pytest.raises(RegistrationRefused) as refused:
             register_member(

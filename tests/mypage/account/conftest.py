@@ -1,4 +1,4 @@
-"""Fixtures for ⑦⑧⑨: a frozen daytime clock, members with contracts in either city,
+"""Fixtures for ⑦⑧⑨: members with contracts in either city,
 logging in through the real form, and reading the rows and mails the app wrote."""
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import select
 
-from tests.registration_support import FrozenClock, mails
+from tests.registration_support import mails
 from waterportal.accounts.models import Member
 from waterportal.audit.models import AuditEntry
 from waterportal.contracts.models import MemberContract
@@ -34,14 +34,6 @@ class Person:
     @property
     def identifier(self) -> str:
         return self.login_id or self.email
-
-
-@pytest.fixture
-def clock():
-    """2026-06-10 10:00 JST, a Wednesday inside Kanazawa's 07:00-02:00 hours."""
-    frozen = FrozenClock()
-    yield frozen
-    frozen.stop()
 
 
 @pytest.fixture(params=CITIES)

@@ -1,5 +1,5 @@
 """Fixtures of the member page tests: bills imported through the real import service,
-members linked to their contracts, logging in through the real form, a frozen clock."""
+members linked to their contracts, logging in through the real form."""
 from __future__ import annotations
 
 import datetime as dt
@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import event, select
 
-from tests.clock import FrozenClock
 from tests.imports.helpers import bill_row, contract_row, csv_text
 from waterportal.billing.models import Bill
 from waterportal.contracts.models import Contract, MemberContract
@@ -19,7 +18,6 @@ from waterportal.tenancy.context import tenant_context
 
 JST = ZoneInfo("Asia/Tokyo")
 PASSWORD = "Passw0rd!x"
-NOW = dt.datetime(2026, 11, 20, 10, 0, tzinfo=JST)
 
 
 def months_back(newest: str, count: int, step: int) -> list[str]:
@@ -50,14 +48,6 @@ def history_rows(number: str, count: int, *, newest: str = "2026-10", step: int 
         ))
         reading += usage
     return rows
-
-
-@pytest.fixture
-def clock():
-    """A frozen clock at 2026-11-20 10:00 JST; ``clock.move_to(aware datetime)``."""
-    frozen = FrozenClock(NOW)
-    yield frozen
-    frozen.stop()
 
 
 @pytest.fixture

@@ -81,6 +81,7 @@ def test_last_updated_is_the_import_time_in_city_time(client, nayoro, customer, 
 
 
 def test_notices_listed_with_new_badge_on_recent_ones(app, client, nayoro, kanazawa, customer, login, clock):
+    clock.move_to(dt.datetime(2026, 11, 20, 10, 0, tzinfo=JST))  # a day after the newest notice
     with app.app_context():
         with tenant_context(nayoro):
             db.session.add_all([
