@@ -30,7 +30,7 @@ DEMO_DATA := instance/demo
 # two demos run from one checkout keep their mail apart too.
 DEMO_MAIL ?= demo-mail$(if $(filter-out 8025,$(DEMO_MAIL_PORT)),-$(DEMO_MAIL_PORT))
 
-.PHONY: install install-test test demo demo-data demo-reset serve bench lint clean
+.PHONY: install install-test test test-night demo demo-data demo-reset serve bench lint clean
 
 $(APP_STAMP): setup.cfg pyproject.toml MANIFEST.in
 	$(PY) -m venv $(VENV)
@@ -55,6 +55,18 @@ test: lint
 	  echo "== again on PostgreSQL ($$TEST_DATABASE_URL)"; \
 	  $(BIN)/pytest -n auto $(PYTEST_ARGS); \
 	fi
+
+# The suite once more on SQLite with the machine's clock at 03:30 JST (18:30 UTC), when
+# Kanazawa's service hours (07:00-02:00) are closed: it proves that no test depends on the
+# hour CI happens to run at (every test runs on the frozen clock of tests/clock.py).
+# libfaketime (Debian package faketime) fakes the real clock of pytest, its xdist workers and
+# their children; -m is its thread-safe build (the suite runs threads: live server, SMTP), and
+# the monotonic clock stays real: faked, every timed wait of CPython hangs (tests/clock.py).
+# Another moment: make test-night NIGHT='2026-11-29 23:59:00 +0900'
+NIGHT ?= 2026-11-27 03:30:00 +0900
+test-night: install-test
+	@command -v faketime >/dev/null || { echo "test-night needs libfaketime: apt-get install faketime"; exit 1; }
+	env -u TEST_DATABASE_URL faketime -m --exclude-monotonic '$(NIGHT)' $(BIN)/pytest -n auto $(PYTEST_ARGS)
 
 # Benchmarks print ratios against a baseline measured in the same run (docs/performance.md).
 bench: install
