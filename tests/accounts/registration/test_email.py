@@ -26,16 +26,6 @@ from waterportal.tenancy.context import tenant_context
 EMAIL = "taro@example.jp"
 
 
-@pytest.fixture
-def reg(app, client, nayoro, clock):
-    return Registration(app, client, nayoro)
-
-
-@pytest.fixture
-def contract(make_contract, nayoro):
-    """A Nayoro contract; returns its 11-digit customer number."""
-    make_contract(nayoro, customer_number="00123456789", phone="0165432111", holder_name_kana="スイドウタロウ")
-    return "00123456789"
 
 
 # --- 1/4 メールアドレス登録 ------------------------------------------------------------

@@ -8,7 +8,6 @@ from sqlalchemy import select
 
 from tests.registration_support import (
     PASSWORDS,
-    Registration,
     count_rows,
     details_data,
     mails,
@@ -22,23 +21,11 @@ from waterportal.extensions import db
 from waterportal.tenancy.context import tenant_context
 
 EMAIL = "taro@example.jp"
+CITY = "kanazawa"  # the registration fixtures (conftest.py) work on Kanazawa
 NUMBER = "0012345678"
 
 
-@pytest.fixture
-def kclient(client_for):
-    return client_for("kanazawa")
 
-
-@pytest.fixture
-def reg(app, kclient, kanazawa, clock):
-    return Registration(app, kclient, kanazawa)
-
-
-@pytest.fixture
-def contract(make_contract, kanazawa):
-    make_contract(kanazawa, customer_number=NUMBER, phone="0762202111", holder_name_kana="スイドウタロウ")
-    return NUMBER
 
 
 def kdata(number=NUMBER, **overrides):

@@ -30,15 +30,6 @@ from waterportal.tenancy.context import tenant_context
 EMAIL = "taro@example.jp"
 
 
-@pytest.fixture
-def reg(app, client, nayoro, clock):
-    return Registration(app, client, nayoro)
-
-
-@pytest.fixture
-def contract(make_contract, nayoro):
-    make_contract(nayoro, customer_number="00123456789")
-    return "00123456789"
 
 
 def test_steps_cannot_be_skipped(app, reg, nayoro, contract):
