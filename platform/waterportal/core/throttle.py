@@ -1,7 +1,7 @@
 """Throttles on named keys (login failures, code tries, contract matching, resends).
 
-Built on ``limits`` (the library under Flask-Limiter) with the same storage
-(``RATELIMIT_STORAGE_URI``: memory for one process, Redis for many workers). Keys are
+Built on the ``limits`` library, with the storage ``RATELIMIT_STORAGE_URI`` (memory for
+one process, Redis for many workers). Keys are
 always prefixed with the tenant id, so one city's throttles never touch another's.
 Windows slide and expire by themselves: nothing an attacker triggers locks an
 account for good.
