@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from waterportal.core.auth.columns import LoginSessionColumns
 from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db
-from waterportal.tenancy.models import TenantScoped, tenant_fk
+from waterportal.tenancy.models import TenantScoped, city_login_session_args
 
 
 class Member(TenantScoped, UserMixin, db.Model):
@@ -57,16 +57,9 @@ class MemberSession(LoginSessionColumns, TenantScoped, db.Model):
     """One login of a member: live until logout, password change, idle timeout or max age."""
 
     __tablename__ = "member_sessions"
-    __table_args__ = (
-        UniqueConstraint("tenant_id", "key_hash"),
-        tenant_fk(["member_id"], "members", ondelete="CASCADE"),
-        Index("ix_member_sessions_tenant_member", "tenant_id", "member_id"),
-    )
+    __table_args__ = city_login_session_args("member_sessions", "member_id", "members")
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     member_id: Mapped[int]
-    # SHA-256 of the random key in the cookie: a database leak yields no usable session.
-    key_hash: Mapped[str] = mapped_column(String(64))
     user_agent: Mapped[str] = mapped_column(String(200), default="")
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from waterportal.core.auth.columns import ConsoleAccountColumns, LoginSessionColumns
 from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db
-from waterportal.tenancy.models import TenantScoped, tenant_fk
+from waterportal.tenancy.models import TenantScoped, city_login_session_args
 
 ROLES = {"admin": "管理者", "operator": "オペレーター"}
 
@@ -49,15 +49,9 @@ class StaffSession(LoginSessionColumns, TenantScoped, db.Model):
     """One staff login; the cookie holds a random key whose SHA-256 is stored here."""
 
     __tablename__ = "staff_sessions"
-    __table_args__ = (
-        UniqueConstraint("tenant_id", "key_hash"),
-        tenant_fk(["staff_id"], "staff_members", ondelete="CASCADE"),
-        Index("ix_staff_sessions_tenant_staff", "tenant_id", "staff_id"),
-    )
+    __table_args__ = city_login_session_args("staff_sessions", "staff_id", "staff_members")
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     staff_id: Mapped[int]
-    key_hash: Mapped[str] = mapped_column(String(64))
 
 
 class SettingsRevision(TenantScoped, db.Model):

@@ -8,6 +8,7 @@ from sqlalchemy import (
     JSON,
     ForeignKey,
     ForeignKeyConstraint,
+    Index,
     LargeBinary,
     String,
     UniqueConstraint,
@@ -90,6 +91,18 @@ def tenant_fk(columns: list[str], target: str, ondelete: str | None = None) -> F
     """
     return ForeignKeyConstraint(
         ["tenant_id", *columns], [f"{target}.tenant_id", f"{target}.id"], ondelete=ondelete
+    )
+
+
+def city_login_session_args(table: str, account_column: str, account_table: str) -> tuple:
+    """The constraints of a city's login-session table (members, staff): the key unique in
+    the city, the account by a composite foreign key, and the index that finds an account's
+    sessions (``ix_<table>_tenant_<account>``)."""
+    account = account_column.removesuffix("_id")
+    return (
+        UniqueConstraint("tenant_id", "key_hash"),
+        tenant_fk([account_column], account_table, ondelete="CASCADE"),
+        Index(f"ix_{table}_tenant_{account}", "tenant_id", account_column),
     )
 
 

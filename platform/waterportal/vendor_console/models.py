@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from waterportal.core.auth.columns import ConsoleAccountColumns, LoginSessionColumns
@@ -35,10 +35,9 @@ class VendorSession(LoginSessionColumns, db.Model):
     """One vendor login; the cookie holds a random key whose SHA-256 is stored here."""
 
     __tablename__ = "vendor_sessions"
+    __table_args__ = (UniqueConstraint("key_hash"),)  # platform-wide: vendors belong to no city
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     vendor_id: Mapped[int] = mapped_column(ForeignKey("vendor_staff.id", ondelete="CASCADE"), index=True)
-    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
 
 
 class VendorCityLink(db.Model):

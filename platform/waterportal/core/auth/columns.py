@@ -11,12 +11,14 @@ from waterportal.core.time import utcnow_naive
 
 
 class LoginSessionColumns:
-    """When a login started, was last seen and ended (and why), and from where.
+    """One login: its key, when it started, was last seen and ended (and why), and from where.
 
-    The cookie holds a random key; the table keeps only its SHA-256 (``key_hash``, declared
-    by each model with its own uniqueness), so a database leak yields no usable session.
+    The cookie holds a random key; the table keeps only its SHA-256 (``key_hash``, unique per
+    city or platform-wide as each table declares), so a database leak yields no usable session.
     """
 
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)
     last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)
     ended_at: Mapped[dt.datetime | None]
