@@ -61,7 +61,6 @@ def inquiry_detail(inquiry_id: int):
 @staff_required()
 def inquiry_answered(inquiry_id: int):
     """Mark 回答済み (who and when are recorded and audited)."""
-    ActionForm()
     inquiry = _inquiry_or_404(inquiry_id)
     if inquiry.status != STATUS_ANSWERED:
         services.mark_answered(current_tenant(), inquiry, g.staff.actor, client_address())
@@ -74,7 +73,6 @@ def inquiry_answered(inquiry_id: int):
 @staff_required()
 def inquiry_reopen(inquiry_id: int):
     """Back to 未対応 (audited)."""
-    ActionForm()
     inquiry = _inquiry_or_404(inquiry_id)
     if inquiry.status != STATUS_NEW:
         services.reopen(current_tenant(), inquiry, g.staff.actor, client_address())

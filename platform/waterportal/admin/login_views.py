@@ -14,7 +14,6 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from waterportal.admin.blueprint import admin, render
 from waterportal.admin.forms import (
-    ActionForm,
     PasswordChangeForm,
     StaffLoginForm,
     TotpEnrolForm,
@@ -169,7 +168,6 @@ def login_totp_setup():
 @staff_required()
 def logout():
     """ログアウト: the session row ends, the old cookie is worthless afterwards."""
-    ActionForm()
     staff: StaffMember = g.staff
     end_staff_session("logout")
     audit.record(staff.actor, "staff.logout", target=staff.email, remote_addr=client_address())
@@ -220,7 +218,6 @@ def account_totp():
 @staff_required()
 def account_totp_disable():
     """Turn one's own second factor off (refused when the city requires it)."""
-    ActionForm()
     staff: StaffMember = g.staff
     try:
         staff_svc.disable_totp(current_tenant(), staff, staff, client_address())

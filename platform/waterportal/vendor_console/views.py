@@ -103,7 +103,6 @@ def login_totp():
 @vendor_required
 def logout():
     """ログアウト: the session row ends."""
-    ActionForm()
     auth.end_session("logout")
     db.session.commit()
     flash("ログアウトしました。", "info")
@@ -123,7 +122,6 @@ def index():
 @vendor_required
 def open_city_console(slug: str):
     """Open a city's console through a one-time link (recorded in that city's audit log)."""
-    ActionForm()
     # A slug that cannot be one (a NUL would reach PostgreSQL, which refuses it) is no city.
     tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug)) if SLUG.fullmatch(slug) else None
     if tenant is None:

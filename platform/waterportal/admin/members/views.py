@@ -68,7 +68,6 @@ def member_detail(member_id: int):
 @staff_required()
 def member_clear_throttle(member_id: int):
     """Lift one of the member's throttles (「制限を解除」)."""
-    ActionForm()
     member = _member_or_404(member_id)
     try:
         found = support.clear_member_throttle(current_tenant(), member, request.form.get("throttle", ""), g.staff.actor,
@@ -85,7 +84,6 @@ def member_clear_throttle(member_id: int):
 @staff_required()
 def member_resend_verification(member_id: int):
     """Send a new code for the member's open email change (the citizen's own limits apply)."""
-    ActionForm()
     member = _member_or_404(member_id)
     try:
         email = support.resend_email_change_code(current_tenant(), member, g.staff.actor, client_address())
@@ -102,7 +100,6 @@ def member_resend_verification(member_id: int):
 @staff_required()
 def member_end_sessions(member_id: int):
     """Log the member out on every device."""
-    ActionForm()
     member = _member_or_404(member_id)
     ended = support.end_all_sessions(member, g.staff.actor, client_address())
     db.session.commit()

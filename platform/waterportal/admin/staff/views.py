@@ -48,7 +48,6 @@ def staff_new():
 
 
 def _toggle(staff_id: int, disabled: bool):
-    ActionForm()
     person = _staff_or_404(staff_id)
     try:
         staff_svc.set_disabled(person, disabled, g.staff, client_address())
@@ -78,7 +77,6 @@ def staff_enable(staff_id: int):
 @staff_required("admin")
 def staff_reset_totp(staff_id: int):
     """Reset a lost second factor: the staff member enrols again at next login if required."""
-    ActionForm()
     person = _staff_or_404(staff_id)
     try:
         staff_svc.disable_totp(current_tenant(), person, g.staff, client_address())
