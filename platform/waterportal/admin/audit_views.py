@@ -49,6 +49,7 @@ ACTIONS = {
     "inquiry.reopened": "お問い合わせを未対応に",
     "vendor.city_link": "ベンダー管理画面からのリンク発行",
     "vendor.login": "ベンダーのログイン",
+    "vendor.city_link_refused": "ベンダー管理画面からのリンクの拒否(2段階認証なし)",
     # What citizens do themselves (the same log shows it, so support can follow a member).
     "login": "ログイン(会員)",
     "logout": "ログアウト(会員)",

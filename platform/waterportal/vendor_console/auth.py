@@ -26,6 +26,7 @@ from waterportal.core.auth.passwords import hash_password, password_problems
 from waterportal.core.text import normalise_email
 from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db
+from waterportal.tenancy.context import TenantContext
 from waterportal.vendor_console.models import VendorSession, VendorStaff
 
 log = logging.getLogger("waterportal.vendor")
@@ -78,6 +79,21 @@ def enable_totp(vendor: VendorStaff, secret: str, code: str) -> None:
     if step is None:
         raise VendorError("確認コードが正しくありません。")
     vendor.totp_secret, vendor.totp_last_step = secret, step
+    # Sessions that began without the code end: a live session of an account with TOTP has
+    # then always passed it (second_factor_passed relies on this).
+    vendor.session_version += 1
+
+
+def second_factor_passed(vendor: VendorStaff) -> bool:
+    """Whether this vendor's live session passed a second factor: an account with TOTP
+    cannot log in without the code, and turning TOTP on ends the sessions that began
+    without it (:func:`enable_totp`)."""
+    return vendor.totp_secret is not None
+
+
+def city_requires_second_factor(tenant: TenantContext) -> bool:
+    """The city requires a second factor of everyone who opens its console."""
+    return bool(tenant.settings["admin"]["require_totp"])
 
 
 def disable_vendor_staff(vendor: VendorStaff) -> int:

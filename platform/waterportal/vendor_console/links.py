@@ -24,9 +24,14 @@ from waterportal.core.auth.passwords import hash_password
 from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db
 from waterportal.tenancy.context import TenantContext, tenant_context
+from waterportal.vendor_console.auth import city_requires_second_factor, second_factor_passed
 from waterportal.vendor_console.models import VendorCityLink, VendorStaff
 
 SHADOW_DOMAIN = "vendor.invalid"  # RFC 2606: can never receive mail
+SECOND_FACTOR_REQUIRED = (
+    "この市町村は管理画面の2段階認証を必須にしています。確認コード(2段階認証)を設定したベンダーアカウントで"
+    "ログインしてから開いてください(flask vendor totp)。"
+)
 
 
 class LinkRefused(Exception):
@@ -53,9 +58,18 @@ def issue_city_link(vendor: VendorStaff, tenant: TenantContext, remote_addr: str
     db.session.flush()
     with tenant_context(tenant):
         audit.record(vendor.actor, "vendor.city_link", target=tenant.slug, remote_addr=remote_addr,
-                     email=vendor.email, link=link.id)
+                     email=vendor.email, link=link.id, second_factor=second_factor_passed(vendor))
         db.session.flush()
     return f"/admin/vendor-login?key={key}"
+
+
+def refuse_city_link(vendor: VendorStaff, tenant: TenantContext, remote_addr: str = "") -> None:
+    """Record in the city's log that ``vendor`` was refused its console for want of a
+    second factor (the city requires one); no link is issued."""
+    with tenant_context(tenant):
+        audit.record(vendor.actor, "vendor.city_link_refused", target=tenant.slug, remote_addr=remote_addr,
+                     email=vendor.email, second_factor=False)
+        db.session.flush()
 
 
 def _shadow_staff(vendor: VendorStaff, remote_addr: str) -> StaffMember:
@@ -91,11 +105,17 @@ def claim_city_link(tenant: TenantContext, key: str, remote_addr: str = "") -> S
     vendor = db.session.get(VendorStaff, link.vendor_id)
     if claimed.rowcount != 1 or vendor is None or vendor.disabled:
         raise LinkRefused("このリンクは使用済みか、有効期限が切れています。ベンダー管理画面からもう一度開いてください。")
+    if city_requires_second_factor(tenant) and not second_factor_passed(vendor):
+        # The link was issued under the same rule (vendor_console/views.py); this catches a
+        # city that began to require the second factor in the meantime.
+        audit.record(vendor.actor, "vendor.city_link_refused", target=tenant.slug, remote_addr=remote_addr,
+                     email=vendor.email, link=link.id, second_factor=False)
+        raise LinkRefused(SECOND_FACTOR_REQUIRED)
     staff = _shadow_staff(vendor, remote_addr)
     if staff.disabled:
         audit.record(vendor.actor, "staff.login_failed", target=staff.email, remote_addr=remote_addr, reason="disabled")
         raise LinkRefused("このベンダー用アカウントは、市町村の管理者により無効にされています。")
     staff.last_login_at = now
     audit.record(vendor.actor, "vendor.login", target=f"staff:{staff.id}", remote_addr=remote_addr,
-                 email=vendor.email, link=link.id)
+                 email=vendor.email, link=link.id, second_factor=second_factor_passed(vendor))
     return staff

@@ -6,7 +6,10 @@ rendered by bare names (``vendor/...``); no city or theme folder can reach them.
 """
 from __future__ import annotations
 
+import logging
+
 from flask import (
+    current_app,
     flash,
     g,
     redirect,
@@ -26,7 +29,7 @@ from waterportal.tenancy.schemas import SLUG
 from waterportal.vendor_console import auth
 from waterportal.vendor_console.auth import vendor_required
 from waterportal.vendor_console.blueprint import vendor
-from waterportal.vendor_console.links import issue_city_link
+from waterportal.vendor_console.links import SECOND_FACTOR_REQUIRED, issue_city_link, refuse_city_link
 from waterportal.vendor_console.overview import city_figures, oldest_pending_age
 
 
@@ -35,7 +38,13 @@ def city_time(moment, tz_name: str) -> str:
     """A naive UTC time as the city's wall clock (``2026-11-22 09:00``): what its staff read."""
     return city_time_text(moment, tz_name)
 
+log = logging.getLogger("waterportal.vendor")
+
 INVALID = "メールアドレスまたはパスワードが正しくありません。"
+TOTP_REQUIRED = (
+    "ベンダー職員のログインには2段階認証が必須です。運用担当者が flask vendor totp でこのアカウントの"
+    "確認コードを設定してから、もう一度ログインしてください。"
+)
 THROTTLED = "失敗が続いたため、一時的にログインを制限しています。{minutes}分ほど時間をおいてから、もう一度お試しください。"
 
 
@@ -63,12 +72,16 @@ def login():
             auth.set_pending(result.account)
             db.session.commit()
             return redirect(url_for("vendor.login_totp"))
-        if result.account is not None:
+        if result.account is not None and not current_app.config["VENDOR_REQUIRE_TOTP"]:
             auth.start_session(result.account, client_address())
             db.session.commit()
             return redirect(url_for("vendor.index"))
         db.session.commit()
-        if result.throttled:
+        if result.account is not None:
+            # Production: no vendor opens the cities' consoles on a password alone.
+            log.warning("vendor login refused without a second factor: %s", result.account.actor)
+            message, status = TOTP_REQUIRED, 403
+        elif result.throttled:
             message, status, wait = THROTTLED.format(minutes=wait_minutes(result.retry_after)), 429, result.retry_after
         else:
             message = INVALID
@@ -130,7 +143,13 @@ def open_city_console(slug: str):
     if not tenant.enabled:
         flash(f"{tenant.name}は停止中のため、管理画面を開けません(flask tenant enable {slug})。", "error")
         return redirect(url_for("vendor.index"))
-    path = issue_city_link(g.vendor_staff, context_for(tenant), client_address())
+    city = context_for(tenant)
+    if auth.city_requires_second_factor(city) and not auth.second_factor_passed(g.vendor_staff):
+        refuse_city_link(g.vendor_staff, city, client_address())
+        db.session.commit()
+        flash(f"{tenant.name}: {SECOND_FACTOR_REQUIRED}", "error")
+        return redirect(url_for("vendor.index"))
+    path = issue_city_link(g.vendor_staff, city, client_address())
     db.session.commit()
     return redirect(city_url(tenant.primary_host, path), code=303)
 
