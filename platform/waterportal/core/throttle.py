@@ -30,10 +30,23 @@ class Rule:
         return parse(self.limit)
 
 
+class LockedMemoryStorage(storage.MemoryStorage):
+    """``memory://`` whose ``clear`` takes the per-key lock its expiry timer thread holds:
+    in ``limits``' own class it does not, so a login that lifted a throttle while the timer
+    ran could kill that thread with a ``KeyError`` (seen under ``make test-night``)."""
+
+    STORAGE_SCHEME = ["waterportal-memory"]
+
+    def clear(self, key: str) -> None:
+        with self.locks[key]:
+            super().clear(key)
+
+
 def _limiter() -> strategies.MovingWindowRateLimiter:
     ext = current_app.extensions.get("waterportal.throttle")
     if ext is None:
-        store = storage.storage_from_string(current_app.config.get("RATELIMIT_STORAGE_URI", "memory://"))
+        uri = current_app.config.get("RATELIMIT_STORAGE_URI", "memory://")
+        store = LockedMemoryStorage() if uri.startswith("memory://") else storage.storage_from_string(uri)
         ext = current_app.extensions["waterportal.throttle"] = strategies.MovingWindowRateLimiter(store)
     return ext
 
@@ -73,5 +86,8 @@ def clear(tenant: TenantContext | None, rule: Rule, key: str) -> None:
 
 
 def reset_all() -> None:
-    """Forget every counter (tests)."""
-    _limiter().storage.reset()
+    """Forget every counter (tests). Memory storage is replaced rather than emptied, so its
+    expiry timer never races the emptying."""
+    limiter = current_app.extensions.pop("waterportal.throttle", None)
+    if limiter is not None and not isinstance(limiter.storage, storage.MemoryStorage):
+        limiter.storage.reset()
