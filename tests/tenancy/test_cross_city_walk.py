@@ -134,6 +134,7 @@ def log_in(client_for, slug: str):
 
 @pytest.mark.parametrize("slug, other", [("nayoro", "kanazawa"), ("kanazawa", "nayoro")])
 def test_no_page_shows_the_other_citys_data(app, world, client_for, slug, other):
+    """Also: every page a member sees is ``no-store`` (issue 9 #6), walked over the route map."""
     client = log_in(client_for, slug)
     seen_own = 0
     for rule in citizen_rules(app):
@@ -144,6 +145,9 @@ def test_no_page_shows_the_other_citys_data(app, world, client_for, slug, other)
             with client.get(url) as response:
                 body = response.get_data()
             assert response.status_code < 500, url
+            if response.status_code == 200 and rule.endpoint.split(".")[0] != "theme_assets":
+                # Every page a logged-in member gets stays out of caches (the pipeline's rule).
+                assert response.headers.get("Cache-Control") == "no-store", f"{url} can be cached"
             text = body.decode("utf-8", "replace")
             leaked = [m for m in markers(other) if m in text]
             assert not leaked, f"{slug} member saw {other}'s {leaked} at {url}"
