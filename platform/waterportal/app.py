@@ -73,6 +73,13 @@ def load_config(app: Flask, config: Mapping[str, Any] | None) -> None:
         secret = app.config.get("SECRET_KEY") or ""
         if len(secret) < 32 or secret.startswith("dev-"):
             raise ConfigError("production needs FLASK_SECRET_KEY: a random value of 32+ characters")
+        if str(app.config.get("RATELIMIT_STORAGE_URI", "memory://")).startswith("memory://"):
+            # memory:// counts per worker process: with -w 4 every limit is four times as
+            # high and a restart forgets them all.
+            raise ConfigError(
+                "production needs shared throttle storage: set FLASK_RATELIMIT_STORAGE_URI=redis://HOST:6379/0 "
+                "and install the redis extra (pip install '.[redis]')"
+            )
         if str(app.config.get("SQLALCHEMY_DATABASE_URI", "")).startswith("sqlite"):
             logging.getLogger("waterportal").warning("production is running on SQLite")
 

@@ -24,6 +24,8 @@ request committed to the delivery.
 """
 from __future__ import annotations
 
+import logging
+
 from flask import Flask, current_app, g, request, session
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -36,6 +38,8 @@ from waterportal.mail.delivery import forget_earlier_commits
 from waterportal.tenancy.context import current_tenant_or_none
 from waterportal.tenancy.gate import clear_tenant, resolve_tenant, service_gate
 from waterportal.vendor_console.auth import load_vendor
+
+log = logging.getLogger("waterportal")
 
 # Blueprints whose every page shows personal or city-internal data.
 PRIVATE_BLUEPRINTS = frozenset({"portal", "profile", "admin", "vendor"})
@@ -67,9 +71,22 @@ def load_sessions() -> None:
 BEFORE_VIEW_STEPS = (resolve_tenant, service_gate, check_csrf, load_sessions)
 
 
+def warn_unread_forwarding() -> None:
+    """Once per process: requests come through a proxy (``X-Forwarded-For``) but ProxyFix
+    is off (``PROXY_FIX_X_FOR = 0``), so every citizen has the proxy's address and all of
+    them share one per-address throttle."""
+    if "X-Forwarded-For" not in request.headers or current_app.config.get("PROXY_FIX_X_FOR"):
+        return
+    if not current_app.extensions.get("waterportal.forwarding_warned"):
+        current_app.extensions["waterportal.forwarding_warned"] = True
+        log.warning("requests carry X-Forwarded-For but PROXY_FIX_X_FOR is 0: every client shares the "
+                    "proxy's address and its throttles; set FLASK_PROXY_FIX_X_FOR to the number of proxies")
+
+
 def run_before_view() -> Response | None:
     """The steps in order; the first answer stops the request."""
     forget_earlier_commits()
+    warn_unread_forwarding()
     for step in BEFORE_VIEW_STEPS:
         answer = step()
         if answer is not None:

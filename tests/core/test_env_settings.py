@@ -56,11 +56,21 @@ def test_defaults_without_environment_are_development_sqlite_and_the_local_catch
 
 def test_production_starts_with_a_real_secret_key_from_the_environment(tmp_path):
     out = _run(tmp_path, WATERPORTAL_ENV="production", FLASK_SECRET_KEY="p" * 48,
-               FLASK_SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'prod.sqlite3'}")
+               FLASK_SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'prod.sqlite3'}",
+               FLASK_RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/0")
     assert out.returncode == 0, out.stderr
     seen = json.loads(out.stdout.strip().splitlines()[-1])
     assert seen["env"] == "production" and seen["secret"] == "p" * 48
     assert seen["cookie_secure"] is True
+
+
+def test_production_refuses_per_process_throttle_storage(tmp_path):
+    """Issue 9 #3: with memory:// every gunicorn worker counts on its own."""
+    for storage in (None, "memory://"):
+        extra = {"FLASK_RATELIMIT_STORAGE_URI": storage} if storage else {}
+        out = _run(tmp_path, WATERPORTAL_ENV="production", FLASK_SECRET_KEY="p" * 48, **extra)
+        assert out.returncode != 0, storage
+        assert "FLASK_RATELIMIT_STORAGE_URI=redis://" in out.stderr
 
 
 def test_production_refuses_a_short_or_development_secret_key(tmp_path):

@@ -92,3 +92,16 @@ def test_the_city_travels_in_one_carrier_and_every_request_starts_without_one(ap
             assert app.preprocess_request() is None
             assert current_tenant_or_none().slug == "nayoro"
         assert current_tenant_or_none().slug == "kanazawa"
+
+
+def test_a_proxy_without_proxy_fix_is_warned_about_once(app, client_for, caplog):
+    """Issue 9 #3: behind a proxy with PROXY_FIX_X_FOR = 0 every citizen shares one address."""
+    app.extensions.pop("waterportal.forwarding_warned", None)
+    client = client_for("nayoro")
+    with caplog.at_level("WARNING", logger="waterportal"):
+        client.get("/pages/about")
+        assert not [r for r in caplog.records if "X-Forwarded-For" in r.getMessage()]
+        for _ in range(3):
+            client.get("/pages/about", headers={"X-Forwarded-For": "203.0.113.7"})
+    warnings = [r for r in caplog.records if "X-Forwarded-For" in r.getMessage()]
+    assert len(warnings) == 1 and "FLASK_PROXY_FIX_X_FOR" in warnings[0].getMessage()
