@@ -278,6 +278,9 @@ def pytest_report_header(config):
         lines.append("PostgreSQL tests: off (set TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/postgres)")
     if not Path("/usr/bin/chromium").exists():
         lines.append("browser tests: off (apt-get install chromium; REQUIRE_BROWSER=1 makes that an error)")
+    if not os.environ.get("REQUIRE_REDIS"):
+        lines.append("Redis test: skips without Redis at 127.0.0.1:6379 (apt-get install redis-server; "
+                     "REQUIRE_REDIS=1 makes that an error)")
     return lines
 
 

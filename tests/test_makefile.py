@@ -5,16 +5,12 @@ Read from `make -n -B` (print every recipe, run none), so no venv, database or p
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-
-pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
-
 
 def _make(*args: str, **env: str) -> str:
     clean = {key: value for key, value in os.environ.items() if not key.startswith(("DEMO_", "FLASK_", "MAKE"))}

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from flask import current_app, flash, g, request, session
+from flask import current_app, flash, g, session
 from flask_login import current_user
 
 from waterportal.accounts.models import Member, MemberSession
@@ -109,13 +109,12 @@ def drop_login_keys() -> None:
 
 
 def refresh_session() -> None:
-    """Before each city request: validate the member's session, record activity, commit it.
+    """Before each city request (the pipeline decides which: pages of a city, not its static
+    files): validate the member's session, record activity, commit it.
 
     A dead session (ended, idle, other city) has its login keys removed from the cookie;
     an idle one also tells the citizen why.
     """
-    if current_tenant_or_none() is None or request.blueprint in ("theme_assets", "health"):
-        return
     if "_user_id" not in session:
         return
     if not current_user.is_authenticated:
