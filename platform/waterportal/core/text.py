@@ -14,13 +14,20 @@ _HYPHENS = "-‐‑‒–—―−ーｰ－"
 _SPACES = re.compile(r"[\s\u3000]+")
 
 
+def _drop(text: str, pattern: re.Pattern) -> str:
+    """Remove spaces (or hyphens) from NFKC text and compose again: NFKC turns a lone
+    「゛」 or 「´」 into a space plus a combining mark, which joins its letter only once the
+    space is gone (「ト゛」 -> 「ド」). Without this a second pass would change the result."""
+    return unicodedata.normalize("NFKC", pattern.sub("", text))
+
+
 def digits_only(value: str | None) -> str:
     """Full-width to half-width, then drop hyphens and spaces: ``"０１２-３４"`` -> ``"01234"``."""
     if not value:
         return ""
     text = unicodedata.normalize("NFKC", value)
     text = text.translate({ord(c): None for c in _HYPHENS})
-    return _SPACES.sub("", text)
+    return _drop(text, _SPACES)
 
 
 def katakana_name(value: str | None) -> str:
@@ -28,9 +35,9 @@ def katakana_name(value: str | None) -> str:
     if not value:
         return ""
     text = jaconv.h2z(value, kana=True, ascii=False, digit=False)
+    text = unicodedata.normalize("NFKC", text)  # before kana folding: 「ゟ」 becomes 「より」
     text = jaconv.hira2kata(text)
-    text = unicodedata.normalize("NFKC", text)
-    return _SPACES.sub("", text)
+    return _drop(text, _SPACES)
 
 
 def is_katakana(value: str) -> bool:
