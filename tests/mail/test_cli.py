@@ -120,9 +120,9 @@ def test_status_lists_every_city(app_ctx, runner, nayoro, kanazawa, mail_down):
 
     assert result.exit_code == 0, result.output
     lines = [line.split() for line in result.output.splitlines()]
-    assert lines[0] == ["city", "pending", "sent", "failed", "oldest", "pending"]
-    assert ["kanazawa", "0", "0", "1", "-"] in lines
-    assert ["nayoro", "2", "0", "0", "0s"] in lines
+    assert lines[0] == ["city", "pending", "sent", "failed", "expired", "oldest", "pending"]
+    assert ["kanazawa", "0", "0", "1", "0", "-"] in lines
+    assert ["nayoro", "2", "0", "0", "0", "0s"] in lines
 
 
 def test_check_sends_a_mail_with_the_citys_sender(app_ctx, runner, smtp_server):

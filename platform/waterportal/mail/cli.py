@@ -1,4 +1,5 @@
-"""Operator CLI: ``flask outbox send [--loop]``, ``flask outbox status``, ``flask outbox check``."""
+"""Operator CLI: ``flask outbox send [--loop]``, ``flask outbox status``, ``flask outbox retry``,
+``flask outbox check``."""
 from __future__ import annotations
 
 import logging
@@ -14,7 +15,7 @@ from flask.cli import AppGroup
 from waterportal.extensions import db
 from waterportal.mail.delivery import deliver_committed
 from waterportal.mail.sender import SendCounts, send_due
-from waterportal.mail.services import outbox_status, queue_mail
+from waterportal.mail.services import outbox_status, queue_mail, retry_mail
 from waterportal.tenancy.context import tenant_context
 from waterportal.tenancy.registry import city_for_command
 
@@ -93,12 +94,28 @@ def send_command(loop: bool, interval: float, limit: int, max_iterations: int | 
 
 @outbox_cli.command("status")
 def status_command() -> None:
-    """Pending / sent / failed mails per city, and how long the oldest pending one has waited."""
+    """Pending / sent / failed / expired mails per city, and how long the oldest pending one has waited."""
     rows = outbox_status()
-    click.echo(f"{'city':<16}{'pending':>9}{'sent':>9}{'failed':>9}  oldest pending")
+    click.echo(f"{'city':<16}{'pending':>9}{'sent':>9}{'failed':>9}{'expired':>9}  oldest pending")
     for row in rows:
         oldest = f"{row.oldest_pending_age_seconds}s" if row.oldest_pending_age_seconds is not None else "-"
-        click.echo(f"{row.slug:<16}{row.pending:>9}{row.sent:>9}{row.failed:>9}  {oldest}")
+        click.echo(f"{row.slug:<16}{row.pending:>9}{row.sent:>9}{row.failed:>9}{row.expired:>9}  {oldest}")
+
+
+@outbox_cli.command("retry")
+@click.option("--failed", "include_failed", is_flag=True,
+              help="Also give mails that failed for good a fresh set of tries (not dead code mails).")
+@click.option("--city", "slug", default=None, help="Only this city (slug); default every city.")
+def retry_command(include_failed: bool, slug: str | None) -> None:
+    """Make mails waiting after failed tries due now (and failed ones with --failed); audited."""
+    tenant = city_for_command(slug, option="--city") if slug else None
+    result = retry_mail("vendor:cli", failed=include_failed, tenant=tenant)
+    db.session.commit()
+    for city in sorted(set(result.waiting) | set(result.revived)):
+        click.echo(f"{city}: {result.waiting.get(city, 0)} waiting, {result.revived.get(city, 0)} failed -> due now")
+    click.echo(f"{result.total} mail(s) due now; the worker (flask outbox send) sends them")
+    if result.skipped_expired:
+        click.echo(f"{result.skipped_expired} failed code mail(s) left failed: their code has expired")
 
 
 @outbox_cli.command("check")

@@ -12,7 +12,9 @@ from waterportal.tenancy.models import TenantScoped
 
 
 class OutboxMessage(TenantScoped, db.Model):
-    """A plain-text mail waiting to be sent (status pending), sent, or given up (failed)."""
+    """A plain-text mail: ``pending`` (waiting), ``sending`` (claimed by a sender until
+    ``next_attempt_at``, its lease), ``sent``, ``failed`` (given up) or ``expired`` (a code
+    or link mail not delivered because its code died first)."""
 
     __tablename__ = "mail_outbox"
 
@@ -23,6 +25,11 @@ class OutboxMessage(TenantScoped, db.Model):
     body: Mapped[str] = mapped_column(Text)
     kind: Mapped[str] = mapped_column(String(40), default="")
     status: Mapped[str] = mapped_column(String(10), default="pending")
+    # RFC 5322 Message-ID, fixed when the row is queued (committed before any send): a re-send
+    # of the same row carries the same id, so the receiving side can see it is one mail.
+    message_id: Mapped[str | None] = mapped_column(String(255))
+    # Code and link mails: the moment their code or link dies; not delivered after it.
+    expires_at: Mapped[dt.datetime | None]
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)
     last_error: Mapped[str | None] = mapped_column(String(500))

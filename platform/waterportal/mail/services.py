@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from email.utils import formataddr
+from email.utils import formataddr, make_msgid
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
+from waterportal.audit import services as audit
 from waterportal.core.text import squash_spaces
 from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db
 from waterportal.mail.models import OutboxMessage
-from waterportal.tenancy.context import TenantContext
+from waterportal.tenancy.context import TenantContext, tenant_context
 from waterportal.tenancy.registry import get_registry
 from waterportal.tenancy.templating import chain
 
@@ -55,21 +56,30 @@ def render_mail(tenant: TenantContext, template: str, **context) -> tuple[str, s
     return _subject(subject), body
 
 
-def queue_mail(tenant: TenantContext, to_address: str, template: str, **context) -> OutboxMessage:
+def queue_mail(tenant: TenantContext, to_address: str, template: str, *, valid_seconds: int | None = None,
+               **context) -> OutboxMessage:
     """Add a mail to the outbox of ``tenant`` (flushed, not committed: the caller commits).
 
     It is delivered right after the commit (see mail.delivery) and retried with backoff
     by the sender (mail.sender); a rollback of the caller's transaction drops it too.
+    A mail carrying a code or a link passes its lifetime as ``valid_seconds``: once that
+    has passed the sender drops it (status ``expired``) instead of delivering a dead code.
     """
     subject, body = render_mail(tenant, template, **context)
     mail_settings = tenant.settings["mail"]
+    sender_address = mail_settings["sender_address"]
+    now = utcnow_naive()
     message = OutboxMessage(
         tenant_id=tenant.id,
         to_address=to_address,
-        sender=formataddr((mail_settings["sender_name"], mail_settings["sender_address"])),
+        sender=formataddr((mail_settings["sender_name"], sender_address)),
         subject=subject,
         body=body,
         kind=template,
+        message_id=make_msgid(domain=sender_address.rpartition("@")[2] or "localhost"),
+        expires_at=now + dt.timedelta(seconds=valid_seconds) if valid_seconds is not None else None,
+        created_at=now,
+        next_attempt_at=now,
     )
     db.session.add(message)
     db.session.flush()
@@ -78,17 +88,18 @@ def queue_mail(tenant: TenantContext, to_address: str, template: str, **context)
 
 @dataclass(frozen=True)
 class CityOutbox:
-    """Outbox counts of one city."""
+    """Outbox counts of one city (``pending`` includes mails being sent right now)."""
 
     slug: str
     pending: int
     sent: int
     failed: int
     oldest_pending_age_seconds: int | None
+    expired: int = 0
 
 
 def outbox_status(now: dt.datetime | None = None) -> list[CityOutbox]:
-    """Pending / sent / failed per city (every city, zeros included), ordered by slug."""
+    """Pending / sent / failed / expired per city (every city, zeros included), by slug."""
     now = now or utcnow_naive()
     query = (
         select(OutboxMessage.tenant_id, OutboxMessage.status, func.count(), func.min(OutboxMessage.created_at))
@@ -101,13 +112,80 @@ def outbox_status(now: dt.datetime | None = None) -> list[CityOutbox]:
     result = []
     for tenant in get_registry().all():
         by_status = counts.get(tenant.id, {})
-        pending = by_status.get("pending")
-        age = max(0, int((now - pending[1]).total_seconds())) if pending else None
+        waiting = [by_status[s] for s in ("pending", "sending") if s in by_status]
+        oldest = min((w[1] for w in waiting), default=None)
         result.append(CityOutbox(
             slug=tenant.slug,
-            pending=pending[0] if pending else 0,
+            pending=sum(w[0] for w in waiting),
             sent=by_status.get("sent", (0, None))[0],
             failed=by_status.get("failed", (0, None))[0],
-            oldest_pending_age_seconds=age,
+            oldest_pending_age_seconds=max(0, int((now - oldest).total_seconds())) if oldest else None,
+            expired=by_status.get("expired", (0, None))[0],
         ))
     return result
+
+
+@dataclass(frozen=True)
+class RetryResult:
+    """What :func:`retry_mail` did: mails made due now, per city slug and in total."""
+
+    waiting: dict[str, int]  # backing off after failed tries: due now
+    revived: dict[str, int]  # failed for good: pending again with a fresh set of tries
+    skipped_expired: int  # failed code mails whose code has died meanwhile: left failed
+
+    @property
+    def total(self) -> int:
+        """Mails that are due now because of this retry."""
+        return sum(self.waiting.values()) + sum(self.revived.values())
+
+
+def retry_mail(actor: str, *, failed: bool = False, tenant: TenantContext | None = None,
+               remote_addr: str = "", now: dt.datetime | None = None) -> RetryResult:
+    """Make every mail that is backing off due now, and with ``failed`` give failed mails
+    a fresh set of tries, in one city or all; one audit entry per city touched. Flushes.
+
+    Failed code or link mails whose code has died meanwhile stay failed: they would only
+    be dropped as expired. Used by ``flask outbox retry`` and the vendor console.
+    """
+    now = now or utcnow_naive()
+    alive = (OutboxMessage.expires_at.is_(None)) | (OutboxMessage.expires_at > now)
+    groups = {
+        "waiting": (OutboxMessage.status == "pending", OutboxMessage.attempts > 0, OutboxMessage.next_attempt_at > now),
+        "revived": (OutboxMessage.status == "failed", alive),
+    }
+    if not failed:
+        del groups["revived"]
+    scope = (OutboxMessage.tenant_id == tenant.id,) if tenant is not None else ()
+    by_id = {t.id: t for t in get_registry().all()}
+    found: dict[str, dict[int, int]] = {}
+    for name, where in groups.items():
+        # A vendor job over every city (or the one named, filtered explicitly): set-wise.
+        rows = db.session.execute(
+            select(OutboxMessage.tenant_id, func.count()).where(*where, *scope)
+            .group_by(OutboxMessage.tenant_id).execution_options(all_tenants=True)
+        )
+        found[name] = dict(rows.all())
+        values = {"next_attempt_at": now}
+        if name == "revived":
+            values.update(status="pending", attempts=0)
+        db.session.execute(
+            update(OutboxMessage).where(*where, *scope).values(**values)
+            .execution_options(all_tenants=True, synchronize_session=False)
+        )
+    skipped = 0
+    if failed:
+        skipped = db.session.scalar(
+            select(func.count()).select_from(OutboxMessage)
+            .where(OutboxMessage.status == "failed", ~alive, *scope).execution_options(all_tenants=True)
+        ) or 0
+    waiting, revived = found.get("waiting", {}), found.get("revived", {})
+    for tenant_id in sorted(set(waiting) | set(revived)):
+        with tenant_context(by_id[tenant_id]):
+            audit.record(actor, "mail.retry", target=by_id[tenant_id].slug, remote_addr=remote_addr,
+                         waiting=waiting.get(tenant_id, 0), failed=revived.get(tenant_id, 0))
+            db.session.flush()
+    return RetryResult(
+        waiting={by_id[i].slug: n for i, n in waiting.items()},
+        revived={by_id[i].slug: n for i, n in revived.items()},
+        skipped_expired=skipped,
+    )

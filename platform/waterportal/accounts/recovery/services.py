@@ -90,6 +90,7 @@ def check_answer(tenant: TenantContext, email: str, answer: str, remote_addr: st
     queue_mail(
         tenant, member.email, "recovery", member=member, minutes=MAX_AGE[LOGIN_RECOVERY] // 60,
         link=portal_url(tenant, url_for("accounts.recover_account", token=token)),
+        valid_seconds=MAX_AGE[LOGIN_RECOVERY],  # not delivered once the link is dead
     )
     audit.record(f"member:{member.id}", "recovery.link_sent", target=f"member:{member.id}", remote_addr=remote_addr)
     return AnswerResult("sent")

@@ -106,9 +106,11 @@ def send_registration_code(tenant: TenantContext, draft: RegistrationDraft, emai
         draft.email_verified_at = None
     touch(draft)
     if email_registered(tenant, email):
-        queue_mail(tenant, email, "already_registered", email=email)
+        # Both mails die with the code, so the outbox treats both branches alike.
+        queue_mail(tenant, email, "already_registered", email=email, valid_seconds=ttl * 60)
     else:
-        queue_mail(tenant, email, "verification_code", code=code, ttl_minutes=ttl, purpose=PURPOSE)
+        queue_mail(tenant, email, "verification_code", code=code, ttl_minutes=ttl, purpose=PURPOSE,
+                   valid_seconds=ttl * 60)
 
 
 def verify_registration_code(tenant: TenantContext, draft: RegistrationDraft, code: str) -> CheckResult:

@@ -138,9 +138,11 @@ def _send_change_code(tenant: TenantContext, member: Member, email: str) -> None
         .execution_options(synchronize_session=False)
     )
     if email_registered(tenant, email):
-        queue_mail(tenant, email, "email_change_taken", email=email)
+        # Both mails die with the code, so the outbox treats both branches alike.
+        queue_mail(tenant, email, "email_change_taken", email=email, valid_seconds=ttl * 60)
     else:
-        queue_mail(tenant, email, "email_change_code", member=member, code=code, ttl_minutes=ttl)
+        queue_mail(tenant, email, "email_change_code", member=member, code=code, ttl_minutes=ttl,
+                   valid_seconds=ttl * 60)
 
 
 def pending_email_change(member: Member) -> VerificationCode | None:
