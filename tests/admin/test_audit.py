@@ -4,15 +4,21 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import logging
 import re
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from sqlalchemy import select
 
-from tests.admin.conftest import login_staff
+from tests.admin.conftest import STAFF_PASSWORD, login_staff
 from tests.admin.test_settings import settings_post
+from waterportal.accounts.models import Member
 from waterportal.core.spreadsheet import neutralise
+from waterportal.extensions import db
+from waterportal.mail.models import OutboxMessage
+from waterportal.tenancy.context import tenant_context
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 
@@ -140,3 +146,45 @@ def test_formulas_typed_by_anyone_are_text_in_the_csv(staff_client, client_for):
 ])
 def test_a_cell_that_would_be_a_formula_gets_an_apostrophe(value, cell):
     assert neutralise(value) == cell
+
+
+def test_auth_events_are_audited_without_secrets(app, client_for, make_member, make_staff, audit_entries, nayoro, caplog):
+    """Logins (right and wrong), logout, password change and reset of members and staff are
+    in the city's log; no typed password, new password, hash, reset token or session key is,
+    neither in the audit rows nor in the application log."""
+    caplog.set_level(logging.DEBUG)
+    member_password, wrong, new = "Passw0rd!x", "Wr0ng-Secret!9", "Suido#2026ab"
+    make_member(nayoro, email="taro@example.jp", password=member_password)
+    make_staff(nayoro, email="kanri@nayoro.example.jp")
+
+    citizen = client_for("nayoro")
+    citizen.submit("/login", {"identifier": "taro@example.jp", "password": wrong})
+    assert citizen.submit("/login", {"identifier": "taro@example.jp", "password": member_password}).status_code == 302
+    session_key = citizen.get_cookie("session", domain="nayoro.localhost").value
+    changed = citizen.submit("/mypage/profile/password",
+                             {"current_password": member_password, "password": new, "password_confirm": new})
+    assert changed.status_code == 302
+    citizen.submit("/logout", {}, form_page="/mypage")
+    helper = client_for("nayoro")
+    helper.submit("/password/forgot", {"email": "taro@example.jp"})
+    helper.submit("/password/forgot", {"email": "nobody@example.jp"})
+    with app.app_context(), tenant_context(nayoro):
+        body = db.session.scalars(select(OutboxMessage.body).where(
+            OutboxMessage.kind == "password_reset", OutboxMessage.to_address == "taro@example.jp")).one()
+        password_hash = db.session.scalars(select(Member.password_hash)).one()
+    token = re.search(r"/password/reset/(\S+)", body).group(1)
+    newest = "Ny0ro-Reset!42"
+    assert helper.submit(f"/password/reset/{token}", {"password": newest, "password_confirm": newest}).status_code == 302
+
+    staff = client_for("nayoro")
+    login_staff(staff, "kanri@nayoro.example.jp", wrong)
+    assert login_staff(staff, "kanri@nayoro.example.jp").status_code == 302
+    login_staff(client_for("nayoro"), "nobody@nayoro.example.jp", wrong)
+
+    entries = audit_entries(nayoro)
+    actions = [e[1] for e in entries]
+    for action in ("login", "password.changed", "logout", "password.reset_requested", "staff.login_failed", "staff.login"):
+        assert action in actions, actions
+    recorded = repr(entries) + caplog.text
+    for secret in (member_password, wrong, new, newest, STAFF_PASSWORD, token, session_key, password_hash):
+        assert secret not in recorded, secret[:12]

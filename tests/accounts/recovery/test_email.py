@@ -182,3 +182,23 @@ def test_reset_requests_are_throttled_per_address_of_the_client(client, nayoro, 
 def test_each_city_links_to_its_own_recovery(client_for, clock):
     assert client_for("kanazawa").get("/password/forgot").headers["Location"] == "/recover"
     assert client_for("nayoro").get("/recover").headers["Location"] == "/password/forgot"
+
+
+def test_a_reset_logs_nobody_in(app, client, taro, nayoro, outbox, mail_link, clock):
+    """A new password set through the mailed link does not open a session: the citizen logs
+    in with it (so a link caught by someone else does not hand over a logged-in browser)."""
+    from sqlalchemy import func, select
+
+    from waterportal.accounts.models import MemberSession
+    from waterportal.extensions import db
+    from waterportal.tenancy.context import tenant_context
+
+    ask_reset(client)
+    done = set_password(client, mail_link(outbox(nayoro, "password_reset")[-1]["body"]))
+    assert done.status_code == 302 and done.headers["Location"] == "/login"
+    mypage = client.get("/mypage")
+    assert mypage.status_code == 302 and mypage.headers["Location"].startswith("/login")
+    with client.session_transaction(base_url="http://nayoro.localhost") as sess:
+        assert "_user_id" not in sess
+    with app.app_context(), tenant_context(nayoro):
+        assert db.session.scalar(select(func.count()).select_from(MemberSession)) == 0

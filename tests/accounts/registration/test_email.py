@@ -480,3 +480,34 @@ def test_the_same_address_cannot_register_twice(app, client_for, nayoro, contrac
     again.send_code(EMAIL)
     assert [m["kind"] for m in mails(app, nayoro, to=EMAIL)][-1] == "already_registered"
     assert count_rows(app, nayoro, Member) == 1
+
+
+def test_codes_come_from_the_operating_systems_csprng(monkeypatch):
+    """Codes are ``secrets.randbelow`` (the OS CSPRNG), never the ``random`` module: seeding
+    ``random`` the same way twice must not repeat them, and the code is what secrets gives."""
+    import random
+
+    from waterportal.accounts import verification
+
+    def codes():
+        random.seed(2026)
+        return [verification.new_code() for _ in range(8)]
+
+    assert codes() != codes()
+    monkeypatch.setattr(verification.secrets, "randbelow", lambda n: 42 if n == 1_000_000 else -1)
+    assert verification.new_code() == "000042"
+
+
+def test_a_code_dies_at_the_instant_it_expires(app, nayoro, clock):
+    """Expiry is ``now >= expires_at`` on the frozen clock: a microsecond before 30 minutes it
+    works, at exactly 30 minutes it is expired."""
+    from waterportal.accounts.verification import CodeStatus, check_code, issue_code
+
+    with app.test_request_context(), tenant_context(nayoro):
+        early = issue_code(nayoro, "register", EMAIL, "draft:1", 30)
+        clock.shift(minutes=30, microseconds=-1)
+        assert check_code(nayoro, "register", EMAIL, "draft:1", early).ok
+        clock.shift(minutes=1)
+        late = issue_code(nayoro, "register", EMAIL, "draft:2", 30)
+        clock.shift(minutes=30)
+        assert check_code(nayoro, "register", EMAIL, "draft:2", late).status is CodeStatus.EXPIRED

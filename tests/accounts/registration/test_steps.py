@@ -226,3 +226,35 @@ def test_register_member_service_for_staff_and_demo(app, nayoro, make_contract, 
         assert refused.value.field == "email"
     assert count_rows(app, nayoro, Member) == 1
     assert mails(app, nayoro) == []  # welcome=False: no mail
+
+
+def test_a_failure_in_the_middle_of_registering_leaves_nothing(app, reg, nayoro, contract, monkeypatch):
+    """「登録」 writes the member, the contract link, the welcome mail and the audit entry in one
+    transaction: when the last write fails (here the audit entry, after the others were
+    flushed) the citizen gets the error page, none of them survives, no mail goes out, and the
+    same draft registers cleanly once the fault is gone."""
+    from waterportal.accounts.registration import services
+    from waterportal.audit.models import AuditEntry
+
+    reg.verify(EMAIL)
+    assert reg.fill_details(contract).location.endswith("/register/confirm")
+
+    def broken_record(*args, **kwargs):
+        raise RuntimeError("the database went away between two statements")
+
+    monkeypatch.setattr(services.audit, "record", broken_record)
+    monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)  # production's 500 handler
+    failed = reg.confirm()
+    assert failed.status_code == 500
+    assert count_rows(app, nayoro, Member) == count_rows(app, nayoro, MemberContract) == 0
+    assert mails(app, nayoro, kind="welcome") == []
+    assert count_rows(app, nayoro, RegistrationDraft) == 1
+
+    monkeypatch.undo()
+    assert reg.confirm().location.endswith("/register/done")
+    assert count_rows(app, nayoro, Member) == count_rows(app, nayoro, MemberContract) == 1
+    assert len(mails(app, nayoro, kind="welcome")) == 1
+    with app.app_context(), tenant_context(nayoro):
+        assert db.session.scalars(select(AuditEntry.action).where(AuditEntry.action == "member.register")).all() == [
+            "member.register"
+        ]

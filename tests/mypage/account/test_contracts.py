@@ -218,3 +218,20 @@ def test_a_link_id_beyond_the_database_integer_is_not_found(person, logged_in, t
     for path in ("/mypage/contracts/99999999999999999999/label", "/mypage/contracts/2147483648/remove"):
         assert client.get(path).status_code == 404, path
         assert client.submit(path, {"label": "自宅"}, form_page="/mypage/contracts").status_code == 404, path
+
+
+def test_linking_is_throttled_per_account(tenant, person, logged_in, make_contract, app, clock):
+    """contracts.services.PER_REQUESTER: a member may try 10 customer numbers an hour, each a
+    different number (so the per-number limit never trips); the 11th is refused even when
+    right, and another member behind the same address is not held back."""
+    digits = tenant.settings["registration"]["customer_number_digits"]
+    taro, hanako = person(tenant), person(tenant, email="hanako@example.jp")
+    number = number_of(app, tenant, make_contract(tenant))
+    client = logged_in(taro)
+    for n in range(10):
+        assert "該当する契約が見つかりませんでした。" in text(add(client, str(9_000_000 + n).zfill(digits)))
+    throttled = add(client, number)
+    assert throttled.status_code == 429 and "お客様番号の照合が短時間に繰り返されたため" in text(throttled)
+    assert len(links_of(app, taro)) == 1
+    assert add(logged_in(hanako), number).status_code == 302
+    assert len(links_of(app, hanako)) == 2
