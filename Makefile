@@ -30,7 +30,7 @@ DEMO_DATA := instance/demo
 # two demos run from one checkout keep their mail apart too.
 DEMO_MAIL ?= demo-mail$(if $(filter-out 8025,$(DEMO_MAIL_PORT)),-$(DEMO_MAIL_PORT))
 
-.PHONY: install install-test test test-night demo demo-data demo-reset serve bench lint clean
+.PHONY: install install-test test test-night demo demo-data demo-reset serve bench faults lint clean
 
 $(APP_STAMP): setup.cfg pyproject.toml MANIFEST.in
 	$(PY) -m venv $(VENV)
@@ -72,6 +72,15 @@ test-night: install-test
 bench: install
 	$(BIN)/python bench/bench_import.py
 	@if [ -f bench/bench_dashboard.py ]; then $(BIN)/python bench/bench_dashboard.py; fi
+
+# Faults under load (docs/reliability.md): the script starts its own PostgreSQL (initdb), Redis
+# and SMTP server, runs the app under gunicorn with load, stops each service in turn and
+# prints what was lost. Needs the PostgreSQL server binaries and redis-server on the machine.
+# Not part of `make test`: it boots several processes and takes about a minute even --quick.
+# The full run (5-minute SMTP outage): make faults FAULTS_ARGS=
+FAULTS_ARGS ?= --quick
+faults: install-test
+	$(BIN)/python bench/faults.py $(FAULTS_ARGS)
 
 # ruff, then the import contracts in .importlinter (which package may import which).
 lint: install-test

@@ -655,20 +655,20 @@ def no_fault(_rig: Rig, _seconds: float) -> str:
     return ""
 
 
-def stop_database(rig: Rig, seconds: float) -> str:
-    """pg_ctl stop -m fast, wait, start (start returns once it accepts connections)."""
-    rig.pg.stop("fast")
-    time.sleep(seconds)
-    rig.pg.start()
-    return f"PostgreSQL stopped {seconds:g} s"
+def outage(service: Callable[[Rig], Postgres | Redis | SmtpSink], label: str) -> Callable[[Rig, float], str]:
+    """A fault that stops a service, waits, starts it again.
 
+    PostgreSQL stops with ``pg_ctl stop -m fast`` and its start returns once it accepts
+    connections; Redis comes back empty (no persistence); SMTP refuses connections meanwhile.
+    """
+    def fault(rig: Rig, seconds: float) -> str:
+        target = service(rig)
+        target.stop()
+        time.sleep(seconds)
+        target.start()
+        return f"{label} stopped {seconds:g} s"
 
-def stop_smtp(rig: Rig, seconds: float) -> str:
-    """Close the SMTP port, wait, open it again."""
-    rig.smtp.stop()
-    time.sleep(seconds)
-    rig.smtp.start()
-    return f"SMTP down {seconds:g} s"
+    return fault
 
 
 def kill_worker(rig: Rig, _seconds: float) -> str:
@@ -678,16 +678,12 @@ def kill_worker(rig: Rig, _seconds: float) -> str:
     return f"kill -9 worker {pid}"
 
 
-def stop_redis(rig: Rig, seconds: float) -> str:
-    """Stop redis-server, wait, start it again (empty: no persistence)."""
-    rig.redis.stop()
-    time.sleep(seconds)
-    rig.redis.start()
-    return f"Redis stopped {seconds:g} s"
-
-
 FAULTS: dict[str, Callable[[Rig, float], str]] = {
-    "none": no_fault, "db": stop_database, "smtp": stop_smtp, "worker": kill_worker, "redis": stop_redis,
+    "none": no_fault,
+    "db": outage(lambda rig: rig.pg, "PostgreSQL"),
+    "smtp": outage(lambda rig: rig.smtp, "SMTP"),
+    "worker": kill_worker,
+    "redis": outage(lambda rig: rig.redis, "Redis"),
 }
 
 
