@@ -55,7 +55,8 @@ def _last_imports() -> dict[int, ImportBatch]:
 
 
 def _mail() -> dict[int, tuple[int, int, int]]:
-    pending = OutboxMessage.status == "pending"
+    # Not delivered yet: waiting, or in a sender's hands right now.
+    pending = OutboxMessage.status.in_(("pending", "sending"))
     rows = db.session.execute(
         select(
             OutboxMessage.tenant_id,
@@ -63,7 +64,7 @@ def _mail() -> dict[int, tuple[int, int, int]]:
             func.sum(case((pending & (OutboxMessage.attempts > 0), 1), else_=0)),
             func.sum(case((OutboxMessage.status == "failed", 1), else_=0)),
         )
-        .where(OutboxMessage.status.in_(("pending", "failed")))
+        .where(OutboxMessage.status.in_(("pending", "sending", "failed")))
         .group_by(OutboxMessage.tenant_id)
         .execution_options(**ALL)
     )
@@ -92,6 +93,7 @@ def city_figures() -> list[CityFigures]:
 def oldest_pending_age(now: dt.datetime) -> dt.timedelta | None:
     """How long the oldest pending mail of any city has waited (a stuck worker shows here)."""
     oldest = db.session.scalar(
-        select(func.min(OutboxMessage.created_at)).where(OutboxMessage.status == "pending").execution_options(**ALL)
+        select(func.min(OutboxMessage.created_at)).where(OutboxMessage.status.in_(("pending", "sending")))
+        .execution_options(**ALL)
     )
     return now - oldest if oldest is not None else None
