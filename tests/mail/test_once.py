@@ -9,21 +9,17 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
-import os
 import threading
 
 import pytest
 from sqlalchemy import event, select
 
-from tests.conftest import _postgres_database, make_config
+from tests.admin.test_live_settings import two_workers  # noqa: F401 (fixture)
 from tests.smtp import SmtpServer, mail_pointed_at
-from waterportal.app import create_app
-from waterportal.core.paths import TENANTS_DIR
 from waterportal.extensions import db
 from waterportal.mail.models import OutboxMessage
 from waterportal.mail.sender import send_due
 from waterportal.mail.services import queue_mail
-from waterportal.provisioning.services import apply_definition, read_definition
 from waterportal.tenancy.context import tenant_context
 from waterportal.tenancy.registry import get_registry
 
@@ -114,34 +110,18 @@ def test_a_record_that_never_lands_is_resent_only_after_the_lease_with_the_same_
 # --- Two senders at once, on a database with real commits --------------------------------
 
 
-@pytest.fixture
-def two_senders(tmp_path):
-    """Two apps (a web process and a worker, say) on one database of their own, with real commits."""
-    base = os.environ.get("TEST_DATABASE_URL")
-    if base:
-        url, drop = _postgres_database(base, f"senders{os.environ.get('PYTEST_XDIST_WORKER', 'main')}")
-    else:
-        url, drop = f"sqlite:///{tmp_path / 'senders.sqlite3'}", (lambda: None)
-    apps = create_app(make_config(url)), create_app(make_config(url))
-    with apps[0].app_context():
-        db.create_all()
-        for slug in ("nayoro", "kanazawa"):
-            apply_definition(read_definition(TENANTS_DIR / slug))
-        db.session.commit()
-    server = SmtpServer().start()
-    with mail_pointed_at(apps[0], server.host, server.port), mail_pointed_at(apps[1], server.host, server.port):
-        yield apps, server
-    server.stop()
-    for app in apps:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
-    drop()
-
-
 @pytest.mark.real_commits
-def test_two_senders_at_once_deliver_each_mail_once(two_senders):
-    (web, worker), server = two_senders
+def test_two_senders_at_once_deliver_each_mail_once(two_workers):  # noqa: F811 (the fixture)
+    web, worker = two_workers  # a web process and a worker, say: two apps on one database of their own
+    server = SmtpServer().start()
+    with mail_pointed_at(web, server.host, server.port), mail_pointed_at(worker, server.host, server.port):
+        try:
+            senders_deliver_once(web, worker, server)
+        finally:
+            server.stop()
+
+
+def senders_deliver_once(web, worker, server):
     with web.app_context():
         registry = get_registry()
         for n in range(30):
