@@ -970,7 +970,10 @@ def run(args: argparse.Namespace, folder: Path) -> list[FaultResult]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    # Ctrl-C and SIGTERM unwind through every clean-up (even where a shell started us
+    # with SIGINT ignored, as it does for background jobs).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     folder = Path(tempfile.mkdtemp(prefix="waterportal-faults-"))
     started = time.monotonic()
     try:
