@@ -28,7 +28,8 @@ seconds. A first row without a fault is the control. Each row counts:
 - lost registrations: the client saw 「登録処理が完了しました」's redirect but no member
   row exists afterwards;
 - mails: outbox rows created in the phase, how many never reached the SMTP server (lost;
-  "late" when the row is still pending after ``--drain`` seconds) and how many arrived
+  "late" when the row is still pending after ``--drain`` seconds, "expired" when the outbox
+  dropped a code mail whose code died first) and how many arrived
   more than once (matched by Message-ID, and by recipient, subject and
   body, since a mail sent again may carry a new Message-ID);
 - recovery: seconds from the end of the fault to the first successful answer of a
@@ -716,6 +717,7 @@ class FaultResult:
     mails_queued: int = 0
     mails_lost: int = 0
     mails_late: int = 0  # not received yet, still pending after the drain (backoff or a dead sender's lease)
+    mails_expired: int = 0  # dropped on purpose: their code or link died before they could go
     mails_twice: int = 0
     recovery: float | None = None
 
@@ -766,11 +768,11 @@ def run_phase(rig: Rig, name: str, outage: float, before: float, after: float) -
 
 
 def drain_outbox(pg: Postgres, up_to: int, timeout: float) -> int:
-    """Wait until no outbox row up to ``up_to`` is pending; return how many still are."""
+    """Wait until no outbox row up to ``up_to`` is pending or sending; return how many still are."""
     deadline = time.monotonic() + timeout
     while True:
         with psycopg.connect(pg.dsn) as conn:
-            pending = conn.execute("SELECT count(*) FROM mail_outbox WHERE id <= %s AND status = 'pending'",
+            pending = conn.execute("SELECT count(*) FROM mail_outbox WHERE id <= %s AND status IN ('pending', 'sending')",
                                    (up_to,)).fetchone()[0]
         if pending == 0 or time.monotonic() > deadline:
             return pending
@@ -800,17 +802,21 @@ def count_mails(phases: list[Phase], results: dict[str, FaultResult], rows: list
     """Outbox rows against mails received, grouped by recipient + subject + body.
 
     A group of n rows that arrived r times is short of max(n - r, 0) mails (late while a
-    row is still pending, lost otherwise) and sent max(r - n, 0) twice; it belongs to the
-    phase that created its newest row. Mails with the same Message-ID count twice as well.
+    row is still pending or sending, expired when the outbox dropped it on purpose, lost
+    otherwise) and sent max(r - n, 0) twice; it belongs to the phase that created its
+    newest row. Mails with the same Message-ID count twice as well.
     """
     received = Counter(m.key for m in mails)
     groups: dict[str, list[int]] = {}
     pending: set[str] = set()
+    expired: set[str] = set()
     for row_id, to, subject, body, status in rows:
         key = mail_key(to, subject, body)
         groups.setdefault(key, []).append(row_id)
-        if status == "pending":
+        if status in ("pending", "sending"):
             pending.add(key)
+        elif status == "expired":
+            expired.add(key)
 
     def phase_of(row_id: int) -> Phase | None:
         return next((p for p in phases if p.outbox_from < row_id <= p.outbox_to), None)
@@ -824,6 +830,8 @@ def count_mails(phases: list[Phase], results: dict[str, FaultResult], rows: list
         short = max(len(ids) - received[key], 0)
         if key in pending:
             result.mails_late += short
+        elif key in expired:
+            result.mails_expired += short
         else:
             result.mails_lost += short
         result.mails_twice += max(received[key] - len(ids), 0)
@@ -862,7 +870,7 @@ def count_results(rig: Rig, phases: list[Phase], recorder: Recorder) -> list[Fau
 def table(results: list[FaultResult], recovery_target: float) -> str:
     """The results as a Markdown table."""
     lines = [
-        "| fault | requests | 5xx | 503 | 500 | no answer | registrations (lost) | mails queued | lost (late) | sent twice "
+        "| fault | requests | 5xx | 503 | 500 | no answer | registrations (lost) | mails queued | lost (late, expired) | sent twice "
         "| recovery s | targets |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
@@ -871,7 +879,7 @@ def table(results: list[FaultResult], recovery_target: float) -> str:
         recovery = "-" if r.name == "none" else ("never" if r.recovery is None else f"{r.recovery:.2f}")
         lines.append(
             f"| {r.fault or 'none (control)'} | {r.requests} | {r.errors_5xx} | {r.status_503} | {r.status_500} "
-            f"| {r.no_answer} | {r.registrations} ({r.registrations_lost}) | {r.mails_queued} | {r.mails_lost} ({r.mails_late}) "
+            f"| {r.no_answer} | {r.registrations} ({r.registrations_lost}) | {r.mails_queued} | {r.mails_lost} ({r.mails_late}, {r.mails_expired}) "
             f"| {r.mails_twice} | {recovery} | {'met' if not missed else 'missed: ' + '; '.join(missed)} |"
         )
     return "\n".join(lines)
