@@ -84,6 +84,7 @@ DEMO_LOGINS = {  # demo/members.py: the ready-made member of each city
     "nayoro": ("demo@nayoro.localhost", "Demo2024!x"),
     "kanazawa": ("kanazawa-demo", "kanazawa2024"),
 }
+APP_ROLE = "waterportal_app"  # tenancy/row_security.py (issue 9 #11)
 CODE = re.compile(r"(?<![\d-])\d{6}(?![\d-])")
 
 
@@ -168,10 +169,17 @@ class Postgres:
             raise RuntimeError("PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin")
         return found[-1].parent
 
-    @property
-    def url(self) -> str:
-        """The app's SQLAlchemy URL."""
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/waterportal"
+    def url(self, user: str = "postgres") -> str:
+        """A SQLAlchemy URL (the migrations run as ``postgres``, the owner of the tables)."""
+        return f"postgresql+psycopg://{user}@127.0.0.1:{self.port}/waterportal"
+
+    def app_user(self) -> str:
+        """The role the app connects as: the row-level security login role once the
+        migrations created it (row-level security binds no superuser), else ``postgres``."""
+        with psycopg.connect(self.dsn) as conn:
+            found = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s AND rolcanlogin",
+                                 (APP_ROLE,)).fetchone()
+        return APP_ROLE if found else "postgres"
 
     @property
     def dsn(self) -> str:
@@ -913,14 +921,15 @@ def services(folder: Path, args: argparse.Namespace) -> Iterator[Rig]:
         smtp.start()
         say(f"Redis on {redis.port}, SMTP on {smtp.port}; onboarding {', '.join(CITIES)} ...")
         keys = production_secrets()
-        onboard(pg.url, redis.url, keys, folder, args.contracts, args.months)
+        onboard(pg.url(), redis.url, keys, folder, args.contracts, args.months)
         instance = folder / "instance"
         instance.mkdir()
         app = AppProcesses(folder, {}, args.workers)
-        app.env = app_env(pg.url, redis.url, keys, smtp.port, app.port, instance, args.quick)
+        user = pg.app_user()
+        app.env = app_env(pg.url(user), redis.url, keys, smtp.port, app.port, instance, args.quick)
         stack.callback(app.stop)
         app.start()
-        say(f"gunicorn -w {args.workers} on {app.port}, outbox worker running")
+        say(f"gunicorn -w {args.workers} on {app.port} and the outbox worker, connected as {user}")
         yield Rig(pg, redis, smtp, app)
 
 
