@@ -21,6 +21,7 @@ from waterportal.accounts.blueprint import accounts
 from waterportal.accounts.registration.blueprint import registration
 from waterportal.admin.blueprint import admin
 from waterportal.admin.cli import staff_cli
+from waterportal.core.auth import secret_box
 from waterportal.core.errors import register_errors
 from waterportal.core.paths import CONFIG_DIR, REPO_ROOT, TENANTS_DIR, THEMES_DIR
 from waterportal.demo.cli import demo_cli
@@ -35,6 +36,7 @@ from waterportal.notices.blueprint import pages
 from waterportal.notices.cli import notices_cli
 from waterportal.pipeline import register_request_pipeline
 from waterportal.provisioning.cli import tenant_cli
+from waterportal.provisioning.keys_cli import keys_cli
 from waterportal.tenancy.blueprint import health, theme_assets
 from waterportal.tenancy.context import current_tenant_or_none
 from waterportal.tenancy.isolation import install_isolation
@@ -82,6 +84,11 @@ def load_config(app: Flask, config: Mapping[str, Any] | None) -> None:
             )
         if str(app.config.get("SQLALCHEMY_DATABASE_URI", "")).startswith("sqlite"):
             logging.getLogger("waterportal").warning("production is running on SQLite")
+    try:
+        # The TOTP secrets' key ring: production names its keys, elsewhere one is derived.
+        secret_box.init_app(app, required=env == "production")
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -171,6 +178,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(staff_cli)
     app.cli.add_command(notices_cli)
     app.cli.add_command(vendor_cli)
+    app.cli.add_command(keys_cli)
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:

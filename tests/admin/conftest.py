@@ -44,10 +44,13 @@ def form_fields(body: str) -> dict[str, str]:
 def make_staff(app):
     """Factory: a staff member of a city (password STAFF_PASSWORD unless given); returns the id."""
     from waterportal.admin.models import StaffMember
+    from waterportal.core.auth import secret_box
     from waterportal.core.auth.passwords import hash_password
 
     def make(tenant, email="kanri@example.jp", role="admin", password=STAFF_PASSWORD, **fields):
         with app.app_context(), tenant_context(tenant):
+            if fields.get("totp_secret"):  # stored as the app stores it: sealed
+                fields["totp_secret"] = secret_box.seal(fields["totp_secret"])
             staff = StaffMember(email=email, role=role, name=fields.pop("name", "水道 管理"),
                                 password_hash=hash_password(password), **fields)
             db.session.add(staff)

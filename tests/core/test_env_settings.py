@@ -54,10 +54,15 @@ def test_defaults_without_environment_are_development_sqlite_and_the_local_catch
     assert seen["mail"][:2] == ["127.0.0.1", 8025]  # config/development.toml, `make demo`'s catcher
 
 
+# Two Fernet keys (newest first) for the staff's and vendor's TOTP secrets: the form an
+# operator writes in the environment file during a rotation (docs/operations.md).
+TOTP_KEYS = "Y2hhbmdlLW1lLW5ld2VzdC1rZXktMzItYnl0ZXMhISE=,b2xkZXIta2V5LW5vdC15ZXQtcm90YXRlZC1hd2F5ISE="
+
+
 def test_production_starts_with_a_real_secret_key_from_the_environment(tmp_path):
     out = _run(tmp_path, WATERPORTAL_ENV="production", FLASK_SECRET_KEY="p" * 48,
                FLASK_SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'prod.sqlite3'}",
-               FLASK_RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/0")
+               FLASK_RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/0", FLASK_TOTP_ENCRYPTION_KEYS=TOTP_KEYS)
     assert out.returncode == 0, out.stderr
     seen = json.loads(out.stdout.strip().splitlines()[-1])
     assert seen["env"] == "production" and seen["secret"] == "p" * 48
@@ -78,3 +83,13 @@ def test_production_refuses_a_short_or_development_secret_key(tmp_path):
         out = _run(tmp_path, WATERPORTAL_ENV="production", FLASK_SECRET_KEY=secret)
         assert out.returncode != 0, secret
         assert "FLASK_SECRET_KEY" in out.stderr
+
+
+def test_production_refuses_to_start_without_the_totp_encryption_key(tmp_path):
+    """Issue 9 #4: the TOTP secrets are never stored under a guessable key in production."""
+    base = {"WATERPORTAL_ENV": "production", "FLASK_SECRET_KEY": "p" * 48,
+            "FLASK_RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0"}
+    for keys in (None, "", "not-a-fernet-key"):
+        out = _run(tmp_path, **base, **({"FLASK_TOTP_ENCRYPTION_KEYS": keys} if keys is not None else {}))
+        assert out.returncode != 0, keys
+        assert "FLASK_TOTP_ENCRYPTION_KEYS" in out.stderr and "not-a-fernet-key" not in out.stderr

@@ -15,6 +15,7 @@ from sqlalchemy import event, select
 from tests.admin import conftest as admin_fixtures
 from tests.admin.conftest import login_staff
 from waterportal.admin.models import StaffMember
+from waterportal.core.auth import secret_box
 from waterportal.core.auth.passwords import hash_password
 from waterportal.extensions import db
 from waterportal.imports.models import ImportBatch
@@ -40,6 +41,8 @@ def make_vendor(app):
 
     def make(email="ops@vendor.example", **fields):
         with app.app_context():
+            if fields.get("totp_secret"):  # stored as the app stores it: sealed
+                fields["totp_secret"] = secret_box.seal(fields["totp_secret"])
             vendor = VendorStaff(email=email, name=fields.pop("name", "運用 担当"),
                                  password_hash=hash_password(PASSWORD), **fields)
             db.session.add(vendor)

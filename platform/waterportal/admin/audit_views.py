@@ -26,6 +26,7 @@ ACTIONS = {
     "staff.password_change": "パスワード変更",
     "staff.totp_enable": "2段階認証の設定",
     "staff.totp_disable": "2段階認証の解除",
+    "keys.rotate": "2段階認証の設定キーの再暗号化",
     "staff.create": "職員の追加",
     "staff.disable": "職員の無効化",
     "staff.enable": "職員の有効化",

@@ -30,6 +30,7 @@ from waterportal.admin.sessions import (
 )
 from waterportal.admin.staff import services as staff_svc
 from waterportal.audit import services as audit
+from waterportal.core import qr
 from waterportal.core.auth.second_factor import new_totp_secret
 from waterportal.core.time import wait_minutes
 from waterportal.core.web import client_address, page_response, safe_next
@@ -141,10 +142,11 @@ def _enrol(tenant: TenantContext, staff: StaffMember, form: TotpEnrolForm) -> bo
 
 def _enrol_page(tenant: TenantContext, staff: StaffMember, form: TotpEnrolForm, action: str, required: bool):
     secret = g.enrol_secret
+    uri = staff_svc.provisioning_uri(tenant, staff, secret)
     return render(
         "totp_setup.html", form=form, action=action, required=required, enrol_staff=staff,
         secret=" ".join(secret[i:i + 4] for i in range(0, len(secret), 4)),
-        uri=staff_svc.provisioning_uri(tenant, staff, secret),
+        uri=uri, qr_svg=qr.svg(uri, title="2段階認証の設定用QRコード", css_class="totp-qr"),
     )
 
 

@@ -78,7 +78,7 @@ def enable_totp(vendor: VendorStaff, secret: str, code: str) -> None:
     step = second_factor.matching_step(secret, code)
     if step is None:
         raise VendorError("確認コードが正しくありません。")
-    vendor.totp_secret, vendor.totp_last_step = secret, step
+    second_factor.set_secret(vendor, secret, step)
     # Sessions that began without the code end: a live session of an account with TOTP has
     # then always passed it (second_factor_passed relies on this).
     vendor.session_version += 1

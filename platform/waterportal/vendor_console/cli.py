@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import click
-import pyotp
 from flask import current_app
 from sqlalchemy import select
 
+from waterportal.core import qr
+from waterportal.core.auth import second_factor
 from waterportal.extensions import db
 from waterportal.vendor_console import auth
 from waterportal.vendor_console.models import VendorStaff
@@ -55,11 +56,14 @@ def list_staff_command() -> None:
 @vendor_cli.command("totp")
 @click.argument("email")
 def totp_command(email: str) -> None:
-    """Turn on the second factor: prints a key for the authenticator app, asks for its code."""
+    """Turn on the second factor: shows a QR code and the key for the authenticator app, asks for its code."""
     vendor = _find(email)
-    secret = pyotp.random_base32(32)
-    click.echo(pyotp.TOTP(secret).provisioning_uri(name=vendor.email, issuer_name="上下水道ポータル ベンダー"))
-    click.echo(f"key: {secret}")
+    secret = second_factor.new_totp_secret()
+    uri = second_factor.provisioning_uri(secret, vendor.email, "上下水道ポータル ベンダー")
+    click.echo("Scan with the authenticator app:")
+    click.echo(qr.terminal(uri))
+    click.echo(uri)
+    click.echo(f"key (manual entry): {secret}")
     code = click.prompt("Code shown by the app")
     try:
         auth.enable_totp(vendor, secret, code)

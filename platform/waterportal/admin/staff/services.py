@@ -188,8 +188,7 @@ def enable_totp(staff: StaffMember, secret: str, code: str, remote_addr: str) ->
     step = second_factor.matching_step(secret, code)
     if step is None:
         raise StaffError("code", "確認コードが正しくありません。認証アプリに表示されている6桁の数字を入力してください。")
-    staff.totp_secret = secret
-    staff.totp_last_step = step
+    second_factor.set_secret(staff, secret, step)
     audit.record(staff.actor, "staff.totp_enable", target=staff.actor, remote_addr=remote_addr)
 
 

@@ -31,8 +31,10 @@ class ConsoleAccountColumns:
     hash, the optional second factor, the session version and whether it is disabled."""
 
     password_hash: Mapped[str] = mapped_column(String(255))
-    # Base32 TOTP secret when the second factor is on; the last accepted time step stops replays.
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # The TOTP secret when the second factor is on, encrypted (core/auth/secret_box.py: a
+    # Fernet token, 140 characters for a 32-character secret); the last accepted time step
+    # stops replays.
+    totp_secret: Mapped[str | None] = mapped_column(String(255))
     totp_last_step: Mapped[int | None]
     # Bumped at password change, disable and TOTP reset: every older session dies.
     session_version: Mapped[int] = mapped_column(default=1)

@@ -2,19 +2,24 @@
 
 A code works once: the last accepted time step is stored on the account
 (``totp_last_step``) and any step at or before it is refused. Wrong codes are throttled
-per account.
+per account. The secret is stored encrypted (:mod:`.secret_box`): :func:`set_secret` and
+:func:`verify` are the only places that touch ``totp_secret``'s contents.
 """
 from __future__ import annotations
 
+import logging
 import secrets
 from typing import Any
 
 import pyotp
 
 from waterportal.core import throttle
+from waterportal.core.auth import secret_box
 from waterportal.core.auth.login import LoginAttempt
 from waterportal.core.throttle import Rule
 from waterportal.core.time import utcnow
+
+log = logging.getLogger("waterportal.auth")
 
 
 def new_totp_secret() -> str:
@@ -47,6 +52,25 @@ def matching_step(secret: str, code: str, after_step: int | None = None) -> int 
     return None
 
 
+def set_secret(account: Any, secret: str, step: int) -> None:
+    """Turn ``account``'s second factor on: ``secret`` stored sealed, ``step`` (the enrolment
+    code's) already used."""
+    account.totp_secret = secret_box.seal(secret)
+    account.totp_last_step = step
+
+
+def _secret_of(account: Any) -> str | None:
+    """The account's secret, or None when it has none or no configured key opens it (then
+    every code fails: a missing key never turns the second factor off)."""
+    if not account.totp_secret:
+        return None
+    try:
+        return secret_box.unseal(account.totp_secret)
+    except secret_box.SealError:
+        log.error("TOTP secret of %s %s opens with no key of TOTP_ENCRYPTION_KEYS", type(account).__name__, account.id)
+        return None
+
+
 def verify(tenant: Any, rule: Rule, account: Any, code: str) -> LoginAttempt:
     """Check ``account``'s code under ``rule`` (per account); on success record its step.
 
@@ -55,7 +79,8 @@ def verify(tenant: Any, rule: Rule, account: Any, code: str) -> LoginAttempt:
     key = str(account.id)
     if not throttle.allowed(tenant, rule, key):
         return LoginAttempt(throttled=True, retry_after=throttle.retry_after(tenant, rule, key))
-    step = matching_step(account.totp_secret, code, account.totp_last_step) if account.totp_secret else None
+    secret = _secret_of(account)
+    step = matching_step(secret, code, account.totp_last_step) if secret else None
     if step is None:
         throttle.hit(tenant, rule, key)
         return LoginAttempt(found=account, reason="totp")
