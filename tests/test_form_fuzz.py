@@ -108,6 +108,8 @@ class Walker:
         values = self.values()
         if rule.endpoint == "accounts.recover_account":
             values["token"] = self.tokens(self.tenant, recovery=True)
+        if rule.endpoint == "accounts.unlock_login":
+            values["token"] = self.tokens(self.tenant, unlock_link=True)
         return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", lambda m: str(values[m.group(1)]), rule.rule)
 
     def fresh_email(self) -> str:
@@ -178,19 +180,26 @@ def link(app, tenant, identifier: str, contract_id: int) -> int:
 
 @pytest.fixture
 def tokens(app):
-    """``tokens(city, recovery=False)`` -> a live reset/recovery token of the city's newest member."""
+    """``tokens(city, recovery=False, unlock_link=False)`` -> a live reset/recovery token (or
+    mailed unlock key) of the city's newest member."""
     from sqlalchemy import select
 
     from waterportal.accounts.models import Member
+    from waterportal.accounts.services import UNLOCK
     from waterportal.accounts.tokens import LOGIN_RECOVERY, PASSWORD_RESET, make_token
+    from waterportal.core.auth import unlock
     from waterportal.extensions import db
     from waterportal.tenancy.context import tenant_context
 
-    def make(tenant, recovery=False) -> str:
+    def make(tenant, recovery=False, unlock_link=False) -> str:
         with app.app_context(), tenant_context(tenant):
             member = db.session.scalar(select(Member).order_by(Member.id.desc()).limit(1))
             if member is None:
                 return "no-token"
+            if unlock_link:
+                key = unlock.issue(UNLOCK, member)
+                db.session.commit()
+                return key
             return make_token(tenant, member, LOGIN_RECOVERY if recovery else PASSWORD_RESET)
 
     return make

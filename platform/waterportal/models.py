@@ -1,9 +1,9 @@
 """Import every model module so SQLAlchemy's metadata (and Alembic) knows all tables."""
 from __future__ import annotations
 
-from waterportal.accounts.models import Member, MemberSession, VerificationCode  # noqa: F401
+from waterportal.accounts.models import Member, MemberSession, MemberUnlockLink, VerificationCode  # noqa: F401
 from waterportal.accounts.registration.models import RegistrationDraft  # noqa: F401
-from waterportal.admin.models import SettingsRevision, StaffMember, StaffSession  # noqa: F401
+from waterportal.admin.models import SettingsRevision, StaffMember, StaffSession, StaffUnlockLink  # noqa: F401
 from waterportal.audit.models import AuditEntry  # noqa: F401
 from waterportal.billing.models import Bill, Document  # noqa: F401
 from waterportal.contracts.models import (

@@ -20,6 +20,8 @@ from waterportal.accounts.models import Member
 from waterportal.admin.models import SettingsRevision, StaffMember
 from waterportal.admin.settings.groups import GROUPS
 from waterportal.admin.settings.services import apply_overrides
+from waterportal.admin.staff.services import UNLOCK
+from waterportal.core.auth import unlock
 from waterportal.contracts.models import MemberContract
 from waterportal.extensions import db
 from waterportal.imports.models import ImportBatch
@@ -71,9 +73,11 @@ def city_data(app, make_staff, make_member, make_contract):
             batch = ImportBatch(kind="contracts", filename="contracts.csv", sha256="0" * 64, status="ok")
             db.session.add_all([notice, link, inquiry, batch])
             revision = apply_overrides(tenant, {"notices": {"new_badge_days": 3}}, actor=f"staff:{staff_id}")
+            token = unlock.issue(UNLOCK, db.session.get(StaffMember, staff_id))  # a live unlock link
             db.session.commit()
             return {"notice_id": notice.id, "staff_id": staff_id, "number": revision.number,
-                    "member_id": member_id, "link_id": link.id, "inquiry_id": inquiry.id, "batch_id": batch.id}
+                    "member_id": member_id, "link_id": link.id, "inquiry_id": inquiry.id, "batch_id": batch.id,
+                    "token": token}
 
     return make
 

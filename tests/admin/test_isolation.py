@@ -8,7 +8,10 @@ from pathlib import Path
 import pytest
 
 from tests.admin.conftest import login_staff
+from waterportal.admin.models import StaffMember
 from waterportal.admin.settings.services import apply_overrides
+from waterportal.admin.staff.services import UNLOCK
+from waterportal.core.auth import unlock
 from waterportal.contracts.models import MemberContract
 from waterportal.extensions import db
 from waterportal.imports.models import ImportBatch
@@ -17,7 +20,8 @@ from waterportal.notices.models import Notice
 from waterportal.tenancy.context import tenant_context
 
 # Login steps, the vendor console's one-time link (its own key is the credential) and CSS.
-PUBLIC = {"admin.login", "admin.login_totp", "admin.login_totp_setup", "admin.static", "admin.vendor_login"}
+PUBLIC = {"admin.login", "admin.login_totp", "admin.login_totp_setup", "admin.static", "admin.vendor_login",
+          "admin.unlock_login"}  # the mailed unlock link: its key is the credential
 SECRET_MARKERS = ("名寄の内部向けお知らせ", "soumu@nayoro.example.jp", "変更履歴 No.", "管理画面トップ", "職員の一覧",
                   "shimin-secret@example.jp", "水道料金が高い件", "contracts-nayoro.csv", "0165999999")
 
@@ -41,10 +45,11 @@ def nayoro_data(app, nayoro, make_staff, make_member, make_contract):
         batch = ImportBatch(kind="contracts", filename="contracts-nayoro.csv", sha256="0" * 64, status="ok")
         db.session.add_all([notice, link, inquiry, batch])
         revision = apply_overrides(nayoro, {"notices": {"new_badge_days": 3}}, actor=f"staff:{staff_id}")
+        token = unlock.issue(UNLOCK, db.session.get(StaffMember, staff_id))
         db.session.commit()
         return {"notice_id": notice.id, "staff_id": staff_id, "number": revision.number, "group_slug": "hours",
                 "filename": "admin.css", "member_id": member_id, "link_id": link.id, "inquiry_id": inquiry.id,
-                "batch_id": batch.id}
+                "batch_id": batch.id, "token": token}
 
 
 def url(rule, ids) -> str:
@@ -99,8 +104,8 @@ def test_another_citys_staff_session_opens_nothing_here(app, client_for, staff_c
         walked += 1
         if rule.endpoint == "admin.static":
             assert response.status_code == 200 and "text/css" in response.content_type
-        elif rule.endpoint == "admin.login" and response.status_code == 200:
-            assert "職員ログイン" in response.get_data(as_text=True)
+        elif rule.endpoint in ("admin.login", "admin.unlock_login") and response.status_code == 200:
+            assert "ログイン" in response.get_data(as_text=True)
             for marker in SECRET_MARKERS:
                 assert marker not in response.get_data(as_text=True)
         else:

@@ -18,7 +18,9 @@ import time_machine
 from sqlalchemy import select
 
 from waterportal.accounts.models import Member
+from waterportal.accounts.services import UNLOCK
 from waterportal.accounts.tokens import LOGIN_RECOVERY, PASSWORD_RESET, make_token
+from waterportal.core.auth import unlock
 from waterportal.billing.models import Bill, Document
 from waterportal.contracts.models import Contract, MemberContract
 from waterportal.extensions import db
@@ -88,10 +90,12 @@ def world(app, nayoro, kanazawa, make_contract, make_member):
             db.session.add_all([link, bill, document, notice, inquiry])
             db.session.commit()
             member = db.session.get(Member, member_id)
+            unlock_token = unlock.issue(UNLOCK, member)
+            db.session.commit()
             ids[city.slug] = {
                 "bill_id": bill.id, "document_id": document.id, "link_id": link.id,
                 "token": make_token(city, member, PASSWORD_RESET), "recovery_token": make_token(city, member, LOGIN_RECOVERY),
-                "filename": "logo.svg", "name": "about",
+                "filename": "logo.svg", "name": "about", "unlock_token": unlock_token,
             }
     return ids
 
@@ -102,6 +106,8 @@ def argument_values(rule, own: dict, other: dict) -> list[dict]:
         return [{}]
     if rule.endpoint == "accounts.recover_account":
         return [{"token": own["recovery_token"]}, {"token": other["recovery_token"]}]
+    if rule.endpoint == "accounts.unlock_login":
+        return [{"token": own["unlock_token"]}, {"token": other["unlock_token"]}]
     if rule.endpoint == "theme_assets.tenant_asset":
         return [{"filename": "logo.svg"}, {"filename": "../kanazawa/assets/logo.svg"}, {"filename": "../nayoro/assets/logo.svg"}]
     return [{k: own[k] for k in rule.arguments}, {k: other[k] for k in rule.arguments}]

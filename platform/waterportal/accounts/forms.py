@@ -57,6 +57,10 @@ class LogoutForm(CitizenForm):
     """Only the CSRF token: logging out is a POST."""
 
 
+class UnlockForm(CitizenForm):
+    """Only the CSRF token: the mailed unlock link acts on its button's POST, never on GET."""
+
+
 class EmailForm(CitizenForm):
     """The registered メールアドレス (password reset request, recovery step 1)."""
 

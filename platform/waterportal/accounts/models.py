@@ -8,7 +8,7 @@ from flask_login import UserMixin
 from sqlalchemy import Index, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column
 
-from waterportal.core.auth.columns import LoginSessionColumns
+from waterportal.core.auth.columns import LoginSessionColumns, UnlockLinkColumns
 from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db
 from waterportal.tenancy.models import TenantScoped, city_login_session_args
@@ -61,6 +61,15 @@ class MemberSession(LoginSessionColumns, TenantScoped, db.Model):
 
     member_id: Mapped[int]
     user_agent: Mapped[str] = mapped_column(String(200), default="")
+
+
+class MemberUnlockLink(UnlockLinkColumns, TenantScoped, db.Model):
+    """A mailed link that makes one browser a known device of the member (core/auth/unlock.py)."""
+
+    __tablename__ = "member_unlock_links"
+    __table_args__ = city_login_session_args("member_unlock_links", "member_id", "members")
+
+    member_id: Mapped[int]
 
 
 class VerificationCode(TenantScoped, db.Model):

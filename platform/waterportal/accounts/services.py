@@ -4,8 +4,9 @@ Enumeration and brute force are handled here, not in the views:
 
 * a wrong login ID/email and a wrong password give the same result after the same work
   (an argon2 verify against a dummy hash when the account does not exist);
-* failures are throttled per account identifier and per client address with sliding
-  windows that expire by themselves, and a success clears the account's counter;
+* failures are throttled (core/auth/throttling.py): a browser that logged in before counts
+  on its own; any other counts per account identifier (a slowdown, never a block: the owner
+  is mailed an unlock link) and per client address; windows expire by themselves;
 * a reset request queues a mail whether or not the address is registered, so the page,
   the database work and the timing are the same either way.
 """
@@ -13,18 +14,16 @@ from __future__ import annotations
 
 import logging
 import unicodedata
-from dataclasses import dataclass
 
 from flask import url_for
 from sqlalchemy import func, select
 
-from waterportal.accounts import devices
-from waterportal.accounts.models import Member
+from waterportal.accounts.models import Member, MemberUnlockLink
 from waterportal.accounts.session import end_member_sessions, end_session, start_session
 from waterportal.accounts.tokens import MAX_AGE, PASSWORD_RESET, make_token
 from waterportal.audit import services as audit
 from waterportal.core import throttle
-from waterportal.core.auth import throttling
+from waterportal.core.auth import devices, throttling, unlock
 from waterportal.core.auth.login import LoginAttempt, check_password
 from waterportal.core.auth.passwords import hash_password, password_problems
 from waterportal.core.text import normalise_email
@@ -38,14 +37,7 @@ log = logging.getLogger("waterportal.accounts")
 
 RESET_ADDRESS = Rule("reset-address", "3 per 1 hour")
 RESET_IP = Rule("reset-ip", "20 per 1 hour")
-
-
-@dataclass
-class LoginResult(LoginAttempt):
-    """The outcome of :func:`authenticate`: a member (``account``), a refusal, or a throttle."""
-
-    # On success: a device cookie value for this account (see accounts/devices.py).
-    device_token: str | None = None
+UNLOCK = unlock.UnlockKind(MemberUnlockLink, Member, "member_id")
 
 
 def normalise_identifier(tenant: TenantContext, raw: str | None) -> str:
@@ -74,26 +66,55 @@ def find_member_by_email(tenant: TenantContext, email: str) -> Member | None:
     return db.session.scalar(select(Member).where(Member.tenant_id == tenant.id, Member.email == email))
 
 
+def account_key(tenant: TenantContext, identifier: str) -> str:
+    """The key a typed identifier's login failures and device cookies go under."""
+    return normalise_identifier(tenant, identifier).lower() or "-"
+
+
+def member_key(tenant: TenantContext, member: Member) -> str:
+    """The key this member's logins count under (their email or login ID, per the city)."""
+    return account_key(tenant, member.email if tenant.login_mode == "email" else (member.login_id or ""))
+
+
 def authenticate(
     tenant: TenantContext, identifier: str, password: str, remote_addr: str, device_token: str | None = None
-) -> LoginResult:
-    """Check credentials under the throttles; on success clear the account counter and rehash.
+) -> LoginAttempt:
+    """Check credentials under the throttles; on success clear the counter and rehash.
 
     ``identifier`` is normalised with :func:`normalise_identifier` first. A valid device
-    cookie for this account (``device_token``) swaps the account counter for the device's
-    own, so failures by others never lock out a browser that logged in before.
+    cookie for this account (``device_token``) swaps the account and address counters for
+    the device's own, so failures by others never slow or block a browser that logged in
+    before. The failure that starts the account's slowdown mails the member an unlock link.
     """
     identifier = normalise_identifier(tenant, identifier)
-    account_key = identifier.lower() or "-"
-    counter = devices.throttle_key(tenant, account_key, device_token) or account_key
-    keys = throttling.login_keys(throttling.MEMBER, counter, remote_addr)
-    attempt = check_password(tenant, keys, lambda: find_member(tenant, identifier), password)
+    key = account_key(tenant, identifier)
+    counters = throttling.login_counters(throttling.MEMBER, key, remote_addr,
+                                         devices.device_key(devices.MEMBER, tenant, key, device_token))
+    attempt = check_password(tenant, counters, lambda: find_member(tenant, identifier), password)
     if attempt.throttled:
         log.warning("login throttled (tenant=%s)", tenant.slug)
-        return LoginResult(throttled=True, retry_after=attempt.retry_after)
-    if attempt.account is None:
-        return LoginResult()
-    return LoginResult(account=attempt.account, device_token=devices.issue(tenant, account_key))
+    elif attempt.account is None:
+        if attempt.tripped and attempt.found is not None:
+            mail_unlock_link(tenant, attempt.found, remote_addr)
+    else:
+        attempt.device_token = devices.issue(devices.MEMBER, tenant, key)
+    return attempt
+
+
+def mail_unlock_link(tenant: TenantContext, member: Member, remote_addr: str) -> None:
+    """Mail the member a link that makes one browser a known device (core/auth/unlock.py)."""
+    key = unlock.issue(UNLOCK, member)
+    queue_mail(tenant, member.email, "login_unlock", member=member, minutes=unlock.UNLOCK_SECONDS // 60,
+               link=portal_url(tenant, url_for("accounts.unlock_login", token=key)))
+    audit.record("anonymous", "login.slowed", target=f"member:{member.id}", remote_addr=remote_addr)
+
+
+def unlock_device(tenant: TenantContext, token: str, remote_addr: str) -> str:
+    """Use an unlock link up; return the device cookie value that makes this browser a
+    known device of its member. Raises unlock.LinkExpired / LinkInvalid."""
+    member = unlock.claim(UNLOCK, tenant, token)
+    audit.record(f"member:{member.id}", "login.unlocked", target=f"member:{member.id}", remote_addr=remote_addr)
+    return devices.issue(devices.MEMBER, tenant, member_key(tenant, member))
 
 
 def log_in(member: Member, remote_addr: str = "", user_agent: str = "") -> str:
@@ -158,5 +179,6 @@ def request_password_reset(tenant: TenantContext, email: str, remote_addr: str) 
         link = None
         audit.record("anonymous", "password.reset_requested", target="unknown", remote_addr=remote_addr)
     queue_mail(tenant, email, "password_reset", member=member, link=link, minutes=minutes,
-               forgot_url=portal_url(tenant, url_for("accounts.forgot_password")))
+               forgot_url=portal_url(tenant, url_for("accounts.forgot_password")),
+               valid_seconds=MAX_AGE[PASSWORD_RESET])  # not delivered once the link is dead
     return 0

@@ -16,16 +16,17 @@ from flask import (
 from flask_login import current_user, login_user, logout_user
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from waterportal.accounts import devices, services
+from waterportal.accounts import services
 from waterportal.accounts.blueprint import accounts
-from waterportal.accounts.forms import LoginForm
+from waterportal.accounts.forms import LoginForm, UnlockForm
 from waterportal.accounts.session import (
     clear_citizen_session,
     current_session_key,
     end_session,
 )
-from waterportal.core.time import wait_minutes
-from waterportal.core.web import client_address, safe_next, throttled_response
+from waterportal.core.auth import devices, unlock
+from waterportal.core.auth.login import throttled_message
+from waterportal.core.web import client_address, safe_next, throttled_response, token_page
 from waterportal.extensions import db
 from waterportal.tenancy.context import TenantContext, current_tenant
 from waterportal.tenancy.templating import render_page
@@ -122,19 +123,20 @@ def login():
             form.identifier.data, form.remember_id.data = saved, True
     elif form.validate_on_submit():
         result = services.authenticate(
-            tenant, form.identifier.data, form.password.data, client_address(), devices.presented()
+            tenant, form.identifier.data, form.password.data, client_address(), devices.presented(devices.MEMBER)
         )
         if result.ok:
             _begin_session(result.account)
             response = redirect(next_path or url_for("portal.dashboard"))
-            devices.remember(response, result.device_token)
+            devices.remember(devices.MEMBER, response, result.device_token)
             if form.remember_id.data:
                 set_remembered_id(response, tenant, services.normalise_identifier(tenant, form.identifier.data))
             else:
                 forget_remembered_id(response)
             return response
+        db.session.commit()  # the unlock link a failure may have mailed
         if result.throttled:
-            message, status, wait = THROTTLED_LOGIN.format(minutes=wait_minutes(result.retry_after)), 429, result.retry_after
+            message, status, wait = throttled_message(result, THROTTLED_LOGIN), 429, result.retry_after
         else:
             message = INVALID_LOGIN[tenant.login_mode]
     body = render_page(
@@ -147,6 +149,29 @@ def login():
     if request.method == "POST" and not form.remember_id.data:
         forget_remembered_id(response)
     return response
+
+
+@accounts.route("/login/unlock/<token>", methods=["GET", "POST"])
+def unlock_login(token: str):
+    """The mailed unlock link: the button makes this browser a known device of the member
+    (its own failure counter), once; it logs nobody in."""
+    tenant: TenantContext = current_tenant()
+    form = UnlockForm()
+    try:
+        if form.validate_on_submit():
+            device_token = services.unlock_device(tenant, token, client_address())
+            db.session.commit()
+            flash("このブラウザのログインの制限を解除しました。パスワードを入力してログインしてください。", "info")
+            response = token_page(redirect(url_for("accounts.login")))
+            devices.remember(devices.MEMBER, response, device_token)
+            return response
+        unlock.peek(services.UNLOCK, tenant, token)
+    except unlock.LinkInvalid as exc:
+        expired = isinstance(exc, unlock.LinkExpired)
+        return token_page(make_response(render_page(
+            "accounts/token_invalid.html", title="URLの有効期限切れ" if expired else "無効なURL", expired=expired,
+            again_url=url_for("accounts.login")), 400))
+    return token_page(make_response(render_page("accounts/unlock.html", title="ログインの制限の解除", form=form)))
 
 
 def _lines(text: str) -> list[str]:

@@ -14,6 +14,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from waterportal.admin.blueprint import admin, render
 from waterportal.admin.forms import (
+    ActionForm,
     PasswordChangeForm,
     StaffLoginForm,
     TotpEnrolForm,
@@ -31,9 +32,11 @@ from waterportal.admin.sessions import (
 from waterportal.admin.staff import services as staff_svc
 from waterportal.audit import services as audit
 from waterportal.core import qr
+from waterportal.core.auth import devices, unlock
+from waterportal.core.auth.login import throttled_message
 from waterportal.core.auth.second_factor import new_totp_secret
 from waterportal.core.time import wait_minutes
-from waterportal.core.web import client_address, page_response, safe_next
+from waterportal.core.web import client_address, page_response, safe_next, token_page
 from waterportal.extensions import db
 from waterportal.tenancy.context import TenantContext, current_tenant
 
@@ -47,13 +50,17 @@ ENROL_SECONDS = 600
 
 
 def _finish_login(staff: StaffMember, next_path: str | None):
-    """Start a fresh staff session (ending any older one in this browser) and go on."""
+    """Start a fresh staff session (ending any older one in this browser) and go on; the
+    browser becomes a known device of the account (its own failure counter from now on)."""
     start_staff_session(staff, client_address())
     staff_svc.record_login(staff, client_address())
     db.session.commit()
     if staff.must_change_password:
-        return redirect(url_for("admin.change_password"))
-    return redirect(next_path or url_for("admin.index"))
+        response = redirect(url_for("admin.change_password"))
+    else:
+        response = redirect(next_path or url_for("admin.index"))
+    devices.remember(devices.STAFF, response, devices.issue(devices.STAFF, current_tenant(), staff.email))
+    return response
 
 
 @admin.route("/login", methods=["GET", "POST"])
@@ -66,7 +73,8 @@ def login():
     form = StaffLoginForm()
     message, status, wait = None, 200, 0
     if form.validate_on_submit():
-        result = staff_svc.authenticate(tenant, form.email.data, form.password.data, client_address())
+        result = staff_svc.authenticate(tenant, form.email.data, form.password.data, client_address(),
+                                        devices.presented(devices.STAFF))
         if result.account is not None:
             staff = result.account
             if staff.totp_secret or tenant.settings["admin"]["require_totp"]:
@@ -75,12 +83,36 @@ def login():
                 step = "admin.login_totp" if staff.totp_secret else "admin.login_totp_setup"
                 return redirect(url_for(step, next=next_path))
             return _finish_login(staff, next_path)
-        db.session.commit()  # the audit entry of the failure
+        db.session.commit()  # the audit entry of the failure (and the unlock mail)
         if result.throttled:
-            message, status, wait = THROTTLED.format(minutes=wait_minutes(result.retry_after)), 429, result.retry_after
+            message, status, wait = throttled_message(result, THROTTLED), 429, result.retry_after
         else:
             message = INVALID
     return page_response(render("login.html", form=form, message=message, next_path=next_path), status, wait)
+
+
+@admin.route("/login/unlock/<token>", methods=["GET", "POST"])
+def unlock_login(token: str):
+    """The mailed unlock link: the button makes this browser a known device of the staff
+    member (its own failure counter), once; it logs nobody in."""
+    tenant: TenantContext = current_tenant()
+    form = ActionForm()
+    problem = None
+    try:
+        if form.validate_on_submit():
+            device_token = staff_svc.unlock_device(tenant, token, client_address())
+            db.session.commit()
+            flash("このブラウザのログインの制限を解除しました。パスワードを入力してログインしてください。", "info")
+            response = token_page(redirect(url_for("admin.login")))
+            devices.remember(devices.STAFF, response, device_token)
+            return response
+        unlock.peek(staff_svc.UNLOCK, tenant, token)
+    except unlock.LinkExpired:
+        problem = "このURLは有効期限が切れています。"
+    except unlock.LinkInvalid:
+        problem = "このURLは無効です。すでに使用済みか、URLが正しくない可能性があります。"
+    body = render("unlock.html", form=form, problem=problem)
+    return token_page(page_response(body, 400 if problem else 200))
 
 
 @admin.route("/login/totp", methods=["GET", "POST"])

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from waterportal.core.auth.columns import ConsoleAccountColumns, LoginSessionColumns
+from waterportal.core.auth.columns import ConsoleAccountColumns, LoginSessionColumns, UnlockLinkColumns
 from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db
 from waterportal.tenancy.models import TenantScoped, city_login_session_args
@@ -50,6 +50,15 @@ class StaffSession(LoginSessionColumns, TenantScoped, db.Model):
 
     __tablename__ = "staff_sessions"
     __table_args__ = city_login_session_args("staff_sessions", "staff_id", "staff_members")
+
+    staff_id: Mapped[int]
+
+
+class StaffUnlockLink(UnlockLinkColumns, TenantScoped, db.Model):
+    """A mailed link that makes one browser a known device of the staff member (core/auth/unlock.py)."""
+
+    __tablename__ = "staff_unlock_links"
+    __table_args__ = city_login_session_args("staff_unlock_links", "staff_id", "staff_members")
 
     staff_id: Mapped[int]
 

@@ -36,12 +36,19 @@ def no_store(response: Response) -> Response:
     return response
 
 
+def token_page(response: Response) -> Response:
+    """A page whose URL carries a secret (a mailed link): no Referer leaves it, never cached."""
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return no_store(response)
+
+
 def console_headers(response: Response, referrer_policy: str = "same-origin") -> Response:
     """A console page (city staff, vendor) holds data of many people: never cached, never
     framed, no content sniffing, and a referrer policy chosen by the console."""
     no_store(response)
     response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Referrer-Policy"] = referrer_policy
+    # A token page's own no-referrer (token_page) stands.
+    response.headers.setdefault("Referrer-Policy", referrer_policy)
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 

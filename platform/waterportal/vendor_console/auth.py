@@ -20,7 +20,7 @@ from sqlalchemy import select, update
 
 from waterportal.admin.models import StaffMember, StaffSession
 from waterportal.admin.staff.services import STAFF_PASSWORD_POLICY
-from waterportal.core.auth import pending, second_factor, sessions, throttling
+from waterportal.core.auth import devices, pending, second_factor, sessions, throttling
 from waterportal.core.auth.login import LoginAttempt, check_password
 from waterportal.core.auth.passwords import hash_password, password_problems
 from waterportal.core.text import normalise_email
@@ -113,16 +113,34 @@ def disable_vendor_staff(vendor: VendorStaff) -> int:
     return result.rowcount or 0
 
 
-def authenticate(email: str, password: str, remote_addr: str) -> LoginAttempt:
-    """Check email and password under the throttles; an unknown email costs the same work."""
+def authenticate(email: str, password: str, remote_addr: str, device_token: str | None = None) -> LoginAttempt:
+    """Check email and password under the login throttles (core/auth/throttling.py); an
+    unknown email costs the same work. A valid device cookie (``device_token``: this browser
+    logged in before) counts on its own, so others' failures never slow or block it."""
     email = normalise_email(email)
-    keys = throttling.login_keys(throttling.VENDOR, email, remote_addr)
-    attempt = check_password(None, keys, lambda: find_vendor(email), password)
+    counters = throttling.login_counters(throttling.VENDOR, email, remote_addr,
+                                         devices.device_key(devices.VENDOR, None, email, device_token))
+    attempt = check_password(None, counters, lambda: find_vendor(email), password)
     if attempt.throttled:
-        log.warning("vendor login throttled")
+        log.warning("vendor login throttled (slowed=%s)", attempt.slowed)
     elif attempt.account is None:
         log.warning("vendor login failed (%s)", attempt.reason)
+        if attempt.tripped and attempt.found is not None:
+            # Vendors belong to no city, and the outbox is per city: the operators lift it
+            # with `flask vendor unlock EMAIL`; the known browsers are never slowed.
+            log.warning("vendor login slowed for new devices: %s", attempt.found.actor)
     return attempt
+
+
+def lift_slowdown(vendor: VendorStaff) -> None:
+    """Forget the unknown-device failures of a vendor account (`flask vendor unlock`)."""
+    throttling.lift_account(None, throttling.VENDOR, vendor.email)
+    log.info("vendor login slowdown lifted: %s", vendor.actor)
+
+
+def remember_device(response, vendor: VendorStaff) -> None:
+    """After a completed login: this browser is a known device of the account from now on."""
+    devices.remember(devices.VENDOR, response, devices.issue(devices.VENDOR, None, vendor.email))
 
 
 def verify_totp(vendor: VendorStaff, code: str) -> LoginAttempt:

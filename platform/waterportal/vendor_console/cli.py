@@ -53,6 +53,16 @@ def list_staff_command() -> None:
         click.echo(f"vendor:{vendor.id}\t{vendor.email}\t{vendor.name}\t{flags}".rstrip())
 
 
+@vendor_cli.command("unlock")
+@click.argument("email")
+def unlock_command(email: str) -> None:
+    """Lift the login slowdown others' failures put on a vendor account's new browsers
+    (vendors belong to no city, so no unlock mail; their known browsers are never slowed)."""
+    vendor = _find(email)
+    auth.lift_slowdown(vendor)
+    click.echo(f"login slowdown lifted for vendor:{vendor.id} {vendor.email}")
+
+
 @vendor_cli.command("totp")
 @click.argument("email")
 def totp_command(email: str) -> None:

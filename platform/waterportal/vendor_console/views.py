@@ -20,6 +20,8 @@ from flask import (
 from sqlalchemy import select
 
 from waterportal.admin.forms import ActionForm, StaffLoginForm, TotpForm
+from waterportal.core.auth import devices
+from waterportal.core.auth.login import throttled_message
 from waterportal.core.time import city_time_text, utcnow_naive, wait_minutes
 from waterportal.core.web import client_address, console_headers, page_response
 from waterportal.extensions import db
@@ -67,7 +69,8 @@ def login():
     form = StaffLoginForm()
     message, status, wait = None, 200, 0
     if form.validate_on_submit():
-        result = auth.authenticate(form.email.data, form.password.data, client_address())
+        result = auth.authenticate(form.email.data, form.password.data, client_address(),
+                                   devices.presented(devices.VENDOR))
         if result.account is not None and result.account.totp_secret:
             auth.set_pending(result.account)
             db.session.commit()
@@ -75,14 +78,16 @@ def login():
         if result.account is not None and not current_app.config["VENDOR_REQUIRE_TOTP"]:
             auth.start_session(result.account, client_address())
             db.session.commit()
-            return redirect(url_for("vendor.index"))
+            response = redirect(url_for("vendor.index"))
+            auth.remember_device(response, result.account)
+            return response
         db.session.commit()
         if result.account is not None:
             # Production: no vendor opens the cities' consoles on a password alone.
             log.warning("vendor login refused without a second factor: %s", result.account.actor)
             message, status = TOTP_REQUIRED, 403
         elif result.throttled:
-            message, status, wait = THROTTLED.format(minutes=wait_minutes(result.retry_after)), 429, result.retry_after
+            message, status, wait = throttled_message(result, THROTTLED), 429, result.retry_after
         else:
             message = INVALID
     return _render("login.html", status, wait, form=form, message=message, title="ログイン")
@@ -102,7 +107,9 @@ def login_totp():
         if result.account is not None:
             auth.start_session(pending, client_address())
             db.session.commit()
-            return redirect(url_for("vendor.index"))
+            response = redirect(url_for("vendor.index"))
+            auth.remember_device(response, pending)
+            return response
         db.session.commit()
         if result.throttled:
             status, wait = 429, result.retry_after

@@ -24,7 +24,7 @@ from waterportal.accounts.tokens import (
 from waterportal.core.auth.passwords import policy_lines
 from waterportal.core.text import normalise_email
 from waterportal.core.time import wait_minutes
-from waterportal.core.web import client_address, no_store, throttled_response
+from waterportal.core.web import client_address, throttled_response, token_page
 from waterportal.extensions import db
 from waterportal.tenancy.context import TenantContext, current_tenant
 from waterportal.tenancy.templating import render_page
@@ -35,9 +35,7 @@ WRONG_ANSWER = "秘密の質問の答えが正しくありません。"
 ANSWERS_THROTTLED = "答えの誤りが続いたため、しばらくの間お手続きできません。{minutes}分ほど時間をおいてから、もう一度お試しください。"
 
 
-def _private(response):
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return no_store(response)
+_private = token_page
 
 
 def _is_login_id_city(tenant: TenantContext) -> bool:

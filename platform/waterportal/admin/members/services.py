@@ -149,8 +149,7 @@ class MemberThrottle:
 
 def login_key(tenant: TenantContext, member: Member) -> str:
     """The key accounts.services.authenticate counts this member's login failures under."""
-    identifier = member.email if tenant.login_mode == "email" else (member.login_id or "")
-    return account_services.normalise_identifier(tenant, identifier).lower() or "-"
+    return account_services.member_key(tenant, member)
 
 
 def member_throttles(tenant: TenantContext, member: Member) -> list[MemberThrottle]:
@@ -203,7 +202,10 @@ def clear_member_throttle(tenant: TenantContext, member: Member, ident: str, act
     found = next((t for t in member_throttles(tenant, member) if t.ident == ident), None)
     if found is None:
         raise SupportError("解除する制限が見つかりません。画面を再読み込みしてください。")
-    throttle.clear(tenant, found.rule, found.key)
+    if found.rule == throttling.MEMBER.account:
+        throttling.lift_account(tenant, throttling.MEMBER, found.key)  # and the slowdown it started
+    else:
+        throttle.clear(tenant, found.rule, found.key)
     audit.record(actor, "member.throttle_cleared", target=f"member:{member.id}", remote_addr=remote_addr,
                  rule=found.rule.name, used=found.used)
     return found

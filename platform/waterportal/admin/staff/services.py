@@ -8,18 +8,20 @@ from __future__ import annotations
 import secrets
 import string
 
+from flask import url_for
 from sqlalchemy import select
 
-from waterportal.admin.models import ROLES, StaffMember
+from waterportal.admin.models import ROLES, StaffMember, StaffUnlockLink
 from waterportal.admin.sessions import end_all_staff_sessions
 from waterportal.audit import services as audit
-from waterportal.core.auth import second_factor, throttling
+from waterportal.core.auth import devices, second_factor, throttling, unlock
 from waterportal.core.auth.login import LoginAttempt, check_password
 from waterportal.core.auth.passwords import MAX_LENGTH, hash_password, password_problems, verify_password
 from waterportal.core.forms import without_controls
 from waterportal.core.text import normalise_email
 from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db
+from waterportal.mail.services import portal_url, queue_mail
 from waterportal.tenancy.context import TenantContext, current_tenant
 
 # The platform's strongest password policy: staff can change every city's settings.
@@ -33,6 +35,7 @@ STAFF_PASSWORD_POLICY = {
     "require_symbol": True,
     "allowed_symbols": STAFF_SYMBOLS,
 }
+UNLOCK = unlock.UnlockKind(StaffUnlockLink, StaffMember, "staff_id")
 
 
 class StaffError(ValueError):
@@ -112,23 +115,50 @@ def create_staff(
     return staff, generated
 
 
-def authenticate(tenant: TenantContext, email: str, password: str, remote_addr: str) -> LoginAttempt:
-    """Check email and password, throttled per account and per address; audit failures.
+def authenticate(
+    tenant: TenantContext, email: str, password: str, remote_addr: str, device_token: str | None = None
+) -> LoginAttempt:
+    """Check email and password under the login throttles (core/auth/throttling.py); audit failures.
 
-    An unknown email costs the same argon2 work as a wrong password.
+    An unknown email costs the same argon2 work as a wrong password. A valid device cookie
+    (``device_token``, this browser logged in before) counts on its own, so others'
+    failures never slow or block it; the failure that starts the account's slowdown mails
+    the staff member an unlock link.
     """
     typed = normalise_email(email)
     # The throttle and the audit log name the account without control characters (PostgreSQL
     # refuses a NUL, and a NUL must not open a fresh throttle); find_staff gets what was typed.
     email = without_controls(typed)
-    keys = throttling.login_keys(throttling.STAFF, email, remote_addr)
-    attempt = check_password(tenant, keys, lambda: find_staff(typed), password)
+    counters = throttling.login_counters(throttling.STAFF, email, remote_addr,
+                                         devices.device_key(devices.STAFF, tenant, email, device_token))
+    attempt = check_password(tenant, counters, lambda: find_staff(typed), password)
     if attempt.throttled:
-        audit.record("anonymous", "staff.login_throttled", target=email, remote_addr=remote_addr)
+        audit.record("anonymous", "staff.login_throttled", target=email, remote_addr=remote_addr,
+                     slowed=attempt.slowed)
     elif attempt.account is None:
         actor = attempt.found.actor if attempt.found else "anonymous"
         audit.record(actor, "staff.login_failed", target=email, remote_addr=remote_addr, reason=attempt.reason)
+        if attempt.tripped and attempt.found is not None:
+            mail_unlock_link(tenant, attempt.found, remote_addr)
     return attempt
+
+
+def mail_unlock_link(tenant: TenantContext, staff: StaffMember, remote_addr: str) -> None:
+    """Mail the staff member a link that makes one browser a known device (core/auth/unlock.py)."""
+    if staff.vendor_id is not None:  # a vendor's account has no password and no mailbox
+        return
+    key = unlock.issue(UNLOCK, staff)
+    queue_mail(tenant, staff.email, "staff_login_unlock", staff=staff, minutes=unlock.UNLOCK_SECONDS // 60,
+               link=portal_url(tenant, url_for("admin.unlock_login", token=key)))
+    audit.record("anonymous", "staff.login_slowed", target=staff.email, remote_addr=remote_addr, unlock_mailed=True)
+
+
+def unlock_device(tenant: TenantContext, token: str, remote_addr: str) -> str:
+    """Use an unlock link up; return the device cookie value that makes this browser a
+    known device of its staff member. Raises unlock.LinkExpired / LinkInvalid."""
+    staff = unlock.claim(UNLOCK, tenant, token)
+    audit.record(staff.actor, "staff.login_unlocked", target=staff.email, remote_addr=remote_addr)
+    return devices.issue(devices.STAFF, tenant, staff.email)
 
 
 def record_login(staff: StaffMember, remote_addr: str) -> None:

@@ -41,3 +41,14 @@ class ConsoleAccountColumns:
     disabled: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)
     last_login_at: Mapped[dt.datetime | None]
+
+
+class UnlockLinkColumns:
+    """A mailed unlock link (core/auth/unlock.py): only the SHA-256 of its random key is
+    stored; it works once (``used_at``) until ``expires_at``."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)
+    expires_at: Mapped[dt.datetime]
+    used_at: Mapped[dt.datetime | None]
