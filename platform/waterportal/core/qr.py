@@ -14,9 +14,10 @@ from markupsafe import Markup
 
 
 def _code(data: str) -> segno.QRCode:
-    # Error level M: readable from a phone held at an angle, still a small version for an
-    # otpauth:// URI (about 120 characters).
-    return segno.make(data, error="m", micro=False)
+    # Error level L: a screen does not smudge, and the lowest level keeps the modules large.
+    # A city's otpauth:// URI is long (its Japanese issuer, percent-encoded twice: ~430
+    # characters, version 14 = 73 modules).
+    return segno.make(data, error="l", micro=False)
 
 
 def svg(data: str, title: str, css_class: str = "qr") -> Markup:
