@@ -21,8 +21,8 @@ from waterportal.admin.models import SettingsRevision, StaffMember
 from waterportal.admin.settings.groups import GROUPS
 from waterportal.admin.settings.services import apply_overrides
 from waterportal.admin.staff.services import UNLOCK
-from waterportal.core.auth import unlock
 from waterportal.contracts.models import MemberContract
+from waterportal.core.auth import unlock
 from waterportal.extensions import db
 from waterportal.imports.models import ImportBatch
 from waterportal.inquiries.models import Inquiry

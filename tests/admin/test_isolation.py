@@ -11,8 +11,8 @@ from tests.admin.conftest import login_staff
 from waterportal.admin.models import StaffMember
 from waterportal.admin.settings.services import apply_overrides
 from waterportal.admin.staff.services import UNLOCK
-from waterportal.core.auth import unlock
 from waterportal.contracts.models import MemberContract
+from waterportal.core.auth import unlock
 from waterportal.extensions import db
 from waterportal.imports.models import ImportBatch
 from waterportal.inquiries.models import Inquiry

@@ -20,9 +20,9 @@ from sqlalchemy import select
 from waterportal.accounts.models import Member
 from waterportal.accounts.services import UNLOCK
 from waterportal.accounts.tokens import LOGIN_RECOVERY, PASSWORD_RESET, make_token
-from waterportal.core.auth import unlock
 from waterportal.billing.models import Bill, Document
 from waterportal.contracts.models import Contract, MemberContract
+from waterportal.core.auth import unlock
 from waterportal.extensions import db
 from waterportal.inquiries.models import Inquiry
 from waterportal.notices.models import Notice

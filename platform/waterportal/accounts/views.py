@@ -161,10 +161,7 @@ def unlock_login(token: str):
         if form.validate_on_submit():
             device_token = services.unlock_device(tenant, token, client_address())
             db.session.commit()
-            flash("このブラウザのログインの制限を解除しました。パスワードを入力してログインしてください。", "info")
-            response = token_page(redirect(url_for("accounts.login")))
-            devices.remember(devices.MEMBER, response, device_token)
-            return response
+            return devices.unlocked(devices.MEMBER, url_for("accounts.login"), device_token)
         unlock.peek(services.UNLOCK, tenant, token)
     except unlock.LinkInvalid as exc:
         expired = isinstance(exc, unlock.LinkExpired)

@@ -102,10 +102,7 @@ def unlock_login(token: str):
         if form.validate_on_submit():
             device_token = staff_svc.unlock_device(tenant, token, client_address())
             db.session.commit()
-            flash("このブラウザのログインの制限を解除しました。パスワードを入力してログインしてください。", "info")
-            response = token_page(redirect(url_for("admin.login")))
-            devices.remember(devices.STAFF, response, device_token)
-            return response
+            return devices.unlocked(devices.STAFF, url_for("admin.login"), device_token)
         unlock.peek(staff_svc.UNLOCK, tenant, token)
     except unlock.LinkExpired:
         problem = "このURLは有効期限が切れています。"

@@ -15,10 +15,13 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app, request
+from flask import current_app, flash, redirect, request
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from waterportal.core.web import token_page
+
 MAX_AGE_DAYS = 365
+UNLOCKED = "このブラウザのログインの制限を解除しました。パスワードを入力してログインしてください。"
 
 
 @dataclass(frozen=True)
@@ -73,3 +76,12 @@ def remember(kind: DeviceKind, response, token: str | None) -> None:
         kind.cookie, token, max_age=MAX_AGE_DAYS * 86400, httponly=True, samesite="Lax", path=kind.path,
         secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
     )
+
+
+def unlocked(kind: DeviceKind, login_url: str, token: str):
+    """The answer to a used unlock link (core/auth/unlock.py): back to the login page, as a
+    known device of the link's account from now on."""
+    flash(UNLOCKED, "info")
+    response = token_page(redirect(login_url))
+    remember(kind, response, token)
+    return response
