@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
@@ -22,6 +21,7 @@ from waterportal.accounts.registration.blueprint import registration
 from waterportal.admin.blueprint import admin
 from waterportal.admin.cli import staff_cli
 from waterportal.core.auth import secret_box
+from waterportal.core.database import RetryBusyReads, configure_engine
 from waterportal.core.errors import register_errors
 from waterportal.core.paths import CONFIG_DIR, REPO_ROOT, TENANTS_DIR, THEMES_DIR
 from waterportal.demo.cli import demo_cli
@@ -91,21 +91,6 @@ def load_config(app: Flask, config: Mapping[str, Any] | None) -> None:
         raise ConfigError(str(exc)) from None
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    # Let SQLAlchemy, not pysqlite, emit BEGIN: SAVEPOINTs and rollbacks then behave
-    # (SQLAlchemy docs, "Serializable isolation / Savepoints / Transactional DDL").
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.close()
-
-
-def _sqlite_begin(conn) -> None:
-    conn.exec_driver_sql("BEGIN")
-
-
 def register_extensions(app: Flask) -> None:
     """Bind the unbound extensions and the tenant isolation hooks."""
     db.init_app(app)
@@ -116,10 +101,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     install_isolation(Session)
     with app.app_context():
-        engine = db.engine
-        if engine.dialect.name == "sqlite" and not event.contains(engine, "connect", _sqlite_pragmas):
-            event.listen(engine, "connect", _sqlite_pragmas)
-            event.listen(engine, "begin", _sqlite_begin)
+        configure_engine(db.engine)  # SQLite: WAL, busy timeout, BEGIN IMMEDIATE for writers
     app.extensions["waterportal.tenants"] = TenantRegistry(app.config["TENANT_REFRESH_SECONDS"])
 
 
@@ -197,6 +179,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"], x_proto=app.config["PROXY_FIX_X_PROTO"], x_host=0
         )
+    # A page view that met a busy SQLite file runs again instead of failing (core/database.py).
+    app.wsgi_app = RetryBusyReads(app.wsgi_app)  # type: ignore[method-assign]
     register_extensions(app)
     register_templating(app)
     register_request_pipeline(app)

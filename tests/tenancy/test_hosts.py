@@ -69,7 +69,7 @@ def test_city_never_comes_from_other_headers(client_for, header):
 
 
 def test_healthz_answers_on_any_host(client_for):
-    assert client_for("unknown.localhost").get("/healthz").json == {"status": "ok"}
+    assert client_for("unknown.localhost").get("/healthz").json == {"status": "ok", "database": "ok"}
 
 
 def test_host_map_follows_changes_without_restart(app, client_for, app_ctx):

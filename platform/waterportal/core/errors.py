@@ -8,11 +8,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from flask import Flask, render_template
+from flask import Flask, g, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
-from waterportal.extensions import db
+from waterportal.core.database import BUSY_FLAG, RETRY_AFTER_BUSY, RETRY_AFTER_DOWN, is_busy, is_unavailable
+from waterportal.extensions import db, login_manager
 
 log = logging.getLogger("waterportal")
 
@@ -25,6 +27,8 @@ MESSAGES = {
     413: ("ファイルが大きすぎます", "ファイルの大きさをご確認ください。"),
     429: ("しばらくお待ちください", "短時間に操作が繰り返されました。時間をおいてから再度お試しください。"),
     500: ("エラーが発生しました", "ただいま処理できません。時間をおいてから再度お試しください。"),
+    503: ("ただいまご利用いただけません", "システムが一時的に混み合っているか、停止しています。入力内容は保存されていません。"
+                                      "お手数ですが、しばらく時間をおいてから再度お試しください。"),
 }
 
 
@@ -62,11 +66,39 @@ def register_errors(app: Flask, city_page: CityPage, current_city: CurrentCity) 
     def handle_http(exc: HTTPException):
         return render_error(exc.code or 500, city_page, current_city)
 
+    def handle_database(exc: Exception):
+        """The database is away or busy: nothing of the request is kept (rolled back) and
+        the citizen gets the city's 503 page with ``Retry-After``, not a 500."""
+        if not is_unavailable(exc):
+            return handle_unexpected(exc)
+        busy = is_busy(exc)
+        _forget_transaction()
+        tenant = current_city()
+        log.warning("database %s (tenant=%s): %s", "busy" if busy else "unavailable",
+                    getattr(tenant, "slug", "-"), str(exc).splitlines()[0])
+        if busy:
+            request.environ[BUSY_FLAG] = True  # a page view is run again (core/database.py)
+        # The page must not touch the database again: no member is loaded for it.
+        g._login_user = login_manager.anonymous_user()
+        body, status = render_error(503, city_page, current_city)
+        return body, status, {"Retry-After": str(RETRY_AFTER_BUSY if busy else RETRY_AFTER_DOWN)}
+
+    app.register_error_handler(sa_exc.SQLAlchemyError, handle_database)
+
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception):
-        db.session.rollback()
+        _forget_transaction()
         tenant = current_city()
         log.exception("unhandled error (tenant=%s)", getattr(tenant, "slug", "-"))
         if app.testing and app.config.get("PROPAGATE_TEST_ERRORS", True):
             raise exc
         return render_error(500, city_page, current_city)
+
+
+def _forget_transaction() -> None:
+    """Roll the request's transaction back, so nothing half-written is ever committed later
+    in the request; on a lost connection the rollback itself may fail, which is fine."""
+    try:
+        db.session.rollback()
+    except sa_exc.SQLAlchemyError as exc:
+        log.info("rollback after a database error failed too: %s", str(exc).splitlines()[0])

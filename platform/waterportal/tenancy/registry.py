@@ -16,7 +16,9 @@ from typing import Any
 import click
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
 
+from waterportal.core.database import is_unavailable
 from waterportal.core.exceptions import SettingsInvalid
 from waterportal.extensions import db
 from waterportal.tenancy.context import TenantContext
@@ -86,7 +88,17 @@ class TenantRegistry:
         now = time.monotonic()
         if not force and self._stamp is not None and now - self._checked_at < self.refresh_seconds:
             return
-        stamp = self._current_stamp()
+        try:
+            stamp = self._current_stamp()
+        except DBAPIError as exc:
+            if self._stamp is None or not is_unavailable(exc):
+                raise
+            # The database is away: keep serving the cities as last seen, so each answers
+            # with its own 503 page (core/errors.py), and look again after the interval.
+            db.session.rollback()
+            self._checked_at = now
+            log.warning("tenant map not refreshed, database unavailable: %s", str(exc).splitlines()[0])
+            return
         self._checked_at = now
         if stamp == self._stamp and not force:
             return

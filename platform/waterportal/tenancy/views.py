@@ -6,7 +6,9 @@ from pathlib import Path
 
 from flask import abort, current_app, jsonify, send_from_directory
 from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
 
+from waterportal.core.database import RETRY_AFTER_DOWN, is_unavailable
 from waterportal.extensions import db
 from waterportal.tenancy.blueprint import health, theme_assets
 from waterportal.tenancy.context import current_tenant
@@ -15,9 +17,25 @@ from waterportal.tenancy.models import TenantAsset
 
 @health.get("/healthz")
 def healthz():
-    """200 when the database answers; used by the load balancer on any host."""
-    db.session.execute(text("SELECT 1"))
-    return jsonify(status="ok")
+    """200 when the database answers, else 503 saying it is down; for the load balancer on
+    any host. It names no city and no person, only the state of each part."""
+    try:
+        db.session.execute(text("SELECT 1"))
+    except DBAPIError as exc:
+        if not is_unavailable(exc):
+            raise
+        try:
+            db.session.rollback()
+        except DBAPIError:
+            pass  # the connection is gone; the pool replaces it (pool_pre_ping)
+        response = jsonify(status="down", database="down")
+        response.status_code = 503
+        response.headers["Retry-After"] = str(RETRY_AFTER_DOWN)
+        response.headers["Cache-Control"] = "no-store"
+        return response
+    response = jsonify(status="ok", database="ok")
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @theme_assets.get("/_theme/<theme>/<path:filename>")

@@ -20,6 +20,8 @@ from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from flask import current_app, has_app_context
 
+from waterportal.core.database import release_write_lock
+
 DEFAULTS = {"ARGON2_TIME_COST": 3, "ARGON2_MEMORY_KIB": 65536, "ARGON2_PARALLELISM": 2}
 
 # The platform floor: no city may ask for less than FLOOR_MIN_LENGTH characters, or allow
@@ -51,13 +53,15 @@ def _current() -> tuple[PasswordHasher, str]:
 
 
 def hash_password(password: str) -> str:
-    """Hash a password with argon2id."""
+    """Hash a password with argon2id (SQLite's write lock is not held meanwhile)."""
+    release_write_lock()
     return _current()[0].hash(password)
 
 
 def verify_password(stored_hash: str | None, password: str) -> bool:
     """Check ``password`` against ``stored_hash``; with ``None`` burn the same time and fail."""
     hasher, dummy = _current()
+    release_write_lock()  # argon2 takes long: other writers need not wait for it (core/database.py)
     try:
         return hasher.verify(stored_hash or dummy, password) and stored_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
