@@ -18,9 +18,10 @@ Before the view, each step may answer instead of the view:
 5. **Sessions** (:func:`load_sessions`): the member's session on every city page, the
    staff session on the city console, the vendor session on the vendor console.
 
-After the view, :func:`mark_private` keeps pages with personal data out of caches; at the
-end of the request, :func:`finish_request` drops the city context and hands the mail the
-request committed to the delivery.
+After the view, :func:`mark_private` keeps pages with personal data out of caches and
+:func:`add_security_headers` sets the browser's security headers on every response (error
+pages and static files included); at the end of the request, :func:`finish_request` drops
+the city context and hands the mail the request committed to the delivery.
 """
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ from werkzeug.wrappers import Response
 
 from waterportal.accounts.session import refresh_session
 from waterportal.admin.sessions import load_staff
+from waterportal.core.security_headers import set_security_headers
 from waterportal.core.web import no_store
 from waterportal.extensions import csrf
 from waterportal.mail.delivery import forget_earlier_commits
@@ -45,6 +47,16 @@ log = logging.getLogger("waterportal")
 PRIVATE_BLUEPRINTS = frozenset({"portal", "profile", "admin", "vendor"})
 # Blueprints that never need a session (static files, load balancer checks).
 SESSIONLESS_BLUEPRINTS = frozenset({"theme_assets", "health"})
+# Views whose URL carries a secret (a mailed token, the vendor's one-time key): they send
+# no referrer at all. tests/test_security_headers.py finds every route with a token in
+# its path and fails until it is listed here.
+TOKEN_ENDPOINTS = frozenset({
+    "accounts.reset_password", "accounts.recover_account", "accounts.unlock_login",
+    "admin.unlock_login", "admin.vendor_login",
+})
+# The vendor console sends no referrer at all, and its form into a city's console is
+# redirected to the city's host (another origin, which form-action must allow).
+VENDOR_BLUEPRINT = "vendor"
 
 
 def check_csrf() -> None:
@@ -109,6 +121,18 @@ def mark_private(response: Response) -> Response:
     return response
 
 
+def add_security_headers(response: Response) -> Response:
+    """CSP, framing, sniffing, referrer, permissions and (production) HSTS on every
+    response; the policy is :mod:`waterportal.core.security_headers`."""
+    vendor = request.blueprint == VENDOR_BLUEPRINT
+    return set_security_headers(
+        response,
+        no_referrer=vendor or request.endpoint in TOKEN_ENDPOINTS,
+        hsts_max_age=current_app.config.get("HSTS_MAX_AGE", 0),
+        form_targets=f"{request.scheme}:" if vendor else "",
+    )
+
+
 def finish_request(_exc: BaseException | None = None) -> None:
     """Drop the city context, then deliver the mail this request committed. A teardown,
     not an after-request hook: mail committed before an error is still delivered."""
@@ -118,8 +142,9 @@ def finish_request(_exc: BaseException | None = None) -> None:
 
 
 def register_request_pipeline(app: Flask) -> None:
-    """Install the pipeline: one hook before the view, one after it, one at the end."""
+    """Install the pipeline: one hook before the view, two after it, one at the end."""
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False
     app.before_request(run_before_view)
     app.after_request(mark_private)
+    app.after_request(add_security_headers)
     app.teardown_request(finish_request)

@@ -167,12 +167,13 @@ def test_preview_shows_the_login_page_with_the_new_values_without_saving(app, st
     assert response.status_code == 200 and "ログイン画面のプレビュー(まだ保存されていません)" in body
     srcdoc = html.unescape(re.search(r'<iframe sandbox="" title="[^"]+" srcdoc="([^"]*)"', body).group(1))
     assert "本日は&lt;18時&gt;まで" in srcdoc  # escaped inside the page, not markup
-    assert "金沢市上下水道ポータルサイト ログイン" in srcdoc and "--brand:#7a1f2b" in srcdoc
+    # The city's colours: its brand stylesheet, keyed by the colours (no inline style under the CSP).
+    assert "金沢市上下水道ポータルサイト ログイン" in srcdoc and "/_brand.css?c=7a1f2b-" in srcdoc
     assert "本日は&lt;18時&gt;まで</textarea>" in body  # the form keeps the value for saving
     assert tenant_state(app, "kanazawa") == before and revisions(app, kanazawa) == []
     # The preview's colours are the previewed ones.
     body = settings_post(client, "branding", {"branding.primary_color": "#123456"}, action="preview").get_data(as_text=True)
-    assert "--brand:#123456" in html.unescape(body)
+    assert "/_brand.css?c=123456-" in html.unescape(body)
 
 
 def test_history_shows_the_diff_and_rollback_restores_an_older_state(app, staff_client, kanazawa, audit_entries):

@@ -1,6 +1,8 @@
 """Per-city templates: overrides, branding, and what a city can never override."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from waterportal.tenancy.templating import chain
@@ -59,12 +61,29 @@ def test_city_cannot_override_core_admin_or_vendor_templates(client_for, tenant_
         )
 
 
+def brand_stylesheet(client, page: str) -> str:
+    """The city's colours: the stylesheet the page links (no inline style under the CSP)."""
+    href = re.search(r'<link rel="stylesheet" href="(/_brand\.css\?c=[^"]+)">', page).group(1)
+    response = client.get(href.replace("&amp;", "&"))
+    assert response.status_code == 200 and response.mimetype == "text/css"
+    assert "immutable" in response.headers["Cache-Control"]  # the key is the content
+    return response.get_data(as_text=True)
+
+
 def test_each_city_looks_like_itself(client_for):
-    nayoro = client_for("nayoro").get("/faq").get_data(as_text=True)
-    kanazawa = client_for("kanazawa").get("/faq").get_data(as_text=True)
-    assert "--brand:#0b5e8e" in nayoro and "名寄市上下水道ポータル" in nayoro
-    assert "--brand:#7a1f2b" in kanazawa and "金沢市上下水道ポータルサイト" in kanazawa
+    nayoro_client, kanazawa_client = client_for("nayoro"), client_for("kanazawa")
+    nayoro = nayoro_client.get("/faq").get_data(as_text=True)
+    kanazawa = kanazawa_client.get("/faq").get_data(as_text=True)
+    assert "--brand:#0b5e8e" in brand_stylesheet(nayoro_client, nayoro) and "名寄市上下水道ポータル" in nayoro
+    assert "--brand:#7a1f2b" in brand_stylesheet(kanazawa_client, kanazawa) and "金沢市上下水道ポータルサイト" in kanazawa
     assert 'src="/_tenant/logo.png"' in nayoro
+
+
+def test_the_brand_stylesheet_takes_colours_only(client):
+    assert client.get("/_brand.css?c=0b5e8e-ffffff-b3421a").get_data(as_text=True) == (
+        ":root{--brand:#0b5e8e;--brand-text:#ffffff;--accent:#b3421a}")
+    for key in ("", "0b5e8e", "0b5e8e-ffffff-b3421a;}*{x", "red-ffffff-b3421a", "0b5e8e-ffffff-b3421a-000000"):
+        assert client.get("/_brand.css", query_string={"c": key}).status_code == 404, key
 
 
 def test_pages_make_no_external_requests(client_for):

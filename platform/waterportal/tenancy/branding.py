@@ -1,6 +1,8 @@
 """Branding tokens: colours become CSS custom properties; WCAG contrast checks."""
 from __future__ import annotations
 
+import re
+
 
 def _channel(value: int) -> float:
     c = value / 255
@@ -19,11 +21,25 @@ def contrast_ratio(fg: str, bg: str) -> float:
     return (a + 0.05) / (b + 0.05)
 
 
-def css_variables(branding: dict) -> str:
-    """Render the branding section as a ``:root{--…}`` block (values validated by the schema)."""
-    pairs = {
-        "--brand": branding.get("primary_color", "#005a9c"),
-        "--brand-text": branding.get("primary_text_color", "#ffffff"),
-        "--accent": branding.get("accent_color", "#b3421a"),
-    }
-    return ":root{" + ";".join(f"{k}:{v}" for k, v in pairs.items()) + "}"
+# The branding keys that become CSS custom properties, with the platform's defaults.
+BRAND_PROPERTIES = {
+    "--brand": ("primary_color", "#005a9c"),
+    "--brand-text": ("primary_text_color", "#ffffff"),
+    "--accent": ("accent_color", "#b3421a"),
+}
+COLOURS_KEY = re.compile("-".join([r"[0-9a-f]{6}"] * len(BRAND_PROPERTIES)))
+
+
+def colours_key(branding: dict) -> str:
+    """The branding's colours as one URL-safe key (``005a9c-ffffff-b3421a``): the pages link
+    the stylesheet by it, so a changed colour is a new URL and the old one can be cached for good."""
+    return "-".join(branding.get(key, default).lstrip("#").lower() for key, default in BRAND_PROPERTIES.values())
+
+
+def css_variables(key: str) -> str | None:
+    """The ``:root{--brand:…}`` stylesheet for a :func:`colours_key`, or None when ``key``
+    is not one (only six hex digits per colour ever reach the CSS)."""
+    if not COLOURS_KEY.fullmatch(key):
+        return None
+    pairs = zip(BRAND_PROPERTIES, key.split("-"), strict=True)
+    return ":root{" + ";".join(f"{name}:#{value}" for name, value in pairs) + "}"

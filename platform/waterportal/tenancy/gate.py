@@ -11,10 +11,12 @@ from waterportal.tenancy.hosts import normalise_host
 from waterportal.tenancy.registry import get_registry
 from waterportal.tenancy.templating import render_page
 
-# Endpoints that answer on any host and never need a city (load balancer checks).
-HOSTLESS_ENDPOINTS = {"health.healthz"}
-# Endpoints that stay up outside service hours and for disabled cities.
-ALWAYS_OPEN_ENDPOINTS = HOSTLESS_ENDPOINTS | {"theme_assets.static", "theme_assets.tenant_asset"}
+# Endpoints that answer on any host and never need a city (load balancer checks, the
+# stylesheet of the plain error page that unknown hosts get).
+HOSTLESS_ENDPOINTS = {"health.healthz", "theme_assets.core_static"}
+# Endpoints that stay up outside service hours and for disabled cities (the 503 page
+# needs its stylesheets).
+ALWAYS_OPEN_ENDPOINTS = HOSTLESS_ENDPOINTS | {"theme_assets.static", "theme_assets.tenant_asset", "theme_assets.brand_css"}
 # Blueprints that service hours do not close: city staff must reach their console at any
 # hour (a mistyped service-hours setting must never lock them out of fixing it).
 HOURS_EXEMPT_BLUEPRINTS = {"admin"}

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, current_app, render_template
+from flask import Flask, current_app, render_template, url_for
 from jinja2 import BaseLoader, ChoiceLoader, FileSystemLoader, PrefixLoader
 
-from waterportal.tenancy.branding import css_variables
+from waterportal.tenancy.branding import colours_key
 from waterportal.tenancy.context import TenantContext, current_tenant, current_tenant_or_none
 
 
@@ -63,7 +63,8 @@ def register_templating(app: Flask) -> None:
         return {
             "tenant": tenant,
             "settings": tenant.settings,
-            "brand_css": css_variables(tenant.settings.get("branding", {})),
+            # The city's colours: a stylesheet, not an inline <style> (no 'unsafe-inline' in the CSP).
+            "brand_css_url": url_for("theme_assets.brand_css", c=colours_key(tenant.settings.get("branding", {}))),
         }
 
     @app.template_filter("yen")

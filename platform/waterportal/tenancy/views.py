@@ -1,16 +1,17 @@
-"""Host-independent health check, theme static files and city assets (logo)."""
+"""Host-independent health check, theme static files, city colours and assets (logo)."""
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-from flask import abort, current_app, jsonify, send_from_directory
+from flask import abort, current_app, jsonify, request, send_from_directory
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from waterportal.core.database import RETRY_AFTER_DOWN, is_unavailable
 from waterportal.extensions import db
 from waterportal.tenancy.blueprint import health, theme_assets
+from waterportal.tenancy.branding import css_variables
 from waterportal.tenancy.context import current_tenant
 from waterportal.tenancy.models import TenantAsset
 
@@ -43,6 +44,27 @@ def static(theme: str, filename: str):
     """Static files of a theme (CSS, icons). Cached for a day; names are safe-joined."""
     root = Path(current_app.config["THEMES_DIR"]) / theme / "static"
     return send_from_directory(root, filename, max_age=86400)
+
+
+@theme_assets.get("/_brand.css")
+def brand_css():
+    """A city's colours as CSS custom properties, from the key in ``?c=`` (see
+    :func:`~waterportal.tenancy.branding.colours_key`): a file, so the pages need no inline
+    style under the Content-Security-Policy. The key is the content, so it is cached for good,
+    and the console's preview of unsaved colours links its own key."""
+    css = css_variables(request.args.get("c", ""))
+    if css is None:
+        abort(404)
+    response = current_app.response_class(css, mimetype="text/css")
+    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    return response
+
+
+@theme_assets.get("/_core/<path:filename>")
+def core_static(filename: str):
+    """The platform's own files (the plain error page's stylesheet), on any host: that
+    page is the answer to unknown hosts."""
+    return send_from_directory(Path(current_app.root_path) / "static", filename, max_age=86400)
 
 
 # Upload names are "<sha256 prefix>.<ext>"; anything else (a NUL, which PostgreSQL refuses
