@@ -479,6 +479,11 @@ class Recorder:
         with self._lock:
             self.acked.append((time.monotonic(), address))
 
+    def recent_addresses(self, count: int) -> list[str]:
+        """The addresses of the latest completed registrations."""
+        with self._lock:
+            return [address for _, address in self.acked[-count:]]
+
     def ended_between(self, start: float, end: float) -> list[Outcome]:
         """The requests that ended in the window (a failure shows when the answer comes)."""
         with self._lock:
@@ -640,8 +645,7 @@ class Load:
 
     def reset(self, _n: int) -> None:
         """A password-reset request for a registered address (a mail) or an unknown one (none)."""
-        with self.recorder._lock:
-            known = [a for _, a in self.recorder.acked[-50:]]
+        known = self.recorder.recent_addresses(50)
         address = random.choice(known) if known and random.random() < 0.7 else f"nobody-{secrets.token_hex(4)}@example.jp"
         client = Client(self.port, self._host("nayoro"), self.recorder, "reset")
         client.post("/password/forgot", {"email": address})
