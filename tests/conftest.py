@@ -24,6 +24,7 @@ from waterportal.extensions import db
 from waterportal.provisioning.services import apply_definition, read_definition
 from waterportal.tenancy.context import tenant_context
 from waterportal.tenancy.registry import get_registry
+from waterportal.tenancy.row_security import APP_ROLE, apply_row_security
 
 work_around_libfaketime()
 
@@ -81,21 +82,38 @@ def make_config(database_url: str, **overrides) -> dict:
     return config
 
 
+def build_database(url: str, **overrides) -> str:
+    """Build the schema from the models and apply both cities, as the tables' owner; return
+    the URL the app connects with.
+
+    On PostgreSQL the owner also applies the migration's row security
+    (waterportal.tenancy.row_security) and the app connects as its non-owner role, so every
+    PostgreSQL test runs behind the policies, as production does.
+    """
+    owner = create_app(make_config(url, **overrides))
+    setup_clock = Clock(DAYTIME)  # the cities' rows are stamped at the suite's moment, not the real one
+    with owner.app_context():
+        db.create_all()
+        apply_row_security(db.session.connection())
+        for slug in HOSTS:
+            apply_definition(read_definition(TENANTS_DIR / slug))
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+    setup_clock.stop()
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "postgresql":
+        return url
+    return parsed.set(username=APP_ROLE, password=None).render_as_string(hide_password=False)
+
+
 @pytest.fixture(scope="session")
 def app(database_url):
     """The app with the schema built from the models and both cities applied.
 
     tests/test_migrations.py proves the Alembic migrations build the same schema.
     """
-    application = create_app(make_config(database_url))
-    setup_clock = Clock(DAYTIME)  # the cities' rows are stamped at the suite's moment, not the real one
-    with application.app_context():
-        db.create_all()
-        for slug in HOSTS:
-            apply_definition(read_definition(TENANTS_DIR / slug))
-        db.session.commit()
-        db.session.remove()
-    setup_clock.stop()
+    application = create_app(make_config(build_database(database_url)))
     yield application
     with application.app_context():
         db.engine.dispose()

@@ -41,6 +41,7 @@ from waterportal.tenancy.blueprint import health, theme_assets
 from waterportal.tenancy.context import current_tenant_or_none
 from waterportal.tenancy.isolation import install_isolation
 from waterportal.tenancy.registry import TenantRegistry
+from waterportal.tenancy.row_security import install_row_security
 from waterportal.tenancy.templating import register_templating, render_page
 from waterportal.vendor_console.blueprint import vendor
 from waterportal.vendor_console.cli import vendor_cli
@@ -102,6 +103,8 @@ def register_extensions(app: Flask) -> None:
     install_isolation(Session)
     with app.app_context():
         configure_engine(db.engine)  # SQLite: WAL, busy timeout, BEGIN IMMEDIATE for writers
+    with app.app_context():
+        install_row_security(db.engine)  # PostgreSQL: app.tenant_id per transaction (no-op on SQLite)
     app.extensions["waterportal.tenants"] = TenantRegistry(app.config["TENANT_REFRESH_SECONDS"])
 
 

@@ -132,7 +132,8 @@ def test_vendor_escape_hatch_reads_every_city(two_cities):
 def test_composite_foreign_key_refuses_a_cross_city_reference(two_cities, nayoro):
     """Even SQL that bypasses the ORM hooks cannot point a Nayoro bill at a Kanazawa contract."""
     values = {**_bill_values(two_cities["kanazawa"]), "tenant_id": nayoro.id}
-    with pytest.raises(IntegrityError):
+    # Under Nayoro, so that PostgreSQL's row security (a Nayoro row) lets it reach the key.
+    with pytest.raises(IntegrityError), tenant_context(nayoro):
         with db.session.begin_nested():
             db.session.execute(insert(Bill.__table__).values(**values))
 

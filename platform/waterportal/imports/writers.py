@@ -2,7 +2,8 @@
 
 Both paths run on the session's connection, inside the caller's transaction, and put
 ``tenant_id`` into every statement themselves: these are Core/driver statements, which
-the ORM isolation hooks do not see.
+the ORM isolation hooks do not see. Before a driver cursor runs, ``set_city_for_driver``
+sets PostgreSQL's ``app.tenant_id`` (row security) as SQLAlchemy's own statements do.
 
 * SQLite: ``INSERT ... ON CONFLICT DO UPDATE`` with ``executemany`` in chunks. Values are
   passed as the driver takes them (dates as ``YYYY-MM-DD`` text, timestamps as SQLAlchemy's
@@ -20,6 +21,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from waterportal.imports.validation import BILL_VALUES, CONTRACT_VALUES
+from waterportal.tenancy.row_security import set_city_for_driver
 
 Progress = Callable[[int], None]
 
@@ -54,6 +56,7 @@ def _select_sql(conn: Connection, table: str, columns: Sequence[str], dates: Seq
 def _fetch(conn: Connection, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
     # The DB-API cursor hands back plain tuples: for 100,000 bills that is 4x quicker than
     # SQLAlchemy Row objects, and the comparison in services wants tuples anyway.
+    set_city_for_driver(conn)
     cursor = conn.connection.cursor()
     try:
         cursor.execute(sql, params)
@@ -121,6 +124,7 @@ def _copy_upsert(conn: Connection, table: str, columns: Sequence[str], rows: lis
     names = ", ".join(columns)
     target = [*extra, *columns]
     updates = ", ".join(f"{c} = excluded.{c}" for c in target if c not in key and c not in keep)
+    set_city_for_driver(conn)
     driver = conn.connection.driver_connection
     with driver.cursor() as cur:
         cur.execute(f"CREATE TEMP TABLE {stage} ON COMMIT DROP AS SELECT {names} FROM {table} WITH NO DATA")
