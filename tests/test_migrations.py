@@ -14,6 +14,7 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect
 
 from tests.conftest import _postgres_database, make_config
+from tests.tenancy.test_row_security import unprotected_tables
 from waterportal.app import create_app
 from waterportal.extensions import db
 
@@ -45,6 +46,9 @@ def test_upgrade_builds_the_models_schema_and_downgrade_removes_it(tmp_path):
                     sql = "SELECT indexname FROM pg_indexes WHERE tablename = 'members'"
                 member_indexes = set(conn.exec_driver_sql(sql).scalars())
             assert "uq_members_tenant_login_id_lower" in member_indexes
+            if db.engine.dialect.name == "postgresql":  # row security on every city-owned table
+                with db.engine.connect() as conn:
+                    assert unprotected_tables(conn) == []
             downgrade(revision="base")
             assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
             db.engine.dispose()
