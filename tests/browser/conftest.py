@@ -121,11 +121,27 @@ def live_mail(live_app):
         yield server
 
 
+# Every document reports what its Content-Security-Policy blocked (issue 9 #5).
+CSP_LISTENER = """
+document.addEventListener('securitypolicyviolation', e => window.__reportCsp && window.__reportCsp(
+  [e.effectiveDirective, e.blockedURI, e.sourceFile + ':' + e.lineNumber, e.sample].join(' ')));
+"""
+
+
 @pytest.fixture
 def page(browser, live_server):
-    """A fresh browser context (no cookies) and page per test, phone-sized."""
+    """A fresh browser context (no cookies) and page per test, phone-sized. The test fails
+    when a page reports a CSP violation (``page.csp_violations``): in every browser test,
+    nothing the pages need may be blocked by the policy."""
     context = browser.new_context(viewport={"width": 360, "height": 740}, locale="ja-JP")
     context.set_default_timeout(10_000)
+    violations: list[str] = []
+    context.expose_binding("__reportCsp", lambda source, text: violations.append(f"{source['frame'].url}: {text}"))
+    context.add_init_script(CSP_LISTENER)
     tab = context.new_page()
+    # Chromium also logs each violation, including those of frames the listener cannot run in.
+    tab.on("console", lambda message: violations.append(message.text) if "Content Security Policy" in message.text else None)
+    tab.csp_violations = violations
     yield tab
     context.close()
+    assert not violations, f"the Content-Security-Policy blocked: {violations}"
