@@ -11,7 +11,7 @@ admin = Blueprint(
 )
 
 
-# Console pages hold city data: never cached, never framed, no referrer to other sites.
+# Console pages hold city data: never cached (framing, referrer: pipeline.add_security_headers).
 admin.after_request(console_headers)
 
 

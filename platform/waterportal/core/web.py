@@ -1,7 +1,7 @@
 """Small request and response helpers shared by every blueprint, each written once.
 
 The client address, the 429 response with ``Retry-After``, the ``no-store`` header for
-pages with personal data, the consoles' headers, and the same-site ``next=`` check.
+pages with personal data and the consoles, and the same-site ``next=`` check.
 """
 from __future__ import annotations
 
@@ -42,15 +42,11 @@ def token_page(response: Response) -> Response:
     return no_store(response)
 
 
-def console_headers(response: Response, referrer_policy: str = "same-origin") -> Response:
-    """A console page (city staff, vendor) holds data of many people: never cached, never
-    framed, no content sniffing, and a referrer policy chosen by the console."""
-    no_store(response)
-    response.headers["X-Frame-Options"] = "DENY"
-    # A token page's own no-referrer (token_page) stands.
-    response.headers.setdefault("Referrer-Policy", referrer_policy)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+def console_headers(response: Response) -> Response:
+    """A console response (city staff, vendor), its files included, holds data of many
+    people: never cached. Framing, sniffing and referrer headers are the request pipeline's
+    for every response (``pipeline.add_security_headers``, :mod:`.security_headers`)."""
+    return no_store(response)
 
 
 def safe_next(value: str | None, prefix: str = "/") -> str | None:

@@ -50,10 +50,9 @@ TOTP_REQUIRED = (
 THROTTLED = "失敗が続いたため、一時的にログインを制限しています。{minutes}分ほど時間をおいてから、もう一度お試しください。"
 
 
-@vendor.after_request
-def vendor_console_headers(response):
-    """The console's headers, and no referrer at all: the city links carry a one-time key."""
-    return console_headers(response, referrer_policy="no-referrer")
+# Never cached. No referrer at all (the city links carry a one-time key) is the request
+# pipeline's rule for this blueprint (pipeline.add_security_headers).
+vendor.after_request(console_headers)
 
 
 def _render(name: str, status: int = 200, retry_after: int = 0, **context):
