@@ -141,6 +141,7 @@ VIEW_MODULES = (
     "waterportal.admin.settings.views",
     "waterportal.admin.staff.views",
     "waterportal.vendor_console.views",  # vendor
+    "waterportal.vendor_console.mail_views",
 )
 
 
