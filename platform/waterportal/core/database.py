@@ -51,9 +51,12 @@ log = logging.getLogger("waterportal.database")
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # SQLite waits this long inside one BEGIN IMMEDIATE (its busy handler) ...
-BUSY_TIMEOUT_MS = 5000
-# ... and BEGIN IMMEDIATE is tried this many times (so at most ~20 s, below gunicorn's 30 s).
-BEGIN_ATTEMPTS = 4
+BUSY_TIMEOUT_MS = 10000
+# ... and BEGIN IMMEDIATE is tried this many times: a writer waits up to about a minute (a
+# reverse proxy's usual read timeout) before its citizen gets the 503 page. Under a burst
+# the queue of writers is long but each holds the lock briefly (no hashing, see
+# release_write_lock), so waiting is better than refusing.
+BEGIN_ATTEMPTS = 6
 # A GET that met a writer is run again this many times in all.
 READ_ATTEMPTS = 4
 # What the 503 answers ask a client to wait, in seconds.
