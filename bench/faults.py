@@ -32,8 +32,9 @@ seconds. A first row without a fault is the control. Each row counts:
   dropped a code mail whose code died first) and how many arrived
   more than once (matched by Message-ID, and by recipient, subject and
   body, since a mail sent again may carry a new Message-ID);
-- recovery: seconds from the end of the fault to the first successful answer of a
-  request started after it (for SMTP: to the first mail accepted).
+- recovery: seconds from the end of the fault to the first successful answer to a POST
+  (login, registration, reset: each writes) started after it (for SMTP: to the first mail
+  accepted).
 
 Targets (issue 9 #12): no lost writes, no mail lost or sent twice, only 503 (never 500)
 while the database is down, recovery within 5 s; the script also counts a 500 from any
@@ -458,6 +459,7 @@ class Outcome:
     """One request as the client saw it (status 0: no answer at all)."""
 
     kind: str
+    method: str
     started: float
     ended: float
     status: int
@@ -528,7 +530,7 @@ class Client:
         except (OSError, http.client.HTTPException):
             status = 0
         finally:
-            self.recorder.add(Outcome(self.kind, started, time.monotonic(), status))
+            self.recorder.add(Outcome(self.kind, method, started, time.monotonic(), status))
         if status == 0 or status >= 500:
             raise ServerError(f"{method} {path}: {status or 'no answer'}")
         return status, location, text
@@ -805,11 +807,17 @@ def count_requests(result: FaultResult, outcomes: list[Outcome]) -> None:
 
 
 def recovery_time(phase: Phase, outcomes: list[Outcome], mails: list[Received]) -> float | None:
-    """Seconds from the fault's end to the first success after it (a mail accepted, for SMTP)."""
+    """Seconds from the fault's end to the first success after it (a mail accepted, for SMTP).
+
+    A success is a POST started after the fault's end that answered below 400: every
+    POST (login, registration step, reset request) writes to the database and counts in
+    Redis, where a page view may be served from a worker's memory.
+    """
     if phase.name == "smtp":
         times = [m.at for m in mails if m.at >= phase.fault_end]
-    else:  # a member's login and pages touch the database, Redis (throttles) and a worker
-        times = [o.ended for o in outcomes if o.kind == "member" and o.started >= phase.fault_end and 0 < o.status < 400]
+    else:
+        times = [o.ended for o in outcomes
+                 if o.method == "POST" and o.started >= phase.fault_end and 0 < o.status < 400]
     return round(min(times) - phase.fault_end, 2) if times else None
 
 
