@@ -11,11 +11,9 @@ import time_machine
 
 from tests.admin.conftest import STAFF_PASSWORD, login_staff
 from tests.admin.test_settings import settings_post
-from tests.conftest import CityClient, _postgres_database, make_config
+from tests.conftest import CityClient, _postgres_database, build_database, make_config
 from waterportal.app import create_app
-from waterportal.core.paths import TENANTS_DIR
 from waterportal.extensions import db
-from waterportal.provisioning.services import apply_definition, read_definition
 from waterportal.tenancy.registry import get_registry
 
 EARLY = dt.datetime(2026, 11, 18, 6, 30, tzinfo=ZoneInfo("Asia/Tokyo"))
@@ -29,12 +27,8 @@ def two_workers(tmp_path):
         url, drop = _postgres_database(base, f"workers{os.environ.get('PYTEST_XDIST_WORKER', 'main')}")
     else:
         url, drop = f"sqlite:///{tmp_path / 'shared.sqlite3'}", (lambda: None)
-    first, second = create_app(make_config(url)), create_app(make_config(url))
-    with first.app_context():
-        db.create_all()
-        for slug in ("nayoro", "kanazawa"):
-            apply_definition(read_definition(TENANTS_DIR / slug))
-        db.session.commit()
+    app_url = build_database(url)
+    first, second = create_app(make_config(app_url)), create_app(make_config(app_url))
     yield first, second
     for app in (first, second):
         with app.app_context():

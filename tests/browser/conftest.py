@@ -14,11 +14,9 @@ import pytest
 from werkzeug.serving import make_server
 
 from tests.clock import DAYTIME, Clock, without_libfaketime
-from tests.conftest import _postgres_database, make_config
+from tests.conftest import _postgres_database, build_database, make_config
 from waterportal.app import create_app
-from waterportal.core.paths import TENANTS_DIR
 from waterportal.extensions import db
-from waterportal.provisioning.services import apply_definition, read_definition
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -75,15 +73,7 @@ def live_app(tmp_path_factory):
         url, drop = _postgres_database(base, f"live{os.environ.get('PYTEST_XDIST_WORKER', 'main')}")
     else:
         url, drop = f"sqlite:///{tmp_path_factory.mktemp('live') / 'live.sqlite3'}", (lambda: None)
-    app = create_app(make_config(url, PORTAL_BASE_URL="http://{host}", MAIL_DELIVERY="after_request"))
-    setup_clock = Clock(DAYTIME)
-    with app.app_context():
-        db.create_all()
-        for slug in ("nayoro", "kanazawa"):
-            apply_definition(read_definition(TENANTS_DIR / slug))
-        db.session.commit()
-        db.session.remove()
-    setup_clock.stop()
+    app = create_app(make_config(build_database(url), PORTAL_BASE_URL="http://{host}", MAIL_DELIVERY="after_request"))
     yield app
     with app.app_context():
         db.session.remove()

@@ -176,8 +176,7 @@ def _apply(dbapi_connection, info: dict, wanted: tuple[str, str]) -> None:
 
 
 def _on_connect(dbapi_connection, record) -> None:
-    # Only a member of the cross role may switch to it; an owner or superuser (a database
-    # built without the migration, a developer's `postgres`) sees every row anyway.
+    # Only a member of the cross role switches to it for all_tenants statements.
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute(_CONNECT_SQL, (CROSS_ROLE, CROSS_ROLE))
@@ -185,7 +184,9 @@ def _on_connect(dbapi_connection, record) -> None:
     finally:
         cursor.close()
         dbapi_connection.rollback()
-    record.info[_CAN_CROSS] = bool(exists_and_member)
+    # A superuser skips the policies anyway; switching it to the cross role would only
+    # lose it the tables of a database built without apply_row_security (create_all).
+    record.info[_CAN_CROSS] = bool(exists_and_member) and not bypasses
     if bypasses and not _warned:
         _warned.append(True)
         log.warning("connected to PostgreSQL as a superuser or BYPASSRLS role: row-level security does not "
