@@ -22,6 +22,8 @@ ACTIONS = {
     "staff.login": "ログイン",
     "staff.login_failed": "ログイン失敗",
     "staff.login_throttled": "ログイン制限中の試行",
+    "staff.login_slowed": "ログイン待ち時間の開始(解除メール送信)",
+    "staff.login_unlocked": "ログイン制限の解除(解除メールのURL)",
     "staff.logout": "ログアウト",
     "staff.password_change": "パスワード変更",
     "staff.totp_enable": "2段階認証の設定",
@@ -56,6 +58,8 @@ ACTIONS = {
     # What citizens do themselves (the same log shows it, so support can follow a member).
     "login": "ログイン(会員)",
     "logout": "ログアウト(会員)",
+    "login.slowed": "ログイン待ち時間の開始(会員・解除メール送信)",
+    "login.unlocked": "ログイン制限の解除(会員・解除メールのURL)",
     "member.register": "会員登録",
     "member.email_change_requested": "メールアドレス変更の申し込み",
     "member.email_changed": "メールアドレスの変更",
