@@ -5,15 +5,22 @@ one process, Redis for many workers). Keys are
 always prefixed with the tenant id, so one city's throttles never touch another's.
 Windows slide and expire by themselves: nothing an attacker triggers locks an
 account for good.
+
+When the shared storage (Redis) does not answer, each worker counts in its own memory
+until it answers again (:class:`FallbackLimiter`): a Redis outage then weakens the limits
+to per-worker ones for its duration instead of answering every login and code form 500.
 """
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from flask import current_app
 from limits import parse, storage, strategies
+from limits.errors import StorageError
 
 if TYPE_CHECKING:  # annotations only: core sits below tenancy
     from waterportal.tenancy.context import TenantContext
@@ -42,12 +49,71 @@ class LockedMemoryStorage(storage.MemoryStorage):
             super().clear(key)
 
 
-def _limiter() -> strategies.MovingWindowRateLimiter:
+log = logging.getLogger(__name__)
+
+# While the shared storage is down, it is asked again after this long (monotonic seconds).
+STORAGE_RETRY_SECONDS = 2.0
+# A storage that does not connect or answer within this long counts as down.
+STORAGE_TIMEOUT_SECONDS = 1.0
+
+
+class FallbackLimiter:
+    """A moving-window limiter on the shared storage that falls back to this worker's memory
+    while that storage raises. Methods mirror ``limits``' limiter; each call tries the
+    shared storage unless it failed less than :data:`STORAGE_RETRY_SECONDS` ago."""
+
+    def __init__(self, shared: storage.Storage) -> None:
+        self.shared = strategies.MovingWindowRateLimiter(shared)
+        self.local = strategies.MovingWindowRateLimiter(LockedMemoryStorage())
+        self.storage = shared
+        self._down_until = 0.0
+        self._lock = threading.Lock()
+
+    @property
+    def down(self) -> bool:
+        """Whether calls currently go to this worker's memory."""
+        return time.monotonic() < self._down_until
+
+    def _call(self, method: str, *args):
+        if not self.down:
+            try:
+                result = getattr(self.shared, method)(*args)
+            except StorageError as exc:
+                with self._lock:
+                    if not self.down:
+                        log.warning("throttle storage %s is down (%s): counting in this worker's memory",
+                                    type(self.storage).__name__, exc.storage_error)
+                    self._down_until = time.monotonic() + STORAGE_RETRY_SECONDS
+            else:
+                return result
+        return getattr(self.local, method)(*args)
+
+    def hit(self, *args):
+        return self._call("hit", *args)
+
+    def test(self, *args):
+        return self._call("test", *args)
+
+    def get_window_stats(self, *args):
+        return self._call("get_window_stats", *args)
+
+    def clear(self, *args):
+        # Lift the counter in both places, so an owner cleared during an outage stays clear.
+        self.local.clear(*args)
+        return self._call("clear", *args)
+
+
+def _limiter() -> strategies.MovingWindowRateLimiter | FallbackLimiter:
     ext = current_app.extensions.get("waterportal.throttle")
     if ext is None:
         uri = current_app.config.get("RATELIMIT_STORAGE_URI", "memory://")
-        store = LockedMemoryStorage() if uri.startswith("memory://") else storage.storage_from_string(uri)
-        ext = current_app.extensions["waterportal.throttle"] = strategies.MovingWindowRateLimiter(store)
+        if uri.startswith("memory://"):
+            ext = strategies.MovingWindowRateLimiter(LockedMemoryStorage())
+        else:
+            ext = FallbackLimiter(storage.storage_from_string(
+                uri, wrap_exceptions=True,
+                socket_connect_timeout=STORAGE_TIMEOUT_SECONDS, socket_timeout=STORAGE_TIMEOUT_SECONDS))
+        current_app.extensions["waterportal.throttle"] = ext
     return ext
 
 
