@@ -2,39 +2,57 @@
 from __future__ import annotations
 
 import string
+from itertools import groupby
 from pathlib import Path
 
 import click
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from waterportal.core.exceptions import SettingsInvalid
 from waterportal.extensions import db
 from waterportal.provisioning import services
 from waterportal.provisioning.services import apply_definition, read_definition
 from waterportal.tenancy.hosts import normalise_host
-from waterportal.tenancy.models import Tenant
+from waterportal.tenancy.models import Tenant, TenantHost
 from waterportal.tenancy.schemas import SLUG
 
 tenant_cli = click.Group("tenant", help="Onboard and manage cities (vendor only).")
 
 
 def _fail(exc: SettingsInvalid) -> None:
-    click.echo(f"refused: {exc.source or 'tenant.toml'}", err=True)
-    for key, reasons in sorted(exc.errors.items()):
-        click.echo(f"  {key}: {'; '.join(reasons)}", err=True)
+    _report(exc)
     raise SystemExit(1)
 
 
-def apply_directory(directory: Path) -> None:
-    """Validate and apply one city folder, then commit and print what changed."""
+def _report(exc: SettingsInvalid) -> None:
+    click.echo(f"refused: {exc.source or 'tenant.toml'}", err=True)
+    for key, reasons in sorted(exc.errors.items()):
+        click.echo(f"  {key}: {'; '.join(reasons)}", err=True)
+
+
+def apply_directory(directory: Path, stop: bool = True) -> bool:
+    """Validate and apply one city folder in its own transaction, then print what changed.
+
+    A refused folder is rolled back and reported; ``stop`` then exits 1 (one city), else
+    False is returned so the caller goes on with the next city.
+    """
     try:
         result = apply_definition(read_definition(directory))
+        db.session.commit()
     except SettingsInvalid as exc:
         db.session.rollback()
-        _fail(exc)
-        return
-    db.session.commit()
+        if stop:
+            _fail(exc)
+        _report(exc)
+        return False
+    except SQLAlchemyError as exc:  # e.g. another process took a host meanwhile
+        db.session.rollback()
+        if stop:
+            raise
+        click.echo(f"failed: {directory}: {str(exc).splitlines()[0]}", err=True)
+        return False
     slug = result.tenant.slug
     if result.created:
         click.echo(f"created {slug} (version {result.tenant.version})")
@@ -42,13 +60,33 @@ def apply_directory(directory: Path) -> None:
         click.echo(f"updated {slug} (version {result.tenant.version}): {', '.join(result.changes)}")
     else:
         click.echo(f"unchanged {slug} (version {result.tenant.version})")
+    return True
+
+
+def city_folders(parent: Path) -> list[Path]:
+    """The folders of ``parent`` holding a tenant.toml, by name."""
+    return sorted(p for p in parent.iterdir() if (p / "tenant.toml").is_file())
 
 
 @tenant_cli.command("apply")
-@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
-def apply_command(directory: Path) -> None:
-    """Create or update the city defined by DIRECTORY/tenant.toml (idempotent)."""
-    apply_directory(directory)
+@click.argument("directories", nargs=-1, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--all", "parent", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Apply every PARENT/*/tenant.toml (e.g. --all tenants/)")
+def apply_command(directories: tuple[Path, ...], parent: Path | None) -> None:
+    """Create or update the cities defined by DIRECTORY/tenant.toml (idempotent).
+
+    One process, one transaction per city: a refused city is reported and the others are
+    still applied. The exit status is the number of refused cities (255 if 255 or more).
+    """
+    folders = list(directories) + (city_folders(parent) if parent else [])
+    if not folders:
+        raise click.UsageError("name a city folder, or --all FOLDER")
+    if len(folders) == 1:
+        apply_directory(folders[0])  # one city: exactly as before (refused: exit 1)
+        return
+    failed = sum(not apply_directory(folder, stop=False) for folder in folders)
+    click.echo(f"{len(folders)} cities, {len(folders) - failed} applied, {failed} refused")
+    raise SystemExit(min(failed, 255))
 
 
 @tenant_cli.command("create")
@@ -84,10 +122,18 @@ def create_command(slug: str, name: str, hosts: tuple[str, ...]) -> None:
 @tenant_cli.command("list")
 def list_command() -> None:
     """List every city with its hosts, login mode and version."""
-    for tenant in db.session.scalars(select(Tenant).order_by(Tenant.slug)):
-        hosts = ",".join(h.host for h in tenant.hosts)
+    # One statement for every city (cities joined to their hosts), not one per city.
+    rows = db.session.execute(
+        select(Tenant.id, Tenant.slug, Tenant.name, Tenant.settings, Tenant.version, Tenant.enabled, TenantHost.host)
+        .outerjoin(TenantHost, TenantHost.tenant_id == Tenant.id)
+        .order_by(Tenant.slug, TenantHost.id)
+    )
+    for _, group in groupby(rows, key=lambda row: row.id):
+        city = list(group)
+        tenant = city[0]
+        hosts = ",".join(row.host for row in city if row.host is not None)
         state = "enabled" if tenant.enabled else "disabled"
-        mode = tenant.settings.get("login", {}).get("mode", "?")
+        mode = (tenant.settings or {}).get("login", {}).get("mode", "?")
         click.echo(f"{tenant.slug}\t{tenant.name}\t{hosts}\t{mode}\tv{tenant.version}\t{state}")
 
 

@@ -16,7 +16,7 @@ from waterportal.tenancy.context import tenant_context
 from waterportal.tenancy.gate import vendor_hosts
 from waterportal.tenancy.hosts import normalise_host
 from waterportal.tenancy.models import Tenant, TenantHost
-from waterportal.tenancy.registry import context_for, merged_settings
+from waterportal.tenancy.registry import context_for, effective_record, merged_settings
 from waterportal.tenancy.schemas import validate_definition
 
 TOP_LEVEL = ("slug", "name", "portal_name", "hosts", "enabled")
@@ -105,12 +105,16 @@ def apply_definition(definition: dict[str, Any], actor: str = "vendor:cli") -> A
     }
     changes = _diff(before, after) if not created else ["(new)"]
     if not changes:
+        record = effective_record(slug, tenant.settings, tenant.overrides)
+        if tenant.effective != record:  # written before the column, or by an older schema
+            tenant.effective = record
         return ApplyResult(tenant, created=False)
 
     tenant.name = definition["name"]
     tenant.portal_name = definition["portal_name"]
     tenant.enabled = definition["enabled"]
     tenant.settings = settings_of(definition)
+    tenant.effective = effective_record(slug, tenant.settings, tenant.overrides)
     existing = {h.host: h for h in tenant.hosts}
     for host in list(tenant.hosts):
         if host.host not in definition["hosts"]:

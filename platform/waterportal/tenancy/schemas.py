@@ -5,7 +5,9 @@ floor a city may tighten but never weaken (password policy, code lifetime).
 """
 from __future__ import annotations
 
+import hashlib
 import re
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -338,3 +340,11 @@ def effective_settings(base: dict[str, Any], overrides: dict[str, Any] | None) -
             raise
         kept = {k: v for k, v in overrides.items() if k not in bad}
         return validate_settings(deep_merge(base, kept)), bad
+
+
+# What the stored effective settings were computed with: this module's source (schemas,
+# defaults, floors) and the password limits it imports. A release that changes any of them
+# makes every stored copy stale, and the registry validates such a city again on load.
+SCHEMA_FINGERPRINT = hashlib.sha256(
+    Path(__file__).read_bytes() + repr((FLOOR_MIN_LENGTH, MAX_LENGTH, MAX_LENGTH_AT_LEAST)).encode()
+).hexdigest()[:16]

@@ -31,6 +31,7 @@ from waterportal.core.exceptions import SettingsInvalid, WaterportalError
 from waterportal.extensions import db
 from waterportal.tenancy.context import TenantContext, current_tenant
 from waterportal.tenancy.models import Tenant
+from waterportal.tenancy.registry import effective_record
 from waterportal.tenancy.schemas import check_city_owned, deep_merge, validate_settings
 
 
@@ -137,7 +138,8 @@ def apply_overrides(
         return None
     done = db.session.execute(
         update(Tenant).where(Tenant.id == row.id, Tenant.version == row.version)
-        .values(overrides=new_overrides, version=row.version + 1)
+        .values(overrides=new_overrides, version=row.version + 1,
+                effective=effective_record(row.slug, row.settings, new_overrides))
         .execution_options(synchronize_session="fetch")
     ).rowcount
     if not done:
