@@ -14,9 +14,10 @@ theme cannot override them.
 from __future__ import annotations
 
 from pathlib import Path
+from weakref import WeakKeyDictionary
 
 from flask import Flask, current_app, render_template, url_for
-from jinja2 import BaseLoader, ChoiceLoader, FileSystemLoader, PrefixLoader
+from jinja2 import BaseLoader, ChoiceLoader, FileSystemLoader, PrefixLoader, Template
 
 from waterportal.tenancy.branding import colours_key
 from waterportal.tenancy.context import TenantContext, current_tenant, current_tenant_or_none
@@ -42,13 +43,38 @@ def chain(tenant: TenantContext, name: str) -> list[str]:
     return names
 
 
+# loader -> {(slug, theme, version, name): the chain's first existing name}. Keyed by the
+# loader so a test (or anything) that installs another loader starts afresh.
+_resolved: WeakKeyDictionary[BaseLoader, dict[tuple, str]] = WeakKeyDictionary()
+
+
+def city_template(tenant: TenantContext, name: str) -> Template:
+    """The first template of ``tenant``'s chain for ``name`` (Jinja's ``select_template``).
+
+    Which name of the chain exists is remembered per (city, its theme and settings
+    version, name), so later requests do not ask the file system again for the names
+    that do not exist (16 stats of missing files a dashboard, issue 10). With
+    ``TEMPLATES_AUTO_RELOAD`` (development) the chain is walked every time, so a city's
+    new template file shows at once.
+    """
+    env, loader = current_app.jinja_env, current_app.jinja_loader
+    if env.auto_reload or loader is None:
+        return env.select_template(chain(tenant, name))
+    known = _resolved.setdefault(loader, {})
+    key = (tenant.slug, tenant.theme, tenant.version, name)
+    found = known.get(key)
+    if found is None:
+        found = env.select_template(chain(tenant, name)).name
+        known[key] = found
+    return env.get_template(found)
+
+
 def render_page(name: str, **context) -> str:
     """Render a citizen page through the current city's template chain."""
     tenant: TenantContext = current_tenant()
-    env = current_app.jinja_env
-    context.setdefault("layout", env.select_template(chain(tenant, "base.html")))
-    context.setdefault("macros", env.select_template(chain(tenant, "macros/forms.html")))
-    return render_template(chain(tenant, name), **context)
+    context.setdefault("layout", city_template(tenant, "base.html"))
+    context.setdefault("macros", city_template(tenant, "macros/forms.html"))
+    return render_template(city_template(tenant, name), **context)
 
 
 def register_templating(app: Flask) -> None:

@@ -41,9 +41,9 @@ def test_statement_count_does_not_grow_with_history(client_for, nayoro, customer
         results.append(statements_per_page(client, paths, count_statements))
     short, long = results
     assert {k: len(v) for k, v in short.items()} == {k: len(v) for k, v in long.items()}
-    # savepoint + its rollback (test transaction), tenant registry check, session + member (user
-    # loader), the member's links, and the page's own one or two queries
-    assert max(len(v) for v in short.values()) <= 8, short
+    # savepoint + its rollback (test transaction), tenant registry check, session and member in
+    # one (user loader), the member's links, and the page's own one or two queries
+    assert max(len(v) for v in short.values()) <= 7, short
 
 
 KANAZAWA_SHORT, KANAZAWA_LONG = "0100012345", "0100012356"
@@ -82,4 +82,4 @@ def test_kanazawa_pages_and_the_profile_pages_are_fixed_too(app, client_for, kan
             seen.append(len(statements))
         counts.append(seen)
     assert counts[0] == counts[1]
-    assert max(counts[0]) <= 8, counts[0]
+    assert max(counts[0]) <= 7, counts[0]

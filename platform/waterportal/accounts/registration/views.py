@@ -9,7 +9,7 @@ them all, so the button-only forms use the ``csrf_token()`` template global).
 """
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, request, session, url_for
+from flask import flash, redirect, request, session, url_for
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -47,7 +47,7 @@ from waterportal.core.text import normalise_email
 from waterportal.core.web import client_address
 from waterportal.extensions import db
 from waterportal.tenancy.context import current_tenant
-from waterportal.tenancy.templating import chain, render_page
+from waterportal.tenancy.templating import city_template, render_page
 
 DONE_KEY = "registration_done"
 EXPIRED = "登録の有効期限が切れました。お手数ですが、メールアドレスの登録からやり直してください。"
@@ -60,7 +60,7 @@ def login_url() -> str:
 
 def _page(name: str, **context) -> str:
     tenant = current_tenant()
-    words = current_app.jinja_env.select_template(chain(tenant, "registration/_words.html"))
+    words = city_template(tenant, "registration/_words.html")
     return render_page(f"registration/{name}", words=words, login_url=login_url(), **context)
 
 

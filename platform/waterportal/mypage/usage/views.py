@@ -31,7 +31,7 @@ from waterportal.mypage.usage.charts import comparison_rows, usage_and_amount_ch
 from waterportal.mypage.usage.pdf import bill_pdf, bill_pdf_filename
 from waterportal.notices.services import autolink, is_new, visible_notices
 from waterportal.tenancy.context import TenantContext, current_tenant
-from waterportal.tenancy.templating import chain, render_page
+from waterportal.tenancy.templating import city_template, render_page
 
 
 def greeting(hour: int) -> str:
@@ -92,7 +92,7 @@ def member_page() -> MemberPage:
 
 def render_member(name: str, page: MemberPage, **context) -> str:
     """Render a member page with the shared parts (logout, switcher, gate notice)."""
-    parts = current_app.jinja_env.select_template(chain(page.tenant, "portal/_parts.html"))
+    parts = city_template(page.tenant, "portal/_parts.html")
     return render_page(name, page=page, parts=parts, logout_form=LogoutForm(), **context)
 
 

@@ -1,0 +1,67 @@
+"""The per-request cost of a member page (issue 10): the login check is one statement, the
+city's template chain is walked once per city, and no connection is pinged before use."""
+from __future__ import annotations
+
+import os
+
+from tests.mypage.usage.conftest import history_rows
+from waterportal.extensions import db
+
+NUMBER = "00012345682"
+
+
+def logged_in(client_for, nayoro, customer, login):
+    customer(nayoro, [NUMBER], bills=history_rows(NUMBER, 3))
+    client = client_for("nayoro")
+    login(client, nayoro, "hanako@example.jp")
+    assert client.get("/mypage").status_code == 200  # warm-up: the touch after login, templates
+    return client
+
+
+def test_the_login_check_is_one_statement(client_for, nayoro, customer, login, clock, count_statements):
+    """The session row and its member come in one joined SELECT (they were two)."""
+    client = logged_in(client_for, nayoro, customer, login)
+    for path in ("/mypage", "/pages/about"):
+        with count_statements() as seen:
+            assert client.get(path).status_code == 200
+        login_check = [s for s in seen if "member_sessions" in s or "FROM members" in s]
+        assert len(login_check) == 1, login_check
+        assert "JOIN members" in login_check[0]
+
+
+def test_a_stale_session_is_still_refused(client_for, nayoro, customer, login, clock, app):
+    """The joined load keeps every check: a bumped session version logs the member out."""
+    from sqlalchemy import update
+
+    from waterportal.accounts.models import Member
+    from waterportal.tenancy.context import tenant_context
+
+    client = logged_in(client_for, nayoro, customer, login)
+    with app.app_context(), tenant_context(nayoro):
+        db.session.execute(update(Member).values(session_version=Member.session_version + 1))
+        db.session.commit()
+    assert client.get("/mypage").status_code == 302
+
+
+def test_missing_template_names_are_not_looked_up_again(client_for, nayoro, customer, login, clock, app,
+                                                       monkeypatch):
+    """After a city's first request its chain is known: no file-system check of the city's
+    or theme's names that do not exist (16 a dashboard before)."""
+    client = logged_in(client_for, nayoro, customer, login)
+    missing: list[str] = []
+    isfile = os.path.isfile
+
+    def counting(path):
+        found = isfile(path)
+        if not found:
+            missing.append(str(path))
+        return found
+
+    monkeypatch.setattr(os.path, "isfile", counting)
+    for path in ("/mypage", "/pages/about", "/mypage/bills"):
+        assert client.get(path).status_code == 200
+        client.get(path)
+    missing.clear()
+    for path in ("/mypage", "/pages/about", "/mypage/bills"):
+        assert client.get(path).status_code == 200
+    assert missing == []
