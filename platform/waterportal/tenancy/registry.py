@@ -30,7 +30,7 @@ from typing import Any
 import click
 from flask import current_app
 from sqlalchemy import func, select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import SQLAlchemyError
 
 from waterportal.core.database import is_unavailable
 from waterportal.core.exceptions import SettingsInvalid
@@ -139,12 +139,15 @@ class TenantRegistry:
             return
         try:
             stamp = self._current_stamp()
-        except DBAPIError as exc:
+        except SQLAlchemyError as exc:
             if self._stamp is None or not is_unavailable(exc):
                 raise
             # The database is away: keep serving the cities as last seen, so each answers
             # with its own 503 page (core/errors.py), and look again after the interval.
-            db.session.rollback()
+            try:
+                db.session.rollback()
+            except SQLAlchemyError:
+                pass  # the connection is gone: the pool replaces it (pool_pre_ping)
             self._checked_at = now
             log.warning("tenant map not refreshed, database unavailable: %s", str(exc).splitlines()[0])
             return
