@@ -2,7 +2,7 @@
 check per rule that lists every problem (as validation.py does for contracts)."""
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from operator import itemgetter
 from typing import Any
 
@@ -14,7 +14,6 @@ from waterportal.imports.validation import (
     NOT_INT,
     NOT_MONTH,
     REQUIRED,
-    STEP,
     TOO_LARGE,
     Report,
     _customer_number,
@@ -49,28 +48,35 @@ class _Memo(dict):
         return value
 
 
+# (customer number, month, contract slot, values or the row to write); None where unknown or invalid.
 BillRow = tuple[str | None, str | None, int | None, tuple[Any, ...] | None]
 
 
 class _BillChecker:
-    """Checks one bill row: ``fast`` for the clean common case, ``explain`` to list every problem."""
+    """Checks one bill row: ``fast`` for the clean common case, ``explain`` to list every problem.
 
-    def __init__(self, index: Mapping[str, int], digits: int, contract_ids: Mapping[str, int]):
+    ``slots`` maps this city's customer numbers to a dense slot (0, 1, ...); ``ids[slot]``
+    is that contract's id.
+    """
+
+    def __init__(self, index: Mapping[str, int], digits: int, slots: Mapping[str, int], ids: Sequence[int]):
         self.pick = itemgetter(*(index[name] for name in BILL_COLUMNS))
         self.exchanged_at = index.get("meter_exchanged")
         self.digits = digits
-        self.contract_ids = contract_ids
+        self.contract_ids = slots
+        self.ids = ids
         self.dates = _Memo(_date)
         self.months = _Memo(_month)
 
     def fast(self, record: list[str]) -> BillRow | None:
-        """Clean ASCII values that pass every rule, or ``None`` (then ``explain`` says why)."""
+        """Clean ASCII values that pass every rule with the row to write (``contract_id,
+        billing_month, *BILL_VALUES``), or ``None`` (then ``explain`` says why)."""
         v = self.pick(record)
         dates = self.dates
         try:
             if len(v[0]) != self.digits:
                 return None
-            contract_id = self.contract_ids[v[0]]
+            slot = self.contract_ids[v[0]]
             month = self.months[v[1]]
             start, end, reading, due = dates[v[2]], dates[v[3]], dates[v[4]], dates[v[12]]
             paid = dates[v[13]] if v[13] else None
@@ -92,18 +98,18 @@ class _BillChecker:
             exchanged = 1 if flag == "1" else 0
         if start > end or total != water + sewer or tax > total or (not exchanged and usage != current - previous):
             return None
-        return v[0], month, contract_id, (start, end, reading, previous, current, usage, exchanged,
-                                          water, sewer, tax, total, due, paid)
+        return v[0], month, slot, (self.ids[slot], month, start, end, reading, previous, current, usage,
+                                   exchanged, water, sewer, tax, total, due, paid)
 
     def explain(self, record: list[str], line: int, problems: list[Problem]) -> BillRow:
-        """Check every field and rule of a row, adding each problem; values are None if any."""
+        """Check every field and rule of a row, adding each problem; the row is None if any."""
         values = self.pick(record)
         before = len(problems)
 
         def bad(column: str, message: str) -> None:
             problems.append(Problem(line, column, message))
 
-        number, contract_id = self._check_contract(values[0].strip(), bad)
+        number, slot = self._check_contract(values[0].strip(), bad)
         month = _check_month(values[1].strip(), bad)
         start, end, reading, due, paid = (
             _check_date(column, values[at].strip(), bad) for column, at in BILL_DATES
@@ -117,20 +123,20 @@ class _BillChecker:
         _check_total(water, sewer, total, bad)
         _check_tax(tax, total, bad)
         if len(problems) > before:
-            return number, month, contract_id, None
-        return number, month, contract_id, (start, end, reading, previous, current, usage, exchanged,
-                                            water, sewer, tax, total, due, paid)
+            return number, month, slot, None
+        return number, month, slot, (self.ids[slot], month, start, end, reading, previous, current,  # type: ignore[index]
+                                     usage, exchanged, water, sewer, tax, total, due, paid)
 
     def _check_contract(self, raw: str, bad: Report) -> tuple[str | None, int | None]:
-        """The customer number is well formed and names a contract of this city."""
+        """The customer number is well formed and names a contract of this city: (number, slot)."""
         number = _customer_number(raw, self.digits)
         if number is None:
             bad("customer_number", _number_problem(raw, self.digits))
             return None, None
-        contract_id = self.contract_ids.get(number)
-        if contract_id is None:
+        slot = self.contract_ids.get(number)
+        if slot is None:
             bad("customer_number", f"お客様番号 {number} の契約が登録されていません")
-        return number, contract_id
+        return number, slot
 
     def _check_exchanged(self, record: list[str], bad: Report) -> int:
         """The optional meter_exchanged column holds 0, 1 or nothing (0)."""
@@ -201,33 +207,68 @@ def _check_tax(tax: int | None, total: int | None, bad: Report) -> None:
         bad("tax", f"消費税額 {tax} は 0 以上、合計 {total} 以下で入力してください")
 
 
-def validate_bills(rows: Sequence[tuple[int, list[str]]], index: Mapping[str, int], digits: int,
-                   contract_ids: Mapping[str, int], problems: list[Problem],
-                   progress: Callable[[int], None] | None = None
-                   ) -> dict[tuple[int, str], tuple[int, tuple[Any, ...]]]:
-    """Validate bill rows: ``{(contract_id, billing_month): (line, values in BILL_VALUES order)}``.
+def _repeated(number: str, month: str, first: int) -> str:
+    return f"お客様番号 {number} の {month} 分が {first} 行目と重複しています"
 
-    ``contract_ids`` maps this city's customer numbers to contract ids; a bill of any other
-    number is refused. A customer number and month may appear once per file.
+
+class BillRows:
+    """Validates a bills file chunk by chunk in constant memory.
+
+    A customer number and month may appear once per file. Seen keys are one bit per
+    (month, contract slot): a bytearray per month, ``contracts / 8`` bytes each (5 KB a
+    month for 42,000 contracts). A repeat found that way is kept as (line, number, month);
+    :meth:`explain_repeats` reads the file once more to name the first line of each (a
+    rejected file only). Keys of unknown customer numbers (errors anyway) go in a dict.
     """
-    checker = _BillChecker(index, digits, contract_ids)
-    width = len(index)
-    clean: dict[tuple[int, str], tuple[int, tuple[Any, ...]]] = {}
-    seen: dict[tuple[str, str], int] = {}
-    for count, (line, record) in enumerate(rows, 1):
-        if progress and count % STEP == 0:
-            progress(STEP)
-        if len(record) != width and not _width_ok(record, width, line, problems):
-            continue
-        number, month, contract_id, values = checker.fast(record) or checker.explain(record, line, problems)
-        if number is not None and month is not None:
-            first = seen.setdefault((number, month), line)
-            if first != line:
-                problems.append(Problem(line, "customer_number",
-                                        f"お客様番号 {number} の {month} 分が {first} 行目と重複しています"))
+
+    def __init__(self, index: Mapping[str, int], digits: int, slots: Mapping[str, int], ids: Sequence[int]):
+        self.checker = _BillChecker(index, digits, slots, ids)
+        self.width = len(index)
+        self.size = len(ids) // 8 + 1
+        self.seen: dict[str, bytearray] = {}
+        self.unknown: dict[tuple[str, str], int] = {}
+        self.repeats: list[tuple[int, str, str]] = []
+
+    def check(self, rows: Sequence[tuple[int, list[str]]], problems: list[Problem]) -> list[tuple[Any, ...]]:
+        """The clean rows of ``rows`` as ``(contract_id, billing_month, *values in BILL_VALUES order)``."""
+        checker, width, seen = self.checker, self.width, self.seen
+        clean: list[tuple[Any, ...]] = []
+        for line, record in rows:
+            if len(record) != width and not _width_ok(record, width, line, problems):
                 continue
-        if values is not None:
-            clean[(contract_id, month)] = (line, values)  # type: ignore[index]
-    if progress and len(rows) % STEP:
-        progress(len(rows) % STEP)
-    return clean
+            number, month, slot, row = checker.fast(record) or checker.explain(record, line, problems)
+            if number is not None and month is not None:
+                if slot is None:
+                    first = self.unknown.setdefault((number, month), line)
+                    if first != line:
+                        problems.append(Problem(line, "customer_number", _repeated(number, month, first)))
+                    continue
+                bits = seen.get(month)
+                if bits is None:
+                    bits = seen[month] = bytearray(self.size)
+                mask = 1 << (slot & 7)
+                if bits[slot >> 3] & mask:
+                    self.repeats.append((line, number, month))
+                    continue
+                bits[slot >> 3] |= mask
+            if row is not None:
+                clean.append(row)
+        return clean
+
+    def explain_repeats(self, rows: Iterable[tuple[int, list[str]]], problems: list[Problem]) -> None:
+        """Add the message of each repeated key, naming its first line, from a second read of the file."""
+        if not self.repeats:
+            return
+        wanted = {(number, month) for _line, number, month in self.repeats}
+        firsts: dict[tuple[str, str], int] = {}
+        pick, digits = self.checker.pick, self.checker.digits
+        for line, record in rows:
+            if len(record) != self.width:
+                continue
+            values = pick(record)
+            key = (_customer_number(values[0].strip(), digits), _month(values[1].strip()))
+            if key in wanted:
+                firsts.setdefault(key, line)  # type: ignore[arg-type]
+        for line, number, month in self.repeats:
+            problems.append(Problem(line, "customer_number", _repeated(number, month, firsts[(number, month)])))
+        self.repeats = []

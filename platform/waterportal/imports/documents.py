@@ -135,28 +135,28 @@ def import_documents(tenant: TenantContext, directory: str | Path, *, filename: 
     index_path = root / INDEX_NAME
     with tenant_context(tenant):
         if not index_path.is_file():
-            run = _Run("documents", tenant, b"", filename or INDEX_NAME, actor)
-            run.problems = [Problem(0, "-", f"索引ファイル {INDEX_NAME} がありません ({root})")]
-            return run.finish({})
-        run = _Run("documents", tenant, index_path, f"{filename or root.name}/{INDEX_NAME}", actor)
-        index = run.header(DOCUMENT_COLUMNS)
-        if index is None:
-            return run.finish({})
-        db.session.flush()
-        contract_ids = writers.load_contract_ids(db.session.connection(), tenant.id)
-        digits = int(tenant.settings["registration"]["customer_number_digits"])
-        clean = validate_documents(run.file.rows, index, root, digits, contract_ids, run.problems,
-                                   _stepper(progress, "validate", run.row_count))
-        run.validated()
-        if run.problems:
-            return run.finish({})
-        counts, written = _write(clean, _stepper(progress, "write", len(clean)))
-        run.lap("write")
-        result = run.finish(counts)
-        for document in written:
-            document.batch_id = result.batch_id
-        db.session.flush()
-        return result
+            with _Run("documents", tenant, b"", filename or INDEX_NAME, actor) as run:
+                run.problems = [Problem(0, "-", f"索引ファイル {INDEX_NAME} がありません ({root})")]
+                return run.finish({})
+        with _Run("documents", tenant, index_path, f"{filename or root.name}/{INDEX_NAME}", actor) as run:
+            index = run.header(DOCUMENT_COLUMNS)
+            if index is None:
+                return run.finish({})
+            db.session.flush()
+            contract_ids = writers.load_contract_ids(db.session.connection(), tenant.id)
+            digits = int(tenant.settings["registration"]["customer_number_digits"])
+            clean = validate_documents(run.file.rows(run.problems), index, root, digits, contract_ids, run.problems,
+                                       _stepper(progress, "validate", run.file.estimate))
+            run.lap("validate")
+            if run.problems:
+                return run.finish({})
+            counts, written = _write(clean, _stepper(progress, "write", len(clean)))
+            run.lap("write")
+            result = run.finish(counts)
+            for document in written:
+                document.batch_id = result.batch_id
+            db.session.flush()
+            return result
 
 
 def _write(rows: list[DocumentRow], progress) -> tuple[dict[str, int], list[Document]]:

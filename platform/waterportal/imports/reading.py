@@ -1,22 +1,33 @@
-"""Reading an export file: bytes, checksum, encoding detection, header and CSV rows.
+"""Reading an export file as a stream: checksum, encoding detection, header and CSV rows.
 
 Billing systems hand over UTF-8 (with or without BOM) or Shift_JIS (really CP932, the
 Windows superset with ①, ㈱, NEC special characters). UTF-8 is tried strictly first: a
 CP932 file almost never decodes as valid UTF-8, while the reverse is often "valid" garbage.
+
+Nothing holds the whole file: a first pass reads it in 1 MB blocks (SHA-256, the encoding
+through an incremental decoder, NUL bytes, the line count for the progress bar), then
+:meth:`CsvFile.rows` decodes it again incrementally (``io.TextIOWrapper``: a multibyte
+character cut by a block boundary is completed from the next block) and yields one CSV
+record at a time.
 """
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
 import os
-from dataclasses import dataclass, field
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, NamedTuple
+from typing import IO, Any, NamedTuple
 
 Source = str | os.PathLike | IO[bytes] | bytes
 
 BOM = b"\xef\xbb\xbf"
+BLOCK = 1 << 20  # bytes read at a time
+# An upload that cannot seek is copied once (in memory up to this size, then to a temp file).
+SPOOL_BYTES = 8 << 20
 # Longest value quoted back in a message: a clerk needs to recognise it, not to read 100 KB.
 SHOWN = 40
 # Python's csv errors, said in Japanese for the clerk (anything else gets the generic text).
@@ -38,29 +49,6 @@ class Problem(NamedTuple):
         return f"line {self.line}: {self.column}: {self.message}"
 
 
-@dataclass
-class CsvFile:
-    """A decoded export: its header (1st line) and data rows with their physical line numbers."""
-
-    sha256: str
-    encoding: str
-    header: list[str] = field(default_factory=list)
-    header_line: int = 1
-    # (line number where the row starts, fields); blank lines are left out.
-    rows: list[tuple[int, list[str]]] = field(default_factory=list)
-    errors: list[Problem] = field(default_factory=list)
-
-
-def read_source(source: Source) -> bytes:
-    """Return the bytes of a path, a binary stream or bytes (a text stream is re-encoded)."""
-    if isinstance(source, bytes):
-        return source
-    if isinstance(source, (str, os.PathLike)):
-        return Path(source).read_bytes()
-    data = source.read()
-    return data.encode("utf-8") if isinstance(data, str) else data
-
-
 def shown(value: str) -> str:
     """``value`` quoted in a message, cut to :data:`SHOWN` characters."""
     return f"'{value}'" if len(value) <= SHOWN else f"'{value[:SHOWN]}…' ({len(value):,}文字)"
@@ -80,48 +68,150 @@ def source_name(source: Source) -> str:
     return Path(name).name if isinstance(name, str) else ""
 
 
-def decode(data: bytes) -> tuple[str, str] | None:
-    """Decode ``data``: ``("utf-8-sig" | "utf-8" | "cp932", text)``, or ``None`` if neither fits."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    else:
-        return ("utf-8-sig" if data.startswith(BOM) else "utf-8"), text
-    try:
-        return "cp932", data.decode("cp932")
-    except UnicodeDecodeError:
-        return None
 
 
-def read_csv(data: bytes) -> CsvFile:
-    """Decode ``data`` and split it into header and rows; file-level problems go to ``errors``."""
-    result = CsvFile(sha256=hashlib.sha256(data).hexdigest(), encoding="")
-    decoded = decode(data)
-    if decoded is None:
-        result.errors.append(Problem(1, "-", "文字コードを判別できません (UTF-8 または Shift_JIS で保存してください)"))
-        return result
-    result.encoding, text = decoded
-    if "\x00" in text:
-        # No export has NUL characters; UTF-16 text decodes as "valid" UTF-8 full of them.
-        line = text.count("\n", 0, text.index("\x00")) + 1
-        result.errors.append(Problem(line, "-", "NUL 文字が含まれています (UTF-8 または Shift_JIS の CSV で保存してください)"))
-        return result
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    start = 1  # physical line where the next record starts (a quoted field may span lines)
+def _binary(source: Source) -> IO[bytes]:
+    """A seekable binary stream of ``source`` (the caller closes it; a caller's stream is kept open)."""
+    if isinstance(source, bytes):
+        return io.BytesIO(source)
+    if isinstance(source, (str, os.PathLike)):
+        return open(source, "rb")  # noqa: SIM115 - closed by CsvFile.close
+    first = source.read(0)
+    if isinstance(first, str):  # a text stream: re-encoded (tests, never an upload)
+        return io.BytesIO(source.read().encode("utf-8"))  # type: ignore[attr-defined]
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - closed by CsvFile.close
+    while block := source.read(BLOCK):
+        spool.write(block)
+    spool.seek(0)
+    return spool  # type: ignore[return-value]
+
+
+def _fits(blocks: Iterator[bytes], encoding: str) -> bool:
+    """Whether the bytes decode strictly as ``encoding`` (incrementally, block by block)."""
+    decoder = codecs.getincrementaldecoder(encoding)("strict")
     try:
-        for record in reader:
-            line, start = start, reader.line_num + 1
-            if not record or (len(record) == 1 and not record[0].strip()):
-                continue  # blank line (often a trailing one)
-            if not result.header:
-                result.header = [value.strip() for value in record]
-                result.header_line = line
-                continue
-            result.rows.append((line, record))
-    except csv.Error as exc:
-        # An unterminated quote or a stray character after a quote: csv cannot resync.
-        result.errors.append(Problem(reader.line_num or 1, "-", _csv_reason(exc)))
-    if not result.header and not result.errors:
-        result.errors.append(Problem(1, "-", "ファイルが空です (見出し行がありません)"))
-    return result
+        for block in blocks:
+            decoder.decode(block)
+        decoder.decode(b"", True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+class CsvFile:
+    """A decoded export, read as a stream: header (1st line) and data rows with their physical lines.
+
+    Opening it surveys the bytes (checksum, encoding, NUL, lines); file-level problems go to
+    ``errors`` and then :meth:`rows` yields nothing. Close it (or use ``with``) when done.
+    """
+
+    def __init__(self, source: Source):
+        self.errors: list[Problem] = []
+        self.header: list[str] = []
+        self.header_line = 1
+        self.count = 0  # data rows yielded so far
+        self.encoding = ""
+        self._stream = _binary(source)
+        self._start = self._stream.tell()
+        self._text: io.TextIOWrapper | None = None
+        self._records: Iterator[list[str]] | None = None
+        self._reader: Any = None
+        self._next_line = 1
+        self._survey()
+        if not self.errors:
+            self._open_rows()
+
+    def _blocks(self) -> Iterator[bytes]:
+        self._stream.seek(self._start)
+        while block := self._stream.read(BLOCK):
+            yield block
+
+    def _survey(self) -> None:
+        digest = hashlib.sha256()
+        utf8 = codecs.getincrementaldecoder("utf-8")("strict")
+        is_utf8, newlines, nul_line, head, last = True, 0, 0, b"", b""
+        for block in self._blocks():
+            digest.update(block)
+            if not nul_line and b"\x00" in block:
+                nul_line = newlines + block.count(b"\n", 0, block.index(b"\x00")) + 1
+            newlines += block.count(b"\n")
+            if is_utf8:
+                try:
+                    utf8.decode(block)
+                except UnicodeDecodeError:
+                    is_utf8 = False
+            head, last = head or block[:3], block[-1:]
+        if is_utf8:
+            try:
+                utf8.decode(b"", True)
+            except UnicodeDecodeError:
+                is_utf8 = False
+        self.sha256 = digest.hexdigest()
+        # Data lines for the progress bar (blank lines and quoted line breaks make it a guess).
+        self.estimate = max(0, newlines + (last not in (b"", b"\n")) - 1)
+        if is_utf8:
+            self.encoding = "utf-8-sig" if head == BOM else "utf-8"
+        elif _fits(self._blocks(), "cp932"):
+            self.encoding = "cp932"
+        else:
+            self.errors.append(Problem(1, "-", "文字コードを判別できません (UTF-8 または Shift_JIS で保存してください)"))
+            return
+        if nul_line:
+            # No export has NUL characters; UTF-16 text decodes as "valid" UTF-8 full of them.
+            self.errors.append(Problem(nul_line, "-", "NUL 文字が含まれています (UTF-8 または Shift_JIS の CSV で保存してください)"))
+
+    def _open_rows(self) -> None:
+        self._stream.seek(self._start)
+        self._text = io.TextIOWrapper(self._stream, encoding=self.encoding, newline="")
+        self._reader = csv.reader(self._text, strict=True)
+        for line, record in self._records_with_lines(self.errors):
+            self.header = [value.strip() for value in record]
+            self.header_line = line
+            break
+        if not self.header and not self.errors:
+            self.errors.append(Problem(1, "-", "ファイルが空です (見出し行がありません)"))
+
+    def _records_with_lines(self, problems: list[Problem]) -> Iterator[tuple[int, list[str]]]:
+        reader = self._reader
+        if reader is None:
+            return
+        try:
+            for record in reader:
+                line, self._next_line = self._next_line, reader.line_num + 1
+                if not record or (len(record) == 1 and not record[0].strip()):
+                    continue  # blank line (often a trailing one)
+                yield line, record
+        except csv.Error as exc:
+            # An unterminated quote or a stray character after a quote: csv cannot resync.
+            problems.append(Problem(reader.line_num or 1, "-", _csv_reason(exc)))
+            self._reader = None
+
+    def rows(self, problems: list[Problem]) -> Iterator[tuple[int, list[str]]]:
+        """The data rows after the header, one at a time; a CSV error is added to ``problems``."""
+        if self.errors or not self.header:
+            return
+        for item in self._records_with_lines(problems):
+            self.count += 1
+            yield item
+
+    def reread(self) -> Iterator[tuple[int, list[str]]]:
+        """The data rows once more from the start (a second pass; ``count`` is left as it was)."""
+        if self._text is not None:
+            self._text.detach()
+        self._next_line, count = 1, self.count
+        self.header = []
+        self._open_rows()
+        yield from self.rows([])
+        self.count = count
+
+    def close(self) -> None:
+        if self._text is not None:
+            self._text.detach()  # leaves the binary stream to be closed below (or to its owner)
+            self._text = None
+        self._stream.close()
+
+    def __enter__(self) -> CsvFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

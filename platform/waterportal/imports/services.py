@@ -2,38 +2,37 @@
 
 The CLI, the admin console and the demo loader call these. They flush and execute; the
 caller commits (a rejected file leaves only its ImportBatch row in the session).
+
+A file is streamed in chunks of ``IMPORT_CHUNK_ROWS``: each chunk is read, checked and handed
+to the writer (imports/writers.py), then dropped, so memory does not grow with the file.
+The writer stages the rows (PostgreSQL: a temporary table; SQLite: under a savepoint);
+only when the whole file is clean does ``merge`` write them, otherwise ``abort`` leaves
+the city's data as it was.
 """
 from __future__ import annotations
 
 import contextlib
 import gc
+import itertools
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 from flask import current_app
 
-from waterportal.billing.notify import notify_new_bills
+from waterportal.billing.notify import record_bill_mail
 from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db
 from waterportal.imports import writers
-from waterportal.imports.bill_validation import validate_bills
+from waterportal.imports.bill_validation import BillRows
 from waterportal.imports.models import ImportBatch
-from waterportal.imports.reading import (
-    CsvFile,
-    Problem,
-    Source,
-    read_csv,
-    read_source,
-    source_name,
-)
+from waterportal.imports.reading import CsvFile, Problem, Source, source_name
 from waterportal.imports.validation import (
     BILL_COLUMNS,
     BILL_OPTIONAL,
     CONTRACT_COLUMNS,
+    ContractRows,
     map_header,
-    validate_contracts,
 )
 from waterportal.tenancy.context import TenantContext, tenant_context
 
@@ -58,8 +57,9 @@ class ImportResult:
     errors: list[Problem] = field(default_factory=list)
     batch_id: int | None = None
     timings: dict[str, float] = field(default_factory=dict)
-    # Bills import: 「今回の請求金額のお知らせ」 mails queued for the new bills (billing.notify).
-    notified: int = 0
+    # Bills import: the job the outbox worker expands into 「今回の請求金額のお知らせ」 mails
+    # for the new bills (billing.notify).
+    mail_job: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -88,6 +88,37 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+class _Keep:
+    """``keep(clean)``: whether the savepoint of :func:`_all_or_nothing` is released."""
+
+    def __init__(self) -> None:
+        self.kept = True
+
+    def __call__(self, clean: bool) -> bool:
+        self.kept = clean
+        return clean
+
+
+@contextlib.contextmanager
+def _all_or_nothing() -> Iterator[_Keep]:
+    """A savepoint around one file's writes: released if kept, rolled back if not (or on error).
+
+    The rejected file's ImportBatch row is added after it, so that row stays.
+    """
+    db.session.flush()
+    nested = db.session.begin_nested()
+    keep = _Keep()
+    try:
+        yield keep
+    except BaseException:
+        nested.rollback()
+        raise
+    if keep.kept:
+        nested.commit()
+    else:
+        nested.rollback()
+
+
 def _stepper(progress: ProgressCallback | None, phase: str, total: int) -> Callable[[int], None] | None:
     """Turn "n more rows done" calls into ``progress(phase, done, total)``."""
     if progress is None:
@@ -103,30 +134,44 @@ def _stepper(progress: ProgressCallback | None, phase: str, total: int) -> Calla
 
 
 class _Run:
-    """The bookkeeping shared by both kinds: timings, file, problems, the batch row."""
+    """The bookkeeping shared by every kind: timings, the open file, problems, the batch row."""
 
     def __init__(self, kind: str, tenant: TenantContext, source: Source, filename: str | None, actor: str):
         self.kind, self.tenant, self.actor = kind, tenant, actor
         self.started_at = utcnow_naive()
         self.clock = time.perf_counter()
         self.timings: dict[str, float] = {}
-        data = read_source(source)
+        self.file = CsvFile(source)
         # PostgreSQL text cannot hold NUL; an uploaded file's name is whatever the browser sent.
         self.filename = (filename or source_name(source)).replace("\x00", "")
-        self.file: CsvFile = read_csv(data)
-        self.row_count = len(self.file.rows)
         self.problems: list[Problem] = list(self.file.errors)
-        self.lap("read")
+        self.lap("open")
+
+    def __enter__(self) -> _Run:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.file.close()
+
+    @property
+    def row_count(self) -> int:
+        return self.file.count
 
     def lap(self, name: str) -> None:
         now = time.perf_counter()
         self.timings[name] = round(now - self.clock, 4)
         self.clock = now
 
-    def validated(self) -> None:
-        """Drop the raw rows once validated: about a third of the peak memory of a big file."""
-        self.file.rows = []
-        self.lap("validate")
+    def chunks(self, size: int, progress: ProgressCallback | None) -> Iterator[list[tuple[int, list[str]]]]:
+        """The file's data rows, ``size`` at a time, reporting ``("validate", done, estimate)``."""
+        rows = self.file.rows(self.problems)
+        estimate = self.file.estimate
+        while chunk := list(itertools.islice(rows, size)):
+            yield chunk
+            if progress:
+                progress("validate", self.row_count, max(estimate, self.row_count))
+        if progress and self.row_count != estimate:
+            progress("validate", self.row_count, self.row_count)
 
     def header(self, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> dict[str, int] | None:
         if self.problems:
@@ -158,47 +203,57 @@ class _Run:
         return result
 
 
-def _classify(clean: dict[Any, tuple[int, tuple[Any, ...]]], existing: dict[Any, tuple[Any, ...]]
-              ) -> tuple[list[tuple[Any, ...]], dict[str, int]]:
-    """Rows to write (new or changed, key first) and the counts inserted/updated/unchanged."""
-    writes: list[tuple[Any, ...]] = []
-    inserted = updated = 0
-    for key, (_line, values) in clean.items():
-        old = existing.get(key)
-        if old == values:
-            continue
-        if old is None:
-            inserted += 1
-        else:
-            updated += 1
-        writes.append((*key, *values) if isinstance(key, tuple) else (key, *values))
-    unchanged = len(clean) - inserted - updated
-    return writes, {"inserted": inserted, "updated": updated, "unchanged": unchanged}
-
-
 def _digits(tenant: TenantContext) -> int:
     return int(tenant.settings["registration"]["customer_number_digits"])
+
+
+def _chunk_rows() -> int:
+    return int(current_app.config["IMPORT_CHUNK_ROWS"])
+
+
+def _written(progress: ProgressCallback | None, rows: int) -> None:
+    if progress:
+        progress("write", rows, rows)
+
+
+def _load(run: _Run, checker: ContractRows | BillRows, writer: writers.ContractWriter | writers.BillWriter,
+          progress: ProgressCallback | None) -> bool:
+    """Check the file chunk by chunk, staging the clean rows; True if the whole file is clean.
+
+    After the first problem only checking goes on (every problem is reported) and nothing more
+    is staged; the caller's savepoint then undoes what was.
+    """
+    repeats = getattr(checker, "repeats", ())
+    try:
+        for chunk in run.chunks(_chunk_rows(), progress):
+            clean = checker.check(chunk, run.problems)
+            if not (run.problems or repeats):
+                writer.add(clean)
+            repeats = getattr(checker, "repeats", ())
+    except BaseException as error:
+        writer.abort(error)
+        raise
+    run.lap("validate")
+    if run.problems or repeats:
+        writer.abort()
+        return False
+    return True
 
 
 def import_contracts(tenant: TenantContext, source: Source, *, filename: str | None = None,
                      actor: str = "", progress: ProgressCallback | None = None) -> ImportResult:
     """Import a contracts export (upsert on customer_number) for ``tenant``; the caller commits."""
-    with tenant_context(tenant), _gc_paused():
-        run = _Run("contracts", tenant, source, filename, actor)
+    with tenant_context(tenant), _gc_paused(), _Run("contracts", tenant, source, filename, actor) as run:
         index = run.header(CONTRACT_COLUMNS)
         if index is None:
             return run.finish({})
-        clean = validate_contracts(run.file.rows, index, _digits(tenant), run.problems,
-                                   _stepper(progress, "validate", run.row_count))
-        run.validated()
-        if run.problems:
+        checker = ContractRows(index, _digits(tenant))
+        with _all_or_nothing() as keep:
+            writer = writers.ContractWriter(db.session.connection(), tenant.id, utcnow_naive())
+            counts = writer.merge() if keep(_load(run, checker, writer, progress)) else {}
+        if not keep.kept:
             return run.finish({})
-        db.session.flush()
-        conn = db.session.connection()
-        writes, counts = _classify(clean, writers.load_contracts(conn, tenant.id))
-        run.lap("preload")
-        writers.write_contracts(conn, tenant.id, writes, utcnow_naive(), current_app.config["IMPORT_CHUNK_ROWS"],
-                                _stepper(progress, "write", len(writes)))
+        _written(progress, writer.rows)
         run.lap("write")
         return run.finish(counts)
 
@@ -209,29 +264,23 @@ def import_bills(tenant: TenantContext, source: Source, *, filename: str | None 
 
     Every customer number must already be a contract of ``tenant``.
     """
-    with tenant_context(tenant), _gc_paused():
-        run = _Run("bills", tenant, source, filename, actor)
+    with tenant_context(tenant), _gc_paused(), _Run("bills", tenant, source, filename, actor) as run:
         index = run.header(BILL_COLUMNS, BILL_OPTIONAL)
         if index is None:
             return run.finish({})
         db.session.flush()
         conn = db.session.connection()
-        contract_ids = writers.load_contract_ids(conn, tenant.id)
-        clean = validate_bills(run.file.rows, index, _digits(tenant), contract_ids, run.problems,
-                               _stepper(progress, "validate", run.row_count))
-        run.validated()
-        if run.problems:
+        checker = BillRows(index, _digits(tenant), *writers.load_contract_slots(conn, tenant.id))
+        run.lap("contracts")
+        with _all_or_nothing() as keep:
+            mail_job = record_bill_mail(tenant)  # before the first bill is written: the new bills are those after it
+            writer = writers.BillWriter(db.session.connection(), tenant.id, utcnow_naive())
+            counts = writer.merge() if keep(_load(run, checker, writer, progress)) else {}
+        if not keep.kept:
+            checker.explain_repeats(run.file.reread(), run.problems)
             return run.finish({})
-        existing = writers.load_bills(conn, tenant.id, {month for _contract, month in clean})
-        writes, counts = _classify(clean, existing)
-        new_bills = [key for key in clean if key not in existing]
-        run.lap("preload")
-        writers.write_bills(conn, tenant.id, writes, utcnow_naive(), current_app.config["IMPORT_CHUNK_ROWS"],
-                            _stepper(progress, "write", len(writes)))
+        _written(progress, writer.rows)
         run.lap("write")
-        # Mail members about the new bills in this same transaction (outbox rows commit with the bills).
-        notified = notify_new_bills(tenant, new_bills)
-        run.lap("notify")
         result = run.finish(counts)
-        result.notified = notified
+        result.mail_job = mail_job
         return result

@@ -42,7 +42,6 @@ INT_MAX = 2_147_483_647
 TOO_LARGE = f"{INT_MAX}以下の整数で入力してください"
 NOT_DATE = "日付は YYYY-MM-DD の形式で入力してください"
 NOT_MONTH = "請求月は YYYY-MM の形式で入力してください"
-STEP = 5000  # rows between progress reports
 
 
 def _nfkc(value: str) -> str:
@@ -176,27 +175,31 @@ def _check_contract(record: Sequence[str], line: int, digits: int, seen: dict[st
     return number, (name, kana, phone, address, meter, size)
 
 
-def validate_contracts(rows: Sequence[tuple[int, list[str]]], index: Mapping[str, int], digits: int,
-                       problems: list[Problem], progress: Callable[[int], None] | None = None
-                       ) -> dict[str, tuple[int, tuple[Any, ...]]]:
-    """Validate contract rows: ``{customer_number: (line, values in CONTRACT_VALUES order)}``."""
-    pick = itemgetter(*(index[name] for name in CONTRACT_COLUMNS))
-    width = len(index)
-    clean: dict[str, tuple[int, tuple[Any, ...]]] = {}
-    seen: dict[str, int] = {}
-    for count, (line, record) in enumerate(rows, 1):
-        if progress and count % STEP == 0:
-            progress(STEP)
-        if not _width_ok(record, width, line, problems):
-            continue
-        before = len(problems)
+class ContractRows:
+    """Validates a contracts file chunk by chunk; remembers the customer numbers seen so far.
 
-        def bad(column: str, message: str) -> None:
-            problems.append(Problem(line, column, message))  # noqa: B023 - used in this iteration only
+    The numbers (one small dict entry a contract) are all it keeps between chunks: a
+    repeated number is an error naming the earlier line.
+    """
 
-        number, values = _check_contract(pick(record), line, digits, seen, bad)
-        if len(problems) == before:
-            clean[number] = (line, values)
-    if progress and len(rows) % STEP:
-        progress(len(rows) % STEP)
-    return clean
+    def __init__(self, index: Mapping[str, int], digits: int):
+        self.pick = itemgetter(*(index[name] for name in CONTRACT_COLUMNS))
+        self.width = len(index)
+        self.digits = digits
+        self.seen: dict[str, int] = {}
+
+    def check(self, rows: Sequence[tuple[int, list[str]]], problems: list[Problem]) -> list[tuple[Any, ...]]:
+        """The clean rows of ``rows`` as ``(customer_number, *values in CONTRACT_VALUES order)``."""
+        clean: list[tuple[Any, ...]] = []
+        for line, record in rows:
+            if not _width_ok(record, self.width, line, problems):
+                continue
+            before = len(problems)
+
+            def bad(column: str, message: str) -> None:
+                problems.append(Problem(line, column, message))  # noqa: B023 - used in this iteration only
+
+            number, values = _check_contract(self.pick(record), line, self.digits, self.seen, bad)
+            if len(problems) == before:
+                clean.append((number, *values))
+        return clean
