@@ -114,9 +114,10 @@ def test_retries_back_off_then_give_up_and_log(app_ctx, app, nayoro, mail_down, 
         assert (counts.retrying, counts.failed) == (1, 0)
         mail = row(nayoro, message_id)
         assert (mail.status, mail.attempts) == ("pending", attempt)
-        waits.append(int((mail.next_attempt_at - now).total_seconds()))
-        assert send_due(now=mail.next_attempt_at - dt.timedelta(seconds=1)).retrying == 0  # not early
-        now = mail.next_attempt_at
+        due = mail.next_attempt_at  # read before send_due commits (the row reloads only in its city)
+        waits.append(int((due - now).total_seconds()))
+        assert send_due(now=due - dt.timedelta(seconds=1)).retrying == 0  # not early
+        now = due
 
     assert waits == [30, 60, 120, 240, 480, 960, 1920]
     assert send_due(now=now).failed == 1

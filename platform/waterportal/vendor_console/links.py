@@ -54,9 +54,9 @@ def issue_city_link(vendor: VendorStaff, tenant: TenantContext, remote_addr: str
     seconds = int(current_app.config.get("VENDOR_LINK_SECONDS", 60))
     link = VendorCityLink(vendor_id=vendor.id, tenant_id=tenant.id, key_hash=_hash(key), created_at=now,
                           expires_at=now + dt.timedelta(seconds=seconds), remote_addr=remote_addr[:64])
-    db.session.add(link)
-    db.session.flush()
-    with tenant_context(tenant):
+    with tenant_context(tenant):  # the link is the city's row (PostgreSQL row security)
+        db.session.add(link)
+        db.session.flush()
         audit.record(vendor.actor, "vendor.city_link", target=tenant.slug, remote_addr=remote_addr,
                      email=vendor.email, link=link.id, second_factor=second_factor_passed(vendor))
         db.session.flush()
