@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from tests.conftest import city
 from waterportal.extensions import db
+from waterportal.mail.jobs import expand_due
 from waterportal.mail.models import OutboxMessage
 from waterportal.notices import services
 from waterportal.notices.models import Notice
@@ -38,6 +39,12 @@ def notices_of(app, tenant):
 def outbox(app, tenant):
     with app.app_context(), tenant_context(tenant):
         return [(m.to_address, m.subject, m.body, m.kind) for m in db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))]
+
+
+def expand(app):
+    """What the outbox worker does first in each round: expand the pending mail jobs."""
+    with app.app_context():
+        return expand_due()
 
 
 def add_notice(app, tenant, **fields):
@@ -163,18 +170,22 @@ def test_notices_are_mailed_once_to_members_who_opted_in(app, staff_client, kana
         client.submit("/admin/notices/new", notice_form(title="今すぐ", mail_members="y"))
         client.submit("/admin/notices/new", notice_form(title="明日", mail_members="y", published_at="2026-11-19T09:00"))
         client.submit("/admin/notices/new", notice_form(title="メールなし"))
+        assert outbox(app, kanazawa) == []  # the request only records the job: the worker fans out
+        assert expand(app) == 1
         mails = outbox(app, kanazawa)
         assert [(m[0], m[1]) for m in mails] == [("yes@example.jp", "【金沢市上下水道ポータルサイト】【重要】お知らせ: 今すぐ")]
         assert "工事のため断水します。" in mails[0][2] and "http://kanazawa.localhost/" in mails[0][2] and mails[0][3] == "notice"
         # Editing a mailed notice does not mail it again.
         now_id = notices_of(app, kanazawa)[0].id
         client.submit(f"/admin/notices/{now_id}/edit", notice_form(title="今すぐ(訂正)", mail_members="y"))
-        assert len(outbox(app, kanazawa)) == 1
+        assert expand(app) == 0 and len(outbox(app, kanazawa)) == 1
 
-        assert runner.invoke(args=["notices", "mail-due", "--tenant", "kanazawa"]).output == "kanazawa: 0 mail(s) queued\n"
+        handed = "notice(s) handed to the outbox worker"
+        assert runner.invoke(args=["notices", "mail-due", "--tenant", "kanazawa"]).output == f"kanazawa: 0 {handed}\n"
         clock.move_to(dt.datetime(2026, 11, 19, 9, 0, tzinfo=TOKYO))
-        assert runner.invoke(args=["notices", "mail-due"]).output == "kanazawa: 1 mail(s) queued\nnayoro: 0 mail(s) queued\n"
-        assert runner.invoke(args=["notices", "mail-due"]).output == "kanazawa: 0 mail(s) queued\nnayoro: 0 mail(s) queued\n"
+        assert runner.invoke(args=["notices", "mail-due"]).output == f"kanazawa: 1 {handed}\nnayoro: 0 {handed}\n"
+        assert runner.invoke(args=["notices", "mail-due"]).output == f"kanazawa: 0 {handed}\nnayoro: 0 {handed}\n"
+        assert expand(app) == 1
     assert [m[1] for m in outbox(app, kanazawa)][1].endswith("お知らせ: 明日")
     assert [e[3] for e in audit_entries(kanazawa, "notice.mail")] == [{"recipients": 1}, {"recipients": 1}]
     assert all(n.mailed_at is not None for n in notices_of(app, kanazawa) if n.mail_members)

@@ -5,11 +5,17 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from tests.imports.helpers import bill_row, csv_text
+from tests.admin.test_mail_fanout import add_members, counting
+from tests.admin.test_mail_fanout import outbox as fanout_outbox
+from tests.imports.helpers import bill_row, contract_row, csv_text
 from tests.mypage.usage.conftest import history_rows
+from waterportal.accounts.models import Member
 from waterportal.billing.models import Bill
+from waterportal.contracts.models import Contract, MemberContract
 from waterportal.extensions import db
-from waterportal.imports.validation import BILL_COLUMNS
+from waterportal.imports.services import import_bills, import_contracts
+from waterportal.imports.validation import BILL_COLUMNS, CONTRACT_COLUMNS
+from waterportal.mail.jobs import expand_due
 from waterportal.mail.models import OutboxMessage
 from waterportal.tenancy.context import tenant_context
 
@@ -17,7 +23,14 @@ NAYORO_NO, OTHER_NO = "00012345682", "00012345693"
 KANAZAWA_NO = "0100012345"
 
 
+def expand(app):
+    """The outbox worker's first step: expand the pending mail jobs; return the mails queued."""
+    with app.app_context():
+        return expand_due()
+
+
 def bill_mails(app, tenant):
+    expand(app)
     with app.app_context(), tenant_context(tenant):
         return [(m.to_address, m.subject, m.body) for m in db.session.scalars(
             select(OutboxMessage).where(OutboxMessage.kind == "bill_ready").order_by(OutboxMessage.id))]
@@ -29,7 +42,7 @@ def test_new_bills_are_mailed_once(app, nayoro, customer, load, clock):
     october = bill_row(NAYORO_NO, "2026-10", water_charge="3309", sewer_charge="2200", tax="500", total="5509",
                        usage_m3="21", previous_reading="100", current_reading="121", due_date="2026-10-31")
     result, = load(nayoro, bills=[october])
-    assert result.inserted == 1 and result.notified == 1
+    assert result.inserted == 1 and expand(app) == 1
     (to, subject, body), = bill_mails(app, nayoro)
     assert to == "hanako@example.jp"
     assert subject == "【名寄市上下水道ポータル】今回の請求金額のお知らせ(2026年10月分)"
@@ -38,9 +51,9 @@ def test_new_bills_are_mailed_once(app, nayoro, customer, load, clock):
     assert "http://nayoro.localhost/mypage" in body
     # the same file again, and the bill paid later: nothing new, no mail
     again, = load(nayoro, bills=[october])
-    assert again.unchanged == 1 and again.notified == 0
+    assert again.unchanged == 1 and expand(app) == 0
     paid, = load(nayoro, bills=[{**october, "paid_on": "2026-10-20"}])
-    assert paid.updated == 1 and paid.notified == 0
+    assert paid.updated == 1 and expand(app) == 0
     assert len(bill_mails(app, nayoro)) == 1
     with app.app_context(), tenant_context(nayoro):
         stamped = db.session.scalars(select(Bill.billing_month).where(Bill.bill_notified_at.is_not(None))).all()
@@ -55,7 +68,7 @@ def test_who_gets_mail(app, nayoro, kanazawa, customer, load, clock):
     customer(nayoro, [OTHER_NO], email="other@example.jp")
     customer(kanazawa, [KANAZAWA_NO])  # same email in Kanazawa
     result, = load(nayoro, bills=[bill_row(NAYORO_NO, "2026-10"), bill_row(NAYORO_NO, "2026-11")])
-    assert result.notified == 2  # one mail each, for the latest of the two new bills
+    assert expand(app) == 2  # one mail each, for the latest of the two new bills
     mails = bill_mails(app, nayoro)
     assert sorted(to for to, _s, _b in mails) == ["family@example.jp", "hanako@example.jp"]
     assert [s[-10:] for to, s, _b in mails if to == "hanako@example.jp"] == ["2026年11月分)"]
@@ -68,7 +81,7 @@ def test_a_history_load_mails_only_the_latest_bill(app, nayoro, customer, load, 
     customer(nayoro, [OTHER_NO], email="family@example.jp", nickname="家族")
     history = history_rows(NAYORO_NO, 24, newest="2026-10") + history_rows(OTHER_NO, 24, newest="2026-09", base=3)
     result, = load(nayoro, bills=history)
-    assert result.inserted == 48 and result.notified == 3
+    assert result.inserted == 48 and expand(app) == 3
     mails = bill_mails(app, nayoro)
     assert sorted((to, subject[-10:]) for to, subject, _b in mails) == [
         ("family@example.jp", "2026年09月分)"), ("hanako@example.jp", "2026年09月分)"),
@@ -86,10 +99,10 @@ def test_a_late_older_bill_mails_nobody(app, nayoro, customer, load, clock):
     """A backfilled month older than the contract's latest bill is history, not news."""
     customer(nayoro, [NAYORO_NO], bills=[bill_row(NAYORO_NO, "2026-10")])
     result, = load(nayoro, bills=[bill_row(NAYORO_NO, "2026-08")])
-    assert result.inserted == 1 and result.notified == 0
+    assert result.inserted == 1 and expand(app) == 0
     # next month's bill is news again
     later, = load(nayoro, bills=[bill_row(NAYORO_NO, "2026-09"), bill_row(NAYORO_NO, "2026-11")])
-    assert later.inserted == 2 and later.notified == 1
+    assert later.inserted == 2 and expand(app) == 1
     assert [subject[-10:] for _to, subject, _b in bill_mails(app, nayoro)] == ["2026年11月分)"]
 
 
@@ -97,7 +110,7 @@ def test_kanazawa_bimonthly_bill_mail(app, kanazawa, customer, load, clock):
     customer(kanazawa, [KANAZAWA_NO], bills=history_rows(KANAZAWA_NO, 1, newest="2026-07", step=2))
     rows = history_rows(KANAZAWA_NO, 2, newest="2026-09", step=2)
     result, = load(kanazawa, bills=rows)
-    assert result.inserted == 1 and result.notified == 1
+    assert result.inserted == 1 and expand(app) == 1
     (_to, subject, body), = bill_mails(app, kanazawa)
     assert subject == "【金沢市上下水道ポータルサイト】今回の請求金額のお知らせ(2026年09月分)"
     assert f"今回の請求金額: {int(rows[-1]['total']):,} 円" in body
@@ -105,23 +118,62 @@ def test_kanazawa_bimonthly_bill_mail(app, kanazawa, customer, load, clock):
 
 
 def test_a_rejected_file_mails_nobody(app, nayoro, customer, load, clock):
-    from waterportal.imports.services import import_bills
-
     customer(nayoro, [NAYORO_NO])
     data = csv_text(BILL_COLUMNS, [bill_row(NAYORO_NO, "2026-10"), bill_row(NAYORO_NO, "2026-11", total="1")]).encode()
     with app.app_context(), tenant_context(nayoro):
         result = import_bills(nayoro, data)
         db.session.commit()
-    assert not result.ok and result.notified == 0
+    assert not result.ok and result.mail_job is None and expand(app) == 0
     assert bill_mails(app, nayoro) == []
 
 
-def test_cli_says_how_many_mails(app, nayoro, customer, runner, tmp_path, clock):
+def test_a_cli_import_leaves_the_mail_to_the_worker(app, nayoro, customer, runner, tmp_path, clock):
     customer(nayoro, [NAYORO_NO])
     path = tmp_path / "bills.csv"
     path.write_text(csv_text(BILL_COLUMNS, [bill_row(NAYORO_NO, "2026-10")]), encoding="utf-8")
     result = runner.invoke(args=["import", "bills", "--tenant", "nayoro", str(path)])
     assert result.exit_code == 0, result.output
-    assert "nayoro bill mails queued: 1" in result.output
+    assert expand(app) == 1  # the import recorded the job; the worker queues the mail
     again = runner.invoke(args=["import", "bills", "--tenant", "nayoro", str(path)])
-    assert again.exit_code == 0 and "bill mails" not in again.output
+    assert again.exit_code == 0 and expand(app) == 0
+
+
+def import_files(app, tenant, *, contracts=(), bills=()):
+    with app.app_context(), tenant_context(tenant):
+        results = []
+        if contracts:
+            results.append(import_contracts(tenant, csv_text(CONTRACT_COLUMNS, contracts).encode()))
+        if bills:
+            results.append(import_bills(tenant, csv_text(BILL_COLUMNS, bills).encode()))
+        db.session.commit()
+    assert all(r.ok for r in results), [r.errors for r in results]
+    return results
+
+
+def fast_customers(app, tenant, count, start):
+    numbers = [f"{90000000000 + n:011d}" for n in range(start, start + count)]
+    import_files(app, tenant, contracts=[contract_row(number) for number in numbers])
+    add_members(app, tenant, count, start=start, every_third_opts_out=False)
+    with app.app_context(), tenant_context(tenant):
+        members = dict(db.session.execute(select(Member.email, Member.id)).all())
+        by_number = dict(db.session.execute(select(Contract.customer_number, Contract.id)).all())
+        for n, number in zip(range(start, start + count), numbers, strict=True):
+            db.session.add(MemberContract(member_id=members[f"m{n}@example.jp"], contract_id=by_number[number]))
+        db.session.commit()
+    return numbers
+
+
+def test_the_bills_import_writes_its_mail_in_a_constant_number_of_statements(app, nayoro, clock):
+    few = fast_customers(app, nayoro, 2, start=0)
+    many = fast_customers(app, nayoro, 20, start=100)
+    with counting(app, "mail_") as small:
+        import_files(app, nayoro, bills=[bill_row(number, "2026-10") for number in few])
+    with counting(app, "mail_") as large:
+        import_files(app, nayoro, bills=[bill_row(number, "2026-10") for number in many])
+    assert len(small) == len(large) == 1  # the job's INSERT
+    with app.app_context():
+        assert expand_due() == 22
+        assert expand_due() == 0
+    rows = fanout_outbox(app, nayoro)
+    assert len(rows) == 22 and {kind for _t, _m, kind, _j in rows} == {"bill_ready"}
+    assert len({message_id for _t, message_id, _k, _j in rows}) == 22

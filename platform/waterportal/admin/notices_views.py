@@ -37,10 +37,11 @@ def _notice_or_404(notice_id: int) -> Notice:
 @admin.get("/notices")
 @staff_required()
 def notices():
-    """お知らせ一覧 with status (予約 / 掲載中 / 掲載終了) and 「New」."""
+    """お知らせ一覧 with status (予約 / 掲載中 / 掲載終了), 「New」 and each mailing's counter."""
     now = utcnow()
-    items = [(n, services.status(n, now), services.is_new(n, now, current_tenant())) for n in services.all_notices()]
-    return render("notices.html", title="お知らせ", items=items)
+    found = services.all_notices()
+    items = [(n, services.status(n, now), services.is_new(n, now, current_tenant())) for n in found]
+    return render("notices.html", title="お知らせ", items=items, mail_counters=services.mail_counters(found))
 
 
 @admin.route("/notices/new", methods=["GET", "POST"])

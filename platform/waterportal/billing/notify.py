@@ -1,10 +1,14 @@
 """「今回の請求金額のお知らせ」: one mail per new bill to each member who asked for it.
 
-The bills import calls :func:`notify_new_bills` with the keys of the bills it *inserted*
-(an updated or unchanged bill is never news), in its own transaction: the outbox rows
-commit or roll back with the bills. Each bill is claimed with
-``UPDATE ... SET bill_notified_at WHERE bill_notified_at IS NULL`` before its mails are
-queued, so even two imports racing on the same file cannot mail a bill twice.
+The bills import records one mail job with :func:`record_bill_mail` before it writes (the
+city's highest bill id is the job's watermark: the bills it inserts get higher ids, the bills
+it updates keep theirs, and an updated or unchanged bill is never news). The job commits or
+rolls back with the bills; the outbox worker expands it later (:func:`_expand_bill_mail`),
+so the import transaction writes one row for its mail, whatever the number of bills. The
+expansion claims the bills set-wise with
+``UPDATE ... SET bill_notified_at WHERE bill_notified_at IS NULL ... RETURNING id`` before
+queuing their mails, so even two jobs covering the same bills (two imports racing, a job
+expanded twice) cannot mail a bill twice.
 
 Which bills: only news. Per contract, only the new bill of the contract's *latest* billing
 month is mailed; a new bill older than another bill of the same contract is history. So
@@ -13,102 +17,102 @@ each member gets one mail (the current bill), not 24; and a late-arriving older 
 (a correction file, a backfill) mails nobody. Bills skipped this way keep
 ``bill_notified_at`` empty: they were never mailed.
 
-Who gets mail: members linked to the bill's contract with ``notify_bills`` on, and whose
-data is visible already (``data_visible_from`` passed): a member still waiting for the
-city's check must not learn amounts by mail that the portal does not show yet.
+Who gets mail: members linked to the bill's contract when the import ran (the job keeps the
+highest link id), with ``notify_bills`` on, and whose data is visible already
+(``data_visible_from`` passed) when the worker expands the job: a
+member still waiting for the city's check must not learn amounts by mail that the portal
+does not show yet. The body differs per member and bill (nickname, label, amounts), so the
+worker renders each mail (the template looked up once) and writes them in batches.
 """
 from __future__ import annotations
 
+import datetime as dt
 import logging
-from collections import defaultdict
-from collections.abc import Iterable
+from email.utils import formataddr
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy.orm import aliased
 
 from waterportal.accounts.models import Member
 from waterportal.billing.models import Bill
 from waterportal.billing.queries import month_label
 from waterportal.contracts.models import Contract, MemberContract
-from waterportal.core.time import local_now, utcnow_naive
+from waterportal.core.time import local_now
 from waterportal.extensions import db
-from waterportal.mail.services import queue_mail
+from waterportal.mail.jobs import expander, record_job
+from waterportal.mail.models import MailJob, OutboxMessage
+from waterportal.mail.services import mail_renderer
 from waterportal.tenancy.context import TenantContext, tenant_context
 
 log = logging.getLogger("waterportal.billing")
-CHUNK = 500  # ids per IN (...) list
+CHUNK = 1000  # claimed bills per batch of mails
 
 
-def _recipients(today) -> dict[int, list[tuple[str, str, str]]]:
-    """contract id -> [(email, nickname, label)] of members who want bill mail and may see data."""
-    rows = db.session.execute(
-        select(MemberContract.contract_id, Member.email, Member.nickname, MemberContract.label)
-        .join(Member, Member.id == MemberContract.member_id)
-        .where(Member.notify_bills.is_(True),
-               or_(Member.data_visible_from.is_(None), Member.data_visible_from <= today))
-        .order_by(MemberContract.contract_id, Member.id)
-    ).all()
-    by_contract: dict[int, list[tuple[str, str, str]]] = defaultdict(list)
-    for contract_id, email, nickname, label in rows:
-        by_contract[contract_id].append((email, nickname, label or ""))
-    return by_contract
+def record_bill_mail(tenant: TenantContext) -> int:
+    """Record the bill-mail job of one bills import; return its id. Flushes only.
 
-
-def _latest_months(contract_ids: list[int]) -> dict[int, str]:
-    """contract id -> its latest billing month in the database (the bills just written included)."""
-    return dict(db.session.execute(
-        select(Bill.contract_id, func.max(Bill.billing_month))
-        .where(Bill.contract_id.in_(contract_ids)).group_by(Bill.contract_id)
-    ).all())
-
-
-def notify_new_bills(tenant: TenantContext, keys: Iterable[tuple[int, str]]) -> int:
-    """Queue the bill-ready mail for new bills ``(contract_id, billing_month)``; return mails queued.
-
-    Only a new bill of its contract's latest billing month is mailed (see the module doc).
-    Flushes only: the caller (the import) commits.
-    """
-    keys = set(keys)
-    if not keys:
-        return 0
+    Call it once per import, after validation and before the first bill is written: the
+    job keeps the city's highest bill id, and the bills inserted after it are the news."""
     with tenant_context(tenant):
-        recipients = _recipients(local_now(tenant.timezone).date())
-        wanted = sorted({contract_id for contract_id, _month in keys} & recipients.keys())
-        latest: dict[int, str] = {}
-        for start in range(0, len(wanted), CHUNK):
-            latest.update(_latest_months(wanted[start:start + CHUNK]))
-        keys = {(contract_id, month) for contract_id, month in keys if latest.get(contract_id) == month}
-        wanted = sorted({contract_id for contract_id, _month in keys})
-        months = sorted({month for _contract_id, month in keys})
-        bills: list[tuple[Bill, Contract]] = []
-        for start in range(0, len(wanted), CHUNK):
-            part = wanted[start:start + CHUNK]
-            bills += [
-                (bill, contract) for bill, contract in db.session.execute(
-                    select(Bill, Contract).join(Contract, Contract.id == Bill.contract_id)
-                    .where(Bill.contract_id.in_(part), Bill.billing_month.in_(months),
-                           Bill.bill_notified_at.is_(None))
-                )
-                if (bill.contract_id, bill.billing_month) in keys
-            ]
-        if not bills:
-            return 0
-        now = utcnow_naive()
-        claimed: set[int] = set()
-        ids = sorted(bill.id for bill, _contract in bills)
-        for start in range(0, len(ids), CHUNK):
-            part = ids[start:start + CHUNK]
-            claimed.update(db.session.scalars(
-                update(Bill).where(Bill.id.in_(part), Bill.bill_notified_at.is_(None))
-                .values(bill_notified_at=now).returning(Bill.id)
-                .execution_options(synchronize_session=False)
-            ))
-        sent = 0
-        for bill, contract in sorted(bills, key=lambda pair: (pair[0].billing_month, pair[0].id)):
-            if bill.id not in claimed:
-                continue
-            for email, nickname, label in recipients[bill.contract_id]:
-                queue_mail(tenant, email, "bill_ready", nickname=nickname, label=label, bill=bill,
-                           contract=contract, month=month_label(bill.billing_month))
-                sent += 1
-        log.info("bill mail: %d mails for %d new bills (tenant=%s)", sent, len(claimed), tenant.slug)
-        return sent
+        watermark = db.session.scalar(select(func.max(Bill.id)).where(Bill.tenant_id == tenant.id)) or 0
+        # Links made after the import were not there when the bill came: no mail for them.
+        links = db.session.scalar(select(func.max(MemberContract.id)).where(MemberContract.tenant_id == tenant.id)) or 0
+        return record_job(tenant, "bills", watermark, recipients_upto=links).id
+
+
+def _wants_mail(tenant: TenantContext, job: MailJob, today: dt.date):
+    """Members linked to the bill's contract (before the import) who want bill mail and may see data."""
+    return (Member.tenant_id == tenant.id, Member.notify_bills.is_(True), MemberContract.id <= job.recipients_upto,
+            or_(Member.data_visible_from.is_(None), Member.data_visible_from <= today))
+
+
+@expander("bills")
+def _expand_bill_mail(tenant: TenantContext, job: MailJob, now: dt.datetime) -> int:
+    """The worker's half: claim the job's new bills that are news and queue their mails."""
+    today = local_now(tenant.timezone).date()
+    newer = aliased(Bill)
+    latest = (select(func.max(newer.billing_month))
+              .where(newer.tenant_id == Bill.tenant_id, newer.contract_id == Bill.contract_id).scalar_subquery())
+    has_recipient = (select(MemberContract.id).join(Member, Member.id == MemberContract.member_id)
+                     .where(MemberContract.tenant_id == tenant.id, MemberContract.contract_id == Bill.contract_id,
+                            *_wants_mail(tenant, job, today)).exists())
+    claimed = sorted(db.session.scalars(
+        update(Bill)
+        .where(Bill.tenant_id == tenant.id, Bill.id > job.ref_id, Bill.bill_notified_at.is_(None),
+               Bill.billing_month == latest, has_recipient)
+        .values(bill_notified_at=now).returning(Bill.id)
+        .execution_options(synchronize_session=False)
+    ))
+    if not claimed:
+        return 0
+    render = mail_renderer(tenant, "bill_ready")
+    mail_settings = tenant.settings["mail"]
+    sender_address = mail_settings["sender_address"]
+    domain = sender_address.rpartition("@")[2] or "localhost"
+    sender = formataddr((mail_settings["sender_name"], sender_address))
+    queued = 0
+    for start in range(0, len(claimed), CHUNK):
+        rows = db.session.execute(
+            select(Bill, Contract, Member.id, Member.email, Member.nickname, MemberContract.label)
+            .join(Contract, Contract.id == Bill.contract_id)
+            .join(MemberContract, MemberContract.contract_id == Bill.contract_id)
+            .join(Member, Member.id == MemberContract.member_id)
+            .where(Bill.id.in_(claimed[start:start + CHUNK]), *_wants_mail(tenant, job, today))
+            .order_by(Bill.billing_month, Bill.id, Member.id)
+        ).all()
+        mails = []
+        for bill, contract, member_id, email, nickname, label in rows:
+            subject, body = render(nickname=nickname, label=label or "", bill=bill, contract=contract,
+                                   month=month_label(bill.billing_month))
+            mails.append({
+                "tenant_id": tenant.id, "to_address": email, "sender": sender, "subject": subject, "body": body,
+                "kind": "bill_ready", "status": "pending", "attempts": 0, "next_attempt_at": now,
+                "created_at": now, "job_id": job.id,
+                "message_id": f"<job{job.id}.{bill.id}.{member_id}@{domain}>",
+            })
+        if mails:
+            db.session.execute(insert(OutboxMessage.__table__), mails)
+        queued += len(mails)
+        db.session.expunge_all()  # constant memory over a large job
+    log.info("bill mail: %d mails for %d new bills (tenant=%s)", queued, len(claimed), tenant.slug)
+    return queued

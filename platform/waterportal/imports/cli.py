@@ -64,8 +64,6 @@ def _run(kind: str, service: Callable[..., ImportResult], slug: str, path: Path)
     for problem in result.errors:
         click.echo(str(problem), err=True)
     click.echo(f"{tenant.slug} {kind} {result.status}: {result.summary()} batch={result.batch_id}")
-    if result.notified:
-        click.echo(f"{tenant.slug} bill mails queued: {result.notified}")
     if not result.ok:
         raise SystemExit(1)
 

@@ -14,6 +14,7 @@ from flask.cli import AppGroup
 
 from waterportal.extensions import db
 from waterportal.mail.delivery import deliver_committed
+from waterportal.mail.jobs import expand_due
 from waterportal.mail.sender import SendCounts, send_due
 from waterportal.mail.services import outbox_status, queue_mail, retry_mail
 from waterportal.tenancy.context import tenant_context
@@ -45,7 +46,8 @@ def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
 
 def run_worker(interval: float, limit: int, max_iterations: int | None = None,
                stop: threading.Event | None = None) -> SendCounts:
-    """Send what is due every ``interval`` seconds until ``stop`` is set or the iterations run out.
+    """Expand pending mail jobs (mail.jobs), then send what is due, every ``interval`` seconds
+    until ``stop`` is set or the iterations run out.
 
     A failing round (database restarting, ...) is logged and retried; the worker stays up.
     """
@@ -54,6 +56,9 @@ def run_worker(interval: float, limit: int, max_iterations: int | None = None,
     iteration = 0
     while not stop.is_set():
         try:
+            queued = expand_due()
+            if queued:
+                click.echo(f"mail jobs: {queued} mail(s) queued")
             counts = send_due(limit=limit)
             total.add(counts)
             if counts.sent or counts.retrying or counts.failed:
@@ -81,8 +86,11 @@ def run_worker(interval: float, limit: int, max_iterations: int | None = None,
 @click.option("--max-iterations", type=click.IntRange(min=1), default=None,
               help="With --loop: stop after this many rounds (tests, cron-style runs).")
 def send_command(loop: bool, interval: float, limit: int, max_iterations: int | None) -> None:
-    """Send the mails that are due (every city), once or as a worker loop."""
+    """Expand pending mail jobs and send the mails that are due (every city), once or as a worker loop."""
     if not loop:
+        queued = expand_due()
+        if queued:
+            click.echo(f"mail jobs: {queued} mail(s) queued")
         click.echo(str(send_due(limit=limit)))
         return
     stop = threading.Event()

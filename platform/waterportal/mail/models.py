@@ -35,7 +35,39 @@ class OutboxMessage(TenantScoped, db.Model):
     last_error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)
     sent_at: Mapped[dt.datetime | None]
+    # The fan-out job (MailJob) that queued this mail, for its queued/sent counter.
+    job_id: Mapped[int | None]
 
 
 # The sender's query: pending rows that are due, oldest first (platform-wide).
 Index("ix_mail_outbox_due", OutboxMessage.status, OutboxMessage.next_attempt_at)
+# The console's counter of one job's mails by status.
+Index("ix_mail_outbox_job", OutboxMessage.job_id, OutboxMessage.status)
+
+
+class MailJob(TenantScoped, db.Model):
+    """A fan-out recorded by a request or an import and expanded by the outbox worker
+    (mail.jobs): ``pending`` until a worker turned it into outbox rows (``done``).
+
+    ``kind`` names the expander (``notice``: ``ref_id`` is the notice; ``bills``: ``ref_id``
+    is the city's highest bill id before the import, so the new bills are those above it).
+    ``recipients_upto`` is the highest recipient key (member id, member-contract link id) when
+    the job was recorded: who joined later was not there when the news came, and gets no mail.
+    """
+
+    __tablename__ = "mail_jobs"
+    __table_args__ = (TenantScoped.tenant_key(),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    ref_id: Mapped[int] = mapped_column(default=0)
+    recipients_upto: Mapped[int] = mapped_column(default=0)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    queued: Mapped[int] = mapped_column(default=0)  # mails written by the expansion
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)
+    done_at: Mapped[dt.datetime | None]
+
+
+# The worker's query: pending jobs, oldest first (platform-wide); the console's: a notice's job.
+Index("ix_mail_jobs_status", MailJob.status, MailJob.id)
+Index("ix_mail_jobs_ref", MailJob.tenant_id, MailJob.kind, MailJob.ref_id)

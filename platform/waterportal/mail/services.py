@@ -9,6 +9,7 @@ request's Host header.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import formataddr, make_msgid
 
@@ -41,19 +42,30 @@ def _subject(line: str) -> str:
     return line if len(line) <= SUBJECT_MAX else line[: SUBJECT_MAX - 1] + "…"
 
 
+def mail_renderer(tenant: TenantContext, template: str) -> Callable[..., tuple[str, str]]:
+    """``render(**context) -> (subject, body with signature)`` for ``mail/<template>.txt`` of
+    ``tenant``: the template is looked up once, for a worker that renders many mails."""
+    env = current_app.jinja_env
+    tmpl = env.select_template(chain(tenant, f"mail/{template}.txt"))
+    signature = tenant.settings["mail"].get("signature", "")
+    common = {"tenant": tenant, "settings": tenant.settings, "portal_url": lambda p="/": portal_url(tenant, p)}
+
+    def render(**context) -> tuple[str, str]:
+        text = tmpl.render(**common, **context)
+        subject, _, body = text.strip("\n").partition("\n")
+        body = body.strip("\n") + "\n"
+        if signature:
+            body += f"\n――――――――――――――――――――\n{tenant.portal_name}\n{signature}\n"
+        return _subject(subject), body
+
+    return render
+
+
 def render_mail(tenant: TenantContext, template: str, **context) -> tuple[str, str]:
     """Render ``mail/<template>.txt`` for ``tenant``; return (subject, body with signature).
 
     The subject is one line of at most :data:`SUBJECT_MAX` characters (cut with "…")."""
-    env = current_app.jinja_env
-    tmpl = env.select_template(chain(tenant, f"mail/{template}.txt"))
-    text = tmpl.render(tenant=tenant, settings=tenant.settings, portal_url=lambda p="/": portal_url(tenant, p), **context)
-    subject, _, body = text.strip("\n").partition("\n")
-    signature = tenant.settings["mail"].get("signature", "")
-    body = body.strip("\n") + "\n"
-    if signature:
-        body += f"\n――――――――――――――――――――\n{tenant.portal_name}\n{signature}\n"
-    return _subject(subject), body
+    return mail_renderer(tenant, template)(**context)
 
 
 def queue_mail(tenant: TenantContext, to_address: str, template: str, *, valid_seconds: int | None = None,

@@ -11,13 +11,15 @@ import re
 from typing import Any
 
 from markupsafe import Markup, escape
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 
 from waterportal.accounts.models import Member
 from waterportal.audit import services as audit
 from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db
-from waterportal.mail.services import queue_mail
+from waterportal.mail.jobs import JobCounter, expander, insert_outbox_rows, job_counters, record_job
+from waterportal.mail.models import MailJob
+from waterportal.mail.services import render_mail
 from waterportal.notices.models import Notice
 from waterportal.tenancy.context import TenantContext, current_tenant
 
@@ -131,38 +133,60 @@ def delete_notice(notice: Notice, actor: str, remote_addr: str = "") -> None:
     db.session.flush()
 
 
-def mail_if_due(tenant: TenantContext, notice: Notice, now: dt.datetime) -> int:
-    """Mail a published notice once to members who opted in; return how many mails were queued.
+def mail_if_due(tenant: TenantContext, notice: Notice, now: dt.datetime) -> MailJob | None:
+    """Hand a published notice that asks for mail to the outbox worker, once; return the job.
 
     The notice is claimed with ``UPDATE ... WHERE mailed_at IS NULL``, so two runs at
-    once (publish time and the cron command) never mail twice.
+    once (publish time and the cron command) never mail twice. Only the job is recorded
+    here (a constant number of statements, whatever the number of members): the worker
+    queues the mails (:func:`_expand_notice_mail`).
     """
     moment = _naive_utc(now)
     if not notice.mail_members or notice.mailed_at is not None or notice.published_at > moment:
-        return 0
+        return None
     if notice.expires_at is not None and notice.expires_at <= moment:
-        return 0
+        return None
     claimed = db.session.execute(
         update(Notice).where(Notice.id == notice.id, Notice.mailed_at.is_(None)).values(mailed_at=moment)
     ).rowcount
     db.session.refresh(notice, ["mailed_at"])
     if not claimed:
+        return None
+    # Members who join after this moment were not there when the notice went out.
+    upto = db.session.scalar(select(func.max(Member.id)).where(Member.tenant_id == tenant.id)) or 0
+    return record_job(tenant, "notice", notice.id, recipients_upto=upto)
+
+
+@expander("notice")
+def _expand_notice_mail(tenant: TenantContext, job: MailJob, now: dt.datetime) -> int:
+    """The worker's half: one mail per member who opted in, set-wise; audited with the count.
+
+    The notice mail has no per-member part (the template gets the city and the notice), so
+    it is rendered once and written with one ``INSERT ... SELECT`` from the members."""
+    notice = db.session.scalar(select(Notice).where(Notice.tenant_id == tenant.id, Notice.id == job.ref_id))
+    if notice is None:  # deleted before the worker came to it
         return 0
-    addresses = db.session.scalars(
-        select(Member.email).where(Member.notify_notices.is_(True)).order_by(Member.id)
-    ).all()
-    for address in addresses:
-        queue_mail(tenant, address, "notice", notice=notice)
-    audit.record("system", "notice.mail", target=f"notice:{notice.id}", recipients=len(addresses))
-    return len(addresses)
+    subject, body = render_mail(tenant, "notice", notice=notice)
+    recipients = (select(Member.id, Member.email)
+                  .where(Member.tenant_id == tenant.id, Member.notify_notices.is_(True),
+                         Member.id <= job.recipients_upto))
+    queued = insert_outbox_rows(tenant, job, "notice", subject, body, recipients, now)
+    audit.record("system", "notice.mail", target=f"notice:{notice.id}", recipients=queued)
+    return queued
+
+
+def mail_counters(notices: list[Notice]) -> dict[int, JobCounter]:
+    """notice id -> its mail job's counter (queued, sent, waiting, failed), for the console."""
+    return job_counters("notice", [n.id for n in notices if n.mail_members and n.mailed_at is not None])
 
 
 def mail_due_notices(tenant: TenantContext, now: dt.datetime) -> int:
-    """Mail every notice of ``tenant`` that is published, asks for mail and was not mailed yet."""
+    """Hand every notice of ``tenant`` that is published, asks for mail and was not mailed yet
+    to the outbox worker; return how many notices."""
     moment = _naive_utc(now)
     due = db.session.scalars(
         select(Notice).where(
             Notice.mail_members.is_(True), Notice.mailed_at.is_(None), Notice.published_at <= moment,
         )
     ).all()
-    return sum(mail_if_due(tenant, notice, moment) for notice in due)
+    return sum(mail_if_due(tenant, notice, moment) is not None for notice in due)

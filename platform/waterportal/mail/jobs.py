@@ -1,0 +1,209 @@
+"""Mail fan-out out of requests and imports: record a job, let the outbox worker expand it.
+
+A staff POST (a notice with mail) or a bills import records one :class:`MailJob` row in its
+own transaction (one INSERT, whatever the number of members) and returns. The outbox worker
+(``flask outbox send --loop``) expands pending jobs before it sends: per job, in one
+transaction and under the job's city, it
+
+1. locks the job (``FOR UPDATE SKIP LOCKED`` on PostgreSQL: another worker takes the next
+   job instead of waiting) and moves it ``pending -> done`` with a conditional UPDATE, so a
+   job expanded twice, or by two workers, queues its mails once;
+2. calls the expander registered for the job's kind (the notices and billing packages
+   register theirs: this package sits below them), which writes the outbox rows set-wise
+   (:func:`insert_outbox_rows`: one ``INSERT ... SELECT``, the body rendered once);
+3. commits: the job's state and its mails commit together, or neither does.
+
+A failing expansion rolls back and stays ``pending`` for the next round. Outbox rows carry
+``job_id``, so :func:`job_counters` can tell the console how many mails a job queued and sent.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from email.utils import formataddr
+
+from sqlalchemy import DateTime, Integer, Select, String, cast, func, insert, literal, select, update
+
+from waterportal.core.time import utcnow_naive
+from waterportal.extensions import db
+from waterportal.mail.models import MailJob, OutboxMessage
+from waterportal.tenancy.context import TenantContext, tenant_context
+from waterportal.tenancy.registry import get_registry
+
+log = logging.getLogger("waterportal.mail")
+
+PENDING, DONE = "pending", "done"
+# kind -> expander(tenant, job, now) -> mails queued; registered by the feature packages.
+Expander = Callable[[TenantContext, MailJob, dt.datetime], int]
+EXPANDERS: dict[str, Expander] = {}
+
+
+def expander(kind: str) -> Callable[[Expander], Expander]:
+    """Register the function that expands jobs of ``kind`` (a decorator)."""
+    def register(function: Expander) -> Expander:
+        EXPANDERS[kind] = function
+        return function
+    return register
+
+
+def record_job(tenant: TenantContext, kind: str, ref_id: int = 0, recipients_upto: int = 0) -> MailJob:
+    """Record a fan-out job of ``tenant`` (flushed, not committed: the caller commits)."""
+    job = MailJob(tenant_id=tenant.id, kind=kind, ref_id=ref_id, recipients_upto=recipients_upto,
+                  created_at=utcnow_naive())
+    db.session.add(job)
+    db.session.flush()
+    return job
+
+
+def insert_outbox_rows(tenant: TenantContext, job: MailJob, template: str, subject: str, body: str,
+                       recipients: Select, now: dt.datetime) -> int:
+    """Queue the same mail to every recipient of ``recipients`` with one ``INSERT ... SELECT``.
+
+    ``recipients`` selects two columns, a key unique within the job (the member id) and the
+    address; it must filter on the city itself (an INSERT's SELECT gets no tenant filter).
+    The Message-ID is built in SQL from the job, a random part and the key: unique and fixed
+    when the row is queued, as :func:`~waterportal.mail.services.queue_mail` does per row.
+    """
+    mail_settings = tenant.settings["mail"]
+    sender_address = mail_settings["sender_address"]
+    domain = sender_address.rpartition("@")[2] or "localhost"
+    source = recipients.subquery()
+    key, address = source.c
+    message_id = literal(f"<job{job.id}.{secrets.token_hex(6)}.", String) + cast(key, String) + literal(f"@{domain}>", String)
+    stamp = literal(now, DateTime())
+    values = select(
+        literal(tenant.id, Integer), address, literal(formataddr((mail_settings["sender_name"], sender_address)), String),
+        literal(subject, String), literal(body, String), literal(template, String), literal("pending", String),
+        message_id, literal(0, Integer), stamp, stamp, literal(job.id, Integer),
+    )
+    table = OutboxMessage.__table__
+    columns = ["tenant_id", "to_address", "sender", "subject", "body", "kind", "status", "message_id", "attempts",
+               "next_attempt_at", "created_at", "job_id"]
+    db.session.execute(insert(table).from_select([table.c[name] for name in columns], values))
+    # Counted, not rowcount: psycopg reports -1 for INSERT ... SELECT here.
+    return db.session.scalar(select(func.count(OutboxMessage.id))
+                             .where(OutboxMessage.tenant_id == tenant.id, OutboxMessage.job_id == job.id))
+
+
+def _tenant(tenant_id: int) -> TenantContext:
+    registry = get_registry()
+    found = next((t for t in registry.all() if t.id == tenant_id), None)
+    if found is None:  # a city created since this worker's last refresh
+        registry.refresh(force=True)
+        found = next(t for t in registry.all() if t.id == tenant_id)
+    return found
+
+
+def _claim_next(now: dt.datetime) -> tuple[MailJob, TenantContext] | None:
+    """Lock and mark ``done`` the oldest pending job of any city; None when none is left.
+
+    The caller expands it in this same transaction and commits (or rolls back: pending again)."""
+    for _ in range(5):
+        row = db.session.execute(
+            select(MailJob.id, MailJob.tenant_id).where(MailJob.status == PENDING).order_by(MailJob.id).limit(1)
+            .with_for_update(skip_locked=True)
+            .execution_options(all_tenants=True)  # a vendor job: the worker serves every city
+        ).first()
+        if row is None:
+            return None
+        tenant = _tenant(row.tenant_id)
+        with tenant_context(tenant):
+            won = db.session.execute(
+                update(MailJob).where(MailJob.id == row.id, MailJob.status == PENDING)
+                .values(status=DONE, done_at=now).execution_options(synchronize_session=False)
+            ).rowcount == 1
+            if won:
+                job = db.session.execute(select(MailJob).where(MailJob.id == row.id)).scalar_one()
+                return job, tenant
+        db.session.rollback()  # SQLite: another worker took it meanwhile
+    return None
+
+
+def expand_one(now: dt.datetime | None = None) -> tuple[int, int] | None:
+    """Expand the oldest pending job (commits); return its id and the mails queued, or None."""
+    now = now or utcnow_naive()
+    db.session.rollback()  # whatever the caller left uncommitted is not ours
+    claimed = _claim_next(now)
+    if claimed is None:
+        db.session.rollback()
+        return None
+    job, tenant = claimed
+    job_id, kind = job.id, job.kind  # the row expires at commit, outside its city
+    function = EXPANDERS.get(kind)
+    if function is None:
+        db.session.rollback()
+        raise LookupError(f"mail job {job_id}: no expander for kind {kind!r} is loaded")
+    try:
+        with tenant_context(tenant):
+            queued = function(tenant, job, now)
+            db.session.execute(update(MailJob).where(MailJob.id == job_id).values(queued=queued)
+                               .execution_options(synchronize_session=False))
+            db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    log.info("mail job %s (%s) for %s: %d mail(s) queued", job_id, kind, tenant.slug, queued)
+    return job_id, queued
+
+
+def expand_due(limit: int = 20, now: dt.datetime | None = None) -> int:
+    """Expand up to ``limit`` pending jobs of every city; return the mails queued.
+
+    A job that fails is logged and left pending for the next round (the others go on)."""
+    total = 0
+    for _ in range(limit):
+        try:
+            done = expand_one(now)
+        except Exception:
+            log.exception("mail job expansion failed; the job stays pending")
+            break
+        if done is None:
+            break
+        total += done[1]
+    return total
+
+
+@dataclass(frozen=True)
+class JobCounter:
+    """One job's mails: ``waiting`` (pending or being sent), ``sent``, ``failed`` (incl. expired)."""
+
+    job_id: int
+    status: str  # the job's own: pending (not expanded yet) or done
+    queued: int
+    waiting: int = 0
+    sent: int = 0
+    failed: int = 0
+
+
+def job_counters(kind: str, ref_ids: Iterable[int]) -> dict[int, JobCounter]:
+    """The newest job of ``kind`` for each of ``ref_ids`` in the current city -> its counter.
+
+    Two statements whatever the number of jobs (a console list)."""
+    ref_ids = sorted(set(ref_ids))
+    if not ref_ids:
+        return {}
+    jobs = {ref: (job_id, status, queued) for job_id, ref, status, queued in db.session.execute(
+        select(MailJob.id, MailJob.ref_id, MailJob.status, MailJob.queued)
+        .where(MailJob.kind == kind, MailJob.ref_id.in_(ref_ids)).order_by(MailJob.id)
+    )}
+    if not jobs:
+        return {}
+    by_job: dict[int, dict[str, int]] = {}
+    for job_id, status, count in db.session.execute(
+        select(OutboxMessage.job_id, OutboxMessage.status, func.count())
+        .where(OutboxMessage.job_id.in_([job_id for job_id, _s, _q in jobs.values()]))
+        .group_by(OutboxMessage.job_id, OutboxMessage.status)
+    ):
+        by_job.setdefault(job_id, {})[status] = count
+    result = {}
+    for ref, (job_id, status, queued) in jobs.items():
+        counts = by_job.get(job_id, {})
+        result[ref] = JobCounter(
+            job_id=job_id, status=status, queued=queued,
+            waiting=counts.get("pending", 0) + counts.get("sending", 0),
+            sent=counts.get("sent", 0), failed=counts.get("failed", 0) + counts.get("expired", 0),
+        )
+    return result
