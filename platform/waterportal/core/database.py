@@ -25,9 +25,11 @@ slow work (password hashing), so one login's argon2 does not hold every other wr
 **Unavailable database** (:func:`is_unavailable`): a lost connection, a refused one, a
 pool timeout, PostgreSQL's operational errors, SQLite busy. The error handlers
 (:mod:`waterportal.core.errors`) answer those with the city's 503 page and
-``Retry-After``; everything else stays a bug (500). PostgreSQL's connections are checked
-before use (``pool_pre_ping`` in config/default.toml), so the first request after the
-database is back gets a fresh connection instead of a dead one.
+``Retry-After``; everything else stays a bug (500). Connections are not pinged before use
+(``pool_pre_ping`` cost a round trip a request): a request on a connection lost while idle
+gets the 503 page, and SQLAlchemy's disconnect handling then invalidates every connection
+of the pool older than that one, so the next request connects afresh (``pool_recycle`` in
+config/default.toml replaces connections before idle timeouts cut them).
 """
 from __future__ import annotations
 

@@ -193,14 +193,25 @@ def _on_connect(dbapi_connection, record) -> None:
                     "apply; connect as %s (docs/operations.md)", APP_ROLE)
 
 
+def _apply_in_event(conn: Connection) -> None:
+    # SQLAlchemy does not wrap what a begin or savepoint hook raises: a connection that died
+    # in the pool (no pre-ping, config/default.toml) would surface as the driver's bare error
+    # (a 500, the dead connection kept). Hand it to SQLAlchemy's own handling instead: a
+    # disconnect invalidates the pool and becomes the DBAPIError the 503 page answers.
+    try:
+        _apply(conn.connection.dbapi_connection, conn.info, _wanted(conn.info, False))
+    except conn.dialect.loaded_dbapi.Error as exc:
+        conn._handle_dbapi_exception(exc, "SELECT set_config(...)", (), None, None)
+
+
 def _on_begin(conn: Connection) -> None:
     # A new transaction starts from the city of the code that opens it.
     conn.info[_STATE] = _BASELINE
-    _apply(conn.connection.dbapi_connection, conn.info, _wanted(conn.info, False))
+    _apply_in_event(conn)
 
 
 def _on_savepoint(conn: Connection, _name) -> None:
-    _apply(conn.connection.dbapi_connection, conn.info, _wanted(conn.info, False))
+    _apply_in_event(conn)
 
 
 def _before_cursor_execute(conn: Connection, _cursor, statement, _parameters, context, _executemany) -> None:

@@ -65,3 +65,19 @@ def test_missing_template_names_are_not_looked_up_again(client_for, nayoro, cust
     for path in ("/mypage", "/pages/about", "/mypage/bills"):
         assert client.get(path).status_code == 200
     assert missing == []
+
+
+def test_no_connection_is_pinged_before_use(client_for, nayoro, customer, login, clock, app, monkeypatch):
+    """pool_pre_ping cost a round trip a request; pool_recycle replaces it (the outage test,
+    tests/core/test_database_outage.py, shows a lost connection still gets the 503 and the
+    pool recovers)."""
+    client = logged_in(client_for, nayoro, customer, login)
+    with app.app_context():
+        dialect, pool = db.engine.dialect, db.engine.pool
+    pings: list[object] = []
+    do_ping = dialect.do_ping
+    monkeypatch.setattr(dialect, "do_ping", lambda conn: pings.append(conn) or do_ping(conn))
+    for _ in range(3):
+        assert client.get("/mypage").status_code == 200
+    assert pings == []
+    assert pool._recycle > 0
