@@ -154,3 +154,68 @@ def senders_deliver_once(web, worker, server):
     with web.app_context():
         statuses = db.session.scalars(select(OutboxMessage.status).execution_options(all_tenants=True)).all()
     assert statuses == ["sent"] * 30
+
+
+# --- Two outbox workers fanning out mail jobs at once (issue 10) -----------------------------
+
+
+@pytest.mark.real_commits
+def test_two_workers_expand_and_send_each_job_once(two_workers):  # noqa: F811 (the fixture)
+    first, second = two_workers  # two `flask outbox send --loop` workers, say, on one database
+    server = SmtpServer().start()
+    with mail_pointed_at(first, server.host, server.port), mail_pointed_at(second, server.host, server.port):
+        try:
+            workers_fan_out_once(first, second, server)
+        finally:
+            server.stop()
+
+
+def workers_fan_out_once(first, second, server):
+    from waterportal.accounts.models import Member
+    from waterportal.core.time import utcnow_naive
+    from waterportal.mail.jobs import expand_due
+    from waterportal.mail.models import MailJob
+    from waterportal.notices.models import Notice
+    from waterportal.notices.services import mail_if_due
+
+    wanted = []
+    with first.app_context():
+        for slug in ("nayoro", "kanazawa"):
+            city = get_registry().by_slug(slug)
+            with tenant_context(city):
+                for n in range(10):
+                    db.session.add(Member(email=f"{slug}{n}@example.jp", login_id=f"{slug}-{n}", nickname="会員",
+                                          password_hash="-", notify_notices=True))
+                    wanted += [f"{slug}{n}@example.jp"] * 3
+                for n in range(3):
+                    notice = Notice(title=f"お知らせ{n}", body="本文", mail_members=True, published_at=utcnow_naive())
+                    db.session.add(notice)
+                    db.session.flush()
+                    assert mail_if_due(city, notice, utcnow_naive()) is not None
+            db.session.commit()
+
+    start = threading.Barrier(2)
+    results = {}
+
+    def run(name, app):
+        with app.app_context():
+            start.wait()
+            try:
+                results[name] = (expand_due(limit=100), send_due(limit=100))
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(name, app)) for name, app in (("first", first), ("second", second))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+
+    assert results["first"][0] + results["second"][0] == 60  # each job expanded by one worker
+    received = server.wait_for(60)
+    assert sorted(str(m["To"]) for m in received) == sorted(wanted)
+    assert len({m["Message-ID"] for m in received}) == 60
+    with first.app_context():
+        assert db.session.scalars(select(MailJob.status).execution_options(all_tenants=True)).all() == ["done"] * 6
+        statuses = db.session.scalars(select(OutboxMessage.status).execution_options(all_tenants=True)).all()
+    assert statuses == ["sent"] * 60
