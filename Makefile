@@ -72,6 +72,8 @@ test-night: install-test
 bench: install
 	$(BIN)/python bench/bench_import.py
 	@if [ -f bench/bench_dashboard.py ]; then $(BIN)/python bench/bench_dashboard.py; fi
+	$(BIN)/python bench/bench_http.py
+	@if [ -n "$$TEST_DATABASE_URL" ]; then $(BIN)/python bench/bench_http.py --postgres "$$TEST_DATABASE_URL"; fi
 
 # Faults under load (docs/reliability.md): the script starts its own PostgreSQL (initdb), Redis
 # and SMTP server, runs the app under gunicorn with load, stops each service in turn and

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import statistics
-import sys
 import tempfile
 import time
 import uuid
@@ -155,9 +154,8 @@ def main() -> None:
     print(f"{'page':24s} {'median':>9s} {'p95':>9s} {'stmts':>6s} {'x about':>8s}")
     for label, (median, p95, statements) in results.items():
         print(f"{label:24s} {median:7.2f}ms {p95:7.2f}ms {statements:6d} {median / base:8.2f}")
-    dashboard = results["dashboard /mypage"][0]
-    print(f"dashboard median {dashboard:.2f} ms: {'OK' if dashboard < 30 else 'OVER'} the 30 ms budget")
-    sys.exit(0 if dashboard < 30 else 1)
+    # No fixed millisecond budget (it failed on a loaded machine): the ratios to /pages/about
+    # above, and bench/bench_http.py's ratios under gunicorn, are the figures (issue 10).
 
 
 if __name__ == "__main__":
