@@ -13,6 +13,7 @@ import csv
 import datetime as dt
 import math
 import random
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 CONTRACT_HEADER = ["customer_number", "holder_name", "holder_name_kana", "phone", "address", "meter_number",
@@ -50,10 +51,11 @@ def contract_rows(count: int, digits: int, seed: int = 1) -> list[list[str]]:
 
 
 def bill_rows(customer_numbers: list[str], months: list[str], limit: int | None = None,
-              seed: int = 2) -> list[list[str]]:
-    """Monthly bills for each customer over ``months``; the last month is unpaid."""
+              seed: int = 2) -> Iterator[list[str]]:
+    """Monthly bills for each customer over ``months``; the last month is unpaid (a stream: a
+    million rows are written without being held)."""
     rnd = random.Random(seed)
-    rows: list[list[str]] = []
+    count = 0
     for number in customer_numbers:
         reading = rnd.randrange(5000)
         for month in months:
@@ -66,18 +68,18 @@ def bill_rows(customer_numbers: list[str], months: list[str], limit: int | None 
             total = water + sewer
             due = dt.date(year, mon, calendar.monthrange(year, mon)[1])
             paid = "" if month == months[-1] else (due - dt.timedelta(days=rnd.randrange(0, 20))).isoformat()
-            rows.append([
+            yield [
                 number, month, start.isoformat(), end.isoformat(), end.isoformat(), str(reading),
                 str(reading + usage), str(usage), str(water), str(sewer), str(total * 10 // 110), str(total),
                 due.isoformat(), paid,
-            ])
+            ]
             reading += usage
-            if limit is not None and len(rows) >= limit:
-                return rows
-    return rows
+            count += 1
+            if limit is not None and count >= limit:
+                return
 
 
-def write_csv(path: Path, header: list[str], rows: list[list[str]], encoding: str = "utf-8") -> Path:
+def write_csv(path: Path, header: list[str], rows: Iterable[list[str]], encoding: str = "utf-8") -> Path:
     """Write ``header`` and ``rows`` as CSV in ``encoding`` (``cp932`` for Shift_JIS)."""
     with open(path, "w", encoding=encoding, newline="") as fh:
         writer = csv.writer(fh, lineterminator="\r\n")
