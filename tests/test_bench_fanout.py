@@ -1,0 +1,27 @@
+"""A tiny run of bench/bench_fanout.py, so `make test` keeps it working: 300 members, one
+round, every figure measured beside its baseline (on PostgreSQL behind row-level security).
+The real figures (50,000 members) are in docs/performance.md, section Mail fan-out."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_bench_fanout_smoke_run_measures_every_figure(tmp_path):
+    doc = tmp_path / "performance.md"
+    args = [sys.executable, "bench/bench_fanout.py", "--smoke", "--doc", str(doc)]
+    if os.environ.get("TEST_DATABASE_URL"):
+        args += ["--postgres", os.environ["TEST_DATABASE_URL"]]
+    run = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=600,
+                         env={key: value for key, value in os.environ.items() if not key.startswith("FLASK_")})
+    assert run.returncode == 0, run.stdout + run.stderr[-3000:]
+    rows = [line for line in run.stdout.splitlines() if line.startswith("| ") and "---" not in line]
+    assert len(rows) == 6, run.stdout
+    statements = rows[2].split("|")
+    assert statements[2].strip() == statements[3].strip().split()[0], run.stdout  # constant, not per member
+    written = doc.read_text(encoding="utf-8")
+    assert "## Mail fan-out" in written and rows[1] in written
