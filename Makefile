@@ -74,6 +74,8 @@ bench: install
 	@if [ -f bench/bench_dashboard.py ]; then $(BIN)/python bench/bench_dashboard.py; fi
 	$(BIN)/python bench/bench_http.py
 	@if [ -n "$$TEST_DATABASE_URL" ]; then $(BIN)/python bench/bench_http.py --postgres "$$TEST_DATABASE_URL"; fi
+	$(BIN)/python bench/bench_fanout.py
+	@if [ -n "$$TEST_DATABASE_URL" ]; then $(BIN)/python bench/bench_fanout.py --postgres "$$TEST_DATABASE_URL"; fi
 
 # Faults under load (docs/reliability.md): the script starts its own PostgreSQL (initdb), Redis
 # and SMTP server, runs the app under gunicorn with load, stops each service in turn and
