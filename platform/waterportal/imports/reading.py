@@ -171,15 +171,19 @@ class CsvFile:
         if not self.header and not self.errors:
             self.errors.append(Problem(1, "-", "ファイルが空です (見出し行がありません)"))
 
-    def _records_with_lines(self, problems: list[Problem]) -> Iterator[tuple[int, list[str]]]:
+    def _records_with_lines(self, problems: list[Problem], count: bool = False) -> Iterator[tuple[int, list[str]]]:
         reader = self._reader
         if reader is None:
             return
+        start = self._next_line  # physical line where the next record starts (a quoted field may span lines)
         try:
             for record in reader:
-                line, self._next_line = self._next_line, reader.line_num + 1
+                line, start = start, reader.line_num + 1
                 if not record or (len(record) == 1 and not record[0].strip()):
                     continue  # blank line (often a trailing one)
+                if count:
+                    self.count += 1
+                self._next_line = start
                 yield line, record
         except csv.Error as exc:
             # An unterminated quote or a stray character after a quote: csv cannot resync.
@@ -189,10 +193,8 @@ class CsvFile:
     def rows(self, problems: list[Problem]) -> Iterator[tuple[int, list[str]]]:
         """The data rows after the header, one at a time; a CSV error is added to ``problems``."""
         if self.errors or not self.header:
-            return
-        for item in self._records_with_lines(problems):
-            self.count += 1
-            yield item
+            return iter(())
+        return self._records_with_lines(problems, count=True)
 
     def reread(self) -> Iterator[tuple[int, list[str]]]:
         """The data rows once more from the start (a second pass; ``count`` is left as it was)."""
@@ -201,7 +203,8 @@ class CsvFile:
         self._next_line, count = 1, self.count
         self.header = []
         self._open_rows()
-        yield from self.rows([])
+        if self.header:
+            yield from self._records_with_lines([])
         self.count = count
 
     def close(self) -> None:
