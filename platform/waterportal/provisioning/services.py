@@ -76,12 +76,12 @@ def apply_definition(definition: dict[str, Any], actor: str = "vendor:cli") -> A
     slug = definition["slug"]
     tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
     created = tenant is None
-    if created:
-        tenant = Tenant(slug=slug, name="", portal_name="", settings={}, version=0)
-        db.session.add(tenant)
     taken = db.session.scalars(
         select(TenantHost).where(TenantHost.host.in_(definition["hosts"]))
     ).all()
+    if created:
+        tenant = Tenant(slug=slug, name="", portal_name="", settings={}, version=0)
+        db.session.add(tenant)
     clash = [h.host for h in taken if h.tenant_id != tenant.id]
     reserved = sorted(set(definition["hosts"]) & reserved_hosts())
     if reserved:
