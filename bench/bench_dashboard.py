@@ -109,12 +109,29 @@ def measure(app, paths: dict[str, str], requests: int) -> dict[str, tuple[float,
     return results
 
 
+def profile(app, path: str, requests: int) -> None:
+    """Print pyinstrument's call tree of ``requests`` GETs of ``path`` (logged in, warmed up)."""
+    from pyinstrument import Profiler
+
+    client = app.test_client()
+    client.post("/login", data={"identifier": EMAIL, "password": PASSWORD}, base_url=f"http://{HOST}")
+    for _ in range(20):
+        client.get(path, base_url=f"http://{HOST}")
+    profiler = Profiler(interval=0.0005)
+    with profiler:
+        for _ in range(requests):
+            assert client.get(path, base_url=f"http://{HOST}").status_code == 200
+    print(profiler.output_text(unicode=False, color=False, show_all=False))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--contracts", type=int, default=1000)
     parser.add_argument("--months", type=int, default=24)
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--postgres", metavar="URL", help="run on a new database on this PostgreSQL server")
+    parser.add_argument("--profile", type=int, default=0, metavar="N",
+                        help="then profile N dashboard requests with pyinstrument (pip install pyinstrument)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
@@ -145,6 +162,8 @@ def main() -> None:
                 "bill PDF": f"/mypage/bills/{bill_id}/pdf",
             }
             results = measure(app, paths, args.requests)
+            if args.profile:
+                profile(app, "/mypage", args.profile)
             with app.app_context():
                 db.engine.dispose()
         finally:

@@ -12,8 +12,8 @@ database where the portal connects as the row-security role ``waterportal_app``)
 (bench/http_baselines.py ``one_select``) and a bare Flask hello. Each member is logged in
 through the real form; the dashboard load rotates their cookies (both cities). wrk
 (``-t2 -c8``, or Python threads when wrk is missing) then measures, in ``--rounds``
-interleaved rounds: dashboard, one_select, /pages/about, hello. It prints the req/s of each,
-the ratios dashboard/one_select and about/hello, the dashboard's p99, and (without
+interleaved rounds: dashboard, one_select, /pages/about (anonymous, then logged in), hello.
+It prints the req/s of each, the ratios dashboard/one_select and about/hello, the p99s, and (without
 ``--no-doc``) writes the dated rows into docs/performance.md. Exit 1 on any non-2xx answer.
 """
 from __future__ import annotations
@@ -299,6 +299,8 @@ def main(argv: list[str] | None = None) -> int:
                                            workdir) for h in hosts],
             "one_select": lambda s: [loader(select_port, "/", "localhost", [], s, args.connections, workdir)],
             "about": lambda s: [loader(portal_port, "/pages/about", hosts[0], [], s, args.connections, workdir)],
+            "about_member": lambda s: [loader(portal_port, "/pages/about", h, cookies[h], s / len(hosts),
+                                              args.connections, workdir) for h in hosts],
             "hello": lambda s: [loader(hello_port, "/", "localhost", [], s, args.connections, workdir)],
         }
         for name in plan:  # warm-up: every worker has loaded its templates and connections
@@ -326,8 +328,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:12s} {rate[name]:9.1f} {p99[name]:7.1f}ms")
     dashboard = rate["dashboard"] / rate["one_select"]
     about = rate["about"] / rate["hello"]
+    about_member = rate["about_member"] / rate["hello"]
     print(f"dashboard / one_select: {dashboard:.3f} (target >= 0.5, p99 < 25 ms)")
     print(f"about / hello: {about:.3f} (target >= 0.5)")
+    print(f"about (logged in) / hello: {about_member:.3f} (target >= 0.5)")
     print(f"failed answers: {failed}")
     if not args.no_doc:
         note = ("Ratios of medians over interleaved rounds, portal and baselines under the same gunicorn in the "
@@ -337,6 +341,8 @@ def main(argv: list[str] | None = None) -> int:
             ("dashboard req/s", "bare Flask one SELECT", dashboard, p99["dashboard"], ">= 0.5, p99 < 25 ms",
              dashboard >= 0.5 and p99["dashboard"] < 25),
             ("/pages/about req/s", "bare Flask hello", about, p99["about"], ">= 0.5", about >= 0.5),
+            ("/pages/about req/s, logged in", "bare Flask hello", about_member, p99["about_member"], ">= 0.5",
+             about_member >= 0.5),
         ], note)
     return 1 if failed else 0
 
