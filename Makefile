@@ -76,6 +76,8 @@ bench: install
 	@if [ -n "$$TEST_DATABASE_URL" ]; then $(BIN)/python bench/bench_http.py --postgres "$$TEST_DATABASE_URL"; fi
 	$(BIN)/python bench/bench_fanout.py
 	@if [ -n "$$TEST_DATABASE_URL" ]; then $(BIN)/python bench/bench_fanout.py --postgres "$$TEST_DATABASE_URL"; fi
+	$(BIN)/python bench/bench_cities.py
+	@if [ -n "$$TEST_DATABASE_URL" ]; then $(BIN)/python bench/bench_cities.py --postgres "$$TEST_DATABASE_URL"; fi
 
 # Faults under load (docs/reliability.md): the script starts its own PostgreSQL (initdb), Redis
 # and SMTP server, runs the app under gunicorn with load, stops each service in turn and
