@@ -14,9 +14,12 @@ from __future__ import annotations
 import contextlib
 import gc
 import itertools
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from flask import current_app
 
@@ -216,25 +219,64 @@ def _written(progress: ProgressCallback | None, rows: int) -> None:
         progress("write", rows, rows)
 
 
+class _Behind:
+    """Runs ``add(chunk)`` in one thread, a chunk behind the reader: the database writes chunk
+    N (the driver lets go of the GIL while it waits) while Python reads and checks chunk N+1.
+
+    At most two chunks wait (memory stays bounded). The reader does not touch the database
+    meanwhile; an error in the thread is raised in the reader at its next ``put`` or ``close``.
+    """
+
+    def __init__(self, add: Callable[[list[tuple[Any, ...]]], None]):
+        self.add = add
+        self.queue: queue.Queue[list[tuple[Any, ...]] | None] = queue.Queue(maxsize=1)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="import-writer", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while (chunk := self.queue.get()) is not None:
+            if self.error is None:
+                try:
+                    self.add(chunk)
+                except BaseException as error:  # handed to the reader's thread
+                    self.error = error
+
+    def put(self, chunk: list[tuple[Any, ...]]) -> None:
+        if self.error is not None:
+            raise self.error
+        self.queue.put(chunk)
+
+    def close(self) -> None:
+        """Wait for the last chunk; raise the thread's error if there was one."""
+        if self.thread.is_alive():
+            self.queue.put(None)
+            self.thread.join()
+        if self.error is not None:
+            raise self.error
+
+
 def _load(run: _Run, checker: ContractRows | BillRows, writer: writers.ContractWriter | writers.BillWriter,
           progress: ProgressCallback | None) -> bool:
-    """Check the file chunk by chunk, staging the clean rows; True if the whole file is clean.
+    """Check the file chunk by chunk, writing the clean rows behind; True if the whole file is clean.
 
     After the first problem only checking goes on (every problem is reported) and nothing more
-    is staged; the caller's savepoint then undoes what was.
+    is written; the caller's savepoint then undoes what was.
     """
-    repeats = getattr(checker, "repeats", ())
+    behind = _Behind(writer.add)
     try:
         for chunk in run.chunks(_chunk_rows(), progress):
             clean = checker.check(chunk, run.problems)
-            if not (run.problems or repeats):
-                writer.add(clean)
-            repeats = getattr(checker, "repeats", ())
-    except BaseException as error:
-        writer.abort(error)
+            if not (run.problems or getattr(checker, "repeats", ())):
+                behind.put(clean)
+        behind.close()
+    except BaseException:
+        with contextlib.suppress(BaseException):
+            behind.close()
+        writer.abort()
         raise
     run.lap("validate")
-    if run.problems or repeats:
+    if run.problems or getattr(checker, "repeats", ()):
         writer.abort()
         return False
     return True

@@ -11,10 +11,11 @@ unchanged row is not written and keeps its timestamps. A writer is used as
 ``add(chunk)`` ... then ``merge()`` (counts) or ``abort()``, inside a savepoint the caller
 rolls back when the file is rejected (nothing written, the stage gone with it).
 
-* PostgreSQL: one ``COPY`` into a temporary staging table stays open while the file is read
-  (the server stores chunk N while Python checks chunk N+1), then one
+* PostgreSQL: per chunk, ``COPY`` into a temporary staging table, then one
   ``INSERT ... SELECT ... ON CONFLICT DO UPDATE ... WHERE ... IS DISTINCT FROM`` whose
-  ``RETURNING (xmax = 0)`` tells inserted from updated rows.
+  ``RETURNING (xmax = 0)`` tells inserted from updated rows (and stamps the contracts in the
+  same statement), then ``TRUNCATE`` of the stage. The caller runs ``add`` in a thread one
+  chunk behind the reader, so the server merges chunk N while Python checks chunk N+1.
 * SQLite: ``executemany`` of the same upsert straight into the table, chunk by chunk (the
   caller's savepoint undoes them if a later row is bad). Values are passed as the driver takes them (dates as
   ``YYYY-MM-DD`` text, timestamps as SQLAlchemy's SQLite text format). New rows get ids
@@ -111,26 +112,31 @@ class _Writer:
             self._open_sqlite()
 
     def add(self, rows: Sequence[tuple[Any, ...]]) -> None:
-        """Stage one chunk of clean rows (in ``columns`` order)."""
+        """Write one chunk of clean rows (in ``columns`` order); the caller's savepoint can undo it."""
         self.rows += len(rows)
-        if self.postgres:
-            write = self.copy.write_row
+        if not rows:
+            return
+        if not self.postgres:
+            self.changes += self.driver.executemany(self.upsert, rows).rowcount
+            return
+        with self.cursor.copy(f"COPY {self.stage} ({', '.join(self.columns)}) FROM STDIN") as copy:
+            write = copy.write_row
             for row in rows:
                 write(row)
-        elif rows:
-            self.changes += self.driver.executemany(self.upsert, rows).rowcount
+        self.cursor.execute(self.merge_sql, self.merge_params)
+        inserted, updated = self.cursor.fetchone()
+        self.inserted, self.updated = self.inserted + inserted, self.updated + updated
+        self.cursor.execute(f"TRUNCATE {self.stage}")
 
-    def abort(self, error: BaseException | None = None) -> None:
-        """Stop staging (the caller then rolls back its savepoint): end the COPY, close the cursor."""
-        if self.postgres:
-            try:
-                self._copying.__exit__(type(error) if error else None, error, None)
-            except Exception:
-                if error is None:
-                    raise
-            self.cursor.close()
-        else:
-            self.driver.close()
+    def abort(self) -> None:
+        """Stop writing (the caller then rolls back its savepoint, the stage with it)."""
+        (self.cursor if self.postgres else self.driver).close()
+
+    def _pg_counts(self) -> dict[str, int]:
+        self.cursor.execute(f"DROP TABLE {self.stage}")  # ON COMMIT DROP alone would clash on a 2nd import
+        self.cursor.close()
+        return {"inserted": self.inserted, "updated": self.updated,
+                "unchanged": self.rows - self.inserted - self.updated}
 
     # -- PostgreSQL ------------------------------------------------------------------
     @property
@@ -143,11 +149,7 @@ class _Writer:
         self.cursor = self.conn.connection.driver_connection.cursor()
         self.cursor.execute(f"CREATE TEMP TABLE {self.stage} ON COMMIT DROP AS "
                             f"SELECT {names} FROM {self.table} WITH NO DATA")
-        self._copying = self.cursor.copy(f"COPY {self.stage} ({names}) FROM STDIN")
-        self.copy = self._copying.__enter__()
-
-    def _close_copy(self) -> None:
-        self._copying.__exit__(None, None, None)
+        self.inserted = self.updated = 0
 
     def _pg_upsert(self, extra: dict[str, Any], keep: Sequence[str] = ()) -> str:
         """INSERT ... SELECT from the stage; updates only changed rows; RETURNING (key, inserted?)."""
@@ -193,26 +195,21 @@ class ContractWriter(_Writer):
 
     def open(self) -> None:
         super().open()
+        extra = {"tenant_id": self.tenant_id, "created_at": self.now, "data_updated_at": self.now}
         if not self.postgres:
-            extra = {"tenant_id": self.tenant_id, "created_at": self.now, "data_updated_at": self.now}
             self.upsert = self._sqlite_upsert(extra, keep=("created_at",))
+            return
+        self.merge_sql = (f"WITH written AS ({self._pg_upsert(extra, keep=('created_at',))}) "
+                          "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written")
+        self.merge_params = tuple(extra.values())
 
     def merge(self) -> dict[str, int]:
-        """Write the staged rows; counts inserted / updated / unchanged."""
-        if not self.postgres:
-            counts = self._sqlite_counts()
-            self._release()
-            return counts
-        self._close_copy()
-        extra = {"tenant_id": self.tenant_id, "created_at": self.now, "data_updated_at": self.now}
-        self.cursor.execute(
-            f"WITH written AS ({self._pg_upsert(extra, keep=('created_at',))}) "
-            "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written",
-            tuple(extra.values()))
-        inserted, updated = self.cursor.fetchone()
-        self.cursor.execute(f"DROP TABLE {self.stage}")  # ON COMMIT DROP alone would clash on a 2nd import
-        self.cursor.close()
-        return {"inserted": inserted, "updated": updated, "unchanged": self.rows - inserted - updated}
+        """Finish: counts inserted / updated / unchanged."""
+        if self.postgres:
+            return self._pg_counts()
+        counts = self._sqlite_counts()
+        self._release()
+        return counts
 
 
 class BillWriter(_Writer):
@@ -222,28 +219,22 @@ class BillWriter(_Writer):
 
     def open(self) -> None:
         super().open()
-        if not self.postgres:
-            self.upsert = self._sqlite_upsert({"tenant_id": self.tenant_id, "updated_at": self.now})
-
-    def merge(self) -> dict[str, int]:
-        """Write the staged rows; counts inserted / updated / unchanged."""
-        if not self.postgres:
-            return self._merge_sqlite()
-        self._close_copy()
         extra = {"tenant_id": self.tenant_id, "updated_at": self.now}
+        if not self.postgres:
+            self.upsert = self._sqlite_upsert(extra)
+            return
         # One statement: the upsert and 最終更新時間 of the contracts whose bills were written.
-        self.cursor.execute(
+        self.merge_sql = (
             f"WITH written AS ({self._pg_upsert(extra)}), "
             "touched AS (UPDATE contracts SET data_updated_at = %s WHERE tenant_id = %s "
             "AND id IN (SELECT contract_id FROM written)) "
-            "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written",
-            (*extra.values(), self.now, self.tenant_id))
-        inserted, updated = self.cursor.fetchone()
-        self.cursor.execute(f"DROP TABLE {self.stage}")  # ON COMMIT DROP alone would clash on a 2nd import
-        self.cursor.close()
-        return {"inserted": inserted, "updated": updated, "unchanged": self.rows - inserted - updated}
+            "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written")
+        self.merge_params = (*extra.values(), self.now, self.tenant_id)
 
-    def _merge_sqlite(self) -> dict[str, int]:
+    def merge(self) -> dict[str, int]:
+        """Finish: counts inserted / updated / unchanged (SQLite: and stamp the contracts)."""
+        if self.postgres:
+            return self._pg_counts()
         counts = self._sqlite_counts()
         if self.changes:
             stamp = _sqlite_stamp(self.now)
