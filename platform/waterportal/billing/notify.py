@@ -73,13 +73,13 @@ def _expand_bill_mail(tenant: TenantContext, job: MailJob, now: dt.datetime) -> 
     newer = aliased(Bill)
     latest = (select(func.max(newer.billing_month))
               .where(newer.tenant_id == Bill.tenant_id, newer.contract_id == Bill.contract_id).scalar_subquery())
-    has_recipient = (select(MemberContract.id).join(Member, Member.id == MemberContract.member_id)
-                     .where(MemberContract.tenant_id == tenant.id, MemberContract.contract_id == Bill.contract_id,
-                            *_wants_mail(tenant, job, today)).exists())
+    # Uncorrelated: evaluated once for the city, not once per bill.
+    with_recipient = (select(MemberContract.contract_id).join(Member, Member.id == MemberContract.member_id)
+                      .where(MemberContract.tenant_id == tenant.id, *_wants_mail(tenant, job, today)))
     claimed = sorted(db.session.scalars(
         update(Bill)
         .where(Bill.tenant_id == tenant.id, Bill.id > job.ref_id, Bill.bill_notified_at.is_(None),
-               Bill.billing_month == latest, has_recipient)
+               Bill.billing_month == latest, Bill.contract_id.in_(with_recipient))
         .values(bill_notified_at=now).returning(Bill.id)
         .execution_options(synchronize_session=False)
     ))

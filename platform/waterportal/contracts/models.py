@@ -53,3 +53,8 @@ class MemberContract(TenantScoped, db.Model):
     contract_id: Mapped[int]
     label: Mapped[str] = mapped_column(String(40), default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)
+
+
+# Members of one contract (bill mail: who gets the mail of a new bill); the unique key above
+# leads with member_id, so it cannot serve this.
+Index("ix_member_contracts_tenant_contract", MemberContract.tenant_id, MemberContract.contract_id)

@@ -1,4 +1,5 @@
-"""Mail fan-out jobs (issue 10): mail_jobs, and the job of each outbox row for its counter.
+"""Mail fan-out jobs (issue 10): mail_jobs, the job of each outbox row for its counter, and
+the index that finds a contract's members (bill mail).
 
 Revision ID: f4a6c2e8b1d3
 Revises: b81f3c5e7a20
@@ -38,11 +39,15 @@ def upgrade():
     with op.batch_alter_table('mail_outbox', schema=None) as batch_op:
         batch_op.add_column(sa.Column('job_id', sa.Integer(), nullable=True))
         batch_op.create_index('ix_mail_outbox_job', ['job_id', 'status'], unique=False)
+    with op.batch_alter_table('member_contracts', schema=None) as batch_op:
+        batch_op.create_index('ix_member_contracts_tenant_contract', ['tenant_id', 'contract_id'], unique=False)
     # A city-owned table: the tenant policy and the roles' grants (a no-op on SQLite).
     apply_row_security(op.get_bind())
 
 
 def downgrade():
+    with op.batch_alter_table('member_contracts', schema=None) as batch_op:
+        batch_op.drop_index('ix_member_contracts_tenant_contract')
     with op.batch_alter_table('mail_outbox', schema=None) as batch_op:
         batch_op.drop_index('ix_mail_outbox_job')
         batch_op.drop_column('job_id')
