@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import session
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, bindparam, select, update
 
 from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db
@@ -150,6 +150,31 @@ def find_account(kind: SessionKind, account_id: int, version: int, tenant: Any) 
     return _usable(db.session.scalar(select(model).where(*_in_city(kind, model, tenant), model.id == account_id)), version)
 
 
+_statements: dict[SessionKind, Any] = {}
+
+
+def _load_statement(kind: SessionKind) -> Any:
+    """The live row of a token joined to its account: one statement, built once per kind.
+
+    This runs before every page: the login check was 29% of a dashboard request with two
+    SELECTs built anew each time (issue 10). Values are bound at execution
+    (``key_hash``, ``account_id`` and, for city kinds, ``tenant_id``: the city is named
+    explicitly, besides the isolation layer).
+    """
+    statement = _statements.get(kind)
+    if statement is None:
+        model, account_model = kind.session_model, kind.account_model
+        on = [account_model.id == kind.account_id_column()]
+        where = [model.key_hash == bindparam("key_hash"), kind.account_id_column() == bindparam("account_id"),
+                 model.ended_at.is_(None)]
+        if kind.per_city:
+            tenant_id = bindparam("tenant_id")
+            on.append(account_model.tenant_id == tenant_id)
+            where.append(model.tenant_id == tenant_id)
+        statement = _statements[kind] = select(model, account_model).outerjoin(account_model, and_(*on)).where(*where)
+    return statement
+
+
 def load(kind: SessionKind, token: Any, tenant: Any) -> Loaded:
     """Validate ``token`` against the live rows (see the module docstring); touch the row.
 
@@ -162,16 +187,10 @@ def load(kind: SessionKind, token: Any, tenant: Any) -> Loaded:
     tenant_id, account_id, version, key = parsed
     if not key or (kind.per_city and (tenant is None or tenant_id != tenant.id)):
         return Loaded()
-    model, account_model = kind.session_model, kind.account_model
-    # The row and its account in one statement: this runs before every page (the login
-    # check was 29% of a dashboard request with two SELECTs, issue 10).
-    found = db.session.execute(
-        select(model, account_model)
-        .outerjoin(account_model, and_(account_model.id == kind.account_id_column(),
-                                       *_in_city(kind, account_model, tenant)))
-        .where(*_in_city(kind, model, tenant), model.key_hash == hash_key(key),
-               kind.account_id_column() == account_id, model.ended_at.is_(None))
-    ).first()
+    values = {"key_hash": hash_key(key), "account_id": account_id}
+    if kind.per_city:
+        values["tenant_id"] = tenant.id
+    found = db.session.execute(_load_statement(kind), values).first()
     if found is None:
         return Loaded()
     row, account = found
