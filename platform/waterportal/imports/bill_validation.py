@@ -232,11 +232,13 @@ class BillRows:
     def check(self, rows: Sequence[tuple[int, list[str]]], problems: list[Problem]) -> list[tuple[Any, ...]]:
         """The clean rows of ``rows`` as ``(contract_id, billing_month, *values in BILL_VALUES order)``."""
         checker, width, seen = self.checker, self.width, self.seen
+        fast, explain = checker.fast, checker.explain
         clean: list[tuple[Any, ...]] = []
+        keep = clean.append
         for line, record in rows:
             if len(record) != width and not _width_ok(record, width, line, problems):
                 continue
-            number, month, slot, row = checker.fast(record) or checker.explain(record, line, problems)
+            number, month, slot, row = fast(record) or explain(record, line, problems)
             if number is not None and month is not None:
                 if slot is None:
                     first = self.unknown.setdefault((number, month), line)
@@ -252,7 +254,7 @@ class BillRows:
                     continue
                 bits[slot >> 3] |= mask
             if row is not None:
-                clean.append(row)
+                keep(row)
         return clean
 
     def explain_repeats(self, rows: Iterable[tuple[int, list[str]]], problems: list[Problem]) -> None:
