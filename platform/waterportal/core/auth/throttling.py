@@ -123,8 +123,17 @@ def login_wait(tenant: Any, counters: Counters) -> Wait:
     if not _slowed(tenant, limits, counters.account):
         return Wait()
     # Past the account's limit: the gate the last failure set (its step = failures past it - 1).
-    step = max(0, throttle.used(tenant, limits.slow, counters.account) - 1)
-    return Wait(wait(tenant, [(limits.gate(step), counters.account)]), slowed=True)
+    # Taken, not only tested: attempts arriving together while it is open would otherwise
+    # all pass and each check a password (a success lifts it, a failure sets the next one).
+    gate = limits.gate(max(0, throttle.used(tenant, limits.slow, counters.account) - 1))
+    if not throttle.hit(tenant, gate, counters.account):
+        if not throttle.allowed(tenant, gate, counters.account):
+            return Wait(throttle.retry_after(tenant, gate, counters.account), slowed=True)
+        # At the instant the gate opens, hit still counts its last event and test no longer
+        # does (limits' moving window): empty it and take it.
+        throttle.clear(tenant, gate, counters.account)
+        throttle.hit(tenant, gate, counters.account)
+    return Wait(slowed=True)
 
 
 def _slowed(tenant: Any, limits: LoginLimits, account_key: str) -> bool:
