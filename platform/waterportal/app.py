@@ -83,6 +83,10 @@ def load_config(app: Flask, config: Mapping[str, Any] | None) -> None:
                 "production needs shared throttle storage: set FLASK_RATELIMIT_STORAGE_URI=redis://HOST:6379/0 "
                 "and install the redis extra (pip install '.[redis]')"
             )
+        if not app.config.get("VENDOR_REQUIRE_TOTP"):
+            # The vendor opens every city's console: without a second factor one stolen
+            # password is every city's admin (issue 9 #1).
+            raise ConfigError("production needs VENDOR_REQUIRE_TOTP: unset FLASK_VENDOR_REQUIRE_TOTP=false")
         if str(app.config.get("SQLALCHEMY_DATABASE_URI", "")).startswith("sqlite"):
             logging.getLogger("waterportal").warning("production is running on SQLite")
     try:

@@ -93,3 +93,13 @@ def test_production_refuses_to_start_without_the_totp_encryption_key(tmp_path):
         out = _run(tmp_path, **base, **({"FLASK_TOTP_ENCRYPTION_KEYS": keys} if keys is not None else {}))
         assert out.returncode != 0, keys
         assert "FLASK_TOTP_ENCRYPTION_KEYS" in out.stderr and "not-a-fernet-key" not in out.stderr
+
+
+def test_production_refuses_vendor_accounts_without_a_second_factor(tmp_path):
+    """Issue 9 #1: development and the demo may switch vendor TOTP off; production may not."""
+    out = _run(tmp_path, WATERPORTAL_ENV="production", FLASK_SECRET_KEY="p" * 48,
+               FLASK_SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'prod.sqlite3'}",
+               FLASK_RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/0", FLASK_TOTP_ENCRYPTION_KEYS=TOTP_KEYS,
+               FLASK_VENDOR_REQUIRE_TOTP="false")
+    assert out.returncode != 0
+    assert "VENDOR_REQUIRE_TOTP" in out.stderr

@@ -147,7 +147,7 @@ class TenantRegistry:
             try:
                 db.session.rollback()
             except SQLAlchemyError:
-                pass  # the connection is gone: the pool replaces it (pool_pre_ping)
+                pass  # the connection is gone: the pool replaces it (invalidated on the disconnect)
             self._checked_at = now
             log.warning("tenant map not refreshed, database unavailable: %s", str(exc).splitlines()[0])
             return

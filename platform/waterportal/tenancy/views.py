@@ -28,7 +28,7 @@ def healthz():
         try:
             db.session.rollback()
         except DBAPIError:
-            pass  # the connection is gone; the pool replaces it (pool_pre_ping)
+            pass  # the connection is gone; the pool replaces it (invalidated on the disconnect)
         response = jsonify(status="down", database="down")
         response.status_code = 503
         response.headers["Retry-After"] = str(RETRY_AFTER_DOWN)
