@@ -136,6 +136,18 @@ def test_at_most_one_mail_per_window_while_the_attack_goes_on(client_for, city_m
     assert len(unlock_mails(outbox, tenant)) == 2
 
 
+def test_at_most_three_mails_a_day_however_long_the_attack(client_for, city_member, login, outbox, clock):
+    """An attacker who keeps an account slowed all day sends its owner three mails, not 96."""
+    slug, tenant, identifier = city_member
+    for _window in range(5):
+        attack(client_for, slug, identifier, login, 6)
+        clock.shift(minutes=16)
+    assert len(unlock_mails(outbox, tenant)) == 3
+    clock.shift(hours=24)
+    attack(client_for, slug, identifier, login, 6)
+    assert len(unlock_mails(outbox, tenant)) == 4
+
+
 def test_unknown_identifiers_are_slowed_the_same_way_and_mail_nobody(client_for, city_member, login, outbox,
                                                                    strip_csrf):
     slug, tenant, identifier = city_member

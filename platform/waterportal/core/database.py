@@ -57,7 +57,9 @@ BUSY_TIMEOUT_MS = 10000
 # ... and BEGIN IMMEDIATE is tried this many times: a writer waits up to about a minute (a
 # reverse proxy's usual read timeout) before its citizen gets the 503 page. Under a burst
 # the queue of writers is long but each holds the lock briefly (no hashing, see
-# release_write_lock), so waiting is better than refusing.
+# release_write_lock), so waiting is better than refusing. Sync gunicorn workers with the
+# default --timeout 30 would be killed first: SQLite deployments run threaded workers
+# (docs/reliability.md).
 BEGIN_ATTEMPTS = 6
 # A GET that met a writer is run again this many times in all.
 READ_ATTEMPTS = 4

@@ -48,6 +48,12 @@ class LoginLimits:
         """At most one unlock mail per account and window."""
         return Rule(f"{self.account.name}-mail", f"1 per {self.account.item().get_expiry()} seconds")
 
+    @property
+    def notice_daily(self) -> Rule:
+        """At most three unlock mails per account a day: an attack kept up for days must not
+        turn into a mail every window in the owner's inbox."""
+        return Rule(f"{self.account.name}-mail-day", "3 per day")
+
     def gate(self, step: int) -> Rule:
         """One attempt per ``DELAYS[step]`` seconds."""
         return Rule(f"{self.account.name}-wait", f"1 per {DELAYS[min(step, len(DELAYS) - 1)]} seconds")
@@ -157,7 +163,9 @@ def login_failed(tenant: Any, counters: Counters) -> Failure:
     # Emptied first: a gate that just opened may still hold its last event at the boundary.
     throttle.clear(tenant, limits.gate(step), counters.account)
     throttle.hit(tenant, limits.gate(step), counters.account)
-    return Failure(tripped=throttle.hit(tenant, limits.notice, counters.account))
+    tripped = throttle.hit(tenant, limits.notice, counters.account) and throttle.hit(
+        tenant, limits.notice_daily, counters.account)
+    return Failure(tripped=tripped)
 
 
 def login_succeeded(tenant: Any, counters: Counters) -> None:
