@@ -25,10 +25,8 @@ row-level security. Results: printed, and the dated table in docs/performance.md
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -38,6 +36,7 @@ import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
+import doc_tables
 from generate import PASSWORD, app_url, build_schema, city_hosts, generate, member_login, owner_app, write_tenant_dirs
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -47,7 +46,6 @@ from waterportal.core.paths import TENANTS_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "performance.md"
-START, END = "<!-- bench_cities:start -->", "<!-- bench_cities:end -->"
 
 
 # ---- probes: each runs in a fresh process (python bench/bench_cities.py --probe NAME URL ...)
@@ -223,26 +221,8 @@ def run(args) -> list[tuple[str, str, str, str, str, bool]]:
 
 
 def table(rows, args) -> str:
-    lines = [f"Run {dt.date.today().isoformat()}: `{' '.join(['bench/bench_cities.py', *sys.argv[1:]])}` "
-             f"({'PostgreSQL' if args.postgres else 'SQLite'}, {args.cities} cities, {args.contracts:,} contracts, "
-             f"{args.months} months)", "",
-             "| figure | measured | baseline (same run) | ratio | target | met |", "|---|---|---|---|---|---|"]
-    lines += [f"| {f} | {m} | {b} | {r} | {t} | {'yes' if ok else 'no'} |" for f, m, b, r, t, ok in rows]
-    return "\n".join(lines)
-
-
-def write_doc(path: Path, body: str, postgres: bool) -> None:
-    """Replace this backend's table between the markers of the Cities section of ``path``."""
-    text_ = path.read_text(encoding="utf-8") if path.exists() else "# Performance\n"
-    key = "postgresql" if postgres else "sqlite"
-    block = f"<!-- {key} -->\n{body}\n<!-- /{key} -->"
-    if START not in text_:
-        text_ = text_.rstrip("\n") + f"\n\n## Cities\n\n{START}\n{END}\n"
-    head, rest = text_.split(START, 1)
-    inner, tail = rest.split(END, 1)
-    pattern = re.compile(rf"<!-- {key} -->.*?<!-- /{key} -->", re.S)
-    inner = pattern.sub(lambda _: block, inner) if pattern.search(inner) else inner.rstrip("\n") + f"\n{block}\n"
-    path.write_text(f"{head}{START}\n{inner.strip()}\n{END}{tail}", encoding="utf-8")
+    return doc_tables.table("bench/bench_cities.py", f"{'PostgreSQL' if args.postgres else 'SQLite'}, {args.cities} cities, "
+                            f"{args.contracts:,} contracts, {args.months} months", rows)
 
 
 def main() -> None:
@@ -267,7 +247,7 @@ def main() -> None:
     body = table(rows, args)
     print(body)
     if args.doc:
-        write_doc(Path(args.doc), body, bool(args.postgres))
+        doc_tables.write_block(Path(args.doc), "bench_cities", "Cities", "postgresql" if args.postgres else "sqlite", body)
         print(f"written to {args.doc}")
 
 
