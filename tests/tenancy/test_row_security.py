@@ -10,7 +10,7 @@ import contextlib
 
 import pytest
 from sqlalchemy import insert, text
-from sqlalchemy.exc import ProgrammingError
+from sqlalchemy.exc import IntegrityError, ProgrammingError
 
 from waterportal.extensions import db
 from waterportal.tenancy.context import tenant_context
@@ -94,9 +94,22 @@ def test_a_row_for_another_city_fails_the_check(nayoro, kanazawa, under_nayoro):
 
 
 def test_a_row_cannot_be_moved_to_another_city(members, nayoro, kanazawa):
+    # The keep_city trigger answers before the policy's WITH CHECK would.
     with tenant_context(nayoro):
-        with pytest.raises(ProgrammingError, match="row-level security"), db.session.begin_nested():
+        with pytest.raises(IntegrityError, match="never changes city"), db.session.begin_nested():
             db.session.execute(text("UPDATE members SET tenant_id = :other"), {"other": kanazawa.id})
+
+
+def test_not_even_the_cross_city_role_moves_a_row_to_another_city(members, nayoro, kanazawa):
+    """The cross role sees every city to mark rows (the outbox claim); its UPDATE cannot
+    change a row's city (the keep_city trigger: a policy cannot compare old and new)."""
+    statement = text("UPDATE members SET tenant_id = :other WHERE tenant_id = :own").execution_options(
+        all_tenants=True)
+    with pytest.raises(IntegrityError, match="never changes city"), db.session.begin_nested():
+        db.session.execute(statement, {"other": kanazawa.id, "own": nayoro.id})
+    # The same role may still mark rows where they are.
+    marked = db.session.execute(text("UPDATE members SET email = email").execution_options(all_tenants=True))
+    assert marked.rowcount == 3
 
 
 def test_cross_city_reads_still_work(members, nayoro, kanazawa):

@@ -110,6 +110,22 @@ def tenant_tables(conn: Connection) -> dict[str, str]:
     return {name: type_ for name, type_ in rows if name not in EXEMPT}
 
 
+# Policies cannot compare a row's old and new city, and the cross role's policy lets it see
+# (and so UPDATE) every city's rows: this trigger keeps a row in its city for every role.
+# (``%%``: the driver reads ``%`` as a placeholder; plpgsql's RAISE receives ``%``.)
+_KEEP_CITY_FUNCTION = """
+CREATE OR REPLACE FUNCTION waterportal_keep_city() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.tenant_id IS DISTINCT FROM OLD.tenant_id THEN
+        RAISE EXCEPTION 'a row never changes city (%%: %% -> %%)', TG_TABLE_NAME, OLD.tenant_id, NEW.tenant_id
+            USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN NEW;
+END $$
+"""
+KEEP_CITY_TRIGGER = "keep_city"
+
+
 def apply_row_security(conn: Connection) -> list[str]:
     """Create the roles, grant them the tables, and put the tenant policy on every city-owned
     table of the current schema. Idempotent; run by the table owner (``flask db upgrade``).
@@ -130,9 +146,13 @@ def apply_row_security(conn: Connection) -> list[str]:
     conn.exec_driver_sql(f"GRANT SELECT, UPDATE ON ALL TABLES IN SCHEMA {schema} TO {CROSS_ROLE}")
     if conn.exec_driver_sql("SELECT to_regclass('alembic_version')").scalar() is not None:
         conn.exec_driver_sql(f"REVOKE ALL ON alembic_version FROM {APP_ROLE}, {CROSS_ROLE}")
+    conn.exec_driver_sql(_KEEP_CITY_FUNCTION)
     tables = tenant_tables(conn)
     for name, type_ in tables.items():
         table = _quote(conn, name)
+        conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {KEEP_CITY_TRIGGER} ON {table}")
+        conn.exec_driver_sql(f"CREATE TRIGGER {KEEP_CITY_TRIGGER} BEFORE UPDATE OF tenant_id ON {table} "
+                             "FOR EACH ROW EXECUTE FUNCTION waterportal_keep_city()")
         same_city = f"tenant_id = NULLIF(current_setting('{SETTING}', true), '')::{type_}"
         conn.exec_driver_sql(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
         conn.exec_driver_sql(f"DROP POLICY IF EXISTS {POLICY} ON {table}")
@@ -153,7 +173,9 @@ def remove_row_security(conn: Connection) -> None:
         table = _quote(conn, name)
         conn.exec_driver_sql(f"DROP POLICY IF EXISTS {POLICY} ON {table}")
         conn.exec_driver_sql(f"DROP POLICY IF EXISTS {CROSS_POLICY} ON {table}")
+        conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {KEEP_CITY_TRIGGER} ON {table}")
         conn.exec_driver_sql(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY")
+    conn.exec_driver_sql("DROP FUNCTION IF EXISTS waterportal_keep_city()")
 
 
 # ---- the connection side: app.tenant_id and the role, per transaction ------------------
