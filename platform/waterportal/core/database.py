@@ -216,7 +216,13 @@ class RetryBusyReads:
     """WSGI middleware: a GET/HEAD/OPTIONS that failed because the SQLite file was busy
     (the error handler set :data:`BUSY_FLAG`) is run again from the start, at most
     :data:`READ_ATTEMPTS` times in all, after a short random pause. Writing requests are
-    never replayed: they begin with ``BEGIN IMMEDIATE`` and wait for the lock instead."""
+    never replayed: they begin with ``BEGIN IMMEDIATE`` and wait for the lock instead.
+
+    Replaying is safe because a GET changes nothing a citizen could see twice: its only
+    write is the session's activity stamp, which is idempotent, and no GET queues a mail
+    or an audit row (tests/accounts/test_get_changes_nothing.py compares every table
+    before and after walking every GET route). A GET that must write more breaks that
+    rule and has to become a POST."""
 
     def __init__(self, app):
         self.app = app
