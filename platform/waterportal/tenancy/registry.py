@@ -95,18 +95,18 @@ def _settings_of_row(slug: str, settings: Any, overrides: Any, effective: Any) -
     return _merge(slug, settings, overrides)
 
 
+def _context(row: Any, primary_host: str) -> TenantContext:
+    # ``row``: a Tenant, or a result row of the _ROW columns (the same attribute names).
+    return TenantContext(
+        id=row.id, slug=row.slug, name=row.name, portal_name=row.portal_name,
+        settings=_freeze(_settings_of_row(row.slug, row.settings, row.overrides, row.effective)),
+        version=row.version, primary_host=primary_host, enabled=row.enabled,
+    )
+
+
 def context_for(tenant: Tenant) -> TenantContext:
     """Build the immutable context of a tenant row (with its effective, merged settings)."""
-    return TenantContext(
-        id=tenant.id,
-        slug=tenant.slug,
-        name=tenant.name,
-        portal_name=tenant.portal_name,
-        settings=_freeze(_settings_of_row(tenant.slug, tenant.settings, tenant.overrides, tenant.effective)),
-        version=tenant.version,
-        primary_host=tenant.primary_host,
-        enabled=tenant.enabled,
-    )
+    return _context(tenant, tenant.primary_host)
 
 
 class TenantRegistry:
@@ -191,11 +191,7 @@ class TenantRegistry:
         for row in db.session.execute(query):
             if row.id not in wanted:
                 continue
-            built[row.id] = TenantContext(
-                id=row.id, slug=row.slug, name=row.name, portal_name=row.portal_name,
-                settings=_freeze(_settings_of_row(row.slug, row.settings, row.overrides, row.effective)),
-                version=row.version, primary_host=self._primary.get(row.id, ""), enabled=row.enabled,
-            )
+            built[row.id] = _context(row, self._primary.get(row.id, ""))
         with self._lock:
             for id_, ctx in built.items():
                 # A map read meanwhile may know a newer version: then this one is not kept.
