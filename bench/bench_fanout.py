@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import re
 import statistics
 import sys
 import tempfile
@@ -34,6 +33,7 @@ import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
+import doc_tables
 from gen_billing import BILL_HEADER, CONTRACT_HEADER, bill_rows, contract_rows, write_csv
 from generate import app_url, build_schema, owner_app
 from sqlalchemy import create_engine, event, text
@@ -55,7 +55,6 @@ from waterportal.tenancy.registry import get_registry
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "performance.md"
-START, END = "<!-- bench_fanout:start -->", "<!-- bench_fanout:end -->"
 PASSWORD_HASH = "$argon2id$v=19$m=65536,t=3,p=4$YmVuY2gtZmFub3V0$YmVuY2gtZmFub3V0YmVuY2g"  # noqa: S105 - nobody logs in
 
 
@@ -269,26 +268,14 @@ def run(args) -> list[tuple]:
 
 
 def table(rows: list[tuple], args) -> str:
-    lines = [f"Run {dt.date.today().isoformat()}: `{' '.join(['bench/bench_fanout.py', *sys.argv[1:]])}` "
-             f"({'PostgreSQL' if args.postgres else 'SQLite'}, {args.members:,} members, "
-             f"median of {args.rounds} rounds)", "",
-             "| figure | measured | baseline (same run) | ratio | target | met |", "|---|---|---|---|---|---|"]
-    lines += [f"| {f} | {m} | {b} | {r:.2f} | {t} | {'yes' if ok else 'no'} |" for f, m, b, r, t, ok in rows]
-    return "\n".join(lines)
+    return doc_tables.table("bench/bench_fanout.py", f"{'PostgreSQL' if args.postgres else 'SQLite'}, "
+                            f"{args.members:,} members, median of {args.rounds} rounds", rows)
 
 
 def write_doc(path: Path, body: str, postgres: bool) -> None:
-    """Replace this backend's table between the markers of the Mail fan-out section of ``path``."""
-    text_ = path.read_text(encoding="utf-8") if path.exists() else "# Performance\n"
-    key = "fanout-postgresql" if postgres else "fanout-sqlite"
-    block = f"<!-- {key} -->\n{body}\n<!-- /{key} -->"
-    if START not in text_:
-        text_ = text_.rstrip("\n") + f"\n\n## Mail fan-out\n\n{START}\n{END}\n"
-    head, rest = text_.split(START, 1)
-    inner, tail = rest.split(END, 1)
-    pattern = re.compile(rf"<!-- {key} -->.*?<!-- /{key} -->", re.S)
-    inner = pattern.sub(lambda _: block, inner) if pattern.search(inner) else inner.rstrip("\n") + f"\n{block}\n"
-    path.write_text(f"{head}{START}\n{inner.strip()}\n{END}{tail}", encoding="utf-8")
+    """Replace this backend's table in the Mail fan-out section of ``path``."""
+    doc_tables.write_block(path, "bench_fanout", "Mail fan-out", "fanout-postgresql" if postgres else "fanout-sqlite",
+                           body)
 
 
 def main() -> None:
