@@ -90,9 +90,16 @@ def test_the_worker_queues_one_mail_per_opted_in_member_never_twice(app, staff_c
             raise RuntimeError("worker killed")
 
         monkeypatch.setitem(jobs.EXPANDERS, "notice", crash)
+        monkeypatch.setitem(jobs.EXPANDERS, "other", lambda _tenant, _job, _now: 0)
+        client.submit("/admin/notices/new", notice_form(title="次の", important=None))  # no mail: no job
+        with app.app_context(), tenant_context(nayoro):
+            db.session.add(MailJob(kind="other", ref_id=0))  # a later job of another city: not held up
+            db.session.commit()
         with app.app_context():
             assert expand_due() == 0
         assert outbox(app, kanazawa) == []
+        with app.app_context(), tenant_context(nayoro):
+            assert db.session.scalars(select(MailJob.status)).all() == ["done"]
         monkeypatch.setitem(jobs.EXPANDERS, "notice", expand_notice)
 
         with app.app_context():

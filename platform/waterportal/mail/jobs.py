@@ -97,13 +97,14 @@ def _tenant(tenant_id: int) -> TenantContext:
     return found
 
 
-def _claim_next(now: dt.datetime) -> tuple[MailJob, TenantContext] | None:
+def _claim_next(now: dt.datetime, skip: Iterable[int] = ()) -> tuple[MailJob, TenantContext] | None:
     """Lock and mark ``done`` the oldest pending job of any city; None when none is left.
 
     The caller expands it in this same transaction and commits (or rolls back: pending again)."""
     for _ in range(5):
         row = db.session.execute(
-            select(MailJob.id, MailJob.tenant_id).where(MailJob.status == PENDING).order_by(MailJob.id).limit(1)
+            select(MailJob.id, MailJob.tenant_id).where(MailJob.status == PENDING, MailJob.id.not_in(list(skip)))
+            .order_by(MailJob.id).limit(1)
             .with_for_update(skip_locked=True)
             .execution_options(all_tenants=True)  # a vendor job: the worker serves every city
         ).first()
@@ -122,29 +123,37 @@ def _claim_next(now: dt.datetime) -> tuple[MailJob, TenantContext] | None:
     return None
 
 
-def expand_one(now: dt.datetime | None = None) -> tuple[int, int] | None:
-    """Expand the oldest pending job (commits); return its id and the mails queued, or None."""
+class JobFailed(Exception):
+    """An expansion failed (rolled back: the job is pending again); ``job_id`` says which."""
+
+    def __init__(self, job_id: int):
+        super().__init__(f"mail job {job_id} failed")
+        self.job_id = job_id
+
+
+def expand_one(now: dt.datetime | None = None, skip: Iterable[int] = ()) -> tuple[int, int] | None:
+    """Expand the oldest pending job not in ``skip`` (commits); return its id and the mails
+    queued, or None. A failing expansion rolls back and raises :class:`JobFailed`."""
     now = now or utcnow_naive()
     db.session.rollback()  # whatever the caller left uncommitted is not ours
-    claimed = _claim_next(now)
+    claimed = _claim_next(now, skip)
     if claimed is None:
         db.session.rollback()
         return None
     job, tenant = claimed
     job_id, kind = job.id, job.kind  # the row expires at commit, outside its city
-    function = EXPANDERS.get(kind)
-    if function is None:
-        db.session.rollback()
-        raise LookupError(f"mail job {job_id}: no expander for kind {kind!r} is loaded")
     try:
+        function = EXPANDERS.get(kind)
+        if function is None:
+            raise LookupError(f"mail job {job_id}: no expander for kind {kind!r} is loaded")
         with tenant_context(tenant):
             queued = function(tenant, job, now)
             db.session.execute(update(MailJob).where(MailJob.id == job_id).values(queued=queued)
                                .execution_options(synchronize_session=False))
             db.session.commit()
-    except Exception:
+    except Exception as exc:
         db.session.rollback()
-        raise
+        raise JobFailed(job_id) from exc
     log.info("mail job %s (%s) for %s: %d mail(s) queued", job_id, kind, tenant.slug, queued)
     return job_id, queued
 
@@ -152,13 +161,20 @@ def expand_one(now: dt.datetime | None = None) -> tuple[int, int] | None:
 def expand_due(limit: int = 20, now: dt.datetime | None = None) -> int:
     """Expand up to ``limit`` pending jobs of every city; return the mails queued.
 
-    A job that fails is logged and left pending for the next round (the others go on)."""
+    A job that fails is logged and left pending for the next round; the others go on, so one
+    broken job does not hold up the rest."""
     total = 0
+    failed: set[int] = set()
     for _ in range(limit):
         try:
-            done = expand_one(now)
+            done = expand_one(now, failed)
+        except JobFailed as exc:
+            log.exception("mail job %s: expansion failed; it stays pending for the next round", exc.job_id)
+            failed.add(exc.job_id)
+            continue
         except Exception:
-            log.exception("mail job expansion failed; the job stays pending")
+            log.exception("mail job expansion failed (claiming)")
+            db.session.rollback()
             break
         if done is None:
             break
