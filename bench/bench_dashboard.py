@@ -111,7 +111,7 @@ def measure(app, paths: dict[str, str], requests: int) -> dict[str, tuple[float,
 
 def profile(app, path: str, requests: int) -> None:
     """Print pyinstrument's call tree of ``requests`` GETs of ``path`` (logged in, warmed up)."""
-    from pyinstrument import Profiler
+    from pyinstrument import Profiler  # noqa: PLC0415 (optional, not a dependency: --profile only)
 
     client = app.test_client()
     client.post("/login", data={"identifier": EMAIL, "password": PASSWORD}, base_url=f"http://{HOST}")
