@@ -110,15 +110,22 @@ def test_a_record_that_never_lands_is_resent_only_after_the_lease_with_the_same_
 # --- Two senders at once, on a database with real commits --------------------------------
 
 
-@pytest.mark.real_commits
-def test_two_senders_at_once_deliver_each_mail_once(two_workers):  # noqa: F811 (the fixture)
-    web, worker = two_workers  # a web process and a worker, say: two apps on one database of their own
+@pytest.fixture
+def two_senders(two_workers):  # noqa: F811 (the fixture)
+    """Two apps on one database of their own (a web process and a worker, or two workers),
+    both sending to one SMTP server: (first, second, server)."""
+    first, second = two_workers
     server = SmtpServer().start()
-    with mail_pointed_at(web, server.host, server.port), mail_pointed_at(worker, server.host, server.port):
+    with mail_pointed_at(first, server.host, server.port), mail_pointed_at(second, server.host, server.port):
         try:
-            senders_deliver_once(web, worker, server)
+            yield first, second, server
         finally:
             server.stop()
+
+
+@pytest.mark.real_commits
+def test_two_senders_at_once_deliver_each_mail_once(two_senders):
+    senders_deliver_once(*two_senders)
 
 
 def senders_deliver_once(web, worker, server):
@@ -160,14 +167,8 @@ def senders_deliver_once(web, worker, server):
 
 
 @pytest.mark.real_commits
-def test_two_workers_expand_and_send_each_job_once(two_workers):  # noqa: F811 (the fixture)
-    first, second = two_workers  # two `flask outbox send --loop` workers, say, on one database
-    server = SmtpServer().start()
-    with mail_pointed_at(first, server.host, server.port), mail_pointed_at(second, server.host, server.port):
-        try:
-            workers_fan_out_once(first, second, server)
-        finally:
-            server.stop()
+def test_two_workers_expand_and_send_each_job_once(two_senders):
+    workers_fan_out_once(*two_senders)  # two `flask outbox send --loop` workers, say
 
 
 def workers_fan_out_once(first, second, server):
