@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.bench_support import bench_env
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -18,7 +20,7 @@ def test_bench_cities_smoke_run_measures_every_figure(tmp_path):
     if os.environ.get("TEST_DATABASE_URL"):
         args += ["--postgres", os.environ["TEST_DATABASE_URL"]]
     run = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=600,
-                         env={key: value for key, value in os.environ.items() if not key.startswith("FLASK_")})
+                         env=bench_env())
     assert run.returncode == 0, run.stdout + run.stderr[-3000:]
     assert "generated 12 cities" in run.stdout
     rows = [line for line in run.stdout.splitlines() if line.startswith("| ") and "---" not in line]

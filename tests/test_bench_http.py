@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.bench_support import bench_env
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -20,7 +22,7 @@ def test_http_bench_smoke_run():
         [sys.executable, "bench/bench_http.py", "--seconds", "1", "--rounds", "1", "--workers", "1", "--contracts", "2",
          "--months", "2", "--members", "2", "--connections", "2", "--no-doc"],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
-        env={key: value for key, value in os.environ.items() if not key.startswith("FLASK_")},
+        env=bench_env(),
     )
     assert run.returncode == 0, run.stdout + run.stderr[-3000:]
     assert "dashboard / one_select:" in run.stdout and "failed answers: 0" in run.stdout, run.stdout

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.bench_support import bench_env
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -17,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_import_benchmark_smoke_run():
     run = subprocess.run(
         [sys.executable, "bench/bench_import.py", "--smoke"], cwd=ROOT, capture_output=True, text=True, timeout=300,
-        env={key: value for key, value in os.environ.items() if not key.startswith("FLASK_")},
+        env=bench_env(),
     )
     assert run.returncode == 0, run.stdout + run.stderr[-3000:]
     assert "inserted=480 updated=0 unchanged=0" in run.stdout

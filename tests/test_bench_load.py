@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.bench_support import bench_env
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -20,7 +22,7 @@ def test_load_script_smoke_run_gets_no_5xx():
         [sys.executable, "bench/load.py", "--clients", "4", "--seconds", "3", "--contracts", "2", "--months", "2",
          "--workers", "1"],
         cwd=ROOT, capture_output=True, text=True, timeout=240,
-        env={key: value for key, value in os.environ.items() if not key.startswith("FLASK_")},
+        env=bench_env(),
     )
     assert run.returncode == 0, run.stdout + run.stderr[-3000:]
     assert "journey   requests   5xx" in run.stdout

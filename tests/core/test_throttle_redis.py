@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.clock import without_libfaketime
+
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -88,15 +90,17 @@ class OwnRedis:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with without_libfaketime():  # make test-night: redis-server keeps real time
+            self.process = subprocess.Popen(
+                ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for _ in range(200):
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.1):
                     return
             except OSError:
                 threading.Event().wait(0.05)  # monotonic wait: the suite's clock is frozen
+        self.stop()
         raise RuntimeError("redis-server did not start")
 
     def stop(self) -> None:
