@@ -81,6 +81,22 @@ def live_app(tmp_path_factory):
     drop()
 
 
+def _closed_before_sending(app):
+    """The answer read and its iterator closed before the server writes it. Werkzeug's
+    development server drains the socket before it closes the iterator, so when Chromium
+    drops a connection (a navigation cancelling a stylesheet) the static file stayed open:
+    a ResourceWarning that failed whichever test the garbage collector ran in. gunicorn,
+    which serves production, closes it first."""
+    def serve(environ, start_response):
+        body = app(environ, start_response)
+        try:
+            return [b"".join(body)]
+        finally:
+            if hasattr(body, "close"):
+                body.close()
+    return serve
+
+
 @pytest.fixture(scope="module")
 def live_server(live_app):
     """Serve ``live_app`` in a thread for the module.
@@ -91,7 +107,7 @@ def live_server(live_app):
     """
     _require_chromium()
     traveller = Clock(DAYTIME, tick=True)
-    server = make_server("127.0.0.1", 0, live_app, threaded=True)
+    server = make_server("127.0.0.1", 0, _closed_before_sending(live_app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
