@@ -4,24 +4,16 @@ waterportal_app, behind row-level security), every figure measured beside its ba
 The real figures (1,741 cities) are in docs/performance.md, section Cities."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-from tests.bench_support import bench_env
+from tests.bench_support import run_smoke
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_bench_cities_smoke_run_measures_every_figure(tmp_path):
     doc = tmp_path / "performance.md"
-    args = [sys.executable, "bench/bench_cities.py", "--smoke", "--doc", str(doc)]
-    if os.environ.get("TEST_DATABASE_URL"):
-        args += ["--postgres", os.environ["TEST_DATABASE_URL"]]
-    run = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=600,
-                         env=bench_env())
-    assert run.returncode == 0, run.stdout + run.stderr[-3000:]
+    run = run_smoke("bench_cities.py", doc)
     assert "generated 12 cities" in run.stdout
     rows = [line for line in run.stdout.splitlines() if line.startswith("| ") and "---" not in line]
     figures = [row.split("|")[1].strip() for row in rows[1:]]

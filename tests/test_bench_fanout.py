@@ -3,24 +3,16 @@ round, every figure measured beside its baseline (on PostgreSQL behind row-level
 The real figures (50,000 members) are in docs/performance.md, section Mail fan-out."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-from tests.bench_support import bench_env
+from tests.bench_support import run_smoke
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_bench_fanout_smoke_run_measures_every_figure(tmp_path):
     doc = tmp_path / "performance.md"
-    args = [sys.executable, "bench/bench_fanout.py", "--smoke", "--doc", str(doc)]
-    if os.environ.get("TEST_DATABASE_URL"):
-        args += ["--postgres", os.environ["TEST_DATABASE_URL"]]
-    run = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=600,
-                         env=bench_env())
-    assert run.returncode == 0, run.stdout + run.stderr[-3000:]
+    run = run_smoke("bench_fanout.py", doc)
     rows = [line for line in run.stdout.splitlines() if line.startswith("| ") and "---" not in line]
     assert len(rows) == 6, run.stdout
     statements = rows[2].split("|")

@@ -112,7 +112,8 @@ def tenant_tables(conn: Connection) -> dict[str, str]:
 
 # Policies cannot compare a row's old and new city, and the cross role's policy lets it see
 # (and so UPDATE) every city's rows: this trigger keeps a row in its city for every role.
-# (``%%``: the driver reads ``%`` as a placeholder; plpgsql's RAISE receives ``%``.)
+# The percent signs are doubled because psycopg reads a single one as a query parameter;
+# plpgsql's RAISE then receives single ones as its format placeholders.
 _KEEP_CITY_FUNCTION = """
 CREATE OR REPLACE FUNCTION waterportal_keep_city() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
