@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from waterportal.contracts.models import Contract
@@ -45,7 +46,7 @@ def test_nayoro_registration_in_a_browser(page, live_server, live_app):
     _add_contract(live_app, "nayoro", "00999888777")
     page.goto(live_server.url("nayoro", "/login"))
     page.get_by_role("link", name="初めての方はこちら").click()
-    assert page.get_by_role("heading", name="1/4 メールアドレス登録").is_visible()
+    expect(page.get_by_role("heading", name="1/4 メールアドレス登録")).to_be_visible()
     page.get_by_label("メールアドレス").fill(email)
     page.get_by_role("button", name="認証コードの送信").click()
     page.get_by_label("認証コード").fill(_code(live_app, "nayoro", email))
@@ -76,7 +77,7 @@ def test_nayoro_registration_in_a_browser(page, live_server, live_app):
 
     assert page.get_by_role("heading", name="3/4 確認").is_visible()
     page.get_by_role("button", name="登録").click()
-    assert page.get_by_role("heading", name="4/4 会員登録完了").is_visible()
+    expect(page.get_by_role("heading", name="4/4 会員登録完了")).to_be_visible()
     assert "登録処理が完了しました。" in page.content()
     page.get_by_role("link", name="ポータルを利用する").click()
-    assert page.url == live_server.url("nayoro", "/login")
+    page.wait_for_url(live_server.url("nayoro", "/login"))

@@ -3,6 +3,7 @@ from a real SMTP server, log out, and log in again, in the manuals' words."""
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.smtp import find_code
 from waterportal.contracts.models import Contract
@@ -53,15 +54,16 @@ def test_nayoro_register_logout_login(page, live_server, live_app, live_mail):
     page.locator("#password_confirm").fill(password)
     fill_contract(page, "００７７７６６６５５５", "01654-2-1111", "なよろ いちろう")
     page.get_by_role("button", name="確認").click()
-    assert page.get_by_role("heading", name="3/4 確認").is_visible()
+    expect(page.get_by_role("heading", name="3/4 確認")).to_be_visible()
     page.get_by_role("button", name="登録").click()
+    page.wait_for_url("**/register/done")
     assert "登録処理が完了しました。" in page.content()
     page.get_by_role("link", name="ポータルを利用する").click()
 
     login(page, "メールアドレス", email, password)
     assert "いちろうさま" in page.content()
     page.get_by_role("button", name="ログアウト").click()
-    assert page.get_by_role("button", name="ログイン").is_visible()
+    expect(page.get_by_role("button", name="ログイン")).to_be_visible()
     login(page, "メールアドレス", email, password)
     assert "いちろうさま" in page.content()
 
@@ -91,12 +93,14 @@ def test_kanazawa_register_logout_login(page, live_server, live_app, live_mail):
     fill_contract(page, "0100777666", "076-220-1111", "ｶﾅｻﾞﾜ ｼﾞﾛｳ")
     page.get_by_role("button", name="確認").click()
     page.get_by_role("button", name="登録").click()
+    page.wait_for_url("**/register/done")
     assert "登録処理が完了しました。" in page.content()
     page.get_by_role("link", name="ポータルを利用する").click()
 
     login(page, "ログインID", login_id, password)
     assert "じろうさま" in page.content()
     page.get_by_role("button", name="ログアウト").click()
+    page.wait_for_url("**/login*")
     login(page, "ログインID", login_id, password)
     assert "じろうさま" in page.content()
 
@@ -105,3 +109,5 @@ def login(page, id_label: str, identifier: str, password: str) -> None:
     page.get_by_role("textbox", name=id_label).fill(identifier)
     page.get_by_label("パスワード", exact=True).fill(password)
     page.get_by_role("button", name="ログイン").click()
+    # content() read while the next page is still loading is empty: wait for it.
+    page.wait_for_url("**/mypage")
