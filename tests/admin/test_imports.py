@@ -9,8 +9,6 @@ import zipfile
 
 import pytest
 from sqlalchemy import select
-from werkzeug.datastructures import FileStorage, MultiDict
-from werkzeug.test import encode_multipart
 
 from tests.imports.helpers import (
     batches_of,
@@ -19,6 +17,7 @@ from tests.imports.helpers import (
     contracts_of,
     csv_text,
 )
+from tests.upload_support import multipart as upload_body
 from waterportal.billing.models import Document
 from waterportal.extensions import db
 from waterportal.imports.validation import BILL_COLUMNS, CONTRACT_COLUMNS
@@ -33,12 +32,7 @@ def text(response) -> str:
 
 
 def multipart(fields: dict[str, str], name: str, data: bytes) -> tuple[bytes, str]:
-    """The body a browser sends. Encoded in memory: the test client would spool a large
-    body to a temporary file it never closes."""
-    values = MultiDict(fields)
-    values.add("file", FileStorage(io.BytesIO(data), filename=name))
-    boundary, body = encode_multipart(values)
-    return body, f'multipart/form-data; boundary="{boundary}"'
+    return upload_body(fields, [("file", name, data)])
 
 
 def upload(client, kind, name, data: bytes):

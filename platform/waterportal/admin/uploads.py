@@ -20,6 +20,7 @@ from flask import current_app
 
 from waterportal.audit import services as audit
 from waterportal.billing.documents import MAX_DOCUMENT_BYTES
+from waterportal.core.files import ZIP, sniff
 from waterportal.imports.documents import INDEX_NAME, import_documents
 from waterportal.imports.services import ImportResult, import_bills, import_contracts
 from waterportal.tenancy.context import TenantContext, tenant_context
@@ -29,8 +30,6 @@ ZIP_MAX_BYTES = 45 * 1024 * 1024
 # What a documents ZIP may unpack to: stops "zip bombs" whatever their headers claim.
 ZIP_UNPACKED_MAX_BYTES = 300 * 1024 * 1024
 ZIP_MAX_ENTRIES = 5000
-ZIP_MAGIC = b"PK\x03\x04"
-BINARY_MAGICS = (ZIP_MAGIC, b"%PDF-", b"\x89PNG", b"\xff\xd8\xff", b"\xd0\xcf\x11\xe0", b"GIF8")
 JUNK = ("__MACOSX/", ".DS_Store", "Thumbs.db")
 
 
@@ -57,11 +56,11 @@ def check_upload(kind: str, data: bytes) -> None:
     if len(data) > limit:
         raise UploadRefused(f"ファイルが大きすぎます({_mb(len(data))} MB)。{_mb(limit)} MB までのファイルを選択してください。")
     if kind == "documents":
-        if not data.startswith(ZIP_MAGIC):
+        if sniff(data) != ZIP:
             raise UploadRefused("ZIP ファイルではありません。documents.csv と書類のファイルを ZIP にまとめて選択してください。")
         return
     head = data[:65536]
-    if head.startswith(BINARY_MAGICS) or b"\x00" in head:
+    if sniff(head) is not None or b"\x00" in head:
         raise UploadRefused("CSV ファイルではありません(テキスト形式の CSV を選択してください)。")
 
 

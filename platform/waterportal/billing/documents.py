@@ -13,15 +13,16 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from waterportal.billing.models import Document
+from waterportal.core.files import JPEG, MAGIC, PDF, PNG
 from waterportal.extensions import db
 
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 # Extension -> (content type, leading bytes the file must start with).
 DOCUMENT_TYPES: dict[str, tuple[str, tuple[bytes, ...]]] = {
-    ".pdf": ("application/pdf", (b"%PDF-",)),
-    ".png": ("image/png", (b"\x89PNG\r\n\x1a\n",)),
-    ".jpg": ("image/jpeg", (b"\xff\xd8\xff",)),
-    ".jpeg": ("image/jpeg", (b"\xff\xd8\xff",)),
+    ".pdf": (PDF, MAGIC[PDF]),
+    ".png": (PNG, MAGIC[PNG]),
+    ".jpg": (JPEG, MAGIC[JPEG]),
+    ".jpeg": (JPEG, MAGIC[JPEG]),
 }
 
 

@@ -35,6 +35,15 @@ MESSAGES = {
 CSRF_MESSAGE = "画面の有効期限が切れたか、ログイン状態が変わりました。お手数ですが、前の画面に戻り、再読み込みしてからもう一度送信してください。"
 
 
+def too_large_message(limit: int | None) -> str:
+    """The 413 page's words: the request's limit (``MAX_CONTENT_LENGTH``) and what to do; a
+    browser keeps what was typed on going back, but never a chosen file."""
+    total = f"(一度に送れるのは合計 {limit // 2**20} MB までです)" if limit else ""
+    return (f"送信された内容が大きすぎるため、受け付けられませんでした{total}。"
+            "ブラウザの「戻る」で前の画面に戻り、添付するファイルを減らすか小さくしてから、"
+            "ファイルを選び直して送信してください。")
+
+
 CityPage = Callable[..., str]
 CurrentCity = Callable[[], object | None]
 
@@ -64,7 +73,9 @@ def register_errors(app: Flask, city_page: CityPage, current_city: CurrentCity) 
 
     @app.errorhandler(HTTPException)
     def handle_http(exc: HTTPException):
-        return render_error(exc.code or 500, city_page, current_city)
+        status = exc.code or 500
+        message = too_large_message(app.config.get("MAX_CONTENT_LENGTH")) if status == 413 else None
+        return render_error(status, city_page, current_city, message=message)
 
     def handle_database(exc: Exception):
         """The database is away or busy: nothing of the request is kept (rolled back) and

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from urllib.parse import quote
 
 from flask import abort, current_app, redirect, request, url_for
 from flask_login import current_user, login_required
@@ -24,8 +23,8 @@ from waterportal.contracts.selection import (
     select_contract,
     selected_contract,
 )
+from waterportal.core.files import private_download
 from waterportal.core.time import local_now, to_city_time
-from waterportal.core.web import no_store
 from waterportal.mypage.usage.blueprint import portal
 from waterportal.mypage.usage.charts import comparison_rows, usage_and_amount_charts
 from waterportal.mypage.usage.pdf import bill_pdf, bill_pdf_filename
@@ -168,18 +167,6 @@ def bill(bill_id: int):
                          month_label=queries.month_label)
 
 
-def download(data: bytes, filename: str, content_type: str):
-    """A private file download: attachment with an RFC 5987 name, never stored by caches."""
-    response = current_app.response_class(data, mimetype=content_type)
-    ascii_name = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_" for c in filename)
-    response.headers["Content-Disposition"] = (
-        f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
-    )
-    no_store(response)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
-
-
 @portal.get("/bills/<int:bill_id>/pdf")
 @login_required
 def bill_document(bill_id: int):
@@ -189,7 +176,7 @@ def bill_document(bill_id: int):
         abort(404)
     found_bill, contract = _member_bill(page, bill_id)
     data = bill_pdf(page.tenant, contract, found_bill)
-    return download(data, bill_pdf_filename(contract, found_bill), "application/pdf")
+    return private_download(data, bill_pdf_filename(contract, found_bill), "application/pdf")
 
 
 @portal.get("/documents")
@@ -213,4 +200,4 @@ def document(document_id: int):
     found = queries.member_document(page.member.id, document_id) if page.visible_from is None else None
     if found is None:
         abort(404)
-    return download(found.data, found.download_name, found.content_type)
+    return private_download(found.data, found.download_name, found.content_type)
