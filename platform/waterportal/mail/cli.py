@@ -2,6 +2,7 @@
 ``flask outbox check``."""
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import signal
 import threading
@@ -12,9 +13,10 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db
 from waterportal.mail.delivery import deliver_committed
-from waterportal.mail.jobs import expand_due
+from waterportal.mail.jobs import expand_due, jobs_by_city, jobs_in_progress
 from waterportal.mail.sender import SendCounts, send_due
 from waterportal.mail.services import outbox_status, queue_mail, retry_mail
 from waterportal.tenancy.context import tenant_context
@@ -100,14 +102,38 @@ def send_command(loop: bool, interval: float, limit: int, max_iterations: int | 
     click.echo(f"outbox worker stopped: {total}")
 
 
+def _age(seconds: int | None) -> str:
+    return f"{seconds}s" if seconds is not None else "-"
+
+
 @outbox_cli.command("status")
-def status_command() -> None:
-    """Pending / sent / failed / expired mails per city, and how long the oldest pending one has waited."""
-    rows = outbox_status()
+@click.option("--hours", default=24, show_default=True, type=click.IntRange(min=0),
+              help="Also list the fan-out jobs recorded in the last HOURS hours, finished or not.")
+def status_command(hours: int) -> None:
+    """Pending / sent / failed / expired mails per city, and how long the oldest pending one has
+    waited; then the fan-out jobs (notice and bill mail) per city, and each job not finished yet
+    (or recorded in the last --hours) with its mails queued / waiting / sent / failed."""
+    now = utcnow_naive()
+    rows = outbox_status(now)
     click.echo(f"{'city':<16}{'pending':>9}{'sent':>9}{'failed':>9}{'expired':>9}  oldest pending")
     for row in rows:
-        oldest = f"{row.oldest_pending_age_seconds}s" if row.oldest_pending_age_seconds is not None else "-"
-        click.echo(f"{row.slug:<16}{row.pending:>9}{row.sent:>9}{row.failed:>9}{row.expired:>9}  {oldest}")
+        click.echo(f"{row.slug:<16}{row.pending:>9}{row.sent:>9}{row.failed:>9}{row.expired:>9}  "
+                   f"{_age(row.oldest_pending_age_seconds)}")
+    slugs = {row.tenant_id: row.slug for row in rows}
+    by_city = jobs_by_city(now)
+    click.echo("")
+    click.echo(f"mail jobs\n{'city':<16}{'pending':>9}{'delivering':>11}{'done':>9}  oldest pending")
+    for tenant_id, slug in sorted(slugs.items(), key=lambda item: item[1]):
+        if (city := by_city.get(tenant_id)) is not None:
+            click.echo(f"{slug:<16}{city.pending:>9}{city.delivering:>11}{city.done:>9}  "
+                       f"{_age(city.oldest_pending_age_seconds)}")
+    jobs = jobs_in_progress(now - dt.timedelta(hours=hours))
+    click.echo("")
+    click.echo(f"{'job':>8}  {'city':<16}{'kind':<8}{'state':<11}{'queued':>8}{'waiting':>9}{'sent':>9}{'failed':>9}"
+               "  recorded (UTC)")
+    for job in jobs:
+        click.echo(f"{job.job_id:>8}  {slugs.get(job.tenant_id, job.tenant_id)!s:<16}{job.kind:<8}{job.state:<11}"
+                   f"{job.queued:>8}{job.waiting:>9}{job.sent:>9}{job.failed:>9}  {job.created_at:%Y-%m-%d %H:%M}")
 
 
 @outbox_cli.command("retry")

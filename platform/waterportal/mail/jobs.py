@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from email.utils import formataddr
 
-from sqlalchemy import DateTime, Integer, Select, String, cast, func, insert, literal, select, update
+from sqlalchemy import DateTime, Integer, Select, String, case, cast, func, insert, literal, or_, select, update
 
 from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db
@@ -223,3 +223,95 @@ def job_counters(kind: str, ref_ids: Iterable[int]) -> dict[int, JobCounter]:
             sent=counts.get("sent", 0), failed=counts.get("failed", 0) + counts.get("expired", 0),
         )
     return result
+
+
+# Mails of a job that are not delivered yet (waiting, or in a sender's hands), delivered, given up.
+WAITING, GIVEN_UP = ("pending", "sending"), ("failed", "expired")
+ALL_CITIES = {"all_tenants": True}  # the operator's and the vendor's reports read every city
+
+
+@dataclass(frozen=True)
+class CityJobs:
+    """One city's fan-out jobs: ``pending`` (the worker has not expanded them yet),
+    ``delivering`` (expanded, some mails still waiting), ``done`` (every mail sent or given up).
+
+    There is no "expanding" state to show: a worker claims, expands and commits a job in one
+    transaction, so until that commit the job reads as pending (and afterwards as expanded)."""
+
+    tenant_id: int
+    pending: int
+    delivering: int
+    done: int
+    oldest_pending_age_seconds: int | None
+
+
+def _waiting_job_ids() -> Select:
+    """The jobs some of whose mails are not delivered yet."""
+    return select(OutboxMessage.job_id).where(OutboxMessage.status.in_(WAITING), OutboxMessage.job_id.is_not(None))
+
+
+def jobs_by_city(now: dt.datetime | None = None) -> dict[int, CityJobs]:
+    """tenant id -> its jobs by state, for every city that has a job: one statement for all cities."""
+    now = now or utcnow_naive()
+    waiting = _waiting_job_ids().distinct().subquery()
+    pending = MailJob.status == PENDING
+    expanded_waiting = (MailJob.status == DONE) & waiting.c.job_id.is_not(None)
+    rows = db.session.execute(
+        select(MailJob.tenant_id,
+               func.sum(case((pending, 1), else_=0)),
+               func.sum(case((expanded_waiting, 1), else_=0)),
+               func.count(MailJob.id),
+               func.min(case((pending, MailJob.created_at))))
+        .outerjoin(waiting, waiting.c.job_id == MailJob.id)
+        .group_by(MailJob.tenant_id)
+        .execution_options(**ALL_CITIES)
+    )
+    result = {}
+    for tenant_id, n_pending, n_delivering, total, oldest in rows:
+        n_pending, n_delivering = int(n_pending or 0), int(n_delivering or 0)
+        result[tenant_id] = CityJobs(
+            tenant_id=tenant_id, pending=n_pending, delivering=n_delivering, done=total - n_pending - n_delivering,
+            oldest_pending_age_seconds=max(0, int((now - oldest).total_seconds())) if oldest is not None else None,
+        )
+    return result
+
+
+@dataclass(frozen=True)
+class JobProgress:
+    """One job of any city and its mails (``failed`` counts expired ones too)."""
+
+    job_id: int
+    tenant_id: int
+    kind: str
+    ref_id: int
+    state: str  # pending, delivering or done (see CityJobs)
+    queued: int
+    waiting: int
+    sent: int
+    failed: int
+    created_at: dt.datetime
+
+
+def jobs_in_progress(since: dt.datetime, limit: int = 200) -> list[JobProgress]:
+    """Every job not finished yet (pending, or with mails waiting) and every job recorded
+    since ``since``, of every city, newest first, with its mails by state: one statement."""
+
+    def mails(statuses):
+        return func.coalesce(func.sum(case((OutboxMessage.status.in_(statuses), 1), else_=0)), 0)
+
+    rows = db.session.execute(
+        select(MailJob.id, MailJob.tenant_id, MailJob.kind, MailJob.ref_id, MailJob.status, MailJob.queued,
+               MailJob.created_at, mails(WAITING), mails(("sent",)), mails(GIVEN_UP))
+        .outerjoin(OutboxMessage, OutboxMessage.job_id == MailJob.id)
+        .where(or_(MailJob.status == PENDING, MailJob.created_at >= since, MailJob.id.in_(_waiting_job_ids())))
+        .group_by(MailJob.id, MailJob.tenant_id, MailJob.kind, MailJob.ref_id, MailJob.status, MailJob.queued,
+                  MailJob.created_at)
+        .order_by(MailJob.id.desc()).limit(limit)
+        .execution_options(**ALL_CITIES)
+    )
+    return [
+        JobProgress(job_id=job_id, tenant_id=tenant_id, kind=kind, ref_id=ref_id,
+                    state=PENDING if status == PENDING else "delivering" if waiting else DONE,
+                    queued=queued, waiting=int(waiting), sent=int(sent), failed=int(failed), created_at=created_at)
+        for job_id, tenant_id, kind, ref_id, status, queued, created_at, waiting, sent, failed in rows
+    ]

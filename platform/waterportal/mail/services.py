@@ -108,6 +108,7 @@ class CityOutbox:
     failed: int
     oldest_pending_age_seconds: int | None
     expired: int = 0
+    tenant_id: int = 0
 
 
 def outbox_status(now: dt.datetime | None = None) -> list[CityOutbox]:
@@ -133,6 +134,7 @@ def outbox_status(now: dt.datetime | None = None) -> list[CityOutbox]:
             failed=by_status.get("failed", (0, None))[0],
             oldest_pending_age_seconds=max(0, int((now - oldest).total_seconds())) if oldest else None,
             expired=by_status.get("expired", (0, None))[0],
+            tenant_id=tenant.id,
         ))
     return result
 
