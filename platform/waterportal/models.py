@@ -14,5 +14,11 @@ from waterportal.imports.models import ImportBatch  # noqa: F401
 from waterportal.inquiries.models import Inquiry  # noqa: F401
 from waterportal.mail.models import OutboxMessage  # noqa: F401
 from waterportal.notices.models import Notice  # noqa: F401
+from waterportal.procedures.models import (  # noqa: F401
+    ProcedureAttachment,
+    ProcedureCounter,
+    ProcedureEvent,
+    ProcedureRequest,
+)
 from waterportal.tenancy.models import Tenant, TenantAsset, TenantHost  # noqa: F401
 from waterportal.vendor_console.models import VendorCityLink, VendorSession, VendorStaff  # noqa: F401

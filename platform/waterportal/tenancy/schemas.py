@@ -188,6 +188,43 @@ class AdminSchema(Section):
     )
 
 
+# The procedure kinds a city may enable (keys of waterportal.procedures.kinds.KINDS; this
+# layer sits below the procedures package, so the keys are listed here and a test keeps the
+# two lists equal).
+PROCEDURE_KINDS = (
+    "move_in", "move_out", "holder_change", "billing_address", "payment_method", "paperless",
+    "reduction", "leak_reduction",
+)
+
+
+class ProcedureNoteSchema(Section):
+    kind = fields.String(required=True, validate=validate.OneOf(PROCEDURE_KINDS))
+    text = fields.String(required=True, validate=validate.Length(1, 2000))
+
+
+class ProceduresSchema(Section):
+    """各種お手続き: which kinds the city offers and the rules of their dates and files.
+
+    Business days for the date windows skip weekends, national holidays and the city's
+    ``calendar.closure_days``."""
+
+    enabled = fields.List(fields.String(validate=validate.OneOf(PROCEDURE_KINDS)), load_default=list)
+    lead_business_days = fields.Integer(load_default=3, validate=validate.Range(0, 30))
+    horizon_days = fields.Integer(load_default=30, validate=validate.Range(1, 180))
+    notes = fields.List(fields.Nested(ProcedureNoteSchema), load_default=list)
+    reduction_kinds = fields.List(fields.String(validate=validate.Length(1, 60)), load_default=list)
+    duplicate_window_minutes = fields.Integer(load_default=10, validate=validate.Range(1, 1440))
+    attachment_max_mb = fields.Integer(load_default=5, validate=validate.Range(1, 20))
+    attachment_max_files = fields.Integer(load_default=5, validate=validate.Range(1, 10))
+    export_encoding = fields.String(load_default="utf-8", validate=validate.OneOf(["utf-8", "shift_jis"]))
+    daily_summary = fields.Boolean(load_default=False)
+
+    @validates("enabled")
+    def _unique(self, value: list[str], **_: Any) -> None:
+        if len(set(value)) != len(value):
+            raise ValidationError("同じ手続きが重複しています")
+
+
 class TenantDefinitionSchema(Section):
     """The whole of ``tenant.toml``."""
 
@@ -210,6 +247,7 @@ class TenantDefinitionSchema(Section):
     texts = fields.Nested(TextsSchema, load_default=lambda: TextsSchema().load({}))
     notices = fields.Nested(NoticesSchema, load_default=lambda: NoticesSchema().load({}))
     admin = fields.Nested(AdminSchema, load_default=lambda: AdminSchema().load({}))
+    procedures = fields.Nested(ProceduresSchema, load_default=lambda: ProceduresSchema().load({}))
 
     @validates("timezone")
     def _tz(self, value: str, **_: Any) -> None:
@@ -286,6 +324,9 @@ CITY_OWNED: dict[str, tuple[str, ...]] = {
     "branding": ("primary_color", "primary_text_color", "accent_color", "logo", "copyright"),
     "notices": ("new_badge_days",),
     "admin": ("require_totp", "session_idle_minutes"),
+    "procedures": (
+        "enabled", "lead_business_days", "horizon_days", "notes", "reduction_kinds", "daily_summary",
+    ),
 }
 # Sections a city may switch off entirely (``None``): no service hours = always open.
 NULLABLE_SECTIONS = frozenset({"service_hours"})

@@ -40,12 +40,14 @@ GROUPS: dict[str, Group] = {g.slug: g for g in (
           "ヘッダーの色とロゴです。文字色は背景色に対してコントラスト比4.5:1以上が必要です。"),
     Group("console", "お知らせ・管理画面", (("notices", ("new_badge_days",)), ("admin", ("require_totp", "session_idle_minutes"))),
           "お知らせの「New」表示の日数と、管理画面のセキュリティ設定です。"),
+    Group("procedures", "各種お手続き", (("procedures", CITY_OWNED["procedures"]),),
+          "市民がポータルから申し込める手続きと、希望日の受付期間・案内文です。"),
 )}
 
 SECTION_TITLES = {
     "service_hours": "利用時間", "calendar": "休業日", "password_policy": "パスワードの条件",
     "registration": "会員登録", "texts": "文章", "contact": "お問い合わせ", "branding": "デザイン",
-    "notices": "お知らせ", "admin": "管理画面",
+    "notices": "お知らせ", "admin": "管理画面", "procedures": "各種お手続き",
 }
 
 LABELS = {
@@ -87,6 +89,14 @@ LABELS = {
     "notices.new_badge_days": "「New」を表示する日数",
     "admin.require_totp": "職員全員に2段階認証(確認コード)を必須にする",
     "admin.session_idle_minutes": "管理画面の自動ログアウトまでの時間(分)",
+    "procedures.enabled": "受け付ける手続き",
+    "procedures.lead_business_days": "希望日の受付:何営業日後から",
+    "procedures.horizon_days": "希望日の受付:何日先まで",
+    "procedures.notes": "手続きごとの案内文",
+    "procedures.notes.kind": "手続き",
+    "procedures.notes.text": "案内文",
+    "procedures.reduction_kinds": "減免の種類",
+    "procedures.daily_summary": "受付状況の日次まとめを問い合わせ先アドレスへ送る",
 }
 
 HINTS = {
@@ -100,6 +110,13 @@ HINTS = {
     "branding.accent_color": "#RRGGBB 形式",
     "notices.new_badge_days": "0 にすると表示しません",
     "admin.require_totp": "有効にすると、未設定の職員は次回ログイン時に設定します",
+    "procedures.enabled": (
+        "1行に1つ。move_in(使用開始) move_out(使用中止) holder_change(名義変更) billing_address(送付先変更) "
+        "payment_method(口座振替・支払方法) paperless(ペーパーレス) reduction(減免) leak_reduction(漏水減額)"
+    ),
+    "procedures.lead_business_days": "土日祝日と休業日は数えません",
+    "procedures.notes.kind": "move_in などの手続きの記号",
+    "procedures.reduction_kinds": "1行に1つ(例: 生活保護世帯)",
 }
 
 # Widgets the schema type alone cannot choose.
@@ -110,6 +127,7 @@ WIDGETS = {
     "texts.security_notice": "textarea", "texts.registration_help": "textarea",
     "texts.registration_done": "textarea", "texts.login_notice": "textarea",
     "texts.faq.answer": "textarea",
+    "procedures.notes.text": "textarea",
     "branding.logo": "logo",
 }
 

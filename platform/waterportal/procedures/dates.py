@@ -1,0 +1,80 @@
+"""The dates a procedure may ask for (使用開始日, 使用中止日): business-day rules per city.
+
+The earliest date is ``procedures.lead_business_days`` business days after today (city
+time); the latest is ``procedures.horizon_days`` calendar days after today. The date itself
+must be a business day: not a weekend, not a national holiday (jpholiday), not one of the
+city's ``calendar.closure_days`` (年末年始 12-29..01-03 by default), because the
+上下水道室 opens or closes the tap on a working day.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from waterportal.accounts.registration.services import format_date_ja
+from waterportal.core.time import add_business_days, closure_days, is_business_day, local_now
+from waterportal.tenancy.context import TenantContext
+
+
+@dataclass(frozen=True)
+class DateWindow:
+    """The allowed dates: business days from ``earliest`` to ``latest`` (both included)."""
+
+    today: dt.date
+    earliest: dt.date
+    latest: dt.date
+    closure: tuple[tuple[int, int], ...]
+
+    def allows(self, day: dt.date) -> bool:
+        return self.earliest <= day <= self.latest and is_business_day(day, list(self.closure))
+
+    def message(self) -> str:
+        """Which dates are allowed, in Japanese (shown next to the field on a wrong date)."""
+        if self.earliest > self.latest:
+            return "現在、受け付けできる日付がありません。お手数ですが窓口へお問い合わせください。"
+        return (
+            f"{format_date_ja(self.earliest)}から{format_date_ja(self.latest)}までの"
+            "営業日(土日・祝日・休業日を除く)を指定してください。"
+        )
+
+    def business_days(self) -> list[dt.date]:
+        """Every allowed date (for a date picker's hints)."""
+        days, day = [], self.earliest
+        while day <= self.latest:
+            if is_business_day(day, list(self.closure)):
+                days.append(day)
+            day += dt.timedelta(days=1)
+        return days
+
+
+class DateNotAllowed(ValueError):
+    """A date outside the window; ``str()`` is the Japanese message naming the allowed dates."""
+
+    def __init__(self, window: DateWindow):
+        self.window = window
+        super().__init__(window.message())
+
+
+def city_today(tenant: TenantContext) -> dt.date:
+    """Today in the city's time zone."""
+    return local_now(tenant.timezone).date()
+
+
+def date_window(tenant: TenantContext, today: dt.date | None = None) -> DateWindow:
+    """The window of ``tenant`` as of ``today`` (city time by default)."""
+    today = today or city_today(tenant)
+    settings = tenant.settings["procedures"]
+    closure = closure_days(list(tenant.settings["calendar"]["closure_days"]))
+    earliest = add_business_days(today, settings["lead_business_days"], closure)
+    while not is_business_day(earliest, closure):  # a lead of 0 days from a holiday
+        earliest += dt.timedelta(days=1)
+    latest = today + dt.timedelta(days=settings["horizon_days"])
+    return DateWindow(today=today, earliest=earliest, latest=latest, closure=tuple(closure))
+
+
+def check_date(tenant: TenantContext, day: dt.date, today: dt.date | None = None) -> dt.date:
+    """``day`` when the city allows it, else :class:`DateNotAllowed` (message names the window)."""
+    window = date_window(tenant, today)
+    if not window.allows(day):
+        raise DateNotAllowed(window)
+    return day
