@@ -17,7 +17,6 @@ import hmac
 import json
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
@@ -35,6 +34,7 @@ from waterportal.core.time import local_now, utcnow_naive
 from waterportal.extensions import db
 from waterportal.mail.services import portal_url, queue_mail
 from waterportal.procedures import dates
+from waterportal.procedures.attachments import AttachmentLimits, AttachmentRefused, CheckedFile, Upload, check_uploads
 from waterportal.procedures.kinds import KindContext, ProcedureInvalid, ProcedureKind, get_kind, ordered
 from waterportal.procedures.models import (
     ACTOR_APPLICANT,
@@ -65,17 +65,6 @@ __all__ = [
 DETAIL_PATH = "/procedures/{receipt}"
 MENU_PATH = "/procedures/"
 
-# What an attachment may be, recognised by its first bytes (the browser's type is not trusted).
-_SIGNATURES = (
-    (b"\x89PNG\r\n\x1a\n", "image/png", "PNG"),
-    (b"\xff\xd8\xff", "image/jpeg", "JPEG"),
-    (b"GIF87a", "image/gif", "GIF"),
-    (b"GIF89a", "image/gif", "GIF"),
-    (b"%PDF-", "application/pdf", "PDF"),
-)
-ATTACHMENT_TYPES_TEXT = "画像(JPEG・PNG・GIF)またはPDF"
-FILENAME_MAX = 200
-
 
 class ProcedureUnavailable(Exception):
     """The kind is unknown, not enabled in the city, or not open to this applicant
@@ -84,15 +73,6 @@ class ProcedureUnavailable(Exception):
 
 class ProcedureStateError(Exception):
     """A status change the request's current status does not allow."""
-
-
-@dataclass(frozen=True)
-class Upload:
-    """A file as received (the view reads it from the form; the demo and tests build one)."""
-
-    filename: str
-    content_type: str
-    data: bytes
 
 
 # --- sensitive fields ---------------------------------------------------------------------
@@ -239,41 +219,18 @@ def validate_payload(
     return _jsonable(data), ctx.contract
 
 
-def check_attachments(tenant: TenantContext, kind: ProcedureKind, uploads: Sequence[Upload]) -> list[tuple[Upload, str]]:
-    """Each upload with its real content type; ProcedureInvalid (``attachments``) naming the
-    limit when a file is too big, of another type, or there are too many."""
+def check_attachments(tenant: TenantContext, kind: ProcedureKind, uploads: Sequence[Upload]) -> list[CheckedFile]:
+    """The uploads checked by :mod:`.attachments` (type by content, size and count from the
+    city's settings); ProcedureInvalid (``attachments``) with every refusal, each naming its limit."""
     uploads = [u for u in uploads if u.data or u.filename]
     if not uploads:
         return []
-    settings = tenant.settings["procedures"]
     if not kind.attachments:
         raise ProcedureInvalid({"attachments": ["このお手続きにはファイルを添付できません。"]})
-    errors: list[str] = []
-    if len(uploads) > settings["attachment_max_files"]:
-        errors.append(f"添付できるファイルは{settings['attachment_max_files']}件までです。")
-    limit = settings["attachment_max_mb"] * 1024 * 1024
-    checked = []
-    for upload in uploads:
-        name = _safe_filename(upload.filename)
-        if not upload.data:
-            errors.append(f"「{name}」は空のファイルです。")
-            continue
-        if len(upload.data) > limit:
-            errors.append(f"「{name}」は大きすぎます。1ファイル{settings['attachment_max_mb']}MBまでです。")
-            continue
-        content_type = next((ctype for magic, ctype, _ in _SIGNATURES if upload.data.startswith(magic)), None)
-        if content_type is None:
-            errors.append(f"「{name}」は添付できない形式です。{ATTACHMENT_TYPES_TEXT}を添付してください。")
-            continue
-        checked.append((upload, content_type))
-    if errors:
-        raise ProcedureInvalid({"attachments": errors})
-    return checked
-
-
-def _safe_filename(name: str) -> str:
-    name = without_controls(name or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
-    return (name or "添付ファイル")[:FILENAME_MAX]
+    try:
+        return check_uploads(uploads, AttachmentLimits.of(tenant.settings["procedures"]))
+    except AttachmentRefused as refused:
+        raise ProcedureInvalid({"attachments": refused.messages}) from None
 
 
 # --- filing -------------------------------------------------------------------------------
@@ -304,12 +261,12 @@ def allocate_receipt_number(tenant: TenantContext, year: int) -> str:
 
 
 def _fingerprint(kind: ProcedureKind, member: Member | None, email: str, contract: Contract | None,
-                 data: dict[str, Any], uploads: Iterable[tuple[Upload, str]]) -> str:
+                 data: dict[str, Any], uploads: Iterable[CheckedFile]) -> str:
     """A keyed hash (HMAC with SECRET_KEY: the payload may hold an account number, which a
     bare hash would let anyone with the table guess) of what makes two submissions the same."""
     material = json.dumps(
         [kind.key, member.id if member else None, email, contract.id if contract else None, data,
-         sorted(hashlib.sha256(u.data).hexdigest() for u, _ in uploads)],
+         sorted(u.sha256 for u in uploads)],
         sort_keys=True, ensure_ascii=False, default=str,
     )
     key = str(current_app.config.get("SECRET_KEY") or "").encode()
@@ -336,12 +293,11 @@ def _seal(kind: ProcedureKind, data: dict[str, Any]) -> dict[str, Any]:
     return sealed
 
 
-def _store_attachments(tenant: TenantContext, request: ProcedureRequest, checked: list[tuple[Upload, str]]) -> None:
-    for upload, content_type in checked:
+def _store_attachments(tenant: TenantContext, request: ProcedureRequest, checked: list[CheckedFile]) -> None:
+    for upload in checked:
         db.session.add(ProcedureAttachment(
-            tenant_id=tenant.id, request_id=request.id, filename=_safe_filename(upload.filename),
-            content_type=content_type, size=len(upload.data), sha256=hashlib.sha256(upload.data).hexdigest(),
-            data=upload.data, created_at=utcnow_naive(),
+            tenant_id=tenant.id, request_id=request.id, filename=upload.filename, content_type=upload.content_type,
+            size=upload.size, sha256=upload.sha256, data=upload.data, created_at=utcnow_naive(),
         ))
 
 
