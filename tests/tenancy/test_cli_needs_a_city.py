@@ -14,6 +14,7 @@ ACROSS_CITIES = {
     "tenant apply": "the city is the slug in the folder's tenant.toml",
     "tenant check": "checks a folder against the schema, touches no database",
     "tenant list": "lists every city",
+    "tenant citus-ddl": "prints the SQL that distributes every city's tables; reads no database",
     "outbox send": "the mail worker sends every city's outbox, each mail under its own city",
     "outbox status": "counts per city",
     "outbox retry": "requeues failed mail of every city, or of the one --city names",

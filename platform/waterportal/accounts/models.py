@@ -76,6 +76,7 @@ class VerificationCode(TenantScoped, db.Model):
     """One code sent to one address for one purpose and subject."""
 
     __tablename__ = "verification_codes"
+    __table_args__ = (TenantScoped.tenant_key(),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     purpose: Mapped[str] = mapped_column(String(30))

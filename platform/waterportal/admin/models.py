@@ -72,7 +72,7 @@ class SettingsRevision(TenantScoped, db.Model):
     """
 
     __tablename__ = "settings_revisions"
-    __table_args__ = (UniqueConstraint("tenant_id", "number"),)
+    __table_args__ = (UniqueConstraint("tenant_id", "number"), TenantScoped.tenant_key())
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[int]

@@ -16,6 +16,7 @@ class AuditEntry(TenantScoped, db.Model):
     """One audited action. ``actor`` is e.g. ``vendor:cli``, ``staff:3`` or ``member:12``."""
 
     __tablename__ = "audit_log"
+    __table_args__ = (TenantScoped.tenant_key(),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     actor: Mapped[str] = mapped_column(String(200))

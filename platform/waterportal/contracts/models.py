@@ -44,6 +44,7 @@ class MemberContract(TenantScoped, db.Model):
     __tablename__ = "member_contracts"
     __table_args__ = (
         UniqueConstraint("tenant_id", "member_id", "contract_id"),
+        TenantScoped.tenant_key(),
         tenant_fk(["member_id"], "members", ondelete="CASCADE"),
         tenant_fk(["contract_id"], "contracts", ondelete="CASCADE"),
     )

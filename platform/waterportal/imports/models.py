@@ -16,6 +16,7 @@ class ImportBatch(TenantScoped, db.Model):
     """One file import. ``status`` is ``ok`` or ``rejected`` (nothing written)."""
 
     __tablename__ = "import_batches"
+    __table_args__ = (TenantScoped.tenant_key(),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(20))

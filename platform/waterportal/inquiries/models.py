@@ -28,6 +28,7 @@ class Inquiry(TenantScoped, db.Model):
     __tablename__ = "inquiries"
     __table_args__ = (
         tenant_fk(["member_id"], "members"),
+        TenantScoped.tenant_key(),
         Index("ix_inquiries_tenant_status_created", "tenant_id", "status", "created_at"),
     )
 

@@ -17,6 +17,7 @@ class OutboxMessage(TenantScoped, db.Model):
     or link mail not delivered because its code died first)."""
 
     __tablename__ = "mail_outbox"
+    __table_args__ = (TenantScoped.tenant_key(),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     to_address: Mapped[str] = mapped_column(String(254))

@@ -19,6 +19,7 @@ class Notice(TenantScoped, db.Model):
     """
 
     __tablename__ = "notices"
+    __table_args__ = (TenantScoped.tenant_key(),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(200))

@@ -1,4 +1,4 @@
-"""Vendor CLI: ``flask tenant apply|create|list|add-host|disable|enable|export|check``."""
+"""Vendor CLI: ``flask tenant apply|create|list|add-host|disable|enable|export|check|citus-ddl``."""
 from __future__ import annotations
 
 import string
@@ -14,6 +14,7 @@ from waterportal.core.exceptions import SettingsInvalid
 from waterportal.extensions import db
 from waterportal.provisioning import services
 from waterportal.provisioning.services import apply_definition, read_definition
+from waterportal.tenancy.distribution import citus_ddl, primary_key_swap
 from waterportal.tenancy.hosts import normalise_host
 from waterportal.tenancy.models import Tenant, TenantHost
 from waterportal.tenancy.schemas import SLUG
@@ -229,3 +230,18 @@ def check_command(directory: Path | None) -> None:
     click.echo(f"{len(results)} file(s), {bad} refused")
     if bad or not results:
         raise SystemExit(1)
+
+
+@tenant_cli.command("citus-ddl")
+@click.option("--primary-keys-only", is_flag=True, help="Only the PRIMARY KEY (tenant_id, id) swap")
+def citus_ddl_command(primary_keys_only: bool) -> None:
+    """Print the SQL that distributes the schema by city on a Citus coordinator (run once,
+    after `flask db upgrade`, as the tables' owner; docs/operations.md 'Beyond one machine')."""
+    try:
+        script = citus_ddl(db.metadata)
+    except ValueError as exc:
+        click.echo(str(exc), err=True)
+        raise SystemExit(1) from None
+    if primary_keys_only:
+        script = "".join(f"{statement};\n" for statement in primary_key_swap(db.metadata))
+    click.echo(script, nl=False)

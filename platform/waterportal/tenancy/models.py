@@ -104,6 +104,7 @@ def city_login_session_args(table: str, account_column: str, account_table: str)
     account = account_column.removesuffix("_id")
     return (
         UniqueConstraint("tenant_id", "key_hash"),
+        TenantScoped.tenant_key(),
         tenant_fk([account_column], account_table, ondelete="CASCADE"),
         Index(f"ix_{table}_tenant_{account}", "tenant_id", account_column),
     )
@@ -118,7 +119,7 @@ class TenantAsset(TenantScoped, db.Model):
     """
 
     __tablename__ = "tenant_assets"
-    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+    __table_args__ = (UniqueConstraint("tenant_id", "name"), TenantScoped.tenant_key())
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100))

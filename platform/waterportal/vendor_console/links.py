@@ -95,7 +95,8 @@ def claim_city_link(tenant: TenantContext, key: str, remote_addr: str = "") -> S
     staff session and commits.
     """
     now = utcnow_naive()
-    link = db.session.scalar(select(VendorCityLink).where(VendorCityLink.key_hash == _hash(key or "")))
+    link = db.session.scalar(select(VendorCityLink).where(VendorCityLink.tenant_id == tenant.id,
+                                                          VendorCityLink.key_hash == _hash(key or "")))
     if link is None or link.tenant_id != tenant.id or link.used_at is not None or link.expires_at <= now:
         raise LinkRefused("このリンクは使用済みか、有効期限が切れています。ベンダー管理画面からもう一度開いてください。")
     claimed = db.session.execute(

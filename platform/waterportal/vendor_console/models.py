@@ -48,11 +48,14 @@ class VendorCityLink(db.Model):
     """
 
     __tablename__ = "vendor_city_links"
+    # A city-owned row (it carries tenant_id): unique in its city, and the (tenant_id, id) key
+    # every city-owned table has (Citus co-location, tenancy/distribution.py).
+    __table_args__ = (UniqueConstraint("tenant_id", "key_hash"), UniqueConstraint("tenant_id", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     vendor_id: Mapped[int] = mapped_column(ForeignKey("vendor_staff.id", ondelete="CASCADE"))
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
-    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)
     expires_at: Mapped[dt.datetime]
     used_at: Mapped[dt.datetime | None]

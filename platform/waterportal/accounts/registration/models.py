@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Index, String
+from sqlalchemy import JSON, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from waterportal.core.time import utcnow_naive
@@ -16,10 +16,11 @@ class RegistrationDraft(TenantScoped, db.Model):
     """One citizen's registration between 1/4 and 4/4."""
 
     __tablename__ = "registration_drafts"
-    __table_args__ = (TenantScoped.tenant_key(),)
+    # The token is random; unique in its city (Citus: a unique key carries the distribution column).
+    __table_args__ = (UniqueConstraint("tenant_id", "token_hash"), TenantScoped.tenant_key())
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64))
     email: Mapped[str] = mapped_column(String(254), default="")
     email_verified_at: Mapped[dt.datetime | None]
     # What the citizen typed at 2/4 (no password, no secret answer), for 3/4 and 訂正.
