@@ -78,6 +78,7 @@ class ProcedureKind:
       allows anonymous applicants matches one in ``check``).
     - ``sensitive``: payload keys stored encrypted and shown masked (last 3 digits).
     - ``attachments``: accepts files (images/PDF; limits in ``[procedures]``).
+    - ``attachments_required``: at least one file must come with it (漏水減額: the receipt).
     - ``csv_columns``: (header, payload key) in export order; default: every labelled field.
     - ``summary``: rows for the receipt page and mail; default: every labelled field.
     - ``description``: one line on the menu of procedures.
@@ -92,6 +93,7 @@ class ProcedureKind:
     needs_contract: bool = False
     sensitive: tuple[str, ...] = ()
     attachments: bool = False
+    attachments_required: bool = False
     check: Check | None = None
     csv_columns: tuple[tuple[str, str], ...] = ()
     summary: Summary | None = None
