@@ -8,11 +8,13 @@ falls back to the first link instead of showing anything else.
 """
 from __future__ import annotations
 
+import functools
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from flask import abort, session
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 
 from waterportal.contracts.models import Contract, MemberContract
 from waterportal.extensions import db
@@ -46,15 +48,28 @@ class LinkedContract:
         return f"{self.label}({number})" if self.label else number
 
 
-def linked_contracts(member: Member) -> list[LinkedContract]:
-    """The member's contracts in the order they were linked (one query)."""
-    rows = db.session.execute(
+@functools.cache
+def links_statement() -> Select:
+    """The member's links with their contracts, in the order they were linked; the member
+    is bound at execution (``member_id``). Built once: every member page runs it, and
+    building it anew cost more than running it (issue 10). Callers may add columns (the
+    dashboard adds each contract's newest bill); the rows start with link id, label, contract."""
+    return (
         select(MemberContract.id, MemberContract.label, Contract)
         .join(Contract, Contract.id == MemberContract.contract_id)
-        .where(MemberContract.member_id == member.id)
+        .where(MemberContract.member_id == bindparam("member_id"))
         .order_by(MemberContract.id)
-    ).all()
-    return [LinkedContract(link_id, label or "", contract) for link_id, label, contract in rows]
+    )
+
+
+def as_links(rows: Iterable[Any]) -> list[LinkedContract]:
+    """:class:`LinkedContract` of rows of :func:`links_statement` (extra columns ignored)."""
+    return [LinkedContract(row[0], row[1] or "", row[2]) for row in rows]
+
+
+def linked_contracts(member: Member) -> list[LinkedContract]:
+    """The member's contracts in the order they were linked (one query)."""
+    return as_links(db.session.execute(links_statement(), {"member_id": member.id}))
 
 
 def selected_contract(member: Member, links: list[LinkedContract] | None = None) -> LinkedContract | None:

@@ -70,14 +70,19 @@ def _scope_statement(state: ORMExecuteState) -> None:
             "query on tenant-owned data without a tenant context; use tenant_context(...) "
             "or execution_options(all_tenants=True) for a vendor job"
         )
-    tenant_id = tenant.id
-    state.statement = state.statement.options(
-        with_loader_criteria(
-            TenantScoped,
-            lambda cls: cls.tenant_id == tenant_id,
-            include_aliases=True,
-            track_closure_variables=False,
-        )
+    state.statement = state.statement.options(_city_criteria(tenant.id))
+
+
+@functools.lru_cache(maxsize=4096)  # more than every city (1,741): one option per city a worker served
+def _city_criteria(tenant_id: int):
+    """The loader criteria ``tenant_id = :tenant_id`` of one city, built once per city and
+    reused for every statement (an option is immutable; building it anew for each of a
+    page's statements cost about 0.1 ms each, issue 10)."""
+    return with_loader_criteria(
+        TenantScoped,
+        lambda cls: cls.tenant_id == tenant_id,
+        include_aliases=True,
+        track_closure_variables=False,
     )
 
 
