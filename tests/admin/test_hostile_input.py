@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import city
+from tests.procedures.staff_support import add_request
 from waterportal.accounts.models import Member
 from waterportal.admin.models import SettingsRevision, StaffMember
 from waterportal.admin.settings.groups import GROUPS
@@ -27,6 +28,7 @@ from waterportal.extensions import db
 from waterportal.imports.models import ImportBatch
 from waterportal.inquiries.models import Inquiry
 from waterportal.notices.models import Notice
+from waterportal.procedures.models import ProcedureAttachment, ProcedureEvent, ProcedureRequest
 from waterportal.tenancy.context import tenant_context
 from waterportal.tenancy.models import Tenant, TenantAsset
 
@@ -75,9 +77,15 @@ def city_data(app, make_staff, make_member, make_contract):
             revision = apply_overrides(tenant, {"notices": {"new_badge_days": 3}}, actor=f"staff:{staff_id}")
             token = unlock.issue(UNLOCK, db.session.get(StaffMember, staff_id))  # a live unlock link
             db.session.commit()
-            return {"notice_id": notice.id, "staff_id": staff_id, "number": revision.number,
-                    "member_id": member_id, "link_id": link.id, "inquiry_id": inquiry.id, "batch_id": batch.id,
-                    "token": token}
+            ids = {"notice_id": notice.id, "staff_id": staff_id, "number": revision.number,
+                   "member_id": member_id, "link_id": link.id, "inquiry_id": inquiry.id, "batch_id": batch.id,
+                   "token": token}
+        # A procedure request with a file (各種お手続き: status, assignment, export).
+        ids["request_id"] = add_request(app, tenant, "move_in", "received",
+                                        files=(("receipt.pdf", "application/pdf", b"%PDF-1.4 receipt"),))
+        with app.app_context(), tenant_context(tenant):
+            ids["attachment_id"] = db.session.scalar(select(ProcedureAttachment.id))
+        return ids
 
     return make
 
@@ -97,6 +105,9 @@ def snapshot(app, tenant) -> tuple:
             db.session.scalar(select(func.count(TenantAsset.id))),
             [(i.id, i.status) for i in db.session.scalars(select(Inquiry).order_by(Inquiry.id))],
             [(m.id, m.session_version) for m in db.session.scalars(select(Member).order_by(Member.id))],
+            [(r.id, r.status, r.assignee_id, r.exported_at)
+             for r in db.session.scalars(select(ProcedureRequest).order_by(ProcedureRequest.id))],
+            db.session.scalar(select(func.count(ProcedureEvent.id))),
         )
 
 
@@ -243,7 +254,7 @@ def test_every_console_search_survives_hostile_query_strings(app, staff_client, 
     ids = city_data(slug)
     admin = staff_client(slug, role="admin")
     forms = get_forms(admin, app, ids)
-    assert {"/admin/members", "/admin/audit", "/admin/inquiries"} <= set(forms)
+    assert {"/admin/members", "/admin/audit", "/admin/inquiries", "/admin/procedures"} <= set(forms)
     for path, names in forms.items():
         for kind, value in HOSTILE.items():
             for query in (dict.fromkeys(names, value), *({name: value} for name in names)):

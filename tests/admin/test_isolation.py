@@ -6,8 +6,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from tests.admin.conftest import login_staff
+from tests.procedures.staff_support import add_request
 from waterportal.admin.models import StaffMember
 from waterportal.admin.settings.services import apply_overrides
 from waterportal.admin.staff.services import UNLOCK
@@ -17,13 +19,15 @@ from waterportal.extensions import db
 from waterportal.imports.models import ImportBatch
 from waterportal.inquiries.models import Inquiry
 from waterportal.notices.models import Notice
+from waterportal.procedures.models import ProcedureAttachment
 from waterportal.tenancy.context import tenant_context
 
 # Login steps, the vendor console's one-time link (its own key is the credential) and CSS.
 PUBLIC = {"admin.login", "admin.login_totp", "admin.login_totp_setup", "admin.static", "admin.vendor_login",
           "admin.unlock_login"}  # the mailed unlock link: its key is the credential
 SECRET_MARKERS = ("名寄の内部向けお知らせ", "soumu@nayoro.example.jp", "変更履歴 No.", "管理画面トップ", "職員の一覧",
-                  "shimin-secret@example.jp", "水道料金が高い件", "contracts-nayoro.csv", "0165999999")
+                  "shimin-secret@example.jp", "水道料金が高い件", "contracts-nayoro.csv", "0165999999",
+                  "名寄の転入者", "%PDF-1.4 nayoro-secret")
 
 
 def admin_rules(app):
@@ -47,9 +51,15 @@ def nayoro_data(app, nayoro, make_staff, make_member, make_contract):
         revision = apply_overrides(nayoro, {"notices": {"new_badge_days": 3}}, actor=f"staff:{staff_id}")
         token = unlock.issue(UNLOCK, db.session.get(StaffMember, staff_id))
         db.session.commit()
-        return {"notice_id": notice.id, "staff_id": staff_id, "number": revision.number, "group_slug": "hours",
-                "filename": "admin.css", "member_id": member_id, "link_id": link.id, "inquiry_id": inquiry.id,
-                "batch_id": batch.id, "token": token}
+        ids = {"notice_id": notice.id, "staff_id": staff_id, "number": revision.number, "group_slug": "hours",
+               "filename": "admin.css", "member_id": member_id, "link_id": link.id, "inquiry_id": inquiry.id,
+               "batch_id": batch.id, "token": token}
+    # A procedure request with a file (各種お手続き).
+    ids["request_id"] = add_request(app, nayoro, "move_in", "received", applicant_name="名寄の転入者",
+                                    files=(("receipt.pdf", "application/pdf", b"%PDF-1.4 nayoro-secret"),))
+    with app.app_context(), tenant_context(nayoro):
+        ids["attachment_id"] = db.session.scalar(select(ProcedureAttachment.id))
+    return ids
 
 
 def url(rule, ids) -> str:

@@ -167,3 +167,16 @@ class ProcedureCounter(TenantScoped, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     year: Mapped[int]
     last_number: Mapped[int] = mapped_column(default=0)
+
+
+class ProcedureDailySummary(TenantScoped, db.Model):
+    """The daily summary mail of a city's procedures, one row per city and city-local day:
+    the unique key is what makes ``flask procedures daily-summary`` send it once a day,
+    even when cron runs it twice or two runs overlap (``procedures/summary.py``)."""
+
+    __tablename__ = "procedure_daily_summaries"
+    __table_args__ = (TenantScoped.tenant_key(), UniqueConstraint("tenant_id", "day"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[dt.date]
+    queued_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)
