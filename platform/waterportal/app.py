@@ -20,6 +20,7 @@ from waterportal.accounts.blueprint import accounts
 from waterportal.accounts.registration.blueprint import registration
 from waterportal.admin.blueprint import admin
 from waterportal.admin.cli import staff_cli
+from waterportal.admin.procedures_cli import procedures_cli
 from waterportal.core.auth import secret_box
 from waterportal.core.database import RetryBusyReads, configure_engine
 from waterportal.core.errors import register_errors
@@ -140,6 +141,7 @@ VIEW_MODULES = (
     "waterportal.admin.audit_views",
     "waterportal.admin.imports_views",
     "waterportal.admin.inquiries_views",
+    "waterportal.admin.procedures_views",
     "waterportal.admin.notices_views",
     "waterportal.admin.members.views",
     "waterportal.admin.settings.views",
@@ -169,6 +171,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(notices_cli)
     app.cli.add_command(vendor_cli)
     app.cli.add_command(keys_cli)
+    app.cli.add_command(procedures_cli)
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
