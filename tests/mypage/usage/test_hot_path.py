@@ -3,6 +3,7 @@ city's template chain is walked once per city, and no connection is pinged befor
 from __future__ import annotations
 
 import os
+import re
 
 from tests.mypage.usage.conftest import history_rows
 from waterportal.extensions import db
@@ -81,3 +82,30 @@ def test_no_connection_is_pinged_before_use(client_for, nayoro, customer, login,
         assert client.get("/mypage").status_code == 200
     assert pings == []
     assert pool._recycle > 0
+
+
+NUMBER2 = "00012345683"
+
+
+def test_the_dashboard_reads_links_and_the_newest_bill_in_one_statement(client_for, nayoro, customer, login,
+                                                                          clock, count_statements):
+    """The member's links and the selected contract's newest bill come in one statement (they
+    were two); the bill shown is the newest of the contract being viewed, not of another link."""
+    customer(nayoro, [NUMBER, NUMBER2], bills=history_rows(NUMBER, 3) + history_rows(NUMBER2, 2, newest="2026-09",
+                                                                                      base=500))
+    client = client_for("nayoro")
+    login(client, nayoro, "hanako@example.jp")
+    assert client.get("/mypage").status_code == 200
+    with count_statements() as seen:
+        body = client.get("/mypage").get_data(as_text=True)
+    reads = [s for s in seen if "member_contracts" in s and "member_sessions" not in s]
+    assert len(reads) == 1, reads
+    assert not [s for s in seen if "FROM bills" in s and s not in reads]
+    assert "2026年10月" in body  # NUMBER's newest month, the first link is selected
+    contract_ids = dict(re.findall(r'<option value="(\d+)"[^>]*>[^<]*?(\d{11})[^<]*</option>', body))
+    token = client.csrf_token("/mypage")
+    second = next(value for value, number in contract_ids.items() if number == NUMBER2)
+    client.post("/mypage/contract", data={"csrf_token": token, "contract_id": second})
+    body = client.get("/mypage").get_data(as_text=True)
+    assert "2026年09月" in body and "2026年10月" not in body
+

@@ -17,6 +17,7 @@ from waterportal.accounts.forms import LogoutForm
 from waterportal.accounts.models import Member
 from waterportal.billing import queries
 from waterportal.billing.documents import contract_documents
+from waterportal.billing.models import Bill
 from waterportal.contracts.selection import (
     LinkedContract,
     linked_contracts,
@@ -67,6 +68,7 @@ class MemberPage:
     links: list[LinkedContract]
     selected: LinkedContract | None
     visible_from: dt.date | None  # set while usage and bills may not be shown yet
+    latest_bill: Bill | None = None  # the selected contract's newest bill (the dashboard asks for it)
 
     @property
     def contract_id(self) -> int | None:
@@ -77,16 +79,22 @@ class MemberPage:
         return self.selected is not None and self.visible_from is None
 
 
-def member_page() -> MemberPage:
-    """Load the common context of a member page (one query: the member's links)."""
+def member_page(*, with_latest_bill: bool = False) -> MemberPage:
+    """Load the common context of a member page (one query: the member's links, and with
+    ``with_latest_bill`` each linked contract's newest bill in the same statement)."""
     tenant: TenantContext = current_tenant()
     member = current_user._get_current_object()
     now = local_now(tenant.timezone)
-    links = linked_contracts(member)
+    if with_latest_bill:
+        links, bills = queries.links_and_latest_bills(member.id)
+    else:
+        links, bills = linked_contracts(member), {}
+    selected = selected_contract(member, links)
     visible_from = member.data_visible_from
     if visible_from is not None and visible_from <= now.date():
         visible_from = None
-    return MemberPage(tenant, member, now, links, selected_contract(member, links), visible_from)
+    return MemberPage(tenant, member, now, links, selected, visible_from,
+                      bills.get(selected.contract_id) if selected else None)
 
 
 def render_member(name: str, page: MemberPage, **context) -> str:
@@ -99,9 +107,9 @@ def render_member(name: str, page: MemberPage, **context) -> str:
 @login_required
 def dashboard():
     """会員さま専用サイト: greeting, お客さま番号, お知らせ, 今回の請求金額 and the menu."""
-    page = member_page()
+    page = member_page(with_latest_bill=True)
     notices = [(n, is_new(n, page.now, page.tenant)) for n in visible_notices(page.tenant, page.now)]
-    bill = queries.latest_bill(page.contract_id) if page.shows_data else None
+    bill = page.latest_bill if page.shows_data else None
     updated = to_city_time(page.selected.contract.data_updated_at, page.tenant.timezone) if page.selected else None
     return render_member(
         "portal/dashboard.html", page, title="会員さま専用サイト", greeting=greeting(page.now.hour),
