@@ -108,6 +108,7 @@ demo-data: install
 	done
 	$(FLASK) demo members
 	$(FLASK) demo staff
+	$(FLASK) demo procedures
 
 # One gunicorn process with threads: the demo keeps throttles in memory, which several
 # worker processes would not share (production uses Redis, see docs/operations.md).

@@ -15,6 +15,7 @@ from waterportal.demo.exports import (
     write_city,
 )
 from waterportal.demo.members import DEMO_MEMBERS, DemoMember, ensure_demo_member
+from waterportal.demo.procedures import seed_procedures
 from waterportal.demo.staff import DEMO_STAFF, ensure_demo_staff
 from waterportal.extensions import db
 from waterportal.tenancy.context import TenantContext
@@ -113,3 +114,14 @@ def staff_command() -> None:
         state = "created" if created else "unchanged"
         role = account.role if account.city else "vendor"
         click.echo(f"{where}  {account.email}  パスワード {account.password}  ({role}, {state})")
+
+
+@demo_cli.command("procedures")
+@click.option("--tenant", "slugs", multiple=True, metavar="SLUG", help="Only this city; repeat for more.")
+def procedures_command(slugs: tuple[str, ...]) -> None:
+    """File a few 各種お手続き in several states per city (once: a city with requests is left alone)."""
+    for tenant in _cities(slugs):
+        filed = seed_procedures(tenant, local_now(tenant.timezone).date())
+        db.session.commit()
+        click.echo(f"{tenant.slug}: {len(filed)} demo procedure(s) filed" + (f" ({', '.join(filed)})" if filed else
+                                                                          " (the city has requests already)"))
