@@ -37,6 +37,7 @@ from waterportal.mypage.account.links import (  # noqa: F401 - re-exported
     member_links,
     remove_contract_link,
 )
+from waterportal.procedures import services as procedures
 from waterportal.tenancy.context import TenantContext
 
 CHANGE_EMAIL = "change_email"
@@ -240,8 +241,8 @@ def change_secret_question(
 def withdraw_member(tenant: TenantContext, member: Member, password: str, remote_addr: str = "") -> str:
     """Delete the member with its links, sessions, pending codes and registration drafts.
 
-    The city's contracts, bills and the inquiries the member sent stay (inquiries lose
-    their member link). A confirmation goes to the registered address through the outbox.
+    The city's contracts, bills, the inquiries and the procedures the member sent stay
+    (they lose their member link). A confirmation goes to the registered address through the outbox.
     All of it is flushed together: the caller's commit makes it one transaction.
     Returns the address the confirmation went to.
     """
@@ -264,6 +265,7 @@ def withdraw_member(tenant: TenantContext, member: Member, password: str, remote
         delete(RegistrationDraft).where(RegistrationDraft.email == email).execution_options(synchronize_session=False)
     )
     detach_member(tenant, member_id)
+    procedures.detach_member(tenant, member_id)  # the city keeps the requests; mail goes to the address filed
     db.session.delete(member)
     db.session.flush()
     queue_mail(tenant, email, "withdrawn", nickname=nickname, login_id=login_id,
