@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
+import time
+from dataclasses import dataclass
 from typing import Any
 
+from flask import current_app
 from markupsafe import Markup, escape
 from sqlalchemy import func, or_, select, update
 
@@ -51,7 +55,67 @@ def visible_notices(tenant: TenantContext, now: dt.datetime) -> list[Notice]:
     return list(db.session.scalars(query))
 
 
-def is_new(notice: Notice, now: dt.datetime, tenant: TenantContext) -> bool:
+@dataclass(frozen=True)
+class ShownNotice:
+    """A notice as the member pages show it: a plain copy, shared by a worker's requests."""
+
+    id: int
+    title: str
+    body: str
+    important: bool
+    published_at: dt.datetime
+    expires_at: dt.datetime | None
+
+    def visible_at(self, moment: dt.datetime) -> bool:
+        return self.published_at <= moment and (self.expires_at is None or self.expires_at > moment)
+
+
+# tenant id -> (when read, on the monotonic clock; the moment it was read for; the city's
+# notices not yet expired then, scheduled ones included, in display order).
+_shown: dict[int, tuple[float, dt.datetime, tuple[ShownNotice, ...]]] = {}
+_shown_lock = threading.Lock()
+_clock = time.monotonic  # tests replace it
+
+
+def member_notices(tenant: TenantContext, now: dt.datetime) -> list[ShownNotice]:
+    """:func:`visible_notices` for the member pages, without a statement on most requests.
+
+    Each worker keeps a copy of the city's notices that had not expired when it read them
+    (scheduled ones included) and filters it by ``now`` on every request, so publication
+    and expiry take effect to the second. It reads them again when the copy is older than
+    ``TENANT_REFRESH_SECONDS`` (2 s; 0 in tests: every call reads) and at once in the
+    worker that wrote a notice: a notice written in another worker shows within those
+    seconds, as a city's settings do (the host map). The dashboard's notices query was 14%
+    of its time (issue 10).
+    """
+    moment = _naive_utc(now)
+    ttl = current_app.config.get("TENANT_REFRESH_SECONDS", 2.0)
+    cached = _shown.get(tenant.id)
+    if cached is None or _clock() - cached[0] >= ttl or moment < cached[1]:
+        notices = tuple(
+            ShownNotice(n.id, n.title, n.body or "", n.important, n.published_at, n.expires_at)
+            for n in db.session.scalars(
+                select(Notice)
+                .where(Notice.tenant_id == tenant.id, or_(Notice.expires_at.is_(None), Notice.expires_at > moment))
+                .order_by(Notice.important.desc(), Notice.published_at.desc(), Notice.id.desc())
+            )
+        )
+        cached = (_clock(), moment, notices)
+        with _shown_lock:
+            _shown[tenant.id] = cached
+    return [notice for notice in cached[2] if notice.visible_at(moment)]
+
+
+def forget_member_notices(tenant_id: int | None = None) -> None:
+    """Drop this worker's copy of a city's notices (every city's with None)."""
+    with _shown_lock:
+        if tenant_id is None:
+            _shown.clear()
+        else:
+            _shown.pop(tenant_id, None)
+
+
+def is_new(notice: Notice | ShownNotice, now: dt.datetime, tenant: TenantContext) -> bool:
     """True while the notice is younger than the city's ``notices.new_badge_days`` (「New」)."""
     days = tenant.settings["notices"]["new_badge_days"]
     age = _naive_utc(now) - notice.published_at
@@ -105,6 +169,7 @@ def create_notice(tenant: TenantContext, actor: str, remote_addr: str = "", **fi
     notice = Notice(**{k: fields[k] for k in NOTICE_FIELDS if k in fields})
     db.session.add(notice)
     db.session.flush()
+    forget_member_notices(notice.tenant_id)
     audit.record(actor, "notice.create", target=f"notice:{notice.id}", remote_addr=remote_addr, title=notice.title)
     mail_if_due(tenant, notice, utcnow_naive())
     return notice
@@ -120,6 +185,7 @@ def update_notice(tenant: TenantContext, notice: Notice, actor: str, remote_addr
     changed = [k for k in NOTICE_FIELDS if before[k] != after[k]]
     if changed:
         db.session.flush()
+        forget_member_notices(notice.tenant_id)
         audit.record(actor, "notice.update", target=f"notice:{notice.id}", remote_addr=remote_addr,
                      changes={k: [before[k], after[k]] for k in changed})
         mail_if_due(tenant, notice, utcnow_naive())
@@ -131,6 +197,7 @@ def delete_notice(notice: Notice, actor: str, remote_addr: str = "") -> None:
     audit.record(actor, "notice.delete", target=f"notice:{notice.id}", remote_addr=remote_addr, title=notice.title)
     db.session.delete(notice)
     db.session.flush()
+    forget_member_notices(notice.tenant_id)
 
 
 def mail_if_due(tenant: TenantContext, notice: Notice, now: dt.datetime) -> MailJob | None:

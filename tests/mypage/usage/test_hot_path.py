@@ -2,11 +2,15 @@
 city's template chain is walked once per city, and no connection is pinged before use."""
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 
 from tests.mypage.usage.conftest import history_rows
 from waterportal.extensions import db
+from waterportal.notices import services as notice_services
+from waterportal.notices.models import Notice
+from waterportal.tenancy.context import tenant_context
 
 NUMBER = "00012345682"
 
@@ -109,3 +113,60 @@ def test_the_dashboard_reads_links_and_the_newest_bill_in_one_statement(client_f
     body = client.get("/mypage").get_data(as_text=True)
     assert "2026年09月" in body and "2026年10月" not in body
 
+
+def notice(app, tenant, title, published, expires=None):
+    """A notice written behind the services' back (another worker's write, as this one sees it)."""
+    with app.app_context(), tenant_context(tenant):
+        db.session.add(Notice(title=title, published_at=published, expires_at=expires))
+        db.session.commit()
+
+
+def test_member_notices_are_read_once_per_refresh_interval(app, client_for, nayoro, customer, login, clock,
+                                                             count_statements, monkeypatch):
+    """With TENANT_REFRESH_SECONDS > 0 a worker reads a city's notices at most once per interval;
+    publication and expiry still take effect to the second, a notice written through the
+    services shows at once in this worker, and one written elsewhere within the interval."""
+    monkeypatch.setitem(app.config, "TENANT_REFRESH_SECONDS", 2.0)
+    ticks = [1000.0]
+    monkeypatch.setattr(notice_services, "_clock", lambda: ticks[0])
+    notice_services.forget_member_notices()
+    now = dt.datetime(2026, 11, 18, 1, 0)  # DAYTIME in UTC
+    notice(app, nayoro, "断水のお知らせ", now - dt.timedelta(days=1))
+    notice(app, nayoro, "予約のお知らせ", now + dt.timedelta(minutes=5))
+    notice(app, nayoro, "終わるお知らせ", now - dt.timedelta(days=2), expires=now + dt.timedelta(minutes=3))
+    client = logged_in(client_for, nayoro, customer, login)
+    body = client.get("/mypage").get_data(as_text=True)
+    assert "断水のお知らせ" in body and "終わるお知らせ" in body and "予約のお知らせ" not in body
+
+    with count_statements() as seen:
+        assert client.get("/mypage").status_code == 200
+    assert not [s for s in seen if "FROM notices" in s], seen
+    clock.shift(minutes=6)  # the scheduled one is published, the other has expired: no new read
+    with count_statements() as seen:
+        body = client.get("/mypage").get_data(as_text=True)
+    assert not [s for s in seen if "FROM notices" in s], seen
+    assert "予約のお知らせ" in body and "終わるお知らせ" not in body
+
+    notice(app, nayoro, "別の職員のお知らせ", now)  # another worker's write
+    assert "別の職員のお知らせ" not in client.get("/mypage").get_data(as_text=True)
+    ticks[0] += 2.0
+    assert "別の職員のお知らせ" in client.get("/mypage").get_data(as_text=True)
+
+    with app.app_context(), tenant_context(nayoro):  # this worker's write, through the service
+        notice_services.create_notice(nayoro, "staff", title="この職員のお知らせ", body="",
+                                      published_at=now, important=True)
+        db.session.commit()
+    assert "この職員のお知らせ" in client.get("/mypage").get_data(as_text=True)
+    notice_services.forget_member_notices()
+
+
+def test_member_notices_are_read_on_every_request_in_tests(app, client_for, nayoro, customer, login, clock,
+                                                            count_statements):
+    """TENANT_REFRESH_SECONDS = 0 (testing.toml): every dashboard reads the notices, as before."""
+    assert app.config["TENANT_REFRESH_SECONDS"] == 0
+    client = logged_in(client_for, nayoro, customer, login)
+    notice(app, nayoro, "すぐ出るお知らせ", dt.datetime(2026, 11, 17, 0, 0))
+    with count_statements() as seen:
+        body = client.get("/mypage").get_data(as_text=True)
+    assert "すぐ出るお知らせ" in body
+    assert len([s for s in seen if "FROM notices" in s]) == 1

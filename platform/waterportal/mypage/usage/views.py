@@ -29,7 +29,7 @@ from waterportal.core.time import local_now, to_city_time
 from waterportal.mypage.usage.blueprint import portal
 from waterportal.mypage.usage.charts import comparison_rows, usage_and_amount_charts
 from waterportal.mypage.usage.pdf import bill_pdf, bill_pdf_filename
-from waterportal.notices.services import autolink, is_new, visible_notices
+from waterportal.notices.services import autolink, is_new, member_notices
 from waterportal.tenancy.context import TenantContext, current_tenant
 from waterportal.tenancy.templating import city_template, render_page
 
@@ -108,7 +108,7 @@ def render_member(name: str, page: MemberPage, **context) -> str:
 def dashboard():
     """会員さま専用サイト: greeting, お客さま番号, お知らせ, 今回の請求金額 and the menu."""
     page = member_page(with_latest_bill=True)
-    notices = [(n, is_new(n, page.now, page.tenant)) for n in visible_notices(page.tenant, page.now)]
+    notices = [(n, is_new(n, page.now, page.tenant)) for n in member_notices(page.tenant, page.now)]
     bill = page.latest_bill if page.shows_data else None
     updated = to_city_time(page.selected.contract.data_updated_at, page.tenant.timezone) if page.selected else None
     return render_member(
