@@ -16,9 +16,10 @@ import codecs
 import csv
 import hashlib
 import io
+import itertools
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
@@ -96,6 +97,18 @@ def _fits(blocks: Iterator[bytes], encoding: str) -> bool:
     except UnicodeDecodeError:
         return False
     return True
+
+
+def _record_lines(records: list[list[str]], start: int) -> tuple[list[int], int]:
+    """The physical line where each record starts, from ``start``, when some record spans
+    several lines (a quoted field with line breaks: CR LF, LF or CR, as the reader counts
+    them); and the line after the last record."""
+    lines = []
+    line = start
+    for record in records:
+        lines.append(line)
+        line += 1 + sum(field.count("\n") + field.count("\r") - field.count("\r\n") for field in record)
+    return lines, line
 
 
 class CsvFile:
@@ -189,6 +202,41 @@ class CsvFile:
             # An unterminated quote or a stray character after a quote: csv cannot resync.
             problems.append(Problem(reader.line_num or 1, "-", _csv_reason(exc)))
             self._reader = None
+
+    def chunks(self, size: int, problems: list[Problem]) -> Iterator[tuple[Sequence[int], list[list[str]]]]:
+        """The data rows after the header, ``size`` records at a time, as (physical lines, records).
+
+        The records are taken from the csv reader in C (``list.extend``), not one generator step
+        each; the lines are a ``range`` when every record of the chunk took one line (the common
+        case, checked against the reader's line count), else counted from the line breaks inside
+        the records' quoted fields. Blank lines are dropped; a CSV error is added to ``problems``
+        and ends the rows (those read before it are still yielded).
+        """
+        if self.errors or not self.header or self._reader is None:
+            return
+        reader = self._reader
+        while reader is not None:
+            start = self._next_line
+            records: list[list[str]] = []
+            try:
+                records.extend(itertools.islice(reader, size))
+            except csv.Error as exc:  # the records before it are kept by extend
+                problems.append(Problem(reader.line_num or 1, "-", _csv_reason(exc)))
+                self._reader = reader = None
+            if not records:
+                return
+            if reader is not None and reader.line_num - start + 1 == len(records):
+                lines: Sequence[int] = range(start, start + len(records))
+                self._next_line = reader.line_num + 1
+            else:
+                lines, self._next_line = _record_lines(records, start)
+            if min(map(len, records)) < 2:  # blank lines among them (a one-column record is no data row)
+                kept = [(line, record) for line, record in zip(lines, records, strict=True)
+                        if record and (len(record) > 1 or record[0].strip())]
+                lines, records = [line for line, _ in kept], [record for _, record in kept]
+            self.count += len(records)
+            if records:
+                yield lines, records
 
     def rows(self, problems: list[Problem]) -> Iterator[tuple[int, list[str]]]:
         """The data rows after the header, one at a time; a CSV error is added to ``problems``."""

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import itertools
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -165,11 +164,10 @@ class _Run:
         self.timings[name] = round(now - self.clock, 4)
         self.clock = now
 
-    def chunks(self, size: int, progress: ProgressCallback | None) -> Iterator[list[tuple[int, list[str]]]]:
-        """The file's data rows, ``size`` at a time, reporting ``("validate", done, estimate)``."""
-        rows = self.file.rows(self.problems)
+    def chunks(self, size: int, progress: ProgressCallback | None) -> Iterator[tuple[Sequence[int], list[list[str]]]]:
+        """The file's data rows, ``size`` at a time as (lines, records), reporting ``("validate", done, estimate)``."""
         estimate = self.file.estimate
-        while chunk := list(itertools.islice(rows, size)):
+        for chunk in self.file.chunks(size, self.problems):
             yield chunk
             if progress:
                 progress("validate", self.row_count, max(estimate, self.row_count))
@@ -272,8 +270,8 @@ def _load(run: _Run, checker: ContractRows | BillRows, writer: writers.ContractW
     # SQLite works inside this process: a thread only contends for the GIL (measured slower).
     behind = _Behind(writer.add, threaded=writer.postgres)
     try:
-        for chunk in run.chunks(_chunk_rows(), progress):
-            clean = checker.check(chunk, run.problems)
+        for lines, records in run.chunks(_chunk_rows(), progress):
+            clean = checker.check(lines, records, run.problems)
             if not (run.problems or getattr(checker, "repeats", ())):
                 behind.put(clean)
         behind.close()

@@ -188,10 +188,11 @@ class ContractRows:
         self.digits = digits
         self.seen: dict[str, int] = {}
 
-    def check(self, rows: Sequence[tuple[int, list[str]]], problems: list[Problem]) -> list[tuple[Any, ...]]:
-        """The clean rows of ``rows`` as ``(customer_number, *values in CONTRACT_VALUES order)``."""
+    def check(self, lines: Sequence[int], records: Sequence[list[str]],
+              problems: list[Problem]) -> list[tuple[Any, ...]]:
+        """The clean rows of ``records`` (on ``lines``) as ``(customer_number, *values in CONTRACT_VALUES order)``."""
         clean: list[tuple[Any, ...]] = []
-        for line, record in rows:
+        for line, record in zip(lines, records, strict=True):
             if not _width_ok(record, self.width, line, problems):
                 continue
             before = len(problems)
