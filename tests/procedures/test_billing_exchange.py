@@ -141,6 +141,8 @@ def test_the_answer_completes_a_start_of_use_links_the_contract_and_mails(app, n
         assert (events[-1].status, events[-1].actor_kind) == ("completed", "system")
     mail = mails_to(app, nayoro, "tennyu@example.jp")
     assert len(mail) == 1 and "お客様番号をお知らせします。" in mail[0].body
+    assert "新しいお客様番号: 00099988877" in mail[0].body  # to register with, or to quote
+    assert "新しいお客様番号" not in mails_to(app, nayoro, get_request(app, nayoro, other).applicant_email)[0].body
     # The same file again changes nothing and mails nobody.
     again = answer(app, nayoro, text)
     assert again.ok and (again.changed, again.unchanged, again.linked) == (0, 2, 0)
