@@ -202,6 +202,14 @@ class ProcedureNoteSchema(Section):
     text = fields.String(required=True, validate=validate.Length(1, 2000))
 
 
+class ReductionKindSchema(Section):
+    """One 減免 type the city offers (``[[procedures.reduction_kinds]]``): its name and what
+    the form says under it (who qualifies, which certificate to attach)."""
+
+    name = fields.String(required=True, validate=validate.Length(1, 60))
+    note = fields.String(load_default="", validate=validate.Length(0, 1000))
+
+
 class ProceduresSchema(Section):
     """各種お手続き: which kinds the city offers and the rules of their dates and files.
 
@@ -212,7 +220,7 @@ class ProceduresSchema(Section):
     lead_business_days = fields.Integer(load_default=3, validate=validate.Range(0, 30))
     horizon_days = fields.Integer(load_default=30, validate=validate.Range(1, 180))
     notes = fields.List(fields.Nested(ProcedureNoteSchema), load_default=list)
-    reduction_kinds = fields.List(fields.String(validate=validate.Length(1, 60)), load_default=list)
+    reduction_kinds = fields.List(fields.Nested(ReductionKindSchema), load_default=list)
     duplicate_window_minutes = fields.Integer(load_default=10, validate=validate.Range(1, 1440))
     attachment_max_mb = fields.Integer(load_default=5, validate=validate.Range(1, 20))
     attachment_max_files = fields.Integer(load_default=5, validate=validate.Range(1, 10))
@@ -223,6 +231,12 @@ class ProceduresSchema(Section):
     def _unique(self, value: list[str], **_: Any) -> None:
         if len(set(value)) != len(value):
             raise ValidationError("同じ手続きが重複しています")
+
+    @validates("reduction_kinds")
+    def _unique_reductions(self, value: list[dict[str, str]], **_: Any) -> None:
+        names = [kind.get("name") for kind in value if isinstance(kind, dict)]
+        if len(set(names)) != len(names):
+            raise ValidationError("同じ名前の減免の種類が重複しています")
 
 
 class TenantDefinitionSchema(Section):

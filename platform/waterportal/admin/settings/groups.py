@@ -96,6 +96,8 @@ LABELS = {
     "procedures.notes.kind": "手続き",
     "procedures.notes.text": "案内文",
     "procedures.reduction_kinds": "減免の種類",
+    "procedures.reduction_kinds.name": "種類の名前",
+    "procedures.reduction_kinds.note": "申請画面の案内(対象となる方・添付する書類)",
     "procedures.daily_summary": "受付状況の日次まとめを問い合わせ先アドレスへ送る",
 }
 
@@ -116,7 +118,7 @@ HINTS = {
     ),
     "procedures.lead_business_days": "土日祝日と休業日は数えません",
     "procedures.notes.kind": "move_in などの手続きの記号",
-    "procedures.reduction_kinds": "1行に1つ(例: 生活保護世帯)",
+    "procedures.reduction_kinds.name": "例: 生活保護世帯",
 }
 
 # Widgets the schema type alone cannot choose.
@@ -128,6 +130,7 @@ WIDGETS = {
     "texts.registration_done": "textarea", "texts.login_notice": "textarea",
     "texts.faq.answer": "textarea",
     "procedures.notes.text": "textarea",
+    "procedures.reduction_kinds.note": "textarea",
     "branding.logo": "logo",
 }
 
