@@ -12,8 +12,8 @@ repair receipt): checked by content, counted and sized against the city's limits
 - **Storage**: in the database (``ProcedureAttachment.data``, deferred), like the city's
   documents (see :mod:`waterportal.billing.documents` for why): the row is city-owned, so
   isolation, row security, backups and the request's deletion cover the file too.
-- A browser cannot keep a chosen file across a re-rendered form: the refusal says the files
-  must be chosen again, while every other field keeps what was typed.
+- A browser cannot keep a chosen file across a re-rendered form: the kinds' forms say at
+  the file field that files must be chosen again, while every other field keeps what was typed.
 """
 from __future__ import annotations
 
@@ -27,7 +27,6 @@ from waterportal.core.files import EXTENSIONS, HEIC, JPEG, PDF, PNG, TYPE_NAMES,
 ACCEPTED = (JPEG, PNG, PDF)
 # The file field's ``accept``: the picker offers these, and iOS converts HEIC photos to JPEG.
 ACCEPT_ATTRIBUTE = "image/jpeg,image/png,application/pdf,.jpg,.jpeg,.png,.pdf"
-CHOOSE_AGAIN = "お手数ですが、添付ファイルはもう一度選択してください(ほかの入力内容はそのまま残っています)。"
 MB = 1024 * 1024
 
 
