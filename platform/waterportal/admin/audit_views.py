@@ -80,6 +80,9 @@ ACTIONS = {
     "password.reset_requested": "パスワード再設定の申し込み",
     "recovery.link_sent": "秘密の質問による再設定リンクの送信",
     "inquiry.submitted": "メールでのお問い合わせ",
+    "procedure.submitted": "各種お手続きの申請",
+    "procedure.resubmitted": "各種お手続きの再提出",
+    "procedure.debit_sheet_downloaded": "口座振替依頼書のダウンロード",
 }
 
 
