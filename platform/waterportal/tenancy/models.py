@@ -72,8 +72,9 @@ class TenantHost(db.Model):
 class TenantScoped:
     """Mixin for every city-owned table.
 
-    Adds ``tenant_id NOT NULL``. A table that composite foreign keys point at also lists
-    :meth:`tenant_key` (the ``(tenant_id, id)`` unique key) in its ``__table_args__``.
+    Adds ``tenant_id NOT NULL``. Every such table also lists :meth:`tenant_key` (the
+    ``(tenant_id, id)`` unique key composite foreign keys point at, and Citus's primary key:
+    :mod:`waterportal.tenancy.distribution`) in its ``__table_args__``.
     Reads are filtered and writes stamped by the hooks in :mod:`waterportal.tenancy.isolation`.
     """
 
