@@ -36,6 +36,7 @@ from waterportal.mypage.usage.blueprint import portal
 from waterportal.notices.blueprint import pages
 from waterportal.notices.cli import notices_cli
 from waterportal.pipeline import register_request_pipeline
+from waterportal.procedures.blueprint import procedures
 from waterportal.provisioning.cli import tenant_cli
 from waterportal.provisioning.keys_cli import keys_cli
 from waterportal.tenancy.blueprint import health, theme_assets
@@ -135,6 +136,7 @@ VIEW_MODULES = (
     "waterportal.mypage.account.views",  # profile
     "waterportal.mypage.account.contract_views",  # profile
     "waterportal.inquiries.views",  # inquiry
+    "waterportal.procedures.views",  # procedures
     "waterportal.admin.views",  # admin
     "waterportal.admin.login_views",
     "waterportal.admin.vendor_login",
@@ -157,7 +159,9 @@ def register_blueprints(app: Flask) -> None:
     app.url_map.converters["int"] = DatabaseInt
     for module in VIEW_MODULES:
         importlib.import_module(module)
-    for blueprint in (health, theme_assets, pages, accounts, registration, admin, portal, profile, inquiry, vendor):
+    for blueprint in (
+        health, theme_assets, pages, accounts, registration, admin, portal, profile, inquiry, procedures, vendor,
+    ):
         app.register_blueprint(blueprint)
 
 

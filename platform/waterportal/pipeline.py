@@ -44,7 +44,7 @@ from waterportal.vendor_console.auth import load_vendor
 log = logging.getLogger("waterportal")
 
 # Blueprints whose every page shows personal or city-internal data.
-PRIVATE_BLUEPRINTS = frozenset({"portal", "profile", "admin", "vendor"})
+PRIVATE_BLUEPRINTS = frozenset({"portal", "profile", "admin", "vendor", "procedures"})
 # Blueprints that never need a session (static files, load balancer checks).
 SESSIONLESS_BLUEPRINTS = frozenset({"theme_assets", "health"})
 # Views whose URL carries a secret (a mailed token, the vendor's one-time key): they send

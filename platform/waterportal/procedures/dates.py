@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from waterportal.accounts.registration.services import format_date_ja
 from waterportal.core.time import add_business_days, closure_days, is_business_day, local_now
+from waterportal.procedures.kinds import ProcedureInvalid
 from waterportal.tenancy.context import TenantContext
 
 
@@ -78,3 +79,13 @@ def check_date(tenant: TenantContext, day: dt.date, today: dt.date | None = None
     if not window.allows(day):
         raise DateNotAllowed(window)
     return day
+
+
+def check_payload_date(tenant: TenantContext, data: dict, key: str, today: dt.date) -> None:
+    """A kind's ``check`` for the date field ``key``: ProcedureInvalid naming the window."""
+    day = data.get(key)
+    if isinstance(day, dt.date):
+        try:
+            check_date(tenant, day, today)
+        except DateNotAllowed as exc:
+            raise ProcedureInvalid({key: [str(exc)]}) from None

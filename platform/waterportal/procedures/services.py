@@ -21,6 +21,7 @@ from typing import Any
 
 from flask import current_app
 from marshmallow import ValidationError
+from marshmallow.experimental.context import Context
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -35,6 +36,7 @@ from waterportal.extensions import db
 from waterportal.mail.services import portal_url, queue_mail
 from waterportal.procedures import dates
 from waterportal.procedures.attachments import AttachmentLimits, AttachmentRefused, CheckedFile, Upload, check_uploads
+from waterportal.procedures.fields import FieldContext
 from waterportal.procedures.kinds import KindContext, ProcedureInvalid, ProcedureKind, get_kind, ordered
 from waterportal.procedures.models import (
     ACTOR_APPLICANT,
@@ -155,6 +157,23 @@ def kind_for(tenant: TenantContext, key: str) -> ProcedureKind:
     return kind
 
 
+def kind_label(key: str) -> str:
+    """The Japanese name of a kind (the key itself for a kind no longer registered)."""
+    kind = get_kind(key)
+    return kind.label if kind is not None else key
+
+
+def editable_payload(kind: ProcedureKind, payload: dict[str, Any]) -> dict[str, str]:
+    """A stored payload as form values, for correcting it after 差戻し: sensitive fields are
+    left empty (typed again, never sent back to the browser), everything else as text."""
+    values: dict[str, str] = {}
+    for key, value in payload.items():
+        if key in kind.sensitive or value is None:
+            continue
+        values[key] = _display(value)
+    return values
+
+
 def note_for(tenant: TenantContext, key: str) -> str:
     """The city's note for a kind (shown on its form and in its receipt mail), or ''."""
     return "\n\n".join(n["text"] for n in tenant.settings["procedures"]["notes"] if n["kind"] == key)
@@ -202,15 +221,18 @@ def validate_payload(
     rules, and the contract it is about. Raises :class:`ProcedureInvalid` with the errors
     of every field at once (the schema's first, then the kind's ``check``)."""
     raw = {key: _clean(value) for key, value in dict(raw).items() if key in kind.schema().fields}
+    today = today or dates.city_today(tenant)
     try:
-        data = kind.schema().load(raw)
+        # Fields that need the city (a Day with ``window=True``) read it from the context.
+        with Context(FieldContext(tenant=tenant, today=today)):
+            data = kind.schema().load(raw)
     except ValidationError as exc:
         messages = exc.normalized_messages()
         raise ProcedureInvalid({
             key: [m for m in (value if isinstance(value, list) else [str(value)]) if isinstance(m, str)] or ["入力内容を確認してください。"]
             for key, value in messages.items()
         }) from exc
-    ctx = KindContext(tenant=tenant, today=today or dates.city_today(tenant), member=member, contract=contract,
+    ctx = KindContext(tenant=tenant, today=today, member=member, contract=contract,
                       email=email, remote_addr=remote_addr)
     if kind.check is not None:
         kind.check(ctx, data)
@@ -219,11 +241,15 @@ def validate_payload(
     return _jsonable(data), ctx.contract
 
 
-def check_attachments(tenant: TenantContext, kind: ProcedureKind, uploads: Sequence[Upload]) -> list[CheckedFile]:
+def check_attachments(tenant: TenantContext, kind: ProcedureKind, uploads: Sequence[Upload],
+                      already: int = 0) -> list[CheckedFile]:
     """The uploads checked by :mod:`.attachments` (type by content, size and count from the
-    city's settings); ProcedureInvalid (``attachments``) with every refusal, each naming its limit."""
+    city's settings); ProcedureInvalid (``attachments``) with every refusal, each naming its limit.
+    ``already``: files the request has (a resubmission needs no new file for a required one)."""
     uploads = [u for u in uploads if u.data or u.filename]
     if not uploads:
+        if kind.attachments_required and not already:
+            raise ProcedureInvalid({"attachments": ["ファイルを添付してください(修理の領収書、修理箇所の写真など)。"]})
         return []
     if not kind.attachments:
         raise ProcedureInvalid({"attachments": ["このお手続きにはファイルを添付できません。"]})
@@ -479,7 +505,7 @@ def resubmit(
     contract = db.session.get(Contract, request.contract_id) if request.contract_id else None
     data, contract = validate_payload(tenant, kind, payload, member=member, contract=contract,
                                       email=request.applicant_email, remote_addr=remote_addr, today=today)
-    checked = check_attachments(tenant, kind, attachments)
+    checked = check_attachments(tenant, kind, attachments, already=len(attachments_of(tenant, request)))
     name, kana = _applicant(data, contract)
     request.payload = _seal(kind, data)
     request.contract_id = contract.id if contract else None

@@ -1,0 +1,170 @@
+"""Payload fields the kinds share (marshmallow), with the Japanese messages citizens read.
+
+Every field takes its label (``metadata["label"]``: the receipt page, the mail, the CSV
+header and the form all use it) and says what is wrong in the field's own words:
+「使用開始日を入力してください。」. Values arrive as form strings; the services have
+already dropped control characters and trimmed them.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from marshmallow import ValidationError, fields
+from marshmallow.experimental.context import Context
+
+from waterportal.core.text import digits_only, is_katakana, katakana_name, squash_spaces
+from waterportal.procedures.dates import date_window
+from waterportal.tenancy.context import TenantContext
+
+PHONE = re.compile(r"^0\d{9,10}$")
+
+
+class Text(fields.String):
+    """A one-line (or ``multiline``) text: required unless ``required=False``, at most ``max_length``."""
+
+    def __init__(self, label: str, *, required: bool = True, max_length: int = 100, multiline: bool = False,
+                 **kwargs: Any):
+        super().__init__(required=required, load_default="" if not required else fields.missing_,
+                         metadata={"label": label, "max_length": max_length, **kwargs.pop("metadata", {})},
+                         error_messages={"required": f"{label}を入力してください。",
+                                         "invalid": f"{label}の形式が正しくありません。"}, **kwargs)
+        self.label, self.max_length, self.multiline, self.must = label, max_length, multiline, required
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        text = text.strip() if self.multiline else squash_spaces(text)
+        if not text and self.must:
+            raise ValidationError(f"{self.label}を入力してください。")
+        if len(text) > self.max_length:
+            raise ValidationError(f"{self.label}は{self.max_length}文字以内で入力してください。")
+        return text
+
+
+class Kana(Text):
+    """A name in katakana (hiragana and half-width kana are accepted and converted)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = katakana_name(super()._deserialize(value, attr, data, **kwargs))
+        if text and not is_katakana(text):
+            raise ValidationError(f"{self.label}はカタカナで入力してください。")
+        return text
+
+
+class Phone(Text):
+    """A Japanese phone number, stored as digits only (hyphens and full-width digits accepted)."""
+
+    def __init__(self, label: str, **kwargs: Any):
+        super().__init__(label, max_length=20, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = digits_only(super()._deserialize(value, attr, data, **kwargs))
+        if text and not PHONE.match(text):
+            raise ValidationError(f"{self.label}は0から始まる10桁または11桁の数字で入力してください。")
+        return text
+
+
+class Digits(Text):
+    """A number typed by the citizen (お客様番号), digits only, ``length`` digits when given."""
+
+    def __init__(self, label: str, *, length: int | None = None, **kwargs: Any):
+        super().__init__(label, max_length=40, **kwargs)
+        self.length = length
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        digits = digits_only(text)
+        if text and not digits.isdigit():
+            raise ValidationError(f"{self.label}は数字で入力してください。")
+        if digits and self.length and len(digits) != self.length:
+            raise ValidationError(f"{self.label}は{self.length}桁の数字で入力してください。")
+        return digits
+
+
+class Choice(Text):
+    """One of ``choices`` (radio buttons or a select)."""
+
+    def __init__(self, label: str, choices: Sequence[str], **kwargs: Any):
+        super().__init__(label, max_length=200, metadata={"choices": tuple(choices)}, **kwargs)
+        self.choices = tuple(choices)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if text and text not in self.choices:
+            raise ValidationError(f"{self.label}を選択肢から選んでください。")
+        return text
+
+
+class Count(fields.Integer):
+    """A whole number from ``low`` to ``high`` (世帯人数)."""
+
+    def __init__(self, label: str, low: int, high: int, *, required: bool = True):
+        super().__init__(required=required, load_default=None if not required else fields.missing_,
+                         allow_none=not required, metadata={"label": label},
+                         error_messages={"required": f"{label}を入力してください。",
+                                         "invalid": f"{label}は数字で入力してください。"})
+        self.label, self.low, self.high = label, low, high
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int | None:
+        if isinstance(value, str):
+            value = digits_only(value)
+            if not value:
+                if self.required:
+                    raise ValidationError(f"{self.label}を入力してください。")
+                return None
+        number = super()._deserialize(value, attr, data, **kwargs)
+        if number is not None and not self.low <= number <= self.high:
+            raise ValidationError(f"{self.label}は{self.low}から{self.high}までの数字で入力してください。")
+        return number
+
+
+@dataclass(frozen=True)
+class FieldContext:
+    """What fields that need the city read while a payload loads (``services.validate_payload``
+    sets it with marshmallow's ``Context``)."""
+
+    tenant: TenantContext
+    today: dt.date
+
+
+class Day(fields.Field):
+    """A date typed as ``2026-12-04`` (the date input), ``2026/12/4`` or ``2026年12月4日``.
+
+    With ``window=True`` the date must also be inside the city's window (``procedures.dates``:
+    lead business days, horizon, no weekend, holiday or closure day); the message names the
+    allowed dates. The field's error then shows with every other field's at once."""
+
+    _PATTERN = re.compile(r"^(\d{4})\s*[-/年.]\s*(\d{1,2})\s*[-/月.]\s*(\d{1,2})\s*日?$")
+
+    def __init__(self, label: str, *, required: bool = True, window: bool = False):
+        super().__init__(required=required, metadata={"label": label, "widget": "date"},
+                         error_messages={"required": f"{label}を入力してください。"})
+        self.label, self.window = label, window
+
+    def _deserialize(self, value: Any, *_: Any, **__: Any) -> dt.date:
+        if isinstance(value, dt.date):
+            return value
+        text = str(value or "").strip()
+        if not text:
+            raise ValidationError(f"{self.label}を入力してください。")
+        match = self._PATTERN.match(unicodedata.normalize("NFKC", text))
+        try:
+            if not match:
+                raise ValueError
+            day = dt.date(int(match[1]), int(match[2]), int(match[3]))
+        except ValueError:
+            raise ValidationError(f"{self.label}は 2026-12-04 の形式で、正しい日付を入力してください。") from None
+        if self.window:
+            context = Context[FieldContext].get(None)
+            if context is not None:
+                found = date_window(context.tenant, context.today)
+                if not found.allows(day):
+                    raise ValidationError(found.message())
+        return day
+
+    def _serialize(self, value: Any, *_: Any, **__: Any) -> str | None:
+        return value.isoformat() if isinstance(value, dt.date) else value
