@@ -562,22 +562,21 @@ def get_for_member(tenant: TenantContext, member: Member, receipt_number: str) -
     return request if request is not None and request.member_id == member.id else None
 
 
+def _rows_of(model: type[ProcedureEvent] | type[ProcedureAttachment], tenant: TenantContext,
+             request: ProcedureRequest) -> Sequence[Any]:
+    return db.session.scalars(
+        select(model).where(model.tenant_id == tenant.id, model.request_id == request.id).order_by(model.id)
+    ).all()
+
+
 def history(tenant: TenantContext, request: ProcedureRequest) -> Sequence[ProcedureEvent]:
     """The request's events, oldest first."""
-    return db.session.scalars(
-        select(ProcedureEvent)
-        .where(ProcedureEvent.tenant_id == tenant.id, ProcedureEvent.request_id == request.id)
-        .order_by(ProcedureEvent.id)
-    ).all()
+    return _rows_of(ProcedureEvent, tenant, request)
 
 
 def attachments_of(tenant: TenantContext, request: ProcedureRequest) -> Sequence[ProcedureAttachment]:
-    """The request's files (without their bytes: ``data`` is deferred)."""
-    return db.session.scalars(
-        select(ProcedureAttachment)
-        .where(ProcedureAttachment.tenant_id == tenant.id, ProcedureAttachment.request_id == request.id)
-        .order_by(ProcedureAttachment.id)
-    ).all()
+    """The request's files, oldest first (without their bytes: ``data`` is deferred)."""
+    return _rows_of(ProcedureAttachment, tenant, request)
 
 
 def get_attachment(tenant: TenantContext, request: ProcedureRequest, attachment_id: int) -> ProcedureAttachment | None:

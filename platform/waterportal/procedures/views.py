@@ -238,7 +238,8 @@ def receipt():
         return redirect(url_for(".index"))
     kind = services.kind_label(filed.kind)
     return render_page("procedures/receipt.html", title="お申込みを受け付けました", filed=filed, kind_label=kind,
-                       rows=services.summary(tenant, filed), note=services.note_for(tenant, filed.kind), member=_member())
+                       rows=services.summary(tenant, filed), note=services.note_for(tenant, filed.kind), member=_member(),
+                       fields_macros=city_template(tenant, "procedures/_fields.html"), values={}, errors={}, labels={})
 
 
 def _own_request(receipt_number: str):
