@@ -72,6 +72,11 @@ def test_every_kind_a_city_may_enable_is_registered_and_both_demo_cities_offer_t
     assert set(kanazawa.settings["procedures"]["enabled"]) == set(PROCEDURE_KINDS) - {"paperless"}
     assert KINDS["move_in"].allows_anonymous and not KINDS["move_in"].needs_contract
     assert KINDS["move_out"].allows_anonymous and KINDS["move_out"].needs_contract
+    assert [header for header, _ in KINDS["move_out"].columns()] == [
+        "使用中止日", "最終料金の請求書の送付先(転居先の住所)", "最終料金のお支払い方法", "連絡先の電話番号",
+        "メーターの場所・立会いについて",
+    ]
+    assert [header for header, _ in KINDS["move_in"].columns()][:4] == ["使用場所の住所", "建物名", "部屋番号", "使用開始日"]
 
 
 # --- dates -----------------------------------------------------------------------------------

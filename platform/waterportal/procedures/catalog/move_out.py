@@ -30,6 +30,9 @@ class MoveOutSchema(Schema):
     meter_access = Text("メーターの場所・立会いについて", required=False, max_length=500, multiline=True)
 
 LABELS = {key: MoveOutSchema._declared_fields[key].metadata["label"] for key in MATCH_FIELDS}
+# The export's own columns: what is stored (the matching fields are not; the common columns
+# carry the matched contract's お客様番号 and holder).
+COLUMNS = tuple((f.metadata["label"], key) for key, f in MoveOutSchema._declared_fields.items() if key not in MATCH_FIELDS)
 
 
 def check(ctx: KindContext, data: dict[str, Any]) -> None:
@@ -54,6 +57,7 @@ def check(ctx: KindContext, data: dict[str, Any]) -> None:
 
 
 register(ProcedureKind(
-    "move_out", "水道の使用中止", MoveOutSchema, allows_anonymous=True, needs_contract=True, check=check, order=20,
+    "move_out", "水道の使用中止", MoveOutSchema, allows_anonymous=True, needs_contract=True, check=check, csv_columns=COLUMNS,
+    order=20,
     description="引越しなどで水道の使用をやめるときのお申込みです。最終料金の精算方法もお選びいただけます。",
 ))
