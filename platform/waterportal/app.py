@@ -21,6 +21,7 @@ from waterportal.accounts.registration.blueprint import registration
 from waterportal.admin.blueprint import admin
 from waterportal.admin.cli import staff_cli
 from waterportal.admin.procedures_cli import procedures_cli
+from waterportal.billing.queries import latest_billing_month
 from waterportal.core.auth import secret_box
 from waterportal.core.database import RetryBusyReads, configure_engine
 from waterportal.core.errors import register_errors
@@ -37,6 +38,7 @@ from waterportal.notices.blueprint import pages
 from waterportal.notices.cli import notices_cli
 from waterportal.pipeline import register_request_pipeline
 from waterportal.procedures.blueprint import procedures
+from waterportal.procedures.paperless_state import BILL_MONTHS
 from waterportal.provisioning.cli import tenant_cli
 from waterportal.provisioning.keys_cli import keys_cli
 from waterportal.tenancy.blueprint import health, theme_assets
@@ -137,6 +139,7 @@ VIEW_MODULES = (
     "waterportal.mypage.account.contract_views",  # profile
     "waterportal.inquiries.views",  # inquiry
     "waterportal.procedures.views",  # procedures
+    "waterportal.procedures.bank_views",  # procedures
     "waterportal.admin.views",  # admin
     "waterportal.admin.login_views",
     "waterportal.admin.vendor_login",
@@ -144,6 +147,7 @@ VIEW_MODULES = (
     "waterportal.admin.imports_views",
     "waterportal.admin.inquiries_views",
     "waterportal.admin.procedures_views",
+    "waterportal.admin.procedure_debit_views",
     "waterportal.admin.notices_views",
     "waterportal.admin.members.views",
     "waterportal.admin.settings.views",
@@ -200,6 +204,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_templating(app)
     register_request_pipeline(app)
     register_blueprints(app)
+    # 検針票 paperless (procedures) applies from a contract's next bill (billing): features do
+    # not import each other, so the composition root hands the lookup over.
+    app.extensions[BILL_MONTHS] = latest_billing_month
     register_errors(app, city_page=render_page, current_city=current_tenant_or_none)
     register_cli(app)
     return app

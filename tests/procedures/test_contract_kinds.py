@@ -70,8 +70,8 @@ def test_holder_change_date_follows_the_city_window(filer, day, allowed):
     ({"new_name_kana": "Hanako"}, "new_name_kana", "カタカナ"),
     ({"reason": "なんとなく"}, "reason", "選択"),
     ({"reason": "その他", "reason_detail": ""}, "reason_detail", "理由の詳細"),
-    ({"effective_date": "2026-13-40"}, "effective_date", "選択してください"),
-    ({"effective_date": ""}, "effective_date", "選択してください"),
+    ({"effective_date": "2026-13-40"}, "effective_date", "正しい日付"),
+    ({"effective_date": ""}, "effective_date", "入力してください"),
     ({"phone": "12345"}, "phone", "10桁または11桁"),
     ({"new_name": "水道 太郎"}, "new_name", "現在のご契約者と同じ"),  # the contract's holder
 ])

@@ -15,8 +15,8 @@ from waterportal.procedures.models import STATUS_COMPLETED, STATUS_IN_PROGRESS, 
 from waterportal.procedures.services import ProcedureUnavailable
 
 TODAY = dt.date(2026, 11, 18)
-OPT_IN = {"choice": "opt_in", "consent": "y"}
-OPT_OUT = {"choice": "opt_out"}
+OPT_IN = {"choice": paperless_state.OPT_IN, "consent": "y"}
+OPT_OUT = {"choice": paperless_state.OPT_OUT}
 
 
 @pytest.mark.parametrize(("cycle", "latest", "today", "expected"), [
@@ -57,14 +57,14 @@ def test_opt_in_applies_from_the_next_billing_month(filer):
     submit, tenant, contract, months = filer
     months[contract.id] = "2026-11"
     request = submit(OPT_IN)
-    assert request.payload == {"choice": "opt_in", "consent": True, "effective_month": "2026-12"}
+    assert request.payload == {"choice": paperless_state.OPT_IN, "consent": True, "effective_month": "2026-12"}
     rows = dict(services.summary(tenant, request))
     assert rows["適用開始"] == "2026年12月分から"
     assert "同意" in rows
 
 
 def test_opt_in_needs_consent(filer):
-    errors = errors_of(filer[0], {"choice": "opt_in"})
+    errors = errors_of(filer[0], {"choice": paperless_state.OPT_IN})
     assert "同意が必要" in errors["consent"][0]
 
 
@@ -94,7 +94,7 @@ def test_the_state_follows_the_requests(filer):
 
 def test_a_returned_request_can_be_resubmitted(filer):
     submit, tenant, contract, _ = filer
-    request = submit({"choice": "opt_in", "consent": "y"})
+    request = submit(OPT_IN)
     services.change_status(tenant, request, STATUS_RETURNED, "同意の内容をご確認ください。", "staff:1")
     state = paperless_state.states(tenant, [contract.id])[contract.id]
     assert "差戻し" in state.text

@@ -2,22 +2,28 @@
 masked receipt, the export's plain number."""
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import select
 
 from tests.procedures.kinds_support import MY_KINDS, file, member_with_contract, with_kinds
+from waterportal.accounts.models import Member
 from waterportal.extensions import db
 from waterportal.mail.models import OutboxMessage
 from waterportal.procedures import services
+from waterportal.procedures.catalog.payment_method import DEBIT, SLIP
+from waterportal.procedures.debit_pdf import debit_pdf, is_debit, sheet_for
 from waterportal.procedures.kinds import ProcedureInvalid, get_kind
+from waterportal.procedures.models import ProcedureRequest
 
 BANK = {
-    "method": "direct_debit", "bank": "北海道", "branch": "名寄", "account_type": "普通",
+    "method": DEBIT, "bank": "北海道", "branch": "名寄", "account_type": "普通",
     "account_number": "1234567", "holder_kana": "すいどう　たろう",
 }
-YUCHO = {"method": "direct_debit", "bank": "ゆうちょ", "yucho_symbol": "12340", "yucho_number": "12345671",
+YUCHO = {"method": DEBIT, "bank": "ゆうちょ", "yucho_symbol": "12340", "yucho_number": "12345671",
          "holder_kana": "スイドウ タロウ"}
 
 
@@ -92,9 +98,9 @@ def test_yucho_mistakes_are_shown_at_their_fields(filer):
 
 def test_payment_slip_keeps_no_account(filer):
     submit, tenant = filer
-    request = submit({**BANK, "method": "payment_slip"})
+    request = submit({**BANK, "method": SLIP})
     assert request.payload["account_number"] == "" and request.payload["bank_code"] == ""
-    assert services.summary(tenant, request) == [("お支払方法", "納付書（口座振替をやめる）")]
+    assert services.summary(tenant, request) == [("お支払方法", SLIP)]
 
 
 @pytest.mark.parametrize(("change", "field", "words"), [
@@ -133,3 +139,32 @@ def test_the_same_application_twice_is_one_request(filer):
     first = submit(BANK)
     second = submit({**BANK, "holder_kana": "ｽｲﾄﾞｳ ﾀﾛｳ"})  # typed differently, the same account
     assert second.id == first.id and second.duplicate
+
+
+def test_the_debit_sheet_of_a_request(filer):
+    submit, tenant = filer
+    request = submit(BANK)
+    assert is_debit(request)
+    sheet = sheet_for(tenant, request)
+    assert (sheet.bank, sheet.branch, sheet.masked_number) == ("北海道銀行（0116）", "名寄（704）", "****567")
+    assert sheet.customer_number == request.customer_number and sheet.contract_holder == "水道 太郎"
+    text = PdfReader(io.BytesIO(debit_pdf(sheet))).pages[0].extract_text()
+    assert "北海道銀行（0116）" in text and "****567" in text and "1234567" not in text
+    assert "名寄市 御中" in text
+
+
+def test_a_yucho_sheet_and_no_sheet_for_payment_slip(filer):
+    submit, tenant = filer
+    sheet = sheet_for(tenant, submit(YUCHO))
+    assert (sheet.yucho_symbol, sheet.masked_number, sheet.branch) == ("12340", "*****671", "")
+    assert not is_debit(submit({**BANK, "method": SLIP}))
+
+
+def test_the_lookup_button_checks_the_bank_and_files_nothing(filer):
+    submit, tenant = filer
+    found = errors_of(filer, {**BANK, "lookup": "1", "account_number": ""})
+    assert found == {"_form": ["「北海道銀行 名寄」を確認しました。残りの項目を入力して「申し込む」を押してください。"]}
+    assert "一覧から" in errors_of(filer, {**BANK, "lookup": "1", "bank": "信金"})["bank"][0]
+    assert "「999」" in errors_of(filer, {**BANK, "lookup": "1", "branch": "999"})["branch"][0]
+    assert services.list_for_member(tenant, db.session.get(Member, submit(BANK).member_id))[0].payload.get("lookup") is None
+    assert len(db.session.scalars(select(ProcedureRequest)).all()) == 1

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import aliased, undefer
 
 from waterportal.billing.models import Bill, Document
@@ -38,6 +38,12 @@ def month_label(billing_month: str) -> str:
 def periods_per_year(cycle: str) -> int:
     """Bills per year for a billing cycle (12 monthly, 6 bimonthly)."""
     return PERIODS_PER_YEAR.get(cycle, 12)
+
+
+def latest_billing_month(contract_id: int) -> str | None:
+    """The billing month of the contract's latest bill (``"2026-10"``), or None: from when
+    a 検針票 change applies (procedures/paperless_state.py, wired in app.py)."""
+    return db.session.scalar(select(func.max(Bill.billing_month)).where(Bill.contract_id == contract_id))
 
 
 @functools.cache

@@ -23,6 +23,16 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from waterportal.contracts.models import Contract
+from waterportal.core.time import to_city_time
+from waterportal.extensions import db
+from waterportal.procedures.catalog.payment_method import DEBIT
+from waterportal.procedures.catalog.payment_method import KEY as KIND
+from waterportal.procedures.kinds import get_kind
+from waterportal.procedures.models import ProcedureRequest
+from waterportal.procedures.services import masked_payload
+from waterportal.tenancy.context import TenantContext
+
 FONT = "HeiseiKakuGo-W5"
 TITLE = "口座振替依頼書"
 
@@ -45,6 +55,31 @@ class DebitSheet:
     holder_kana: str
     yucho_symbol: str = ""
     contact: str = ""
+
+
+def is_debit(request: ProcedureRequest) -> bool:
+    """A 口座振替 application (the only requests that have a 口座振替依頼書)."""
+    return request.kind == KIND and (request.payload or {}).get("method") == DEBIT
+
+
+def sheet_for(tenant: TenantContext, request: ProcedureRequest) -> DebitSheet:
+    """The sheet of a 口座振替 application: its contract, its account with the number masked."""
+    shown = masked_payload(get_kind(KIND), request.payload or {})
+    contract = db.session.get(Contract, request.contract_id) if request.contract_id else None
+    windows = tenant.settings["contact"].get("windows") or []
+    contact = " ".join(str(windows[0].get(key, "")) for key in ("name", "phone") if windows[0].get(key)) if windows else ""
+    yucho = bool(shown.get("yucho_symbol"))
+    return DebitSheet(
+        city=tenant.name, portal=tenant.portal_name, receipt_number=request.receipt_number,
+        applied_on=to_city_time(request.created_at, tenant.timezone).date(),
+        customer_number=request.customer_number, contract_holder=contract.holder_name if contract else "",
+        contract_address=contract.address if contract else "",
+        bank=f"{shown.get('bank_name', '')}（{shown.get('bank_code', '')}）",
+        branch="" if yucho else f"{shown.get('branch_name', '')}（{shown.get('branch_code', '')}）",
+        account_type=shown.get("account_type", ""),
+        masked_number=shown.get("yucho_number" if yucho else "account_number", ""),
+        holder_kana=shown.get("holder_kana", ""), yucho_symbol=shown.get("yucho_symbol", ""), contact=contact,
+    )
 
 
 def _style(size: float, **kw) -> ParagraphStyle:

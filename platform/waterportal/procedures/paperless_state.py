@@ -30,7 +30,8 @@ from waterportal.tenancy.context import TenantContext
 # contract's latest billing month here: ``app.extensions[BILL_MONTHS] = lookup``.
 BILL_MONTHS = "waterportal.procedures.bill_months"
 KEY = "paperless"
-OPT_IN, OPT_OUT = "opt_in", "opt_out"
+# The choices, stored as shown (the receipt, the staff and the CSV read the same words).
+OPT_IN, OPT_OUT = "ペーパーレスにする（紙の検針票の郵送をやめる）", "紙の検針票の郵送に戻す"
 STEP = {"monthly": 1, "bimonthly": 2}
 
 

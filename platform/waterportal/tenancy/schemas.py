@@ -59,10 +59,19 @@ class RegistrationSchema(Section):
     data_visible_after_business_days = fields.Integer(load_default=1, validate=validate.Range(0, 30))
     relationships = fields.List(fields.String(), load_default=lambda: ["本人", "家族", "その他"])
     payment_methods = fields.List(fields.String(), load_default=lambda: ["アプリ決済に切り替えない"])
+    # The 「支払方法」 choice that asks for 口座振替 (one of payment_methods, or none): the last
+    # page of registration then offers the 口座振替 application (procedure payment_method).
+    debit_payment_method = fields.String(load_default="")
     secret_questions = fields.List(
         fields.String(),
         load_default=lambda: ["母親の旧姓は?", "初めて飼ったペットの名前は?", "出身小学校の名前は?"],
     )
+
+    @validates_schema
+    def _debit_choice(self, data: dict[str, Any], **_: Any) -> None:
+        choice = data.get("debit_payment_method")
+        if choice and choice not in data.get("payment_methods", []):
+            raise ValidationError({"debit_payment_method": ["payment_methods のいずれかを指定してください"]})
 
 
 class PasswordPolicySchema(Section):

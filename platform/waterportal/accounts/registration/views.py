@@ -36,6 +36,7 @@ from waterportal.accounts.registration.services import (
     verify_registration_code,
 )
 from waterportal.accounts.verification import ResendTooSoon, message_for, resend_message
+from waterportal.contracts.models import MemberContract
 from waterportal.contracts.services import (
     NOT_FOUND,
     REASON_TEXT,
@@ -50,6 +51,9 @@ from waterportal.tenancy.context import current_tenant
 from waterportal.tenancy.templating import city_template, render_page
 
 DONE_KEY = "registration_done"
+# The 口座振替 application and its choice (procedures/catalog/payment_method.py: KEY, DEBIT; the
+# procedures feature sits above accounts, so they are named here and a test keeps them equal).
+DEBIT_KIND, DEBIT_METHOD = "payment_method", "口座振替（新規の申込み・口座の変更）"
 EXPIRED = "登録の有効期限が切れました。お手数ですが、メールアドレスの登録からやり直してください。"
 
 
@@ -249,4 +253,18 @@ def done():
     if member is None:
         return redirect(url_for(".start"))
     visible = format_date_ja(member.data_visible_from) if member.data_visible_from else ""
-    return _page("done.html", member=member, visible_from=visible)
+    return _page("done.html", member=member, visible_from=visible, debit_url=_debit_url(member))
+
+
+def _debit_url(member: Member) -> str:
+    """When the new member chose 口座振替 as 「支払方法」 and the city takes 口座振替 applications
+    online: the login that leads to that application, for the registered contract, with
+    口座振替 chosen (the bank account is what only the member can type). Else ''."""
+    tenant = current_tenant()
+    choice = tenant.settings["registration"]["debit_payment_method"]
+    if not choice or member.payment_method != choice or DEBIT_KIND not in tenant.settings["procedures"]["enabled"]:
+        return ""
+    contract_id = db.session.scalar(select(MemberContract.contract_id).where(
+        MemberContract.tenant_id == tenant.id, MemberContract.member_id == member.id).order_by(MemberContract.id))
+    target = url_for("procedures.new", kind=DEBIT_KIND, method=DEBIT_METHOD, contract_id=contract_id)
+    return url_for("accounts.login", next=target)

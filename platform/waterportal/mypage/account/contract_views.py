@@ -17,6 +17,7 @@ from waterportal.mypage.account.forms import (
     RemoveLinkForm,
     WithdrawForm,
 )
+from waterportal.procedures import paperless_state
 from waterportal.tenancy.context import TenantContext, current_tenant
 
 WITHDRAWN_KEY = "withdrawn"
@@ -63,9 +64,12 @@ def withdrawn():
 def _contracts_page(form: AddContractForm, reasons: list[str] | None = None, alert: str | None = None, status: int = 200):
     tenant: TenantContext = current_tenant()
     links = services.member_links(tenant, member())
+    # 検針票 ペーパーレス: each contract's state, when the city offers it (one query).
+    paperless = (paperless_state.states(tenant, [contract.id for _, contract in links])
+                 if paperless_state.KEY in tenant.settings["procedures"]["enabled"] else None)
     body = page(
         "contracts.html", title=CONTRACTS_TITLE, form=form, links=links, reasons=reasons or [],
-        not_found=NOT_FOUND if reasons else None, alert=alert, max_links=services.MAX_LINKS,
+        not_found=NOT_FOUND if reasons else None, alert=alert, max_links=services.MAX_LINKS, paperless=paperless,
     )
     return body, status
 

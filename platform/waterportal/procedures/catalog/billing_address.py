@@ -7,8 +7,8 @@ from typing import Any
 
 from marshmallow import Schema
 
-from waterportal.core.text import digits_only, squash_spaces
-from waterportal.procedures.fieldkit import choice, optional_text, required_text
+from waterportal.core.text import digits_only
+from waterportal.procedures.fields import Choice, Text
 from waterportal.procedures.kinds import KindContext, ProcedureInvalid, ProcedureKind, register
 
 KEY = "billing_address"
@@ -23,12 +23,12 @@ _POSTAL = re.compile(r"[0-9]{7}")
 
 
 class BillingAddressSchema(Schema):
-    postal_code = required_text("郵便番号", 10)
-    prefecture = choice("都道府県", PREFECTURES)
-    city = required_text("市区町村", 40)
-    street = required_text("町名・番地", 80)
-    building = optional_text("建物名・部屋番号", 80)
-    recipient = required_text("宛名", 50, what="郵便物の宛名（お名前・会社名）")
+    postal_code = Text("郵便番号", max_length=10)
+    prefecture = Choice("都道府県", PREFECTURES)
+    city = Text("市区町村", max_length=40)
+    street = Text("町名・番地", max_length=80)
+    building = Text("建物名・部屋番号", required=False, max_length=80)
+    recipient = Text("宛名", max_length=50)
 
 
 def format_postal(digits: str) -> str:
@@ -43,8 +43,6 @@ def check(ctx: KindContext, data: dict[str, Any]) -> None:  # noqa: ARG001 - the
         errors["postal_code"] = ["郵便番号は7桁の数字で入力してください（例: 096-8686）。"]
     else:
         data["postal_code"] = format_postal(postal)
-    for key in ("city", "street", "building", "recipient"):
-        data[key] = squash_spaces(data[key])
     if errors:
         raise ProcedureInvalid(errors)
 

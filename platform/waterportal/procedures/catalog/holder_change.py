@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, fields
+from marshmallow import Schema
 
-from waterportal.core.text import digits_only, is_katakana, katakana_name, squash_spaces
-from waterportal.procedures import dates
-from waterportal.procedures.fieldkit import choice, optional_text, required_text
+from waterportal.core.text import squash_spaces
+from waterportal.procedures.dates import check_payload_date
+from waterportal.procedures.fields import Choice, Day, Kana, Phone, Text
 from waterportal.procedures.kinds import KindContext, ProcedureInvalid, ProcedureKind, register
 
 KEY = "holder_change"
@@ -19,32 +19,13 @@ REASONS = (
 OTHER = "その他"
 
 
-def phone_field() -> fields.String:
-    return required_text("連絡先電話番号", 20, what="日中に連絡のつく電話番号")
-
-
-def date_field(label: str) -> fields.Date:
-    message = f"{label}を選択してください（例: 2026-12-01）。"
-    return fields.Date(required=True, metadata={"label": label},
-                       error_messages={"required": message, "null": message, "invalid": message})
-
-
 class HolderChangeSchema(Schema):
-    new_name = required_text("新しいご契約者名", 50)
-    new_name_kana = required_text("新しいご契約者名（フリガナ）", 50)
-    reason = choice("変更の理由", REASONS)
-    reason_detail = optional_text("理由の詳細", 500)
-    effective_date = date_field("名義変更日")
-    phone = phone_field()
-
-
-def check_phone(data: dict[str, Any], errors: dict[str, list[str]]) -> None:
-    """10 or 11 digits (full-width digits and hyphens accepted), stored as digits."""
-    phone = digits_only(data["phone"])
-    if not phone.isascii() or not phone.isdigit() or len(phone) not in (10, 11):
-        errors["phone"] = ["電話番号は市外局番から10桁または11桁の数字で入力してください。"]
-    else:
-        data["phone"] = phone
+    new_name = Text("新しいご契約者名", max_length=50)
+    new_name_kana = Kana("新しいご契約者名（フリガナ）", max_length=50)
+    reason = Choice("変更の理由", REASONS)
+    reason_detail = Text("理由の詳細", required=False, max_length=500, multiline=True)
+    effective_date = Day("名義変更日")
+    phone = Phone("日中の連絡先電話番号")
 
 
 def _bare(name: str | None) -> str:
@@ -52,20 +33,15 @@ def _bare(name: str | None) -> str:
 
 
 def check(ctx: KindContext, data: dict[str, Any]) -> None:
+    """The date inside the city's window; a detail for 「その他」; a new name that is not
+    the current holder's."""
     errors: dict[str, list[str]] = {}
-    data["new_name"] = squash_spaces(data["new_name"])
-    kana = katakana_name(data["new_name_kana"])
-    if not is_katakana(kana):
-        errors["new_name_kana"] = ["フリガナはカタカナ（またはひらがな）で入力してください。"]
-    else:
-        data["new_name_kana"] = kana
     if data["reason"] == OTHER and not data["reason_detail"]:
         errors["reason_detail"] = ["「その他」を選んだときは、理由の詳細を入力してください。"]
     try:
-        dates.check_date(ctx.tenant, data["effective_date"], ctx.today)
-    except dates.DateNotAllowed as exc:
-        errors["effective_date"] = [str(exc)]
-    check_phone(data, errors)
+        check_payload_date(ctx.tenant, data, "effective_date", ctx.today)
+    except ProcedureInvalid as exc:
+        errors.update(exc.errors)
     if ctx.contract is not None and _bare(data["new_name"]) == _bare(ctx.contract.holder_name):
         errors["new_name"] = ["現在のご契約者と同じお名前です。新しいご契約者のお名前を入力してください。"]
     if errors:

@@ -8,20 +8,19 @@ from typing import Any
 from marshmallow import Schema, fields
 
 from waterportal.procedures import paperless_state
-from waterportal.procedures.fieldkit import choice
+from waterportal.procedures.fields import Choice
 from waterportal.procedures.kinds import KindContext, ProcedureInvalid, ProcedureKind, register
 from waterportal.procedures.models import STATUS_RETURNED
 from waterportal.tenancy.context import TenantContext
 
-CHOICES = {
-    paperless_state.OPT_IN: "ペーパーレスにする（紙の検針票の郵送をやめる）",
-    paperless_state.OPT_OUT: "紙の検針票の郵送に戻す",
-}
+CHOICES = (paperless_state.OPT_IN, paperless_state.OPT_OUT)
 
 
 class PaperlessSchema(Schema):
-    choice = choice("検針票", CHOICES)
-    consent = fields.Boolean(load_default=False, truthy={"y", "on", "1", "true", "yes"}, falsy={"", "0", "off", "false", "no"},
+    choice = Choice("検針票", CHOICES)
+    # A ticked box sends "y"; a resubmitted payload shows a stored True as 「はい」.
+    consent = fields.Boolean(load_default=False, truthy={"y", "on", "1", "true", "yes", "はい"},
+                             falsy={"", "0", "off", "false", "no", "いいえ"},
                              error_messages={"invalid": "同意の確認を選択してください。"})
 
 
@@ -49,7 +48,7 @@ def check(ctx: KindContext, data: dict[str, Any]) -> None:
 
 
 def summary(tenant: TenantContext, shown: dict[str, Any]) -> list[tuple[str, str]]:  # noqa: ARG001
-    rows = [("検針票", CHOICES.get(shown.get("choice", ""), ""))]
+    rows = [("検針票", shown.get("choice", ""))]
     if shown.get("effective_month"):
         rows.append(("適用開始", paperless_state.month_text(shown["effective_month"]) + "から"))
     if shown.get("choice") == paperless_state.OPT_IN:

@@ -16,17 +16,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema
+from marshmallow import Schema, fields, validate
 
 from waterportal.procedures import banks
-from waterportal.procedures.fieldkit import choice, hidden, optional_text
+from waterportal.procedures.fields import Choice, Text
 from waterportal.procedures.kana import MAX_LENGTH, bank_kana, refused_message
 from waterportal.procedures.kinds import KindContext, ProcedureInvalid, ProcedureKind, register
 from waterportal.tenancy.context import TenantContext
 
 KEY = "payment_method"
-DEBIT, SLIP = "direct_debit", "payment_slip"
-METHODS = {DEBIT: "口座振替（新規・口座の変更）", SLIP: "納付書（口座振替をやめる）"}
+# The choices are stored as shown (the receipt, the staff and the CSV read the same words).
+DEBIT, SLIP = "口座振替（新規の申込み・口座の変更）", "納付書（口座振替をやめる）"
+METHODS = (DEBIT, SLIP)
+PICK_AGAIN = "候補の一覧から選び直してください。"
 ACCOUNT_TYPES = {"普通": "1", "当座": "2", "貯蓄": "4"}
 # The fields of the bank account, emptied when the citizen chose 納付書.
 ACCOUNT_FIELDS = ("bank_code", "bank_name", "branch_code", "branch_name", "account_type", "account_type_code",
@@ -34,16 +36,19 @@ ACCOUNT_FIELDS = ("bank_code", "bank_name", "branch_code", "branch_name", "accou
 
 
 class PaymentMethodSchema(Schema):
-    method = choice("お支払方法", METHODS)
-    bank = optional_text("金融機関", 60)
-    bank_pick = hidden()
-    branch = optional_text("支店", 60)
-    branch_pick = hidden()
-    yucho_symbol = optional_text("記号", 20)
-    yucho_number = optional_text("番号", 20)
-    account_type = optional_text("預金種目", 10)
-    account_number = optional_text("口座番号", 20)
-    holder_kana = optional_text("口座名義（カナ）", 120)
+    method = Choice("お支払方法", METHODS)
+    # Required for 口座振替 only (check): empty is fine for 納付書.
+    bank = Text("金融機関", required=False, max_length=60)
+    bank_pick = fields.String(load_default="", validate=validate.Length(max=10, error=PICK_AGAIN))  # a candidate
+    branch = Text("支店", required=False, max_length=60)
+    branch_pick = fields.String(load_default="", validate=validate.Length(max=10, error=PICK_AGAIN))
+    yucho_symbol = Text("記号", required=False, max_length=20)
+    yucho_number = Text("番号", required=False, max_length=20)
+    account_type = Text("預金種目", required=False, max_length=10)
+    account_number = Text("口座番号", required=False, max_length=20)
+    holder_kana = Text("口座名義（カナ）", required=False, max_length=120)
+    # 「金融機関・支店を確認」 (the form's search without JavaScript): check, never file.
+    lookup = fields.String(load_default="", validate=validate.Length(max=10, error=PICK_AGAIN))
 
 
 def _account(data: dict[str, Any]) -> dict[str, list[str]]:
@@ -94,9 +99,26 @@ def _account(data: dict[str, Any]) -> dict[str, list[str]]:
     return errors
 
 
+def _lookup(data: dict[str, Any]) -> dict[str, list[str]]:
+    """「金融機関・支店を確認」: what is wrong with the typed bank and branch, or that both
+    were found (the form then shows them, and the candidates of an ambiguous name)."""
+    found = banks.resolve_bank(data["bank"], data.get("bank_pick"))
+    if found.found is None:
+        return {"bank": [found.error or "金融機関を確認してください。"]}
+    names = found.found.name
+    if found.found.code != banks.YUCHO and data["branch"]:
+        branch = banks.resolve_branch(found.found, data["branch"], data.get("branch_pick"))
+        if branch.found is None:
+            return {"branch": [branch.error or "支店を確認してください。"]}
+        names += f" {branch.found.name}"
+    return {"_form": [f"「{names}」を確認しました。残りの項目を入力して「申し込む」を押してください。"]}
+
+
 def check(ctx: KindContext, data: dict[str, Any]) -> None:  # noqa: ARG001 - the registry's hook signature
     """口座振替: the bank, branch (or ゆうちょ's 記号・番号), type, number and holder must
     name a real account; 納付書: no account is kept."""
+    if data.pop("lookup", ""):
+        raise ProcedureInvalid(_lookup(data))
     if data["method"] == SLIP:
         data.update(dict.fromkeys(("bank", "branch", *ACCOUNT_FIELDS), ""))
         errors = {}
@@ -111,7 +133,7 @@ def check(ctx: KindContext, data: dict[str, Any]) -> None:  # noqa: ARG001 - the
 
 def summary(tenant: TenantContext, shown: dict[str, Any]) -> list[tuple[str, str]]:  # noqa: ARG001
     """The receipt's rows: the method, then the account with its number masked."""
-    rows = [("お支払方法", METHODS.get(shown.get("method", ""), ""))]
+    rows = [("お支払方法", shown.get("method", ""))]
     if shown.get("method") != DEBIT:
         return rows
     rows.append(("金融機関", f"{shown.get('bank_name', '')}（{shown.get('bank_code', '')}）"))
