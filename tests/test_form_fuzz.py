@@ -22,6 +22,7 @@ import pytest
 import time_machine
 
 from tests.registration_support import latest_code
+from tests.upload_support import multipart
 from waterportal.core import throttle
 from waterportal.core.errors import CSRF_MESSAGE
 
@@ -35,6 +36,16 @@ HOSTILE = [
     MARKUP,
     "-1",
     "9" * 40,
+]
+# Files a hostile form sends: markup named as a PDF, garbage, a path and NUL in the name,
+# a 10,000-character name, an empty name with bytes, an iPhone HEIC.
+HOSTILE_FILES = [
+    ("receipt.pdf", b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert("fuzz")</script></svg>'),
+    ("photo.jpg", bytes(range(256)) * 8),
+    ('../../etc/pass\x00wd<script>alert("fuzz")</script>.png', b"\x89PNG\r\n\x1a\n" + b"\x00" * 64),
+    ("x" * 10_000 + ".jpg", b"\xff\xd8\xff\xe0" + b"\x00" * 64),
+    ("", b"%PDF-1.4\n"),
+    ("IMG_0001.HEIC", b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic"),
 ]
 PASSWORDS = {"nayoro": "Suido#2026ab", "kanazawa": "kanazawa2026x"}
 NUMBERS = {"nayoro": "01234567890", "kanazawa": "0123456789"}
@@ -93,6 +104,7 @@ class Walker:
         self.password = PASSWORDS[tenant.slug]
         self.identifier = ""
         self.link_id = 0
+        self.receipt_number = "R2026-999999"  # a visitor has none: the page answers 404 or login
         self.csrf: str | None = None
 
     def token(self) -> str:
@@ -102,10 +114,16 @@ class Walker:
         return self.csrf
 
     def values(self) -> dict:
-        return {"token": self.tokens(self.tenant), "link_id": self.link_id}
+        return {"token": self.tokens(self.tenant), "link_id": self.link_id, "receipt_number": self.receipt_number}
 
-    def url(self, rule) -> str:
-        values = self.values()
+    def urls(self, rule) -> list[str]:
+        """The rule's URLs: one per procedure kind the city offers for ``<kind>``, else one."""
+        if "kind" not in rule.arguments:
+            return [self.url(rule)]
+        return [self.url(rule, kind) for kind in self.tenant.settings["procedures"]["enabled"]]
+
+    def url(self, rule, kind: str = "") -> str:
+        values = {**self.values(), "kind": kind}
         if rule.endpoint == "accounts.recover_account":
             values["token"] = self.tokens(self.tenant, recovery=True)
         if rule.endpoint == "accounts.unlock_login":
@@ -143,6 +161,7 @@ class Walker:
         assert response.status_code == 302, response.get_data(as_text=True)
         contract_id = self.make_contract(self.tenant)
         self.link_id = link(self.app, self.tenant, self.identifier, contract_id)
+        self.receipt_number = returned_request(self.app, self.tenant, self.identifier, contract_id)
 
     def typed(self, name: str) -> str:
         if "password" in name:
@@ -176,6 +195,32 @@ def link(app, tenant, identifier: str, contract_id: int) -> int:
         db.session.add(row)
         db.session.commit()
         return row.id
+
+
+def returned_request(app, tenant, identifier: str, contract_id: int) -> str:
+    """A 漏水減額 of the member sent back (差戻し), with a file: its page shows the resubmit
+    form (multipart, files) and the withdraw button. Returns its 受付番号."""
+    from sqlalchemy import func, or_, select
+
+    from waterportal.accounts.models import Member
+    from waterportal.extensions import db
+    from waterportal.procedures.models import ProcedureAttachment, ProcedureRequest
+    from waterportal.tenancy.context import tenant_context
+
+    number = f"R2026-{next(Walker.serial):06d}"
+    with app.app_context(), tenant_context(tenant):
+        member = db.session.scalar(
+            select(Member).where(or_(Member.email == identifier, func.lower(Member.login_id) == identifier.lower()))
+        )
+        request = ProcedureRequest(kind="leak_reduction", receipt_number=number, status="returned", member_id=member.id,
+                                   contract_id=contract_id, applicant_email=member.email, payload={},
+                                   fingerprint=number.ljust(64, "0"))
+        db.session.add(request)
+        db.session.flush()
+        db.session.add(ProcedureAttachment(request_id=request.id, filename="receipt.pdf", content_type="application/pdf",
+                                           size=9, sha256="0" * 64, data=b"%PDF-1.4\n"))
+        db.session.commit()
+        return number
 
 
 @pytest.fixture
@@ -215,7 +260,8 @@ def post_rules(app):
 
 def get_urls(app, walker: Walker) -> list[str]:
     rules = [r for r in app.url_map.iter_rules() if "GET" in r.methods and not r.rule.startswith(OTHER_CONSOLES)]
-    return [walker.url(r) for r in rules if set(r.arguments) <= {"token", "link_id"}]
+    return [url for r in rules if set(r.arguments) <= {"token", "link_id", "receipt_number", "kind"}
+            for url in walker.urls(r)]
 
 
 def check(response, what: str) -> str:
@@ -226,8 +272,24 @@ def check(response, what: str) -> str:
 
 
 def shape(url: str) -> str:
-    """A path with its ids and tokens blanked (a re-created member has new ones)."""
-    return re.sub(r"/(\d+|[\w-]{20,}\.[\w.-]+)(?=/|$)", "/*", url)
+    """A path with its ids, tokens and 受付番号 blanked (a re-created member has new ones)."""
+    return re.sub(r"/(\d+|[\w-]{20,}\.[\w.-]+|R\d{4}-\d{6})(?=/|$)", "/*", url)
+
+
+def kinds_of(rule, tenant) -> list[str]:
+    """The procedure kinds the city offers for a ``<kind>`` rule; [""] for any other rule."""
+    return list(tenant.settings["procedures"]["enabled"]) if "kind" in rule.arguments else [""]
+
+
+def post(walker: Walker, url: str, fields: dict):
+    """POST ``fields`` with the session's CSRF token; multipart when a value is a file
+    (filename, bytes), as a browser sends a form with a file field."""
+    data = {**fields, "csrf_token": walker.token()}
+    uploads = [(name, *value) for name, value in data.items() if isinstance(value, tuple)]
+    if not uploads:
+        return walker.client.post(url, data=data)
+    body, content_type = multipart({k: v for k, v in data.items() if isinstance(v, str)}, uploads)
+    return walker.client.post(url, data=body, content_type=content_type)
 
 
 @pytest.mark.parametrize("member", [False, True], ids=["visitor", "member"])
@@ -246,25 +308,28 @@ def test_hostile_values_in_every_citizen_form(app, client_for, nayoro, kanazawa,
                 if response.status_code == 200 and response.mimetype == "text/html":
                     forms.update({shape(k): v for k, v in forms_of(response.get_data(as_text=True), page_url).items()})
         sent = 0
-        for rule in post_rules(app):
+        for rule, kind in ((r, k) for r in post_rules(app) for k in kinds_of(r, tenant)):
             walker.prepare()
-            url = walker.url(rule)
+            url = walker.url(rule, kind)
             baseline = {name: value or walker.typed(name) for name, value in forms.get(shape(url), {}).items()}
-            # One field at a time (the others valid), then all of them at once.
+            # One field at a time (the others valid), then all of them at once; a form with a
+            # file field also gets hostile files.
             cases = [{name: value} for name in baseline for value in HOSTILE]
             cases += [dict.fromkeys(baseline or TYPED, value) for value in HOSTILE]
+            cases += [{"attachments": upload} for upload in HOSTILE_FILES if "attachments" in baseline]
             for case in cases:
                 throttle_reset(app)
-                what = f"POST {url} {sorted(case)}={next(iter(case.values()))[:20]!r}"
-                response = walker.client.post(url, data={**baseline, **case, "csrf_token": walker.token()})
+                shown = next(iter(case.values()))
+                what = f"POST {url} {sorted(case)}={shown[:20] if isinstance(shown, str) else shown[0]!r}"
+                response = post(walker, url, {**baseline, **case})
                 if CSRF_MESSAGE in check(response, what):  # a login or logout renewed the session
                     walker.csrf = None
-                    response = walker.client.post(url, data={**baseline, **case, "csrf_token": walker.token()})
+                    response = post(walker, url, {**baseline, **case})
                     assert CSRF_MESSAGE not in check(response, what)
                 sent += 1
                 if member and response.status_code == 302 and walker.client.get("/mypage").status_code != 200:
                     walker.prepare()  # withdrawn or logged out: a new member, logged in
-                    url = walker.url(rule)
+                    url = walker.url(rule, kind)
         # Whatever was stored (a nickname, a label, an inquiry) shows escaped on every page.
         walker.prepare()
         for page_url in get_urls(app, walker):

@@ -26,9 +26,11 @@ from waterportal.core.auth import unlock
 from waterportal.extensions import db
 from waterportal.inquiries.models import Inquiry
 from waterportal.notices.models import Notice
+from waterportal.procedures.models import ProcedureAttachment, ProcedureEvent, ProcedureRequest
 from waterportal.tenancy.context import tenant_context
 
 SHARED_NUMBER = "00012345678"
+RECEIPT = "R2026-000001"
 EMAIL = "taro@example.jp"
 PASSWORD = "Passw0rd!x"
 # Routes another test owns: /admin (tests/admin cross-city walk), /vendor (vendor tests),
@@ -87,7 +89,21 @@ def world(app, nayoro, kanazawa, make_contract, make_member):
             notice = Notice(title=data["notice"], body="本文", published_at=dt.datetime(2026, 1, 1))
             inquiry = Inquiry(member_id=member_id, name="水道太郎", email=EMAIL, category="その他",
                               subject=data["inquiry"], body="本文")
-            db.session.add_all([link, bill, document, notice, inquiry])
+            # The same 受付番号 in both cities, each with a file of its own.
+            procedure = ProcedureRequest(
+                kind="leak_reduction", receipt_number=RECEIPT, member_id=member_id, contract_id=contract_id,
+                customer_number=SHARED_NUMBER, applicant_email=EMAIL, payload={"repairer_name": data["holder"]},
+                fingerprint=city.slug.ljust(64, "0"),
+            )
+            db.session.add_all([link, bill, document, notice, inquiry, procedure])
+            db.session.flush()
+            receipt_file = f"%PDF-1.4 {city.slug} leak receipt".encode()
+            attachment = ProcedureAttachment(
+                request_id=procedure.id, filename="receipt.pdf", content_type="application/pdf", size=len(receipt_file),
+                sha256=hashlib.sha256(receipt_file).hexdigest(), data=receipt_file,
+            )
+            db.session.add_all([attachment, ProcedureEvent(request_id=procedure.id, status="received",
+                                                           actor_kind="applicant", actor_id=member_id)])
             db.session.commit()
             member = db.session.get(Member, member_id)
             unlock_token = unlock.issue(UNLOCK, member)
@@ -96,6 +112,7 @@ def world(app, nayoro, kanazawa, make_contract, make_member):
                 "bill_id": bill.id, "document_id": document.id, "link_id": link.id,
                 "token": make_token(city, member, PASSWORD_RESET), "recovery_token": make_token(city, member, LOGIN_RECOVERY),
                 "filename": "logo.svg", "name": "about", "unlock_token": unlock_token,
+                "kind": "leak_reduction", "receipt_number": RECEIPT, "attachment_id": attachment.id,
             }
     return ids
 
@@ -141,7 +158,7 @@ def log_in(client_for, slug: str):
 def test_no_page_shows_the_other_citys_data(app, world, client_for, slug, other):
     """Also: every page a member sees is ``no-store`` (issue 9 #6), walked over the route map."""
     client = log_in(client_for, slug)
-    seen_own = 0
+    seen_own = own_files = 0
     for rule in citizen_rules(app):
         if "GET" not in rule.methods:
             continue
@@ -157,17 +174,20 @@ def test_no_page_shows_the_other_citys_data(app, world, client_for, slug, other)
             leaked = [m for m in markers(other) if m in text]
             assert not leaked, f"{slug} member saw {other}'s {leaked} at {url}"
             assert f"%PDF-1.4 {other}".encode() not in body, url
+            own_files += body == f"%PDF-1.4 {slug} leak receipt".encode()
             if any(m in text for m in markers(slug)):
                 seen_own += 1
     # The walk really reached the member's pages (dashboard, bills, documents, notices...).
     assert seen_own >= 5
+    assert own_files == 1  # the member's own attachment, once: the other city's id gave none
 
 
 def snapshot(app, city) -> dict:
     """Every row of the city's member-facing tables, as comparable tuples."""
     with app.app_context(), tenant_context(city):
         tables = {}
-        for model in (Member, MemberContract, Contract, Bill, Document, Notice, Inquiry):
+        for model in (Member, MemberContract, Contract, Bill, Document, Notice, Inquiry, ProcedureRequest,
+                      ProcedureEvent, ProcedureAttachment):
             columns = [c for c in model.__table__.columns if c.name != "data"]
             rows = db.session.execute(select(*[getattr(model, c.key) for c in columns]).order_by(model.id)).all()
             tables[model.__tablename__] = [tuple(row) for row in rows]

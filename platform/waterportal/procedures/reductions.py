@@ -1,0 +1,94 @@
+"""What 減免申請 (``reduction``) and 漏水減額申請 (``leak_reduction``) share: billing months
+typed by the citizen, the city's list of reduction kinds, and their receipt rows.
+
+A billing month is stored as ``2026-10`` (the CSV export's format, the billing system's
+``billing_month``) and shown as 「2026年10月分」. Which months a form accepts is a window
+around the city's today, and the refusal names it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from collections.abc import Mapping
+from typing import Any
+
+from marshmallow import ValidationError, fields
+
+from waterportal.procedures.kinds import ProcedureKind
+from waterportal.tenancy.context import TenantContext
+
+_MONTH = re.compile(r"^(\d{4})\s*[-/年.]\s*(\d{1,2})\s*(?:月分?)?$")
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+class Month(fields.Field):
+    """A month typed as ``2026-10`` (the month input), ``2026/10`` or ``2026年10月``; stored as ``2026-10``."""
+
+    def __init__(self, label: str, *, required: bool = True):
+        super().__init__(required=required, load_default="" if not required else fields.missing_,
+                         metadata={"label": label, "widget": "month"},
+                         error_messages={"required": f"{label}を入力してください。"})
+        self.label, self.must = label, required
+
+    def _deserialize(self, value: Any, *_: Any, **__: Any) -> str:
+        text = unicodedata.normalize("NFKC", str(value or "")).strip()
+        if not text:
+            if self.must:
+                raise ValidationError(f"{self.label}を入力してください。")
+            return ""
+        match = _MONTH.match(text)
+        if not match or not 1 <= int(match[2]) <= 12 or not 2000 <= int(match[1]) <= 2100:
+            raise ValidationError(f"{self.label}は 2026-10 の形式で、正しい年月を入力してください。")
+        return f"{int(match[1]):04d}-{int(match[2]):02d}"
+
+
+def month_index(month: str) -> int:
+    """``2026-10`` -> a number that grows by one per month."""
+    year, number = month.split("-")
+    return int(year) * 12 + int(number) - 1
+
+
+def month_of(day: dt.date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def shift_month(month: str, months: int) -> str:
+    index = month_index(month) + months
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def month_ja(month: str) -> str:
+    """``2026-10`` -> 2026年10月."""
+    year, number = month.split("-")
+    return f"{int(year)}年{int(number)}月"
+
+
+def month_window_message(label: str, first: str, last: str) -> str:
+    return f"{label}は{month_ja(first)}から{month_ja(last)}までの月を指定してください。"
+
+
+def reduction_kinds(tenant: TenantContext) -> list[Mapping[str, str]]:
+    """The city's 減免 types (``[[procedures.reduction_kinds]]``: name, note), in its order."""
+    return list(tenant.settings["procedures"]["reduction_kinds"])
+
+
+def shown_value(key: str, value: Any) -> str:
+    """A payload value as the receipt page and mail show it (months and dates in Japanese)."""
+    text = "" if value is None else str(value)
+    if key.endswith("_month") and re.fullmatch(r"\d{4}-\d{2}", text):
+        return f"{month_ja(text)}分"
+    if _DAY.match(text):
+        day = dt.date.fromisoformat(text)
+        return f"{day.year}年{day.month}月{day.day}日"
+    return text
+
+
+def summary_rows(kind: ProcedureKind, shown: Mapping[str, Any], suffix: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
+    """The receipt rows of ``kind``: every filled labelled field, months and dates in
+    Japanese, ``suffix`` appended per key (「2026年12月分から」)."""
+    suffix = suffix or {}
+    return [
+        (label, shown_value(key, shown[key]) + suffix.get(key, ""))
+        for key, label in kind.labelled_fields() if shown.get(key) not in (None, "")
+    ]
