@@ -87,18 +87,19 @@ def no_sideways_scroll(page) -> bool:
 
 
 @pytest.mark.browser
-def test_a_new_resident_files_start_of_use_with_the_mailed_code(page, live_server, live_app, live_mail):
-    day = enable(live_app, "nayoro")
+@pytest.mark.parametrize("slug, address", [("nayoro", "名寄市西3条南5丁目14番地"), ("kanazawa", "金沢市広坂1丁目1番1号")])
+def test_a_new_resident_files_start_of_use_with_the_mailed_code(page, live_server, live_app, live_mail, slug, address):
+    day = enable(live_app, slug)
     email = f"tennyu-{uuid.uuid4().hex[:6]}@example.jp"
     live_mail.clear()
-    page.goto(live_server.url("nayoro", "/procedures/new/move_in"))
+    page.goto(live_server.url(slug, "/procedures/new/move_in"))
     page.get_by_label("メールアドレス").fill(email)
     page.get_by_role("button", name="認証コードを送信").click()
     live_mail.wait_for(1)
     page.get_by_label("認証コード").fill(find_code(live_mail.last_to(email)))
     page.get_by_role("button", name="次へ").click()
 
-    page.locator("#f-address").fill("名寄市西3条南5丁目14番地")
+    page.locator("#f-address").fill(address)
     page.locator("#f-start_date").fill(day)
     page.locator("#f-name").fill("転入 一郎")
     page.locator("#f-name_kana").fill("てんにゅう いちろう")
@@ -110,7 +111,7 @@ def test_a_new_resident_files_start_of_use_with_the_mailed_code(page, live_serve
     page.wait_for_url("**/procedures/receipt*")
     number = receipt_number(page)
     assert re.fullmatch(r"R\d{4}-\d{6}", number)
-    assert "名寄市西3条南5丁目14番地" in page.locator("dl.facts").inner_text()
+    assert address in page.locator("dl.facts").inner_text()
     live_mail.wait_for(2)
     mail = body_of(live_mail.last_to(email))
     assert number in mail
