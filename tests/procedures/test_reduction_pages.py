@@ -4,7 +4,6 @@ at its field, and who may download a file (the member who filed it and the city'
 never another member, another city's member or another city's staff)."""
 from __future__ import annotations
 
-import datetime as dt
 import html
 import re
 
@@ -14,7 +13,6 @@ from tests.admin.conftest import make_staff, staff_client  # noqa: F401 (the fix
 from tests.procedures import files
 from tests.procedures.test_reductions import LEAK, REDUCTION
 from tests.upload_support import multipart
-from waterportal.contracts.models import MemberContract
 from waterportal.extensions import db
 from waterportal.tenancy.context import tenant_context
 
@@ -25,27 +23,6 @@ CITY_KINDS = {"nayoro": ("ひとり親世帯", "児童扶養手当証書の写�
 
 def text(response) -> str:
     return html.unescape(response.get_data(as_text=True))
-
-
-@pytest.fixture
-def member_client(app, client_for, make_member, make_contract, nayoro, kanazawa):
-    """``member_client(slug, email)`` -> (logged-in client, linked contract id)."""
-    cities = {"nayoro": nayoro, "kanazawa": kanazawa}
-
-    def make(slug: str, email: str = "taro@example.jp"):
-        city = cities[slug]
-        contract_id = make_contract(city)
-        login_id = email.split("@")[0].replace(".", "") + "01" if city.login_mode == "login_id" else None
-        member_id = make_member(city, email=email, login_id=login_id, data_visible_from=dt.date(2020, 1, 1))
-        with app.app_context(), tenant_context(city):
-            db.session.add(MemberContract(member_id=member_id, contract_id=contract_id, label="自宅"))
-            db.session.commit()
-        client = client_for(slug)
-        response = client.submit("/login", {"identifier": login_id or email, "password": PASSWORD})
-        assert response.status_code == 302, text(response)[:300]
-        return client, contract_id
-
-    return make
 
 
 def post_form(client, kind: str, fields: dict, uploads=()):

@@ -1,6 +1,6 @@
 """口座振替's helpers on blueprint ``procedures``: the bank and branch suggestions (JSON,
-for the form's script), the candidates the form shows without JavaScript, and the member's
-口座振替依頼書 (PDF).
+for the form's script), the candidates the form shows without JavaScript, the member's
+口座振替依頼書 (PDF), and the template a kind adds to its receipt and detail pages.
 
 The suggestions are public data (the 全銀 codes), at most :data:`banks.SEARCH_LIMIT` per
 answer. The PDF is the member's own request only, like its detail page.
@@ -11,12 +11,14 @@ from typing import Any
 
 from flask import abort, jsonify, redirect, request, url_for
 from flask_login import current_user
+from jinja2 import Template, TemplateNotFound
 
 from waterportal.core.files import private_download
 from waterportal.procedures import banks, services
 from waterportal.procedures.blueprint import procedures
 from waterportal.procedures.debit_pdf import debit_pdf, is_debit, sheet_filename, sheet_for
 from waterportal.tenancy.context import current_tenant
+from waterportal.tenancy.templating import city_template
 
 QUERY_MAX = 60
 
@@ -70,6 +72,16 @@ def bank_lookup(values: dict[str, Any]) -> dict[str, Any]:
 def has_debit_sheet(filed) -> bool:
     """Whether a request's pages (the citizen's and the staff's) offer the 口座振替依頼書."""
     return is_debit(filed)
+
+
+@procedures.app_template_global("kind_receipt_template")
+def kind_receipt_template(kind_key: str) -> Template | None:
+    """The city's ``procedures/kinds/<kind>_receipt.html`` (what a kind adds to its receipt and
+    detail pages: the 口座振替依頼書 of ``payment_method``), or None for a kind without one."""
+    try:
+        return city_template(current_tenant(), f"procedures/kinds/{kind_key}_receipt.html")
+    except TemplateNotFound:
+        return None
 
 
 @procedures.get("/<receipt_number>/debit.pdf")

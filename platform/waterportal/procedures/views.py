@@ -206,7 +206,10 @@ def new(kind: str):
     if member is None and not _verified_email():
         return _verify_step(tenant, procedure)
     if request.method == "GET":
-        return _form_page(tenant, procedure, member, {}, {})
+        # A link may preselect choices (the contract, 口座振替 from registration's 「支払方法」).
+        given = {key: value[:MAX_VALUE] for key, value in request.args.items()
+                 if key == "contract_id" or key in procedure.schema().fields}
+        return _form_page(tenant, procedure, member, given, {})
     values = _form_values()
     contract = _chosen_contract(member, procedure.needs_contract)
     if member is not None and procedure.needs_contract and contract is None and procedure.needs_login:
