@@ -61,6 +61,7 @@ def test_the_queue_lists_open_requests_oldest_first_and_filters(app, staff_clien
     assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
     body = page.get_data(as_text=True)
     assert '各種お手続き</a>' in body  # the console's menu
+    assert "各種お手続き(未完了 3件)" in operator.get("/admin/").get_data(as_text=True)  # the console's home
     n = {key: number(app, nayoro, queue[key]) for key in ("old", "new", "done", "returned")}
     assert receipts(body) == [n["old"], n["returned"], n["new"]]  # open only, oldest first
     every = operator.get("/admin/procedures", query_string={"status": ""}).get_data(as_text=True)
