@@ -194,3 +194,29 @@ def test_a_request_of_one_city_is_not_found_in_the_other(app, client_for, nayoro
     client = client_for("kanazawa")
     client.submit("/login", {"identifier": "suido0001", "password": PASSWORDS["kanazawa"]})
     assert client.get(f"/procedures/{number}").status_code == 404
+
+
+def test_a_visitor_stops_water_by_customer_number_phone_and_kana(app, client_for, tenant, make_contract):
+    phone = {"nayoro": "0165432111", "kanazawa": "0762202111"}[tenant.slug]
+    contract_id = make_contract(tenant, phone=phone)
+    with app.app_context(), tenant_context(tenant):
+        from waterportal.contracts.models import Contract
+
+        number = db.session.get(Contract, contract_id).customer_number
+    client = client_for(tenant.slug)
+    assert client.submit("/procedures/new/move_out", {"action": "send", "email": "jiro@example.jp"}).status_code == 302
+    client.submit("/procedures/new/move_out", {"action": "verify", "code": latest_code(app, tenant, "jiro@example.jp")})
+    form = text(client.get("/procedures/new/move_out"))
+    assert "ご登録の電話番号" in form and "お手続きするお客様番号" not in form
+    identity = {"customer_number": number, "registered_phone": phone, "holder_kana": "スイドウタロウ"}
+    wrong = client.submit("/procedures/new/move_out", {**MOVE_OUT, **identity, "holder_kana": "ベツジン"})
+    body = text(wrong)
+    assert wrong.status_code == 422 and "・お客様氏名カナが登録内容と一致しません。" in body
+    assert f'value="{number}"' in body and 'value="札幌市中央区北1条西2丁目"' in body
+    done = client.submit("/procedures/new/move_out", {**MOVE_OUT, **identity})
+    assert done.status_code == 302
+    receipt = text(client.get("/procedures/receipt"))
+    assert "R2026-000001" in receipt and "使用中止日" in receipt and phone not in receipt
+    with app.app_context(), tenant_context(tenant):
+        filed = db.session.scalar(select(ProcedureRequest))
+        assert (filed.member_id, filed.contract_id, filed.applicant_email) == (None, contract_id, "jiro@example.jp")
