@@ -147,14 +147,31 @@ def file_move_out(page, live_server, day: str) -> str:
     return receipt_number(page)
 
 
+def file_direct_debit(page, live_server, _day: str) -> str:
+    page.goto(live_server.url("nayoro", "/procedures/new/payment_method"))
+    page.locator("#f-contract_id").select_option(index=1)
+    page.locator("#f-method-1").check()
+    page.locator("#f-bank").fill("0001")
+    page.locator("#f-branch").fill("001")
+    page.locator("#f-account_type-1").check()
+    page.locator("#f-account_number").fill("1234567")
+    page.locator("#f-holder_kana").fill("スイドウ タロウ")
+    page.get_by_role("button", name="申し込む").click()
+    page.wait_for_url("**/procedures/receipt*")
+    number = receipt_number(page)
+    assert "1234567" not in page.content()  # masked from here on
+    return number
+
+
 # What the member files: kind label -> (how, the operator's message at 処理中).
 FILED = {
     "水道の使用中止": (file_move_out, "使用中止日に閉栓に伺います。"),
+    "口座振替の申込・支払方法の変更": (file_direct_debit, "金融機関に口座を確認しています。"),
 }
 
 
 @pytest.mark.browser
-def test_a_member_files_staff_process_and_the_billing_answer_completes(
+def test_a_member_files_move_out_and_direct_debit_staff_process_and_the_billing_answer_completes(
         page, browser, live_server, live_app, live_mail, tmp_path):
     day = enable(live_app, "nayoro")
     email, _number = new_member(live_app, "nayoro")
@@ -210,3 +227,4 @@ def test_a_member_files_staff_process_and_the_billing_answer_completes(
         expect(page.locator("tr", has_text=number)).to_contain_text("完了")
         assert any(number in m and "完了" in m and "お手続きが完了しました。" in m for m in mails), number
         assert any(number in m and "処理中" in m and FILED[label][1] in m for m in mails), number
+    assert not any("1234567" in m for m in mails)  # the account number is never mailed
