@@ -106,6 +106,7 @@ def test_the_detail_masks_the_account_number_and_serves_the_file_to_staff(app, s
         from waterportal.procedures.services import summary
         rows = summary(nayoro, db.session.get(ProcedureRequest, queue["new"]))
     assert rows and all(str(escape(value)) in body for _, value in rows)
+    assert "****543" in body  # the last 3 digits, as the citizen sees it
     assert "修理の領収書.pdf" in body and "受付" in body  # file and history
     download = operator.get(f"/admin/procedures/{queue['new']}/files/{queue['file']}")
     assert download.status_code == 200 and download.data == PDF
@@ -183,6 +184,14 @@ def test_assignment_to_a_staff_member_of_the_city_only(app, staff_client, make_s
     assert operator.submit(f"{path}/assign", {"assignee": ""}, form_page=path).status_code == 302
     assert get_request(app, nayoro, queue["old"]).assignee_id is None
     assert [e[1] for e in audit_entries(nayoro, "procedure.assigned")] == ["procedure.assigned"] * 2
+
+
+def test_operators_process_admins_configure(staff_client, queue):
+    operator = staff_client("nayoro", role="operator")
+    for path in ("/admin/procedures", f"/admin/procedures/{queue['old']}", "/admin/procedures/export"):
+        assert operator.get(path).status_code == 200, path
+    assert operator.get("/admin/settings/procedures").status_code == 403
+    assert "受け付ける手続き" in staff_client("nayoro").get("/admin/settings/procedures").get_data(as_text=True)
 
 
 def test_the_console_export_downloads_each_request_once(app, staff_client, nayoro, queue, audit_entries):

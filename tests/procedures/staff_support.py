@@ -8,6 +8,7 @@ import itertools
 from typing import Any
 
 from waterportal.extensions import db
+from waterportal.procedures.catalog.payment_method import DEBIT
 from waterportal.procedures.models import ProcedureAttachment, ProcedureEvent, ProcedureRequest
 from waterportal.procedures.services import encrypt_field
 from waterportal.tenancy.context import tenant_context
@@ -20,7 +21,7 @@ MOVE_IN = {
     "billing_address": "", "payment": "口座振替", "remarks": "",
 }
 PAYMENT = {
-    "method": "direct_debit", "bank_code": "0001", "bank_name": "みずほ銀行", "branch_code": "001",
+    "method": DEBIT, "bank_code": "0001", "bank_name": "みずほ銀行", "branch_code": "001",
     "branch_name": "東京営業部", "account_type": "普通", "account_type_code": "1", "account_number": "9876543",
     "holder_kana": "ｽｲﾄﾞｳ ﾀﾛｳ", "yucho_symbol": "", "yucho_number": "",
 }
