@@ -220,3 +220,28 @@ def test_a_visitor_stops_water_by_customer_number_phone_and_kana(app, client_for
     with app.app_context(), tenant_context(tenant):
         filed = db.session.scalar(select(ProcedureRequest))
         assert (filed.member_id, filed.contract_id, filed.applicant_email) == (None, contract_id, "jiro@example.jp")
+
+
+def test_a_member_without_a_linked_contract_identifies_it_and_a_visitor_may_change_address(
+        app, client_for, tenant, make_member, make_contract):
+    phone = {"nayoro": "0165432111", "kanazawa": "0762202111"}[tenant.slug]
+    contract_id = make_contract(tenant, phone=phone)
+    login_id = "suido0003" if tenant.login_mode == "login_id" else None
+    make_member(tenant, email="saburo@example.jp", login_id=login_id, password=PASSWORDS[tenant.slug],
+                **({"secret_question": "好きな食べ物は?"} if login_id else {}))
+    member = client_for(tenant.slug)
+    member.submit("/login", {"identifier": login_id or "saburo@example.jp", "password": PASSWORDS[tenant.slug]})
+    form = text(member.get("/procedures/new/move_out"))
+    assert "ご登録の電話番号" in form and "お手続きするお客様番号" not in form
+    with app.app_context(), tenant_context(tenant):
+        from waterportal.contracts.models import Contract
+
+        number = db.session.get(Contract, contract_id).customer_number
+    done = member.submit("/procedures/new/move_out", {**MOVE_OUT, "customer_number": number,
+                                                       "registered_phone": phone, "holder_kana": "スイドウタロウ"})
+    assert done.status_code == 302, text(done)
+
+    visitor = verified_visitor(app, client_for(tenant.slug), tenant)
+    assert "メールアドレスを変更する" in text(visitor.get("/procedures/new/move_in"))
+    assert visitor.submit("/procedures/start-over", {}, form_page="/procedures/new/move_in").status_code == 302
+    assert "認証コードを送信" in text(visitor.get("/procedures/new/move_in"))

@@ -212,7 +212,10 @@ def new(kind: str):
         return _form_page(tenant, procedure, member, given, {})
     values = _form_values()
     contract = _chosen_contract(member, procedure.needs_contract)
-    if member is not None and procedure.needs_contract and contract is None and procedure.needs_login:
+    if member is not None and procedure.needs_contract and contract is None and (
+            procedure.needs_login or services.member_contracts(member)):
+        # A member picks one of their contracts; one without any may still identify a contract
+        # by お客様番号 where the kind allows it (使用中止).
         return _form_page(tenant, procedure, member, values, {"contract_id": ["お手続きするお客様番号を選んでください。"]},
                           status=422)
     try:
