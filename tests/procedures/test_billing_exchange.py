@@ -251,3 +251,16 @@ def test_the_export_file_round_trips_through_import_status(app, nayoro):
     assert result.ok and result.changed == 3
     assert {get_request(app, nayoro, i).status for i in ids} == {"completed"}
 
+
+
+def test_every_kind_has_a_header_the_billing_system_can_map():
+    """Each column name once per file: a billing system maps columns by name."""
+    from waterportal.procedures.kinds import ordered
+
+    kinds = ordered()
+    assert {"move_in", "move_out", "payment_method"} <= {kind.key for kind in kinds}
+    for kind in kinds:
+        names = exporting.header(kind)
+        assert len(names) == len(set(names)), (kind.key, names)
+        assert names[:len(exporting.COMMON_COLUMNS)] == list(exporting.COMMON_COLUMNS)
+        assert len(names) > len(exporting.COMMON_COLUMNS), kind.key  # the kind's own columns follow
