@@ -117,6 +117,7 @@ def test_payment_slip_keeps_no_account(filer):
     ({"holder_kana": ""}, "holder_kana", "カタカナ"),
     ({"holder_kana": "ア" * 31}, "holder_kana", "30文字以内"),
     ({"method": "cash"}, "method", "選択"),
+    ({"method": ""}, "method", "お支払方法を選択してください"),
 ])
 def test_each_rule_names_its_field(filer, change, field, words):
     errors = errors_of(filer, {**BANK, **change})

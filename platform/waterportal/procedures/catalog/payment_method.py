@@ -36,7 +36,8 @@ ACCOUNT_FIELDS = ("bank_code", "bank_name", "branch_code", "branch_name", "accou
 
 
 class PaymentMethodSchema(Schema):
-    method = Choice("お支払方法", METHODS)
+    # Checked in ``check`` (not required here), so 「金融機関・支店を確認」 works before it is chosen.
+    method = Choice("お支払方法", METHODS, required=False)
     # Required for 口座振替 only (check): empty is fine for 納付書.
     bank = Text("金融機関", required=False, max_length=60)
     bank_pick = fields.String(load_default="", validate=validate.Length(max=10, error=PICK_AGAIN))  # a candidate
@@ -119,6 +120,8 @@ def check(ctx: KindContext, data: dict[str, Any]) -> None:  # noqa: ARG001 - the
     name a real account; 納付書: no account is kept."""
     if data.pop("lookup", ""):
         raise ProcedureInvalid(_lookup(data))
+    if not data["method"]:
+        raise ProcedureInvalid({"method": ["お支払方法を選択してください。"], **_account(data)})
     if data["method"] == SLIP:
         data.update(dict.fromkeys(("bank", "branch", *ACCOUNT_FIELDS), ""))
         errors = {}
