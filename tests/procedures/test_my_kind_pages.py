@@ -124,7 +124,11 @@ def test_bank_suggestions_are_json(client):
     branches = client.get("/procedures/banks/branches?bank=0116%20北海道銀行&q=なよろ").get_json()
     assert branches["branches"] == [{"code": "704", "name": "名寄", "kana": "ナヨロ", "label": "704 名寄"}]
     assert client.get("/procedures/banks/branches?bank=abc&q=x").get_json() == {"branches": []}
-    assert client.get("/procedures/banks?q=" + "x" * 5000).get_json() == {"banks": []}
+    for hostile in ("x" * 5000, "ab%00cd", "%3Cscript%3Ealert(1)%3C/script%3E", "😀🚰", "-1", "9" * 40, ""):
+        response = client.get(f"/procedures/banks?q={hostile}")
+        assert response.status_code == 200 and response.get_json() == {"banks": []}, hostile
+        branches = client.get(f"/procedures/banks/branches?bank={hostile}&q={hostile}")
+        assert branches.status_code == 200 and branches.get_json() == {"branches": []}, hostile
 
 
 @pytest.mark.parametrize("slug", ["nayoro", "kanazawa"])

@@ -128,6 +128,12 @@ def search_banks(text: str | None, limit: int = SEARCH_LIMIT) -> list[Bank]:
     return (exact + rest)[:limit]
 
 
+@functools.lru_cache(maxsize=64)
+def _branch_index(bank_code: str) -> list[tuple[str, str, Branch]]:
+    """A bank's branches with their normalised name and kana (kept for the banks searched most)."""
+    return [(_norm(b.name), _norm(b.kana), b) for b in _directory()[0][bank_code].branches.values()]
+
+
 def search_branches(bank_: Bank, text: str | None, limit: int = SEARCH_LIMIT) -> list[Branch]:
     """Branches of a bank for a typed 3-digit code (its prefix) or name/kana."""
     raw = unicodedata.normalize("NFKC", text or "").strip()
@@ -138,7 +144,7 @@ def search_branches(bank_: Bank, text: str | None, limit: int = SEARCH_LIMIT) ->
     query = _norm(raw)
     if not query:
         return []
-    items = [(_norm(b.name), _norm(b.kana), b) for b in bank_.branches.values()]
+    items = _branch_index(bank_.code)
     exact = [b for name, kana, b in items if query in (name, kana)]
     rest = [b for b in _ranked(query, items, limit) if b not in exact]
     return (exact + rest)[:limit]
