@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.imports.helpers import bill_row, csv_text
+from waterportal.imports import reading
 from waterportal.imports.bill_validation import BillRows
 from waterportal.imports.reading import CsvFile
 from waterportal.imports.validation import BILL_COLUMNS, BILL_OPTIONAL, map_header
@@ -123,9 +124,13 @@ def flat(chunks) -> list[tuple[int, list[str]]]:
     return [(line, record) for lines, chunk in chunks for line, record in zip(lines, chunk, strict=True)]
 
 
+@pytest.mark.parametrize("text_block", [16, 200, 1 << 16])
 @pytest.mark.parametrize("breaks", ["\r\n", "\n", "\r"])
 @pytest.mark.parametrize("size", [1, 2, 3, 100])
-def test_chunks_number_physical_lines_as_rows_does(breaks, size):
+def test_chunks_number_physical_lines_as_rows_does(breaks, size, text_block, monkeypatch):
+    """Lines 1-2 plain text (split by str.split), then quoted line breaks (the csv module from
+    the block that holds the first quote: the first block, or a later one when blocks are small)."""
+    monkeypatch.setattr(reading, "TEXT_BLOCK", text_block)
     data = file_text(breaks)
     with CsvFile(data) as one_by_one:
         expected = list(one_by_one.rows([]))
@@ -148,3 +153,34 @@ def test_a_csv_error_ends_the_rows_after_those_before_it(size):
         got = flat(chunked.chunks(size, problems))
     assert got == expected and len(got) == 4
     assert problems == expected_problems and [p.line for p in problems] == [6]
+
+
+PLAIN = [bill_row(number) for number in NUMBERS[:30]]
+
+
+@pytest.mark.parametrize("ending", ["\r\n", "\n", "\r", "mixed"])
+@pytest.mark.parametrize("text_block", [16, 100, 1 << 16])
+@pytest.mark.parametrize("last_newline", [True, False])
+def test_plain_text_reads_as_the_csv_module_reads_it(ending, text_block, last_newline, monkeypatch):
+    monkeypatch.setattr(reading, "TEXT_BLOCK", text_block)
+    lines = csv_text(BILL_COLUMNS, PLAIN).split("\r\n")[:-1]
+    lines[10:12] = ["", "  "]  # blank lines
+    if ending == "mixed":  # CR LF, then one LF alone: the csv module reads the rest
+        text = "\r\n".join(lines[:20]) + "\n" + "\r\n".join(lines[20:])
+    else:
+        text = ending.join(lines)
+    data = (text + ("\r\n" if ending == "mixed" else ending) * last_newline).encode()
+    with CsvFile(data) as one_by_one:
+        expected = list(one_by_one.rows([]))
+    with CsvFile(data) as chunked:
+        got = flat(chunked.chunks(7, []))
+        assert chunked.count == len(expected) == 28
+    assert got == expected
+
+
+def test_an_over_long_field_without_quotes_is_the_csv_modules_error():
+    data = csv_text(BILL_COLUMNS, [*PLAIN[:3], bill_row(NUMBERS[3], period_start="x" * 200_000)]).encode()
+    problems: list = []
+    with CsvFile(data) as chunked:
+        assert [line for line, _ in flat(chunked.chunks(100, problems))] == [2, 3, 4]
+    assert [(p.line, p.message) for p in problems] == [(5, "CSV として読めません (1つの項目が長すぎます (131,072文字まで))")]

@@ -27,6 +27,7 @@ Source = str | os.PathLike | IO[bytes] | bytes
 
 BOM = b"\xef\xbb\xbf"
 BLOCK = 1 << 20  # bytes read at a time
+TEXT_BLOCK = 1 << 16  # characters decoded at a time by CsvFile.chunks (about 1,000 bill lines)
 # An upload that cannot seek is copied once (in memory up to this size, then to a temp file).
 SPOOL_BYTES = 8 << 20
 # Longest value quoted back in a message: a clerk needs to recognise it, not to read 100 KB.
@@ -130,6 +131,7 @@ class CsvFile:
         self._records: Iterator[list[str]] | None = None
         self._reader: Any = None
         self._next_line = 1
+        self._line_base: int | None = None  # chunks(): the csv reader's line 1 is this + 1
         self._survey()
         if not self.errors:
             self._open_rows()
@@ -174,6 +176,7 @@ class CsvFile:
             self.errors.append(Problem(nul_line, "-", "NUL 文字が含まれています (UTF-8 または Shift_JIS の CSV で保存してください)"))
 
     def _open_rows(self) -> None:
+        self._line_base = None
         self._stream.seek(self._start)
         self._text = io.TextIOWrapper(self._stream, encoding=self.encoding, newline="")
         self._reader = csv.reader(self._text, strict=True)
@@ -204,39 +207,98 @@ class CsvFile:
             self._reader = None
 
     def chunks(self, size: int, problems: list[Problem]) -> Iterator[tuple[Sequence[int], list[list[str]]]]:
-        """The data rows after the header, ``size`` records at a time, as (physical lines, records).
+        """The data rows after the header, about ``size`` records at a time, as (physical lines, records).
 
-        The records are taken from the csv reader in C (``list.extend``), not one generator step
-        each; the lines are a ``range`` when every record of the chunk took one line (the common
-        case, checked against the reader's line count), else counted from the line breaks inside
-        the records' quoted fields. Blank lines are dropped; a CSV error is added to ``problems``
-        and ends the rows (those read before it are still yielded).
+        The same records and lines as :meth:`rows`, with less Python a record: text without
+        quotes is split in C (:meth:`_plain_pieces`), the rest is taken from the csv reader a
+        chunk at a time (:meth:`_quoted_pieces`). Blank lines are dropped; a CSV error is added to
+        ``problems`` and ends the rows (those read before it are still yielded).
         """
         if self.errors or not self.header or self._reader is None:
             return
-        reader = self._reader
+        lines: list[int] = []
+        records: list[list[str]] = []
+        for piece_lines, piece_records in itertools.chain(self._plain_pieces(), self._quoted_pieces(size, problems)):
+            lines += piece_lines
+            records += piece_records
+            while len(records) >= size:
+                yield from self._data(lines[:size], records[:size])
+                del lines[:size], records[:size]
+        if records:
+            yield from self._data(lines, records)
+
+    def _data(self, lines: list[int], records: list[list[str]]) -> Iterator[tuple[Sequence[int], list[list[str]]]]:
+        """The records that are not blank lines, counted; nothing when all are."""
+        if min(map(len, records)) < 2:  # blank lines among them (a one-column record is no data row)
+            kept = [(line, record) for line, record in zip(lines, records, strict=True)
+                    if record and (len(record) > 1 or record[0].strip())]
+            lines, records = [line for line, _ in kept], [record for _, record in kept]
+        self.count += len(records)
+        if records:
+            yield lines, records
+
+    def _plain_pieces(self) -> Iterator[tuple[range, list[list[str]]]]:
+        """Records of the text read in blocks of :data:`TEXT_BLOCK` characters and cut after
+        their last line break, while a block holds no quote and no CR but in CR LF: then a
+        line is a record and its fields are what lies between commas, exactly as the csv
+        module reads it, but split by ``str.split`` in C. The first block that is not that
+        plain (or holds a line longer than the csv field limit, whose error the csv module
+        names) is handed with the rest of the file to :meth:`_quoted_pieces`."""
+        text = self._text
+        assert text is not None
+        carry = ""
+        limit = csv.field_size_limit()
+        while True:
+            block = text.read(TEXT_BLOCK)
+            piece = carry + block
+            cut = piece.rfind("\n") + 1 if block else len(piece)
+            head, carry = piece[:cut], piece[cut:]
+            if '"' in head or len(carry) > TEXT_BLOCK:  # a quote; a very long line, or CR alone ends lines
+                break
+            # Lines end in LF, or all in CR LF (counted, not replaced: a copy of the block)
+            crlf = "\r" in head
+            end = "\r\n" if crlf else "\n"
+            body = head[:-len(end)] if head.endswith(end) else head
+            found = body.split(end) if body else []
+            if crlf and not (head.count("\r") == head.count("\n") == len(found) - (body is head)):
+                break
+            if found and max(map(len, found)) > limit:
+                break
+            records = [line.split(",") for line in found]
+            start = self._next_line
+            self._next_line += len(records)
+            yield range(start, start + len(records)), records
+            if not block:
+                return
+        # From the first line of this block on, the csv module reads (numbering its lines after
+        # ours): the text not split yet, completed to the end of its line (the reader takes each
+        # string it is given as ending a line), then the rest of the file.
+        rest = io.StringIO(head + carry + text.readline(), newline="")
+        self._reader = csv.reader(itertools.chain(rest, text), strict=True)
+        self._line_base = self._next_line - 1
+
+    def _quoted_pieces(self, size: int, problems: list[Problem]) -> Iterator[tuple[Sequence[int], list[list[str]]]]:
+        """Records from the csv reader, ``size`` at a time taken in C (``list.extend``); their
+        lines a ``range`` when each took one line (checked against the reader's line count),
+        else counted from the line breaks inside their quoted fields."""
+        reader = self._reader if self._line_base is not None else None
+        base = self._line_base or 0
         while reader is not None:
             start = self._next_line
             records: list[list[str]] = []
             try:
                 records.extend(itertools.islice(reader, size))
             except csv.Error as exc:  # the records before it are kept by extend
-                problems.append(Problem(reader.line_num or 1, "-", _csv_reason(exc)))
+                problems.append(Problem((base + reader.line_num) or 1, "-", _csv_reason(exc)))
                 self._reader = reader = None
             if not records:
                 return
-            if reader is not None and reader.line_num - start + 1 == len(records):
+            if reader is not None and base + reader.line_num - start + 1 == len(records):
                 lines: Sequence[int] = range(start, start + len(records))
-                self._next_line = reader.line_num + 1
+                self._next_line = base + reader.line_num + 1
             else:
                 lines, self._next_line = _record_lines(records, start)
-            if min(map(len, records)) < 2:  # blank lines among them (a one-column record is no data row)
-                kept = [(line, record) for line, record in zip(lines, records, strict=True)
-                        if record and (len(record) > 1 or record[0].strip())]
-                lines, records = [line for line, _ in kept], [record for _, record in kept]
-            self.count += len(records)
-            if records:
-                yield lines, records
+            yield lines, records
 
     def rows(self, problems: list[Problem]) -> Iterator[tuple[int, list[str]]]:
         """The data rows after the header, one at a time; a CSV error is added to ``problems``."""
