@@ -1,13 +1,14 @@
 """Small request and response helpers shared by every blueprint, each written once.
 
 The client address, the 429 response with ``Retry-After``, the ``no-store`` header for
-pages with personal data and the consoles, and the same-site ``next=`` check.
+pages with personal data and the consoles, the same-site ``next=`` check, and the
+templates' ``url_for`` that builds each link once.
 """
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import make_response, request
+from flask import current_app, has_request_context, make_response, request, url_for
 from werkzeug.wrappers import Response
 
 
@@ -59,3 +60,42 @@ def safe_next(value: str | None, prefix: str = "/") -> str | None:
         return None
     parts = urlsplit(value)
     return value if not parts.scheme and not parts.netloc else None
+
+
+# Links a worker remembers per app before it starts over (a page's links are a few dozen;
+# links with ids, such as a bill's, come and go).
+REMEMBERED_URLS = 4096
+
+
+def remembered_url_for(endpoint: str, **values) -> str:
+    """The templates' ``url_for``: Flask's, remembered per (script root, endpoint, arguments).
+
+    Every page builds the same layout links (stylesheets, menu, footer), 8 to 17 a page, and
+    building one cost as much as a tenth of a city page (issue 10). A relative link depends
+    only on the URL map, the script root and the arguments: there is no host or subdomain
+    matching and no ``url_defaults``, so the remembered link is the one Flask would build.
+    Anything else (a blueprint-relative ``.name``, ``_external``, ``_anchor``, ``_method``,
+    ``_scheme``, an unhashable argument, no request) is built by Flask every time.
+    """
+    app = current_app._get_current_object()
+    if (endpoint.startswith(".") or app.url_default_functions or any(key.startswith("_") for key in values)
+            or not has_request_context()):  # outside a request (mail) Flask builds external links
+        return url_for(endpoint, **values)
+    try:
+        key = (request.script_root, endpoint, *sorted(values.items()))
+        known = app.extensions["waterportal.urls"]
+        found = known.get(key)
+    except TypeError:  # an unhashable argument
+        return url_for(endpoint, **values)
+    if found is None:
+        found = url_for(endpoint, **values)
+        if len(known) >= REMEMBERED_URLS:
+            known.clear()
+        known[key] = found
+    return found
+
+
+def install_remembered_url_for(app) -> None:
+    """Make :func:`remembered_url_for` the templates' ``url_for`` (one cache per app)."""
+    app.extensions["waterportal.urls"] = {}
+    app.jinja_env.globals["url_for"] = remembered_url_for

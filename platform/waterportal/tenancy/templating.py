@@ -16,9 +16,10 @@ from __future__ import annotations
 from pathlib import Path
 from weakref import WeakKeyDictionary
 
-from flask import Flask, current_app, render_template, url_for
+from flask import Flask, current_app, render_template
 from jinja2 import BaseLoader, ChoiceLoader, FileSystemLoader, PrefixLoader, Template
 
+from waterportal.core.web import install_remembered_url_for, remembered_url_for
 from waterportal.tenancy.branding import colours_key
 from waterportal.tenancy.context import TenantContext, current_tenant, current_tenant_or_none
 
@@ -80,6 +81,7 @@ def render_page(name: str, **context) -> str:
 def register_templating(app: Flask) -> None:
     """Install the loader and the template globals every citizen page uses."""
     app.jinja_loader = build_loader(app, Path(app.config["TENANTS_DIR"]), Path(app.config["THEMES_DIR"]))  # type: ignore[assignment]
+    install_remembered_url_for(app)
 
     @app.context_processor
     def tenant_globals():
@@ -90,7 +92,8 @@ def register_templating(app: Flask) -> None:
             "tenant": tenant,
             "settings": tenant.settings,
             # The city's colours: a stylesheet, not an inline <style> (no 'unsafe-inline' in the CSP).
-            "brand_css_url": url_for("theme_assets.brand_css", c=colours_key(tenant.settings.get("branding", {}))),
+            "brand_css_url": remembered_url_for("theme_assets.brand_css",
+                                                c=colours_key(tenant.settings.get("branding", {}))),
         }
 
     @app.template_filter("yen")
