@@ -25,6 +25,7 @@ from waterportal.demo.staff import DEMO_STAFF
 from waterportal.extensions import db
 from waterportal.mail.models import OutboxMessage
 from waterportal.procedures import dates, services
+from waterportal.procedures.catalog.payment_method import DEBIT
 from waterportal.procedures.models import (
     STATUS_COMPLETED,
     STATUS_IN_PROGRESS,
@@ -32,6 +33,7 @@ from waterportal.procedures.models import (
     STATUS_RETURNED,
     ProcedureRequest,
 )
+from waterportal.procedures.paperless_state import OPT_IN
 from waterportal.tenancy.context import TenantContext, tenant_context
 
 
@@ -67,6 +69,20 @@ def _billing_address(_day: dt.date, _contract: Contract | None) -> dict[str, Any
             "building": "", "recipient": "デモ 送付先"}
 
 
+def _direct_debit(_day: dt.date, contract: Contract | None) -> dict[str, Any]:
+    return {"method": DEBIT, "bank": "0116", "branch": "704", "account_type": "普通", "account_number": "0123456",
+            "holder_kana": contract.holder_name_kana if contract else "ﾃﾞﾓ ﾀﾛｳ"}
+
+
+def _holder_change(day: dt.date, _contract: Contract | None) -> dict[str, Any]:
+    return {"new_name": "企業 次郎", "new_name_kana": "キギョウジロウ", "reason": "ご家族の間での名義の変更",
+            "reason_detail": "", "effective_date": day.isoformat(), "phone": "0762202111"}
+
+
+def _paperless(_day: dt.date, _contract: Contract | None) -> dict[str, Any]:
+    return {"choice": OPT_IN, "consent": "y"}
+
+
 SEEDS: dict[str, tuple[DemoRequest, ...]] = {
     "nayoro": (
         DemoRequest("move_in", False, _move_in("転入 一郎", "テンニュウイチロウ", "名寄市西3条南5丁目14番地", "09012345678"),
@@ -76,6 +92,9 @@ SEEDS: dict[str, tuple[DemoRequest, ...]] = {
         DemoRequest("billing_address", True, _billing_address, STATUS_RETURNED,
                     "郵便番号と住所が一致しません。送付先の住所をご確認のうえ、再提出してください。"),
         DemoRequest("move_out", True, _move_out, STATUS_COMPLETED, "使用中止の手続きが完了しました。最終料金は転居先にお送りします。"),
+        DemoRequest("payment_method", True, _direct_debit, STATUS_IN_PROGRESS,
+                    "口座振替依頼書を受け取りました。金融機関に口座を確認しています。"),
+        DemoRequest("paperless", True, _paperless),
     ),
     "kanazawa": (
         DemoRequest("move_in", False, _move_in("転入 花子", "テンニュウハナコ", "金沢市広坂1丁目1番1号", "09034567890"),
@@ -85,6 +104,7 @@ SEEDS: dict[str, tuple[DemoRequest, ...]] = {
         DemoRequest("billing_address", True, _billing_address, STATUS_IN_PROGRESS, "送付先の変更を受け付けました。"),
         DemoRequest("move_out", True, _move_out, STATUS_RETURNED,
                     "使用中止日が引越し予定日と異なるようです。日付をご確認のうえ、再提出してください。"),
+        DemoRequest("holder_change", True, _holder_change),
     ),
 }
 
