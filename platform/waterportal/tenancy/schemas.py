@@ -15,6 +15,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 
 from waterportal.core.auth.passwords import FLOOR_MIN_LENGTH, MAX_LENGTH, MAX_LENGTH_AT_LEAST
 from waterportal.core.exceptions import SettingsInvalid
+from waterportal.core.invoice_numbers import ROUNDINGS, is_registration_number
 from waterportal.core.time import closure_days, parse_hhmm
 from waterportal.tenancy.branding import contrast_ratio
 from waterportal.tenancy.hosts import normalise_host
@@ -132,6 +133,38 @@ class CalendarSchema(Section):
 
 class BillingSchema(Section):
     cycle = fields.String(load_default="monthly", validate=validate.OneOf(["monthly", "bimonthly"]))
+
+
+CHARGE_KINDS = ("water", "sewer")  # the bill's charge columns: water_charge, sewer_charge
+
+
+class InvoiceIssuerSchema(Section):
+    """Who issues the 適格請求書 for one kind of charge, with its 登録番号."""
+
+    charge = fields.String(required=True, validate=validate.OneOf(CHARGE_KINDS))
+    name = fields.String(required=True, validate=validate.Length(1, 100))
+    registration_number = fields.String(required=True)
+
+    @validates("registration_number")
+    def _number(self, value: str, **_: Any) -> None:
+        if not is_registration_number(value):
+            raise ValidationError("登録番号は T と13桁の数字で、法人番号の検査用数字が正しいものを指定してください")
+
+
+class InvoiceSchema(Section):
+    """適格請求書: issuers per charge, the rounding of the tax, the 取引年月日, the 媒介者交付特例 note."""
+
+    issuers = fields.List(fields.Nested(InvoiceIssuerSchema), load_default=list)
+    rounding = fields.String(load_default="floor", validate=validate.OneOf(list(ROUNDINGS)))
+    transaction_date = fields.String(load_default="reading_date", validate=validate.OneOf(["reading_date", "period"]))
+    intermediary_note = fields.Boolean(load_default=False)
+    reduced_rate = fields.Boolean(load_default=False)  # show the 8% row even when it is 0
+
+    @validates("issuers")
+    def _one_per_charge(self, value: list[dict[str, str]], **_: Any) -> None:
+        charges = [issuer.get("charge") for issuer in value if isinstance(issuer, dict)]
+        if len(set(charges)) != len(charges):
+            raise ValidationError("同じ料金の発行者が重複しています")
 
 
 class BrandingSchema(Section):
@@ -264,6 +297,7 @@ class TenantDefinitionSchema(Section):
     service_hours = fields.Nested(ServiceHoursSchema, load_default=None, allow_none=True)
     calendar = fields.Nested(CalendarSchema, load_default=lambda: CalendarSchema().load({}))
     billing = fields.Nested(BillingSchema, load_default=lambda: BillingSchema().load({}))
+    invoice = fields.Nested(InvoiceSchema, load_default=lambda: InvoiceSchema().load({}))
     branding = fields.Nested(BrandingSchema, load_default=lambda: BrandingSchema().load({}))
     mail = fields.Nested(MailSchema, required=True)
     contact = fields.Nested(ContactSchema, required=True)
