@@ -149,6 +149,8 @@ def test_paperless_in_nayoro(member_client):
     client, contract_id = member_client("nayoro")
     form = text(client.get("/procedures/new/paperless"))
     assert "次回の請求分から適用" in form
+    # The form names the month for each linked contract (no bill yet: next month) and its state now.
+    assert re.search(r"<td>紙の検針票を郵送</td><td>2026年12月分から</td>", form)
     response = post(client, "paperless", {"choice": PAPERLESS["choice"]}, contract_id)
     assert response.status_code == 422 and "同意が必要" in text(response)
     assert post(client, "paperless", PAPERLESS, contract_id).status_code == 302

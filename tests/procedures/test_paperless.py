@@ -125,3 +125,26 @@ def test_a_city_without_paperless_refuses_it(filer):
     closed = with_kinds(tenant, "holder_change")
     with pytest.raises(ProcedureUnavailable):
         services.submit_procedure(closed, "paperless", OPT_OUT, member=member, contract=contract)
+
+
+def test_the_app_hands_over_the_latest_bill(app, nayoro, make_member, make_contract):
+    """Without the test's stand-in: the month comes from the contract's bills (billing)."""
+    from waterportal.billing.models import Bill
+    from waterportal.billing.queries import latest_billing_month
+
+    assert app.extensions[paperless_state.BILL_MONTHS] is latest_billing_month
+    tenant = with_kinds(nayoro, *MY_KINDS)
+    with member_with_contract(app, make_member, make_contract, tenant) as (member, contract):
+        for month in ("2026-09", "2026-11", "2026-10"):
+            day = dt.date(int(month[:4]), int(month[5:]), 1)
+            db.session.add(Bill(contract_id=contract.id, billing_month=month, period_start=day, period_end=day,
+                                reading_date=day, previous_reading=0, current_reading=10, usage_m3=10,
+                                water_charge=1000, sewer_charge=500, tax=136, total=1500, due_date=day))
+        db.session.flush()
+        assert paperless_state.latest_bill_month(contract.id) == "2026-11"
+        request = file(tenant, "paperless", OPT_IN, member, contract, today=TODAY)
+        assert request.payload["effective_month"] == "2026-12"
+        bimonthly = with_setting(tenant, "billing", cycle="bimonthly")
+        services.withdraw(tenant, request, member)
+        again = file(bimonthly, "paperless", OPT_IN, member, contract, today=TODAY)
+        assert again.payload["effective_month"] == "2027-01"

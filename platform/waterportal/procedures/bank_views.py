@@ -1,6 +1,7 @@
-"""口座振替's helpers on blueprint ``procedures``: the bank and branch suggestions (JSON,
-for the form's script), the candidates the form shows without JavaScript, the member's
-口座振替依頼書 (PDF), and the template a kind adds to its receipt and detail pages.
+"""Helpers of the 口座振替 and ペーパーレス pages on blueprint ``procedures``: the bank and
+branch suggestions (JSON, for the form's script), the candidates the form shows without
+JavaScript, the member's 口座振替依頼書 (PDF), each contract's 検針票 state and the month a
+change applies from, and the template a kind adds to its receipt and detail pages.
 
 The suggestions are public data (the 全銀 codes), at most :data:`banks.SEARCH_LIMIT` per
 answer. The PDF is the member's own request only, like its detail page.
@@ -14,7 +15,7 @@ from flask_login import current_user
 from jinja2 import Template, TemplateNotFound
 
 from waterportal.core.files import private_download
-from waterportal.procedures import banks, services
+from waterportal.procedures import banks, dates, paperless_state, services
 from waterportal.procedures.blueprint import procedures
 from waterportal.procedures.debit_pdf import debit_pdf, is_debit, sheet_filename, sheet_for
 from waterportal.tenancy.context import current_tenant
@@ -72,6 +73,17 @@ def bank_lookup(values: dict[str, Any]) -> dict[str, Any]:
 def has_debit_sheet(filed) -> bool:
     """Whether a request's pages (the citizen's and the staff's) offer the 口座振替依頼書."""
     return is_debit(filed)
+
+
+@procedures.app_template_global("paperless_overview")
+def paperless_overview(contracts) -> list[tuple[Any, str, str]]:
+    """The ペーパーレス form's table: each linked contract, its 検針票 now, and the billing
+    month a change filed today applies from."""
+    tenant = current_tenant()
+    today = dates.city_today(tenant)
+    found = paperless_state.states(tenant, [c.id for c in contracts])
+    return [(contract, found[contract.id].text, paperless_state.month_text(paperless_state.next_billing_month(
+        tenant, paperless_state.latest_bill_month(contract.id), today))) for contract in contracts]
 
 
 @procedures.app_template_global("kind_receipt_template")
