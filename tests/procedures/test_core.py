@@ -111,13 +111,15 @@ def test_a_date_outside_the_window_is_refused_at_its_field_naming_the_window(app
                                                            email="hanako@example.jp"))
         assert errors == {"start_date": [window.message()]}
         errors = invalid(lambda: services.submit_procedure(
-            tenant, "move_in", move_in(start_date="2026-13-01", name="", name_kana="ＡＢＣ", phone="12", persons="0"),
+            tenant, "move_in", move_in(start_date="2026-13-01", name="", name_kana="ＡＢＣ", phone="12", persons="0",
+                                       payment=""),
             email="hanako@example.jp"))
         assert errors["start_date"] == ["使用開始日は 2026-12-04 の形式で、正しい日付を入力してください。"]
         assert errors["name"] == ["契約者のお名前を入力してください。"]
         assert errors["name_kana"] == ["契約者のお名前(フリガナ)はカタカナで入力してください。"]
         assert errors["phone"] == ["電話番号は0から始まる10桁または11桁の数字で入力してください。"]
         assert errors["persons"] == ["世帯人数は1から20までの数字で入力してください。"]
+        assert errors["payment"] == ["お支払い方法のご希望を選択してください。"]
         assert db.session.scalar(select(func.count(ProcedureRequest.id))) == 0
 
 

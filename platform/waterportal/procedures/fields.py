@@ -27,11 +27,14 @@ PHONE = re.compile(r"^0\d{9,10}$")
 class Text(fields.String):
     """A one-line (or ``multiline``) text: required unless ``required=False``, at most ``max_length``."""
 
+    # What a missing value asks for (「…を入力してください。」; a choice says 選択).
+    verb = "入力"
+
     def __init__(self, label: str, *, required: bool = True, max_length: int = 100, multiline: bool = False,
                  **kwargs: Any):
         super().__init__(required=required, load_default="" if not required else fields.missing_,
                          metadata={"label": label, "max_length": max_length, **kwargs.pop("metadata", {})},
-                         error_messages={"required": f"{label}を入力してください。",
+                         error_messages={"required": f"{label}を{self.verb}してください。",
                                          "invalid": f"{label}の形式が正しくありません。"}, **kwargs)
         self.label, self.max_length, self.multiline, self.must = label, max_length, multiline, required
 
@@ -39,7 +42,7 @@ class Text(fields.String):
         text = super()._deserialize(value, attr, data, **kwargs)
         text = text.strip() if self.multiline else squash_spaces(text)
         if not text and self.must:
-            raise ValidationError(f"{self.label}を入力してください。")
+            raise ValidationError(f"{self.label}を{self.verb}してください。")
         if len(text) > self.max_length:
             raise ValidationError(f"{self.label}は{self.max_length}文字以内で入力してください。")
         return text
@@ -87,6 +90,8 @@ class Digits(Text):
 
 class Choice(Text):
     """One of ``choices`` (radio buttons or a select)."""
+
+    verb = "選択"
 
     def __init__(self, label: str, choices: Sequence[str], **kwargs: Any):
         super().__init__(label, max_length=200, metadata={"choices": tuple(choices)}, **kwargs)
