@@ -85,14 +85,16 @@ def _value(payload: dict[str, Any], key: str) -> str:
     return str(value)
 
 
-def row(tenant: TenantContext, kind: ProcedureKind, request: ProcedureRequest) -> list[str]:
-    """One request as the cells of :func:`header` (sensitive fields in clear: the billing
-    system needs the account number; this file is the only place it leaves the database)."""
+def row(tenant: TenantContext, kind: ProcedureKind, request: ProcedureRequest,
+        columns: tuple[tuple[str, str], ...]) -> list[str]:
+    """One request as the cells of :func:`header` (``columns``: the kind's, computed once per
+    file; sensitive fields in clear: the billing system needs the account number, and this
+    file is the only place it leaves the database)."""
     payload = export_payload(kind, request.payload or {})
     return [
         request.receipt_number, kind.key, city_time_text(request.created_at, tenant.timezone),
         request.customer_number, request.applicant_name, request.applicant_kana, request.applicant_email,
-        *(_value(payload, key) for _, key in kind.columns()),
+        *(_value(payload, key) for _, key in columns),
     ]
 
 
@@ -154,7 +156,8 @@ def export_requests(tenant: TenantContext, kind_key: str, *, actor: str, since: 
     now = now or utcnow_naive()
     encoding = tenant.settings["procedures"]["export_encoding"]
     requests = db.session.scalars(selected(tenant, kind.key, since=since, until=until, again=again)).all()
-    text = write_csv(header(kind), (row(tenant, kind, r) for r in requests))
+    columns = kind.columns()  # builds the kind's schema: once per file, not per row
+    text = write_csv(header(kind), (row(tenant, kind, r, columns) for r in requests))
     body, replaced = encode(text, encoding)
     batch = f"{to_city_time(now, tenant.timezone):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
     ids = [r.id for r in requests]
