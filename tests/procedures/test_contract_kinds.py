@@ -138,3 +138,16 @@ def test_a_city_that_does_not_offer_the_kind_refuses_it(filer):
     closed = with_kinds(tenant, "paperless")
     with pytest.raises(ProcedureUnavailable):
         services.submit_procedure(closed, "holder_change", HOLDER, member=member, contract=contract)
+
+
+def test_export_rows_of_both_kinds(filer):
+    from waterportal.procedures import export
+
+    submit, tenant, _, _ = filer
+    for key, payload, expected in (
+        ("holder_change", HOLDER, ["水道 花子", "スイドウハナコ", "ご家族の間での名義の変更", "", "2026-11-24", "0165432111"]),
+        ("billing_address", ADDRESS, ["100-0001", "東京都", "千代田区", "千代田1-1", "水道ビル 301", "水道 太郎"]),
+    ):
+        kind = get_kind(key)
+        cells = export.row(tenant, kind, submit(key, payload), kind.columns())
+        assert cells[len(export.COMMON_COLUMNS):] == expected

@@ -169,3 +169,20 @@ def test_the_lookup_button_checks_the_bank_and_files_nothing(filer):
     assert "「999」" in errors_of(filer, {**BANK, "lookup": "1", "branch": "999"})["branch"][0]
     assert services.list_for_member(tenant, db.session.get(Member, submit(BANK).member_id))[0].payload.get("lookup") is None
     assert len(db.session.scalars(select(ProcedureRequest)).all()) == 1
+
+
+def test_the_export_row_has_the_account_in_full_and_shift_jis_keeps_the_kana(filer):
+    from waterportal.procedures import export
+
+    submit, tenant = filer
+    request = submit(BANK)
+    kind = get_kind("payment_method")
+    head = export.header(kind)
+    assert head[len(export.COMMON_COLUMNS):] == [
+        "支払方法", "金融機関コード", "金融機関名", "支店コード", "支店名", "預金種目コード", "口座番号", "口座名義カナ",
+        "ゆうちょ記号", "ゆうちょ番号"]
+    cells = dict(zip(head, export.row(tenant, kind, request, kind.columns()), strict=True))
+    assert (cells["金融機関コード"], cells["支店コード"], cells["預金種目コード"], cells["口座番号"]) == ("0116", "704", "1", "1234567")
+    assert cells["口座名義カナ"] == "ｽｲﾄﾞｳ ﾀﾛｳ"
+    body, replaced = export.encode(export.write_csv(head, [list(cells.values())]), "shift_jis")
+    assert replaced == 0 and "ｽｲﾄﾞｳ ﾀﾛｳ".encode("cp932") in body
