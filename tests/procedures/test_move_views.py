@@ -245,3 +245,8 @@ def test_a_member_without_a_linked_contract_identifies_it_and_a_visitor_may_chan
     assert "メールアドレスを変更する" in text(visitor.get("/procedures/new/move_in"))
     assert visitor.submit("/procedures/start-over", {}, form_page="/procedures/new/move_in").status_code == 302
     assert "認証コードを送信" in text(visitor.get("/procedures/new/move_in"))
+
+
+def test_every_page_leads_visitors_to_the_procedures(client_for, tenant):
+    page = text(client_for(tenant.slug).get("/login"))
+    assert '<a href="/procedures/">引越し・各種お手続き</a>' in page
