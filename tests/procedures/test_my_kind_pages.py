@@ -16,6 +16,7 @@ from sqlalchemy import select
 from tests.admin.conftest import make_staff, staff_client  # noqa: F401 (the fixtures)
 from waterportal.audit.models import AuditEntry
 from waterportal.extensions import db
+from waterportal.procedures import services
 from waterportal.procedures.models import ProcedureRequest
 from waterportal.tenancy.context import tenant_context
 
@@ -189,3 +190,22 @@ def test_staff_download_the_sheet_audited(app, member_client, staff_client, nayo
         actions = db.session.scalars(select(AuditEntry.action)).all()
     assert "procedure.debit_sheet_downloaded" in actions
     assert staff_client("kanazawa").get(f"/admin/procedures/{request_id}/debit.pdf").status_code == 404
+
+
+def test_a_returned_direct_debit_is_corrected_with_the_number_typed_again(app, member_client, nayoro):
+    client, contract_id = member_client("nayoro")
+    post(client, "payment_method", BANK, contract_id)
+    number, _ = receipt(client)
+    with app.app_context(), tenant_context(nayoro):
+        filed = db.session.scalar(select(ProcedureRequest))
+        services.change_status(nayoro, filed, "returned", "口座番号をご確認ください。", "staff:1")
+        db.session.commit()
+    page = text(client.get(f"/procedures/{number}"))
+    assert "口座番号などは、確認のためもう一度入力してください" in page
+    assert 'value="0116 北海道銀行"' in page and 'value="704 名寄"' in page  # kept as resolved
+    assert 'id="f-account_number" name="account_number" type="text" value=""' in page  # never sent back
+    form = {key: value for key, value in BANK.items() if key != "bank"}
+    response = client.submit(f"/procedures/{number}", {**form, "bank": "0116 北海道銀行", "account_number": "7654321"})
+    assert response.status_code == 302, text(response)[:400]
+    detail = text(client.get(f"/procedures/{number}"))
+    assert "****321" in detail and "7654321" not in detail
