@@ -250,3 +250,14 @@ def test_a_member_without_a_linked_contract_identifies_it_and_a_visitor_may_chan
 def test_every_page_leads_visitors_to_the_procedures(client_for, tenant):
     page = text(client_for(tenant.slug).get("/login"))
     assert '<a href="/procedures/">引越し・各種お手続き</a>' in page
+
+
+def test_a_second_code_within_the_resend_interval_is_refused_with_the_wait_named(app, client_for, tenant):
+    client = client_for(tenant.slug)
+    assert client.submit("/procedures/new/move_in", {"action": "send", "email": "a@example.jp"}).status_code == 302
+    again = client.submit("/procedures/new/move_in", {"action": "send", "email": "a@example.jp"})
+    assert again.status_code == 429 and int(again.headers["Retry-After"]) > 0
+    assert "認証コードは送信済みです。再送信は" in text(again) and 'value="a@example.jp"' in text(again)
+    bad = client.submit("/procedures/new/move_in", {"action": "send", "email": "not-an-address"})
+    assert bad.status_code == 422 and "メールアドレスの形式が正しくありません" in text(bad)
+    assert len(mails(app, tenant, to="a@example.jp", kind="verification_code")) == 1
