@@ -8,7 +8,8 @@ Nothing holds the whole file: a first pass reads it in 1 MB blocks (SHA-256, the
 through an incremental decoder, NUL bytes, the line count for the progress bar), then
 :meth:`CsvFile.rows` decodes it again incrementally (``io.TextIOWrapper``: a multibyte
 character cut by a block boundary is completed from the next block) and yields one CSV
-record at a time.
+record at a time; :meth:`CsvFile.chunks`, the importers' way, yields them a chunk at a time
+and splits plain text (no quotes) with ``str.split`` instead of the csv module.
 """
 from __future__ import annotations
 
