@@ -253,3 +253,21 @@ def test_no_template_holds_what_the_policy_blocks():
         markup = JINJA.sub("x", path.read_text(encoding="utf-8"))
         problems = inline_problems(markup)
         assert not problems, f"{path.relative_to(REPO_ROOT)}: {problems}"
+
+
+def test_a_header_the_view_set_is_kept_whatever_its_case_and_none_is_doubled():
+    from werkzeug.wrappers import Response
+
+    from waterportal.core.security_headers import set_security_headers
+
+    response = Response("x")
+    response.headers["x-frame-options"] = "SAMEORIGIN"
+    response.headers["Referrer-Policy"] = "origin"
+    for _ in range(2):
+        set_security_headers(response, hsts_max_age=60)
+    assert response.headers.getlist("X-Frame-Options") == ["SAMEORIGIN"]
+    assert response.headers.getlist("Referrer-Policy") == ["origin"]
+    assert response.headers.getlist("Strict-Transport-Security") == ["max-age=60"]
+    assert len(response.headers.getlist("Content-Security-Policy")) == 1
+    set_security_headers(response, no_referrer=True)
+    assert response.headers.getlist("Referrer-Policy") == ["no-referrer"]
