@@ -88,9 +88,13 @@ def test_the_sheet_is_only_the_members_own(member_client):
     post(other, "payment_method", {**BANK, "method": "納付書（口座振替をやめる）"}, other_contract)
     slip, page = receipt(other)
     assert "debit.pdf" not in page and other.get(f"/procedures/{slip}/debit.pdf").status_code == 404
-    # Kanazawa's member with the same 受付番号 in their own city never gets Nayoro's sheet.
-    kanazawa, _ = member_client("kanazawa")
+    # Kanazawa's member, whose own application has the same 受付番号 in Kanazawa, gets Kanazawa's sheet.
+    kanazawa, kanazawa_contract = member_client("kanazawa")
     assert kanazawa.get(f"/procedures/{number}/debit.pdf").status_code == 404
+    post(kanazawa, "payment_method", {**BANK, "account_number": "7654321"}, kanazawa_contract)
+    assert receipt(kanazawa)[0] == number
+    sheet = PdfReader(io.BytesIO(kanazawa.get(f"/procedures/{number}/debit.pdf").data)).pages[0].extract_text()
+    assert "金沢市 御中" in sheet and "****321" in sheet and "名寄市" not in sheet and "****567" not in sheet
 
 
 def test_an_error_keeps_what_was_typed_and_shows_candidates(member_client):
