@@ -66,7 +66,7 @@ def test_details_page_has_login_id_and_secret_question(reg):
     for question in ("母親の旧姓は?", "初めて飼ったペットの名前は?", "出身小学校の名前は?", "好きな食べ物は?"):
         assert f">{question}</option>" in body
     assert "アルファベット大文字を含む" not in body
-    # Only the one payment method Kanazawa offers.
+    # Kanazawa offers no クレジットカード決済 (Nayoro does).
     assert "クレジットカード" not in body and "> アプリ決済に切り替えない</label>" in body
 
 
