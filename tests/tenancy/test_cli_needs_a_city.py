@@ -23,6 +23,9 @@ ACROSS_CITIES = {
     "demo members": "demo members for every demo city, or the ones --tenant names",
     "demo contracts": "lists demo contracts of every demo city, or the ones --tenant names",
     "demo staff": "the demo console accounts of every demo city and the vendor",
+    "demo procedures": "demo requests for every demo city, or the ones --tenant names",
+    "procedures link-contracts": "cron job over every city, or the one --tenant names",
+    "procedures daily-summary": "cron job over every city (set-wise), or the one --tenant names",
 }
 CITY_PARAMS = {"slug", "slugs", "tenant", "city"}
 FLASK_OWN = {"run", "shell", "routes"}
