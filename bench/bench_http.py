@@ -14,7 +14,9 @@ through the real form; the dashboard load rotates their cookies (both cities). w
 (``-t2 -c8``, or Python threads when wrk is missing) then measures, in ``--rounds``
 interleaved rounds: dashboard, one_select, /pages/about (anonymous, then logged in), hello.
 It prints the req/s of each, the ratios dashboard/one_select and about/hello, the p99s, and (without
-``--no-doc``) writes the dated rows into docs/performance.md. Exit 1 on any non-2xx answer.
+``--no-doc``) writes the dated rows into docs/performance.md. Exit 1 on any 4xx/5xx answer, or when more than
+one request in a thousand is lost on the socket (reset, timed out: now and then on a loaded
+machine; the server logs' errors are printed then).
 """
 from __future__ import annotations
 
@@ -79,9 +81,9 @@ request = function()
   return wrk.format("GET", "%s", headers)
 end
 done = function(summary, latency, requests)
-  io.write(string.format("RESULT %%d %%d %%d %%d\\n", summary.requests, summary.duration,
-    latency:percentile(99), summary.errors.status + summary.errors.connect + summary.errors.read
-    + summary.errors.write + summary.errors.timeout))
+  io.write(string.format("RESULT %%d %%d %%d %%d %%d %%d %%d %%d\\n", summary.requests, summary.duration,
+    latency:percentile(99), summary.errors.status, summary.errors.connect, summary.errors.read,
+    summary.errors.write, summary.errors.timeout))
 end
 """
 
@@ -140,19 +142,32 @@ def run_wrk(port: int, path: str, host: str, cookies: list[str], seconds: float,
     run = subprocess.run(["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{max(1, round(seconds))}s",
                           "--timeout", "10s", "-s", str(script), f"http://127.0.0.1:{port}{path}"],
                          capture_output=True, text=True, check=True)
-    found = re.search(r"RESULT (\d+) (\d+) (\d+) (\d+)", run.stdout)
+    found = re.search(r"RESULT (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)", run.stdout)
     if found is None:
         raise SystemExit(run.stdout + run.stderr)
-    requests, duration_us, p99_us, errors = map(int, found.groups())
-    # wrk counts non-2xx/3xx answers as status errors.
-    return requests / (duration_us / 1e6), p99_us / 1000, errors
+    requests, duration_us, p99_us, *errors = map(int, found.groups())
+    # wrk counts non-2xx/3xx answers as status errors; the others are the socket's.
+    if any(errors):
+        print(f"{host}{path}: wrk errors " + ", ".join(
+            f"{kind} {count}" for kind, count in zip(("status", "connect", "read", "write", "timeout"), errors,
+                                                      strict=True) if count))
+    return requests / (duration_us / 1e6), p99_us / 1000, failed_answers(errors[0], sum(errors[1:]), requests)
+
+
+def failed_answers(wrong: int, lost: int, requests: int) -> int:
+    """What fails the run: every wrong answer (4xx, 5xx: the portal's fault), and lost ones
+    (connection reset, timed out: a loaded machine's, now and then) past one in a thousand."""
+    if lost:
+        print(f"  {lost} of {requests} requests lost on the socket ({'counted' if lost * 1000 > requests else 'tolerated'}: "
+              "more than one in a thousand fails the run)")
+    return wrong + (lost if lost * 1000 > requests else 0)
 
 
 def run_threads(port: int, path: str, host: str, cookies: list[str], seconds: float, connections: int,
                 _workdir: Path) -> tuple[float, float, int]:
     """The same as :func:`run_wrk` from Python threads (no wrk on this machine)."""
     times: list[float] = []
-    errors = [0]
+    errors = [0, 0]  # wrong answers, requests lost on the socket
     lock = threading.Lock()
     stop_at = time.monotonic() + seconds
 
@@ -169,13 +184,14 @@ def run_threads(port: int, path: str, host: str, cookies: list[str], seconds: fl
                 conn.request("GET", path, headers=headers)
                 response = conn.getresponse()
                 response.read()
-                ok = response.status < 400
+                wrong, lost = response.status >= 400, False
                 conn.close()
             except OSError:
-                ok = False
+                wrong, lost = False, True
             with lock:
                 times.append(time.perf_counter() - started)
-                errors[0] += not ok
+                errors[0] += wrong
+                errors[1] += lost
 
     started = time.monotonic()
     threads = [threading.Thread(target=loop, args=(i,)) for i in range(connections)]
@@ -186,7 +202,7 @@ def run_threads(port: int, path: str, host: str, cookies: list[str], seconds: fl
     elapsed = time.monotonic() - started
     times.sort()
     p99 = times[min(len(times) - 1, int(len(times) * 0.99))] * 1000 if times else 0.0
-    return len(times) / elapsed, p99, errors[0]
+    return len(times) / elapsed, p99, failed_answers(errors[0], errors[1], len(times))
 
 
 def postgres_database(base: str) -> tuple[str, str, callable]:
@@ -314,6 +330,11 @@ def main(argv: list[str] | None = None) -> int:
         failed = sum(r[2] for rounds in results.values() for r in rounds)
     finally:
         stop(processes)
+        if failed:  # what the servers said about it, before their logs go with the folder
+            for log in sorted(workdir.glob("*.log")):
+                lines = [line for line in log.read_text("utf-8", "replace").splitlines()
+                         if any(word in line for word in ("Error", "ERROR", "Traceback", "CRITICAL", "TIMEOUT"))]
+                print(f"{log.name}: " + ("\n  ".join(["", *lines[-20:]]) if lines else "no error logged"))
         if drop:
             drop()
         shutil.rmtree(workdir, ignore_errors=True)

@@ -4,6 +4,7 @@ bench members in and loads each page for a second; every answer must be the real
 exit status). The figures are in docs/performance.md."""
 from __future__ import annotations
 
+import importlib
 import os
 import subprocess
 import sys
@@ -26,3 +27,12 @@ def test_http_bench_smoke_run():
     )
     assert run.returncode == 0, run.stdout + run.stderr[-3000:]
     assert "dashboard / one_select:" in run.stdout and "failed answers: 0" in run.stdout, run.stdout
+
+
+def test_a_wrong_answer_fails_the_run_and_a_rare_lost_request_does_not(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    failed_answers = importlib.import_module("bench_http").failed_answers
+    assert failed_answers(wrong=1, lost=0, requests=20_000) == 1  # a 500 is the portal's fault
+    assert failed_answers(wrong=0, lost=1, requests=20_000) == 0  # one reset on a loaded machine
+    assert failed_answers(wrong=0, lost=21, requests=20_000) == 21  # more than one in a thousand
+    assert failed_answers(wrong=2, lost=1, requests=20_000) == 2
