@@ -114,7 +114,8 @@ demo-data: install
 # worker processes would not share (production uses Redis, see docs/operations.md).
 # The mail catcher, the outbox worker (retries any mail the web process could not hand
 # over) and a loop mailing scheduled notices once a minute (`flask notices mail-due`, cron in
-# production) run in the background, gunicorn in the foreground. Ctrl-C stops gunicorn and the
+# production; with it the day's 各種お手続き summary, `flask procedures daily-summary`, sent once
+# a day per city that asks for it) run in the background, gunicorn in the foreground. Ctrl-C stops gunicorn and the
 # EXIT trap stops the others by pid (background jobs of a non-interactive shell ignore
 # SIGINT, so they would otherwise outlive the demo).
 serve: install
@@ -123,7 +124,7 @@ serve: install
 	catcher=$$!; \
 	$(FLASK) outbox send --loop --interval 5 & \
 	worker=$$!; \
-	while :; do $(FLASK) notices mail-due | grep -v ': 0 mail' ; sleep 60; done & \
+	while :; do $(FLASK) notices mail-due | grep -v ': 0 mail' ; $(FLASK) procedures daily-summary | grep -v 'already sent today' ; sleep 60; done & \
 	notices=$$!; \
 	trap 'kill $$catcher $$worker $$notices 2>/dev/null; wait $$catcher $$worker $$notices 2>/dev/null' EXIT; \
 	trap 'exit 130' INT TERM; \
