@@ -46,22 +46,33 @@ def latest_billing_month(contract_id: int) -> str | None:
     return db.session.scalar(select(func.max(Bill.billing_month)).where(Bill.contract_id == contract_id))
 
 
+DASHBOARD_PERIODS = 12  # the dashboard's small usage chart: the last 12 periods
+
+
 @functools.cache
-def _links_and_latest_bills() -> Select:
+def _links_and_recent_bills() -> Select:
     newest = aliased(Bill)
-    latest_id = (
+    recent_ids = (
         select(newest.id).where(newest.contract_id == Contract.id)
-        .order_by(newest.billing_month.desc()).limit(1).correlate(Contract).scalar_subquery()
+        .order_by(newest.billing_month.desc()).limit(DASHBOARD_PERIODS).correlate(Contract)
     )
-    return links_statement().add_columns(Bill).outerjoin(Bill, Bill.id == latest_id)
+    return (links_statement().add_columns(Bill).outerjoin(Bill, Bill.id.in_(recent_ids))
+            .order_by(Bill.billing_month.desc()))
 
 
-def links_and_latest_bills(member_id: int) -> tuple[list[LinkedContract], dict[int, Bill]]:
+def links_and_recent_bills(member_id: int) -> tuple[list[LinkedContract], dict[int, list[Bill]]]:
     """The member's links (as :func:`~waterportal.contracts.selection.linked_contracts`) and
-    the most recent bill of each linked contract that has one, by contract id: one statement
-    for what the dashboard showed with two (issue 10)."""
-    rows = db.session.execute(_links_and_latest_bills(), {"member_id": member_id}).all()
-    return as_links(rows), {row[2].id: row[3] for row in rows if row[3] is not None}
+    each linked contract's last :data:`DASHBOARD_PERIODS` bills, newest first, by contract id:
+    one statement for the dashboard's amount and its small chart (issue 10: it was two)."""
+    rows = db.session.execute(_links_and_recent_bills(), {"member_id": member_id}).all()
+    links, seen, bills = [], set(), {}
+    for row in rows:
+        if row[0] not in seen:
+            seen.add(row[0])
+            links.extend(as_links([row]))
+        if row[3] is not None:
+            bills.setdefault(row[2].id, []).append(row[3])
+    return links, bills
 
 
 def recent_bills(contract_id: int, cycle: str) -> list[Bill]:

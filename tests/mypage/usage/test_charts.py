@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from waterportal.mypage.usage.charts import PLOT_H, TOP, bar_chart, comparison_rows, nice_step
+from waterportal.mypage.usage.charts import PLOT_H, TOP, bar_chart, comparison_rows, nice_step, recent_usage_chart
 
 
 def bill(month: str, usage: int, total: int):
@@ -53,3 +53,22 @@ def test_bars_are_proportional_and_named_for_screen_readers():
 
 def test_an_empty_chart_says_so():
     assert "表示できるデータがありません。" in bar_chart("c", "t", "円", []).desc
+
+
+def test_twelve_periods_label_every_other_one_ending_with_the_newest():
+    months = [f"{2025 + (m - 1) // 12}-{(m - 1) % 12 + 1:02d}" for m in range(11, 23)]  # 2025-11 .. 2026-10
+    chart = bar_chart("c", "t", "m³", [(m, 10, 9) for m in months])
+    assert [label.month for label in chart.labels] == ["12月", "2月", "4月", "6月", "8月", "10月"]
+    # 「2025年」 under 12月 would touch 「2026年」 under 2月: the new year's label wins
+    assert [label.year for label in chart.labels] == ["", "2026年", "", "", "", ""]
+    xs = [label.x for label in chart.labels]
+    assert min(b - a for a, b in zip(xs, xs[1:], strict=False)) >= 2.5 * chart.font  # 「10月」 is two characters wide
+
+
+def test_the_dashboard_chart_shows_the_last_12_periods_alone():
+    newest_first = [bill(f"2026-{m:02d}", m, m * 100) for m in range(10, 0, -1)] + [
+        bill(f"2025-{m:02d}", m, m * 100) for m in range(12, 6, -1)]
+    chart = recent_usage_chart(newest_first)
+    assert not chart.compare and len(chart.bars) == 12 and {b.series for b in chart.bars} == {"now"}
+    assert chart.bars[0].text == "2025年11月: 11 m³" and chart.bars[-1].text == "2026年10月: 10 m³"
+    assert "前年同期" not in chart.desc and "2026年10月: 10 m³" in chart.desc

@@ -160,3 +160,18 @@ def test_no_bill_yet(client, nayoro, customer, login, clock):
 def test_dashboard_requires_login(client):
     response = client.get("/mypage")
     assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+
+
+def test_the_dashboard_puts_the_amount_first_and_draws_the_last_12_periods(client, nayoro, customer, login, clock):
+    """Issue 13 #2: the amount, its due date and payment status come first (the phone's order),
+    and a small chart of the last 12 periods' usage is on the dashboard itself."""
+    customer(nayoro, [NAYORO_NO], bills=history_rows(NAYORO_NO, 14, newest="2026-10"))
+    login(client, nayoro)
+    body = client.get("/mypage").get_data(as_text=True)
+    main = body[body.index('<div class="dashboard">'):]
+    order = [main.index(text) for text in ("今回の請求金額", "納期限", "納付状況", "照会メニュー", "お客さま番号",
+                                           "お知らせ", "さま、")]
+    assert order == sorted(order)
+    chart = main[main.index('<svg'):main.index('</svg>')]
+    assert "使用量の推移(直近12回)" in chart and chart.count('<rect class="bar-now"') == 12
+    assert "2025年11月: 12 m³" in chart and "2025年10月" not in chart  # 14 bills: the oldest two left out

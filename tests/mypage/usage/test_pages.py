@@ -33,7 +33,10 @@ def test_nayoro_graph_compares_latest_12_months_with_the_year_before(client, nay
     assert f"2025年11月: 直近1年 {oldest_shown['usage']} m³、前年同期 {its_year_before['usage']} m³" in body
     svg_usage = body[body.index('id="usage-chart-title"'):body.index('id="amount-chart-title"')]
     assert svg_usage.count("<rect class=\"bar-") == 24  # 12 months x (this year, last year)
-    assert "(m³)" in svg_usage and "請求月" in svg_usage and 'viewBox="0 0 360' in body
+    assert "(m³)" in svg_usage and 'viewBox="0 0 300' in body
+    # 12 months: every other month labelled (the newest always), so 13-unit labels never overlap
+    labels = re.findall(r'<text x="[\d.]+" y="\d+">(\d+月)</text>', svg_usage)
+    assert labels == ["12月", "2月", "4月", "6月", "8月", "10月"], labels
     table = body[body.index("<table"):]
     rows = re.findall(r"<tr>\s*<th scope=\"row\">(\d{4}年\d{2}月)</th>", table)
     assert rows[0] == "2025年11月" and rows[-1] == "2026年10月" and len(rows) == 12

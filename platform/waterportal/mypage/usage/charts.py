@@ -3,8 +3,10 @@
 The chart compares the latest year of bills (12 monthly or 6 bimonthly periods) with the
 same billing months one year earlier, so it covers up to two years. Everything is
 computed here, in plain numbers; ``portal/_chart.html`` only writes the SVG elements.
-The SVG scales with its viewBox (360 units wide: 1 unit ≈ 1 CSS px on a 360 px phone)
-and needs no JavaScript.
+The SVG scales with its viewBox (300 units wide: about 1 unit = 1 CSS px in a card on a
+360 px phone, where the 13-unit text renders at 12 px or more; the stylesheet caps the
+width on a PC) and needs no JavaScript. Month labels thin out to every other period when
+there are more than eight, so they never overlap; the <desc> and the table keep every value.
 """
 from __future__ import annotations
 
@@ -15,10 +17,13 @@ from dataclasses import dataclass
 from waterportal.billing.models import Bill
 from waterportal.billing.queries import month_label, month_number, periods_per_year
 
-WIDTH, HEIGHT = 360, 236
-LEFT, RIGHT, TOP, BOTTOM = 54, 8, 40, 44
+WIDTH, HEIGHT = 300, 236
+LEFT, RIGHT, TOP, BOTTOM = 52, 6, 40, 46
 PLOT_W, PLOT_H = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 MAX_BAR = 16
+FONT = 13  # text size in viewBox units (>= 12 CSS px at 360 px)
+MAX_LABELS = 8  # more periods than this: every other one is labelled
+YEAR_GAP = 3.6 * FONT  # room a 「2026年」 label needs before the next one
 
 
 @dataclass(frozen=True)
@@ -97,6 +102,8 @@ class Chart:
     top: int = TOP
     plot_width: int = PLOT_W
     plot_height: int = PLOT_H
+    font: int = FONT
+    compare: bool = True  # two series (with a legend), or this period's only
 
 
 def nice_step(maximum: float, intervals: int = 4) -> int:
@@ -117,8 +124,10 @@ def fmt(value: int | None, unit: str) -> str:
 SERIES = {"now": "直近1年", "last": "前年同期"}
 
 
-def bar_chart(chart_id: str, title: str, unit: str, points: Sequence[tuple[str, int | None, int | None]]) -> Chart:
-    """Lay out bars for ``points`` = (billing month, this period, same month a year earlier)."""
+def bar_chart(chart_id: str, title: str, unit: str, points: Sequence[tuple[str, int | None, int | None]],
+              *, compare: bool = True) -> Chart:
+    """Lay out bars for ``points`` = (billing month, this period, same month a year earlier);
+    ``compare=False`` draws this period's bars only (centred, no legend)."""
     values = [v for _m, now, last in points for v in (now, last) if v is not None]
     step = nice_step(max(values, default=0))
     top_value = step * max(1, math.ceil(max(values, default=0) / step))
@@ -126,24 +135,46 @@ def bar_chart(chart_id: str, title: str, unit: str, points: Sequence[tuple[str, 
     ticks = [Tick(TOP + PLOT_H - i * step * scale, f"{i * step:,}") for i in range(top_value // step + 1)]
     slot = PLOT_W / max(len(points), 1)
     bar_w = min(MAX_BAR, slot * 0.36)
+    if not compare:
+        bar_w = min(MAX_BAR * 1.5, slot * 0.6)
+    every = 2 if len(points) > MAX_LABELS else 1
     bars, labels, lines = [], [], []
-    previous_year = ""
+    previous_year, year_at = "", None  # the label that shows the latest year written
     for index, (month, now, last) in enumerate(points):
         centre = LEFT + slot * (index + 0.5)
         label = month_label(month)
-        for series, value, x in (("last", last, centre - bar_w - 1), ("now", now, centre + 1)):
+        placed = (("now", now, centre - bar_w / 2),) if not compare else (
+            ("last", last, centre - bar_w - 1), ("now", now, centre + 1))
+        for series, value, x in placed:
             if value is None:
                 continue
             height = value * scale
+            name = f" {SERIES[series]}" if compare else ""
             bars.append(Bar(round(x, 1), round(TOP + PLOT_H - height, 1), round(bar_w, 1), round(height, 1),
-                            series, f"{label} {SERIES[series]}: {fmt(value, unit)}"))
-        year = month[:4]
-        labels.append(XLabel(round(centre, 1), f"{int(month[5:])}月", f"{year}年" if year != previous_year else ""))
-        previous_year = year
-        lines.append(f"{label}: {SERIES['now']} {fmt(now, unit)}、{SERIES['last']} {fmt(last, unit)}")
-    desc = (f"{title}。請求月ごとに、{SERIES['now']}と{SERIES['last']}を並べた棒グラフです。"
+                            series, f"{label}{name}: {fmt(value, unit)}"))
+        if (len(points) - 1 - index) % every == 0:  # the newest period always has its label
+            year = month[:4]
+            if year != previous_year and year_at is not None and centre - labels[year_at].x < YEAR_GAP:
+                # too close to the previous year's label: the new year wins (the older one is implied)
+                labels[year_at] = XLabel(labels[year_at].x, labels[year_at].month, "")
+            shows_year = year != previous_year
+            labels.append(XLabel(round(centre, 1), f"{int(month[5:])}月", f"{year}年" if shows_year else ""))
+            if shows_year:
+                previous_year, year_at = year, len(labels) - 1
+        if compare:
+            lines.append(f"{label}: {SERIES['now']} {fmt(now, unit)}、{SERIES['last']} {fmt(last, unit)}")
+        else:
+            lines.append(f"{label}: {fmt(now, unit)}")
+    kind = f"に、{SERIES['now']}と{SERIES['last']}を並べた" if compare else "の"
+    desc = (f"{title}。請求月ごと{kind}棒グラフです。"
             + "。".join(lines) + ("。" if lines else "表示できるデータがありません。"))
-    return Chart(chart_id, title, desc, unit, bars, ticks, labels)
+    return Chart(chart_id, title, desc, unit, bars, ticks, labels, compare=compare)
+
+
+def recent_usage_chart(newest_first: Sequence[Bill]) -> Chart:
+    """The dashboard's small chart: the usage of the last 12 periods (the newest on the right)."""
+    return bar_chart("recent-usage", "使用量の推移(直近12回)", "m³",
+                     [(b.billing_month, b.usage_m3, None) for b in reversed(newest_first[:12])], compare=False)
 
 
 def usage_and_amount_charts(rows: Sequence[ComparisonRow]) -> list[Chart]:

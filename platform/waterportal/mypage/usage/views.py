@@ -27,7 +27,7 @@ from waterportal.contracts.selection import (
 from waterportal.core.files import private_download
 from waterportal.core.time import local_now, to_city_time
 from waterportal.mypage.usage.blueprint import portal
-from waterportal.mypage.usage.charts import comparison_rows, usage_and_amount_charts
+from waterportal.mypage.usage.charts import comparison_rows, recent_usage_chart, usage_and_amount_charts
 from waterportal.mypage.usage.pdf import bill_pdf, bill_pdf_filename
 from waterportal.notices.services import autolink, is_new, member_notices
 from waterportal.tenancy.context import TenantContext, current_tenant
@@ -68,7 +68,11 @@ class MemberPage:
     links: list[LinkedContract]
     selected: LinkedContract | None
     visible_from: dt.date | None  # set while usage and bills may not be shown yet
-    latest_bill: Bill | None = None  # the selected contract's newest bill (the dashboard asks for it)
+    recent: tuple[Bill, ...] = ()  # the selected contract's last 12 bills, newest first (the dashboard asks)
+
+    @property
+    def latest_bill(self) -> Bill | None:
+        return self.recent[0] if self.recent else None
 
     @property
     def contract_id(self) -> int | None:
@@ -79,14 +83,14 @@ class MemberPage:
         return self.selected is not None and self.visible_from is None
 
 
-def member_page(*, with_latest_bill: bool = False) -> MemberPage:
+def member_page(*, with_recent_bills: bool = False) -> MemberPage:
     """Load the common context of a member page (one query: the member's links, and with
-    ``with_latest_bill`` each linked contract's newest bill in the same statement)."""
+    ``with_recent_bills`` each linked contract's last 12 bills in the same statement)."""
     tenant: TenantContext = current_tenant()
     member = current_user._get_current_object()
     now = local_now(tenant.timezone)
-    if with_latest_bill:
-        links, bills = queries.links_and_latest_bills(member.id)
+    if with_recent_bills:
+        links, bills = queries.links_and_recent_bills(member.id)
     else:
         links, bills = linked_contracts(member), {}
     selected = selected_contract(member, links)
@@ -94,7 +98,7 @@ def member_page(*, with_latest_bill: bool = False) -> MemberPage:
     if visible_from is not None and visible_from <= now.date():
         visible_from = None
     return MemberPage(tenant, member, now, links, selected, visible_from,
-                      bills.get(selected.contract_id) if selected else None)
+                      tuple(bills.get(selected.contract_id, ())) if selected else ())
 
 
 def render_member(name: str, page: MemberPage, **context) -> str:
@@ -107,13 +111,14 @@ def render_member(name: str, page: MemberPage, **context) -> str:
 @login_required
 def dashboard():
     """会員さま専用サイト: greeting, お客さま番号, お知らせ, 今回の請求金額 and the menu."""
-    page = member_page(with_latest_bill=True)
+    page = member_page(with_recent_bills=True)
     notices = [(n, is_new(n, page.now, page.tenant)) for n in member_notices(page.tenant, page.now)]
     bill = page.latest_bill if page.shows_data else None
     updated = to_city_time(page.selected.contract.data_updated_at, page.tenant.timezone) if page.selected else None
     return render_member(
         "portal/dashboard.html", page, title="会員さま専用サイト", greeting=greeting(page.now.hour),
-        notices=notices, bill=bill, updated_at=updated, month_label=queries.month_label,
+        notices=notices, bill=bill, updated_at=updated,
+        usage_chart=recent_usage_chart(page.recent) if bill else None, month_label=queries.month_label,
         city_time=lambda moment: to_city_time(moment, page.tenant.timezone), autolink=autolink,
     )
 

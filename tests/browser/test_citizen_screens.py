@@ -1,0 +1,156 @@
+"""Issue 13: what a citizen sees, in Chromium at 360 px (a phone) and 1280 px (a PC), in both
+demo cities. Each test writes its screenshots under its own tmp dir (``<name>-<city>-<width>.png``,
+kept by pytest's basetemp, never committed) and checks the layout by the rendered geometry."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.members import PASSWORD, member_with_bills
+
+PHONE, PC = {"width": 360, "height": 740}, {"width": 1280, "height": 900}
+CITIES = ("nayoro", "kanazawa")
+
+
+def log_in(page, live_server, slug: str, identifier: str) -> None:
+    page.goto(live_server.url(slug, "/login"))
+    label = "メールアドレス" if slug == "nayoro" else "ログインID"
+    page.get_by_label(label, exact=True).fill(identifier)
+    page.get_by_label("パスワード", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="ログイン", exact=True).click()
+    page.wait_for_url("**/mypage")
+
+
+def shoot(page, folder: Path, name: str) -> None:
+    """The whole page as a PNG under the test's tmp dir."""
+    page.screenshot(path=str(folder / f"{name}-{page.viewport_size['width']}.png"), full_page=True)
+
+
+def box(locator) -> dict:
+    found = locator.bounding_box()
+    assert found, locator
+    return found
+
+
+def no_sideways_scroll(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def reaches_by_tab(page, selector: str, limit: int = 80) -> bool:
+    """Tab from the top of the page until the element matching ``selector`` has the focus."""
+    page.locator("body").focus()
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate("s => document.activeElement && document.activeElement.matches(s)", selector):
+            return True
+    return False
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("slug", CITIES)
+def test_bills_are_cards_on_a_phone_and_an_unclipped_table_on_a_pc(page, live_server, live_app, tmp_path, slug):
+    """#1: on a phone each bill is a card (請求月, 使用量, 合計, 納付状況 first); at 1280 px the
+    nine columns fit in the page, and the table's scroll region is reached by the keyboard."""
+    identifier, _number, rows = member_with_bills(live_app, slug)
+    newest = rows[-1]
+    log_in(page, live_server, slug, identifier)
+    page.goto(live_server.url(slug, "/mypage/bills"))
+    expect(page.get_by_role("heading", name="料金明細", exact=True)).to_be_visible()
+    cards = page.locator(".bill-card")
+    expect(cards).to_have_count(len(rows))
+    first = cards.first
+    assert first.locator("dt").all_inner_texts()[:3] == ["使用量", "合計", "納付状況"]
+    assert f"{int(newest['total']):,} 円" in first.inner_text() and "未納" in first.inner_text()
+    assert box(first)["x"] + box(first)["width"] <= 360
+    expect(page.locator(".bills-wrap")).to_be_hidden()
+    assert no_sideways_scroll(page)
+    shoot(page, tmp_path, f"bills-{slug}")
+    first.get_by_role("link").click()
+    page.wait_for_url("**/mypage/bills/*")
+    expect(page.get_by_role("heading", name="料金明細の詳細")).to_be_visible()
+
+    page.set_viewport_size(PC)
+    page.goto(live_server.url(slug, "/mypage/bills"))
+    expect(page.locator(".bill-cards")).to_be_hidden()
+    region = page.get_by_role("region", name="料金明細(新しい順)")
+    expect(region).to_be_visible()
+    assert region.evaluate("e => e.scrollWidth <= e.clientWidth"), "the table is clipped at 1280 px"
+    for header in ("合計", "納期限", "納付状況"):
+        cell = box(page.get_by_role("columnheader", name=header))
+        assert cell["x"] + cell["width"] <= box(region)["x"] + box(region)["width"] + 1, header
+    assert region.get_attribute("tabindex") == "0" and reaches_by_tab(page, ".bills-wrap")
+    assert no_sideways_scroll(page)
+    shoot(page, tmp_path, f"bills-{slug}")
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("slug", CITIES)
+def test_dashboard_amount_first_on_a_phone_and_the_manuals_layout_on_a_pc(page, live_server, live_app, tmp_path,
+                                                                          slug):
+    """#2: the amount, its due date and status on the phone's first screen; on a PC the amount
+    and a 12-period usage chart on the left, ④⑤⑥ on the right, サポート ⑦⑧⑨ below."""
+    identifier, _number, rows = member_with_bills(live_app, slug)
+    log_in(page, live_server, slug, identifier)
+    amount = page.locator(".bill-amount")
+    expect(amount).to_have_text(f"{int(rows[-1]['total']):,} 円")
+    facts = page.locator(".bill-now .facts")
+    for locator in (amount, facts.get_by_text("納期限"), facts.get_by_text("未納")):
+        assert box(locator)["y"] + box(locator)["height"] <= PHONE["height"], "below the phone's first screen"
+    chart = page.get_by_role("img", name="使用量の推移(直近12回)")
+    expect(chart).to_be_visible()
+    assert chart.locator("rect.bar-now").count() == 12
+    assert no_sideways_scroll(page)
+    shoot(page, tmp_path, f"dashboard-{slug}")
+
+    page.set_viewport_size(PC)
+    page.reload()
+    bill, menu = box(page.locator(".bill-now")), box(page.locator(".main-menu"))
+    small_chart, support = box(chart), box(page.locator(".support"))
+    assert bill["x"] + bill["width"] <= menu["x"], "the amount is left of the buttons"
+    assert abs(bill["y"] - menu["y"]) < 40, "the amount and the buttons start side by side"
+    assert small_chart["y"] > bill["y"] and small_chart["x"] + small_chart["width"] <= menu["x"]
+    for label in ("使用量・請求金額のグラフ", "料金明細", "書類ダウンロード"):
+        button = box(page.locator(".main-menu").get_by_role("link", name=label, exact=True))
+        assert button["x"] >= menu["x"] and button["height"] >= 60, label
+    assert support["y"] >= max(small_chart["y"] + small_chart["height"], menu["y"] + menu["height"]) - 1
+    for label in ("会員登録情報の照会・変更", "退会のお手続き", "各種お手続き"):
+        expect(page.locator(".support").get_by_role("link", name=label, exact=True)).to_be_visible()
+    greeting = box(page.get_by_text("風連花子さま、"))
+    assert greeting["y"] < bill["y"], "the greeting heads the PC page, as in the manual"
+    shoot(page, tmp_path, f"dashboard-{slug}")
+
+
+SVG_TEXT_SIZES = """svg => [...svg.querySelectorAll('text')].map(t => {
+  const size = parseFloat(getComputedStyle(t).fontSize);
+  return [t.textContent, size * t.getScreenCTM().a];
+})"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("slug", CITIES)
+def test_chart_text_is_12px_on_a_phone_and_the_table_is_keyboard_scrollable(page, live_server, live_app, tmp_path,
+                                                                            slug):
+    """#3: every text of the graph page's and the dashboard's charts renders at 12 px or more at
+    360 px; the data table's scroll region takes the focus."""
+    identifier, _number, _rows = member_with_bills(live_app, slug)
+    log_in(page, live_server, slug, identifier)
+    small = page.locator("svg[role=img]").evaluate(SVG_TEXT_SIZES)
+    page.goto(live_server.url(slug, "/mypage/graph"))
+    expect(page.get_by_role("img", name="使用量の推移(m³)")).to_be_visible()
+    sizes = small + [size for svg in page.locator("figure svg").all() for size in svg.evaluate(SVG_TEXT_SIZES)]
+    assert len(sizes) > 20
+    too_small = [(text, round(px, 1)) for text, px in sizes if px < 12]
+    assert not too_small, too_small
+    region = page.get_by_role("region", name="請求月ごとの使用量と請求金額(前年同期との比較)")
+    assert region.get_attribute("tabindex") == "0" and reaches_by_tab(page, ".table-wrap")
+    region.focus()
+    page.keyboard.press("ArrowRight")  # a focused region scrolls by keyboard
+    assert no_sideways_scroll(page)
+    shoot(page, tmp_path, f"graph-{slug}")
+    page.set_viewport_size(PC)
+    page.reload()
+    charts = [box(svg) for svg in page.locator("figure svg").all()]
+    assert len(charts) == 2 and charts[0]["y"] == charts[1]["y"], "the two charts side by side on a PC"
+    shoot(page, tmp_path, f"graph-{slug}")
