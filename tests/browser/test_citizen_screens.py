@@ -154,3 +154,20 @@ def test_chart_text_is_12px_on_a_phone_and_the_table_is_keyboard_scrollable(page
     charts = [box(svg) for svg in page.locator("figure svg").all()]
     assert len(charts) == 2 and charts[0]["y"] == charts[1]["y"], "the two charts side by side on a PC"
     shoot(page, tmp_path, f"graph-{slug}")
+
+
+@pytest.mark.browser
+def test_kanazawa_login_comes_first_on_a_phone_and_right_of_registration_on_a_pc(page, live_server, tmp_path):
+    """#4: a returning member sees the login field before the 会員登録 card on a phone; on a PC
+    the manual's two columns (会員登録 left, login right)."""
+    page.goto(live_server.url("kanazawa", "/login"))
+    shoot(page, tmp_path, "login-kanazawa")
+    login_id = box(page.get_by_label("ログインID", exact=True))
+    register = box(page.get_by_role("link", name="会員登録する"))
+    assert login_id["y"] + login_id["height"] <= PHONE["height"] and login_id["y"] < register["y"]
+    assert no_sideways_scroll(page)
+    page.set_viewport_size(PC)
+    page.reload()
+    login_id, register = box(page.get_by_label("ログインID", exact=True)), box(page.get_by_role("link", name="会員登録する"))
+    assert register["x"] + register["width"] < login_id["x"] and abs(register["y"] - login_id["y"]) < 200
+    shoot(page, tmp_path, "login-kanazawa")
