@@ -178,12 +178,19 @@ def test_assignment_to_a_staff_member_of_the_city_only(app, staff_client, make_s
     assert operator.submit(f"{path}/assign", {"assignee": str(colleague)}, form_page=path).status_code == 302
     assert get_request(app, nayoro, queue["old"]).assignee_id == colleague
     assert "担当 一郎" in operator.get("/admin/procedures").get_data(as_text=True)
+    # The queue of one's own and of nobody's.
+    assert operator.submit(f"{path}/assign", {"assignee": str(operator.staff_id)}, form_page=path).status_code == 302
+    mine = receipts(operator.get("/admin/procedures", query_string={"assignee": "me"}).get_data(as_text=True))
+    nobodys = receipts(operator.get("/admin/procedures", query_string={"assignee": "none"}).get_data(as_text=True))
+    assert mine == [number(app, nayoro, queue["old"])] and number(app, nayoro, queue["old"]) not in nobodys
+    assert len(nobodys) == 2
+    assert operator.submit(f"{path}/assign", {"assignee": str(colleague)}, form_page=path).status_code == 302
     refused = operator.submit(f"{path}/assign", {"assignee": str(stranger)}, form_page=path)
     assert refused.status_code == 200 and "担当者を一覧から選択してください。" in refused.get_data(as_text=True)
     assert get_request(app, nayoro, queue["old"]).assignee_id == colleague
     assert operator.submit(f"{path}/assign", {"assignee": ""}, form_page=path).status_code == 302
     assert get_request(app, nayoro, queue["old"]).assignee_id is None
-    assert [e[1] for e in audit_entries(nayoro, "procedure.assigned")] == ["procedure.assigned"] * 2
+    assert [e[1] for e in audit_entries(nayoro, "procedure.assigned")] == ["procedure.assigned"] * 4
 
 
 def test_operators_process_admins_configure(staff_client, queue):

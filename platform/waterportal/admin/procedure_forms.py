@@ -23,6 +23,7 @@ except ImportError:  # pragma: no cover - WTForms < 3.3
         return pairs
 
 DATE_MESSAGE = "日付は 2026-04-01 の形式で入力してください。"
+ASSIGNEE_FILTERS = {"": "すべて", "me": "自分が担当", "none": "担当者が未定"}
 MESSAGE_MAX = 2000
 
 
@@ -89,6 +90,8 @@ class ProcedureFilterForm(_DateRange, ConsoleForm):
                                                    *STATUS_LABELS.items()]),
                          default="open", validate_choice=False,
                          validators=[Optional(), AnyOf(["open", *STATUS_LABELS], message="状態を選択してください。")])
+    assignee = SelectField("担当者", choices=_choices(list(ASSIGNEE_FILTERS.items())), default="", validate_choice=False,
+                           validators=[Optional(), AnyOf(list(ASSIGNEE_FILTERS), message="担当者を選択してください。")])
     date_from = StringField("受付日(開始)", validators=[Optional()])
     date_to = StringField("受付日(終了)", validators=[Optional()])
     receipt_number = StringField("受付番号", validators=[Optional(), Length(max=30, message="30文字以内で入力してください。")])

@@ -70,6 +70,10 @@ def queue_query(form: ProcedureFilterForm, tz_name: str):
         query = query.where(ProcedureRequest.status.in_(OPEN_STATUSES))
     elif form.status.data:
         query = query.where(ProcedureRequest.status == form.status.data)
+    if form.assignee.data == "me":
+        query = query.where(ProcedureRequest.assignee_id == g.staff.id)
+    elif form.assignee.data == "none":
+        query = query.where(ProcedureRequest.assignee_id.is_(None))
     if form.start:
         query = query.where(ProcedureRequest.created_at >= city_midnight_utc(form.start, tz_name))
     if form.end:
@@ -93,8 +97,8 @@ def procedures():
     query = queue_query(form, tenant.timezone)
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     rows = db.session.scalars(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
-    args = {name: form[name].data for name in ("kind", "status", "date_from", "date_to", "receipt_number",
-                                               "customer_number") if form[name].data}
+    args = {name: form[name].data for name in ("kind", "status", "assignee", "date_from", "date_to",
+                                               "receipt_number", "customer_number") if form[name].data}
     labels = {kind.key: kind.label for kind in ordered()}
     return render("procedures.html", title="各種お手続き", form=form, items=rows, total=total, page=page,
                   pages=max(1, -(-total // PAGE_SIZE)), args=args, labels=labels, names=_staff_names())
