@@ -9,6 +9,8 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.members import PASSWORD, member_with_bills
+from waterportal.tenancy.branding import contrast_ratio
+from waterportal.tenancy.registry import get_registry
 
 PHONE, PC = {"width": 360, "height": 740}, {"width": 1280, "height": 900}
 CITIES = ("nayoro", "kanazawa")
@@ -171,3 +173,45 @@ def test_kanazawa_login_comes_first_on_a_phone_and_right_of_registration_on_a_pc
     login_id, register = box(page.get_by_label("ログインID", exact=True)), box(page.get_by_role("link", name="会員登録する"))
     assert register["x"] + register["width"] < login_id["x"] and abs(register["y"] - login_id["y"]) < 200
     shoot(page, tmp_path, "login-kanazawa")
+
+
+def rgb_hex(css: str) -> str:
+    """``rgb(11, 94, 142)`` -> ``#0b5e8e``."""
+    r, g, b = (int(part) for part in css[css.index("(") + 1:css.index(")")].split(",")[:3])
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+COLOURS = """() => {
+  const style = (sel, prop) => { const e = document.querySelector(sel); return e ? getComputedStyle(e)[prop] : null; };
+  return {
+    header: style('.site-header', 'backgroundColor'), header_text: style('.portal-name', 'color'),
+    primary: style('.menu-button:not(.secondary)', 'backgroundColor'), primary_text: style('.menu-button:not(.secondary)', 'color'),
+    secondary_text: style('.logout button', 'color'), secondary_border: style('.logout button', 'borderTopColor'),
+    secondary_bg: style('.logout button', 'backgroundColor'), link: style('.support ~ * a, .site-footer a', 'color'),
+    page: style('body', 'backgroundColor'), brand: getComputedStyle(document.documentElement).getPropertyValue('--brand').trim(),
+    ink: getComputedStyle(document.documentElement).getPropertyValue('--brand-ink').trim(),
+  };
+}"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("slug", CITIES)
+def test_every_colour_is_the_citys_and_reads_at_4_5_to_1(page, live_server, live_app, tmp_path, slug):
+    """#5: the header, the buttons (ログアウト, 切り替える and the menu) and the links take the
+    city's branding colours, each at 4.5:1 or more against what is behind it."""
+    with live_app.app_context():
+        branding = get_registry().by_slug(slug).settings["branding"]
+    identifier, _number, _rows = member_with_bills(live_app, slug)
+    log_in(page, live_server, slug, identifier)
+    seen = {name: (rgb_hex(value) if value and value.startswith("rgb") else value)
+            for name, value in page.evaluate(COLOURS).items()}
+    assert seen["brand"] == branding["primary_color"]
+    assert seen["header"] == seen["primary"] == branding["primary_color"]
+    assert seen["header_text"] == seen["primary_text"] == branding["primary_text_color"]
+    assert seen["secondary_text"] == seen["secondary_border"] == seen["link"] == seen["ink"]
+    assert seen["secondary_bg"] == "#ffffff"
+    pairs = {"header": (seen["header_text"], seen["header"]), "button": (seen["primary_text"], seen["primary"]),
+             "secondary": (seen["secondary_text"], seen["secondary_bg"]), "link": (seen["link"], seen["page"])}
+    weak = {name: round(contrast_ratio(*pair), 2) for name, pair in pairs.items() if contrast_ratio(*pair) < 4.5}
+    assert not weak, weak
+    shoot(page, tmp_path, f"colours-{slug}")

@@ -20,7 +20,7 @@ from waterportal.accounts.models import Member
 from waterportal.accounts.tokens import LOGIN_RECOVERY, PASSWORD_RESET, make_token
 from waterportal.contracts.models import MemberContract
 from waterportal.extensions import db
-from waterportal.tenancy.branding import contrast_ratio
+from waterportal.tenancy.branding import PAGE_BACKGROUND, contrast_ratio, ink
 from waterportal.tenancy.context import tenant_context
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -190,8 +190,31 @@ def css_text_colours() -> list[tuple[str, str, str | None]]:
 
 def test_the_theme_has_text_colours_to_check():
     selectors = {s for s, _, _ in css_text_colours()}
-    for expected in ("portal.css a", "portal.css .error", "portal.css .hint", "portal.css body"):
+    for expected in ("portal.css .error", "portal.css .hint", "portal.css body"):
         assert expected in selectors
+
+
+# Colours every city shares (greys, white, the focus ring, error red, paid green); any other
+# colour in the theme would be one city's hue (issue 13 #5: Nayoro's blue on Kanazawa's buttons).
+SHARED_PALETTE = {"#ffffff", "#1a1a1a", "#f6f7f9", "#4a4f57", "#6b7280", "#c8ccd2", "#d5d9de", "#e1e4e8",
+                  "#ffbf47", "#b00020", "#1b6e20", "#d5d8dc", "#9aa0a6"}
+
+
+def test_the_theme_takes_every_city_colour_from_the_branding_variables():
+    links_and_buttons = {s: c for s, c, _ in css_text_colours() if s.split()[1] in ("a", "button.secondary")}
+    assert not links_and_buttons, links_and_buttons
+    for sheet in sorted(STATIC.glob("*.css")):
+        css = re.sub(r"/\*.*?\*/", "", sheet.read_text(encoding="utf-8"), flags=re.S)
+        other = {_full(c) for c in re.findall(HEX, css)} - SHARED_PALETTE
+        assert not other, f"{sheet.name} hard-codes {sorted(other)}: take it from --brand, --brand-ink or --accent"
+
+
+@pytest.mark.parametrize("brand", ["#0b5e8e", "#7a1f2b", "#ffdd00", "#8fbc8f", "#ffffff"])
+def test_the_brand_ink_reads_on_the_page(brand):
+    colour = ink(brand)
+    assert contrast_ratio(colour, PAGE_BACKGROUND) >= 4.5 and contrast_ratio(colour, "#ffffff") >= 4.5
+    if contrast_ratio(brand, PAGE_BACKGROUND) >= 4.5:
+        assert colour == brand  # a readable brand colour is used as it is
 
 
 @pytest.mark.parametrize("selector, colour, background", css_text_colours())

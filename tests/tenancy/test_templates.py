@@ -81,7 +81,7 @@ def test_each_city_looks_like_itself(client_for):
 
 def test_the_brand_stylesheet_takes_colours_only(client):
     assert client.get("/_brand.css?c=0b5e8e-ffffff-b3421a").get_data(as_text=True) == (
-        ":root{--brand:#0b5e8e;--brand-text:#ffffff;--accent:#b3421a}")
+        ":root{--brand:#0b5e8e;--brand-text:#ffffff;--accent:#b3421a;--brand-ink:#0b5e8e}")
     for key in ("", "0b5e8e", "0b5e8e-ffffff-b3421a;}*{x", "red-ffffff-b3421a", "0b5e8e-ffffff-b3421a-000000"):
         assert client.get("/_brand.css", query_string={"c": key}).status_code == 404, key
 

@@ -36,10 +36,31 @@ def colours_key(branding: dict) -> str:
     return "-".join(branding.get(key, default).lstrip("#").lower() for key, default in BRAND_PROPERTIES.values())
 
 
+# The page's own background (portal.css body); text and links on it or on white cards.
+PAGE_BACKGROUND = "#f6f7f9"
+TEXT_CONTRAST = 4.5
+
+
+def ink(hex_colour: str, background: str = PAGE_BACKGROUND) -> str:
+    """``hex_colour`` if text in it reads at 4.5:1 on ``background`` (and so on white), else
+    the same hue darkened in 5 % steps until it does: the city's colour for links, outlined
+    buttons and headings on the page, whatever colour the city chose for its header."""
+    r, g, b = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+    for step in range(21):
+        keep = 1 - step / 20
+        colour = "#{:02x}{:02x}{:02x}".format(*(round(v * keep) for v in (r, g, b)))
+        if contrast_ratio(colour, background) >= TEXT_CONTRAST:
+            return colour
+    return "#000000"  # pragma: no cover - black always reads on the light page
+
+
 def css_variables(key: str) -> str | None:
     """The ``:root{--brand:…}`` stylesheet for a :func:`colours_key`, or None when ``key``
-    is not one (only six hex digits per colour ever reach the CSS)."""
+    is not one (only six hex digits per colour ever reach the CSS). ``--brand-ink`` is the
+    brand colour made readable as text on the page (:func:`ink`): portal.css takes every
+    city colour from these four properties."""
     if not COLOURS_KEY.fullmatch(key):
         return None
-    pairs = zip(BRAND_PROPERTIES, key.split("-"), strict=True)
-    return ":root{" + ";".join(f"{name}:#{value}" for name, value in pairs) + "}"
+    values = dict(zip(BRAND_PROPERTIES, (f"#{value}" for value in key.split("-")), strict=True))
+    values["--brand-ink"] = ink(values["--brand"])
+    return ":root{" + ";".join(f"{name}:{value}" for name, value in values.items()) + "}"
