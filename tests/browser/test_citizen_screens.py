@@ -215,3 +215,33 @@ def test_every_colour_is_the_citys_and_reads_at_4_5_to_1(page, live_server, live
     weak = {name: round(contrast_ratio(*pair), 2) for name, pair in pairs.items() if contrast_ratio(*pair) < 4.5}
     assert not weak, weak
     shoot(page, tmp_path, f"colours-{slug}")
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("slug", CITIES)
+def test_the_profile_and_contracts_tables_read_on_a_phone(page, live_server, live_app, tmp_path, slug):
+    """#6: 「呼び名を変更」 stays on one line; the profile's headings take at most two lines."""
+    identifier, _number, _rows = member_with_bills(live_app, slug)
+    log_in(page, live_server, slug, identifier)
+    page.goto(live_server.url(slug, "/mypage/contracts"))
+    rename = page.get_by_role("link", name="呼び名を変更")
+    line = float(rename.evaluate("e => parseFloat(getComputedStyle(e).lineHeight)"))
+    assert box(rename)["height"] < 1.5 * line
+    region = page.locator(".table-wrap[role=region]")
+    assert region.get_attribute("tabindex") == "0"
+    shoot(page, tmp_path, f"contracts-{slug}")
+    assert no_sideways_scroll(page), page.evaluate(
+        "[...document.querySelectorAll('main *')].filter(e => e.getBoundingClientRect().right > 360).map(e => e.outerHTML.slice(0, 80))")
+    page.goto(live_server.url(slug, "/mypage/profile"))
+    headers = page.locator(".profile-table th")
+    line = float(headers.first.evaluate("e => parseFloat(getComputedStyle(e).lineHeight)"))
+    for header in headers.all():
+        assert box(header)["height"] <= 2 * line + 16, header.inner_text()  # two lines and the padding
+    assert no_sideways_scroll(page)
+    shoot(page, tmp_path, f"profile-{slug}")
+    page.set_viewport_size(PC)
+    page.reload()
+    shoot(page, tmp_path, f"profile-{slug}")
+    page.goto(live_server.url(slug, "/mypage/contracts"))
+    assert region.evaluate("e => e.scrollWidth <= e.clientWidth")
+    shoot(page, tmp_path, f"contracts-{slug}")
