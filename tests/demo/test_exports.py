@@ -60,7 +60,7 @@ def check_bill_arithmetic(bills: list[dict[str, str]]) -> None:
                                              "sewer_charge", "tax", "total")}
         assert number["usage_m3"] == number["current_reading"] - number["previous_reading"] >= 0, bill
         assert number["total"] == number["water_charge"] + number["sewer_charge"], bill
-        assert number["tax"] == number["total"] - number["total"] * 10 // 11, bill
+        assert number["tax"] == number["total"] * 10 // 110, bill
         assert bill["period_end"] == bill["reading_date"]
         assert bill["period_start"] < bill["period_end"]
         assert bill["billing_month"] == bill["reading_date"][:7]

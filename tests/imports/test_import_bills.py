@@ -183,7 +183,7 @@ def test_cities_share_a_customer_number_but_never_rows(nayoro, kanazawa, make_co
     assert [b.contract_id for b in bills_of(nayoro)] == [mine]
     assert bills_of(kanazawa) == []
     # Kanazawa's own import sees only Kanazawa's contracts (10 digits there).
-    result = run(kanazawa, bills_csv([bill_row(KANAZAWA_NO, total="4000", sewer_charge="1000"), bill_row(NAYORO_NO)]))
+    result = run(kanazawa, bills_csv([bill_row(KANAZAWA_NO, total="4000", sewer_charge="1000", tax="363"), bill_row(NAYORO_NO)]))
     assert [(e.line, e.column) for e in result.errors] == [(3, "customer_number")]
     assert run(kanazawa, bills_csv([bill_row(KANAZAWA_NO)])).ok
     assert [b.contract_id for b in bills_of(nayoro)] == [mine]

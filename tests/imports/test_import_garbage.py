@@ -135,5 +135,5 @@ def test_consistent_row_past_the_database_integer_is_refused(fed):
 def test_largest_database_integer_is_accepted(fed):
     top = str(INT_MAX)
     result = fed("bills", _with("bills", previous_reading="0", current_reading=top, usage_m3=top,
-                                water_charge=str(INT_MAX - 2000), sewer_charge="2000", total=top))
+                                water_charge=str(INT_MAX - 2000), sewer_charge="2000", total=top, tax=str(INT_MAX * 10 // 110)))
     assert (result.status, result.inserted) == ("ok", 1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import PurePosixPath
 
-from sqlalchemy import CheckConstraint, LargeBinary, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, Index, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, deferred, mapped_column
 
 from waterportal.core.time import utcnow_naive
@@ -45,6 +45,52 @@ class Bill(TenantScoped, db.Model):
     # When the 「今回の請求金額のお知らせ」 mail was queued for this bill (billing.notify);
     # NULL when nobody was told (no opted-in member linked when the bill arrived).
     bill_notified_at: Mapped[dt.datetime | None]
+    # 適格請求書 (issue 12), from the bills import's optional columns (docs/import-formats.md):
+    # the contract holder as the billing system sent it for this bill (NULL: not sent, the
+    # contract's holder stands in), and the amounts (tax included) and tax per rate (NULL: not
+    # sent; then everything is at 10%: ``total`` and ``tax``, checked by the import against the
+    # city's rounding rule). Read them through :func:`waterportal.billing.invoice.tax_lines`.
+    holder_name: Mapped[str | None] = mapped_column(String(100))
+    taxable_10: Mapped[int | None]
+    tax_10: Mapped[int | None]
+    taxable_8: Mapped[int | None]
+    tax_8: Mapped[int | None]
+
+
+class BillDocument(TenantScoped, db.Model):
+    """One issued version of a bill's PDF (検針票・請求書), kept unchanged (電子帳簿保存法).
+
+    Issued once by the worker when the bill arrives (:mod:`waterportal.billing.issuing`);
+    a corrected bill (the import updated it) gets version n+1 and the older versions get
+    ``superseded_at`` (shown as 訂正前) but stay downloadable. ``source_updated_at`` is the
+    bill's ``updated_at`` the version was made from. ``total``, ``billing_month`` and
+    ``issuers`` are copied from the issued bill so the member's search (date, amount,
+    issuer) reads this table alone.
+    """
+
+    __tablename__ = "bill_documents"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "bill_id", "version"),
+        tenant_fk(["bill_id"], "bills", ondelete="CASCADE"),
+        tenant_fk(["contract_id"], "contracts", ondelete="CASCADE"),
+        TenantScoped.tenant_key(),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bill_id: Mapped[int]
+    contract_id: Mapped[int]
+    version: Mapped[int]
+    billing_month: Mapped[str] = mapped_column(String(7))
+    total: Mapped[int]
+    issuers: Mapped[str] = mapped_column(String(500))  # "名寄市 T4000020012211" lines, as printed
+    issued_on: Mapped[dt.date]  # 発行日 in the city's time zone, printed on the PDF
+    issued_at: Mapped[dt.datetime]
+    source_updated_at: Mapped[dt.datetime]
+    superseded_at: Mapped[dt.datetime | None]
+    filename: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = deferred(mapped_column(LargeBinary, nullable=False))
 
 
 class Document(TenantScoped, db.Model):
@@ -78,3 +124,7 @@ class Document(TenantScoped, db.Model):
         """The name the citizen's browser saves: 「水道料金改定のお知らせ_20240801.pdf」."""
         title = "".join("_" if c in '\\/:*?"<>|' or ord(c) < 32 else c for c in self.title)
         return f"{title}_{self.issued_on:%Y%m%d}{PurePosixPath(self.filename).suffix.lower()}"
+
+
+# A member's documents by contract and 発行日 (the search of 電子帳簿保存法's 検索要件).
+Index("ix_bill_documents_contract", BillDocument.tenant_id, BillDocument.contract_id, BillDocument.issued_on)

@@ -72,8 +72,9 @@ def with_tax(yen: int) -> int:
 
 
 def included_tax(total: int) -> int:
-    """The consumption tax contained in a tax-inclusive ``total``."""
-    return total - total * 10 // 11
+    """The consumption tax contained in a tax-inclusive ``total``, rounded down once per bill
+    (both demo cities' ``[invoice] rounding = "floor"``, which the import checks)."""
+    return total * 10 // 110
 
 
 def make_households(profile: CityProfile, count: int, digits: int, seed: str = DEFAULT_SEED) -> list[Household]:

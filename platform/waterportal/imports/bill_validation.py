@@ -1,17 +1,27 @@
 """Bill rows: a fast path for the clean common case and, for a row that fails it, one named
-check per rule that lists every problem (as validation.py does for contracts)."""
+check per rule that lists every problem (as validation.py does for contracts).
+
+適格請求書 (issue 12): a file without the optional INVOICE_COLUMNS has everything at 10%,
+and its ``tax`` must be the tax in ``total`` rounded once by the city's rule
+(``[invoice] rounding``); a file with any of them (holder_name, taxable_10, tax_10,
+taxable_8, tax_8) is checked row by row (``explain``: the fast paths do not read them),
+and its breakdown must add up to ``total`` and ``tax``.
+"""
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import partial
 from itertools import repeat
 from operator import add, eq, itemgetter, le, or_, sub
 from typing import Any
 
+from waterportal.core.invoice_numbers import ROUNDINGS, included_tax
 from waterportal.imports.reading import Problem, shown
 from waterportal.imports.validation import (
     BILL_COLUMNS,
     INT_MAX,
+    INVOICE_COLUMNS,
     NOT_DATE,
     NOT_INT,
     NOT_MONTH,
@@ -31,6 +41,8 @@ from waterportal.imports.validation import (
 BILL_DATES = (("period_start", 2), ("period_end", 3), ("reading_date", 4), ("due_date", 12), ("paid_on", 13))
 BILL_AMOUNTS = BILL_COLUMNS[5:12]
 FLAGS = {"": 0, "0": 0, "1": 1}  # meter_exchanged as written -> stored
+NO_INVOICE = (None,) * len(INVOICE_COLUMNS)  # a file without the invoice columns stores NULLs
+HOLDER_MAX = 100
 
 
 class _Memo(dict):
@@ -62,9 +74,13 @@ class _BillChecker:
     is that contract's id.
     """
 
-    def __init__(self, index: Mapping[str, int], digits: int, slots: Mapping[str, int], ids: Sequence[int]):
+    def __init__(self, index: Mapping[str, int], digits: int, slots: Mapping[str, int], ids: Sequence[int],
+                 rounding: str = "floor"):
         self.pick = itemgetter(*(index[name] for name in BILL_COLUMNS))
         self.exchanged_at = index.get("meter_exchanged")
+        self.invoice_at = {name: index[name] for name in INVOICE_COLUMNS if name in index}
+        self.rounding = rounding
+        self.included = partial(included_tax, rate=10, rounding=rounding)
         self.digits = digits
         self.contract_ids = slots
         self.ids = ids
@@ -74,6 +90,8 @@ class _BillChecker:
     def fast(self, record: list[str]) -> BillRow | None:
         """Clean ASCII values that pass every rule with the row to write (``contract_id,
         billing_month, *BILL_VALUES``), or ``None`` (then ``explain`` says why)."""
+        if self.invoice_at:
+            return None
         v = self.pick(record)
         dates = self.dates
         try:
@@ -101,8 +119,10 @@ class _BillChecker:
             exchanged = 1 if flag == "1" else 0
         if start > end or total != water + sewer or tax > total or (not exchanged and usage != current - previous):
             return None
+        if tax != self.included(total):
+            return None
         return v[0], month, slot, (self.ids[slot], month, start, end, reading, previous, current, usage,
-                                   exchanged, water, sewer, tax, total, due, paid)
+                                   exchanged, water, sewer, tax, total, due, paid, *NO_INVOICE)
 
     def explain(self, record: list[str], line: int, problems: list[Problem]) -> BillRow:
         """Check every field and rule of a row, adding each problem; the row is None if any."""
@@ -125,10 +145,34 @@ class _BillChecker:
         _check_usage(previous, current, usage, exchanged, bad)
         _check_total(water, sewer, total, bad)
         _check_tax(tax, total, bad)
+        invoice = self._check_invoice(record, tax, total, bad)
         if len(problems) > before:
             return number, month, slot, None
         return number, month, slot, (self.ids[slot], month, start, end, reading, previous, current,  # type: ignore[index]
-                                     usage, exchanged, water, sewer, tax, total, due, paid)
+                                     usage, exchanged, water, sewer, tax, total, due, paid, *invoice)
+
+    def _check_invoice(self, record: list[str], tax: int | None, total: int | None, bad: Report) -> tuple[Any, ...]:
+        """The optional holder name and tax breakdown; without a breakdown, ``tax`` is the tax in
+        ``total`` at 10% by the city's rounding rule. Returns the INVOICE_COLUMNS values."""
+        raw = {name: record[at].strip() for name, at in self.invoice_at.items()}
+        holder = " ".join(_nfkc(raw.get("holder_name", "")).split()) or None
+        if holder is not None and len(holder) > HOLDER_MAX:
+            bad("holder_name", f"{HOLDER_MAX}文字以内で入力してください ({len(holder)}文字)")
+        amounts: dict[str, int | None] = {}
+        for name in INVOICE_COLUMNS[1:]:
+            if raw.get(name):
+                amounts[name] = _check_amount(name, raw[name], bad)
+        if tax is None or total is None or tax > total or None in amounts.values():
+            return (holder, *(amounts.get(name) for name in INVOICE_COLUMNS[1:]))
+        if not amounts:
+            expected = self.included(total)
+            if tax != expected:
+                bad("tax", f"消費税額 {tax} が合計 {total} に含まれる10%の消費税 ({ROUNDINGS[self.rounding]}で "
+                           f"{expected}) と一致しません。税率ごとの内訳は taxable_10・tax_10 列で送ってください")
+            return (holder, *NO_INVOICE[1:])
+        taxable_10, tax_10, taxable_8, tax_8 = (amounts.get(name) or 0 for name in INVOICE_COLUMNS[1:])
+        _check_breakdown(taxable_10, tax_10, taxable_8, tax_8, tax, total, bad)
+        return holder, taxable_10, tax_10, taxable_8, tax_8
 
     def _check_contract(self, raw: str, bad: Report) -> tuple[str | None, int | None]:
         """The customer number is well formed and names a contract of this city: (number, slot)."""
@@ -210,6 +254,19 @@ def _check_tax(tax: int | None, total: int | None, bad: Report) -> None:
         bad("tax", f"消費税額 {tax} は 0 以上、合計 {total} 以下で入力してください")
 
 
+def _check_breakdown(taxable_10: int, tax_10: int, taxable_8: int, tax_8: int, tax: int, total: int,
+                     bad: Report) -> None:
+    """The amounts per rate add up to the total, their taxes to the tax, each tax within its amount."""
+    if taxable_10 + taxable_8 != total:
+        bad("taxable_10", f"税率ごとの対象額 ({taxable_10} + {taxable_8} = {taxable_10 + taxable_8}) が"
+                          f"合計 {total} と一致しません")
+    if tax_10 + tax_8 != tax:
+        bad("tax_10", f"税率ごとの消費税額 ({tax_10} + {tax_8} = {tax_10 + tax_8}) が消費税額 {tax} と一致しません")
+    for column, part, amount in (("tax_10", tax_10, taxable_10), ("tax_8", tax_8, taxable_8)):
+        if part > amount:
+            bad(column, f"消費税額 {part} が対象額 {amount} を超えています")
+
+
 def _int_columns(columns: Iterable[Sequence[str]]) -> list[list[int]] | None:
     """Each column of plain ASCII digits as ints (none missing, none past INT_MAX), or None."""
     result = []
@@ -251,8 +308,9 @@ class BillRows:
     customer numbers (errors anyway) go in a dict.
     """
 
-    def __init__(self, index: Mapping[str, int], digits: int, slots: Mapping[str, int], ids: Sequence[int]):
-        self.checker = _BillChecker(index, digits, slots, ids)
+    def __init__(self, index: Mapping[str, int], digits: int, slots: Mapping[str, int], ids: Sequence[int],
+                 rounding: str = "floor"):
+        self.checker = _BillChecker(index, digits, slots, ids, rounding)
         self.width = len(index)
         self.at = [index[name] for name in BILL_COLUMNS]
         self.contracts = len(ids)
@@ -323,7 +381,7 @@ class BillRows:
         column at a time (the same rules as ``_BillChecker.fast``), with their keys marked seen;
         ``None`` (nothing marked) when anything fails: then the rows are checked one by one."""
         checker = self.checker
-        if not records or set(map(len, records)) != {self.width}:
+        if not records or checker.invoice_at or set(map(len, records)) != {self.width}:
             return None
         columns = list(zip(*records, strict=True))
         numbers, months, starts, ends, readings, *raw_amounts, dues, paid = (columns[at] for at in self.at)
@@ -337,7 +395,7 @@ class BillRows:
         previous, current, usage, water, sewer, tax, total = amounts
         if not all(map(le, starts, ends)) or not all(map(le, tax, total)):
             return None
-        if list(map(add, water, sewer)) != total:
+        if list(map(add, water, sewer)) != total or list(map(checker.included, total)) != tax:
             return None
         if checker.exchanged_at is None:
             exchanged: Iterable[int] = repeat(0, len(records))
@@ -357,8 +415,10 @@ class BillRows:
             return None  # a repeat: the rows one by one say which
         for key in keys:
             seen[key] = 1
+        # The invoice columns (NULL here) as endless repeats: zip stops at the columns' common length.
         return list(zip(map(checker.ids.__getitem__, slots), months, starts, ends, readings, previous, current, usage,
-                        exchanged, water, sewer, tax, total, dues, map(paid_on.__getitem__, paid), strict=True))
+                        exchanged, water, sewer, tax, total, dues, map(paid_on.__getitem__, paid),
+                        *(repeat(None) for _ in NO_INVOICE), strict=False))
 
     def explain_repeats(self, rows: Iterable[tuple[int, list[str]]], problems: list[Problem]) -> None:
         """Add the message of each repeated key, naming its first line, from a second read of the file."""

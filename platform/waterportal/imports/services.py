@@ -317,7 +317,8 @@ def import_bills(tenant: TenantContext, source: Source, *, filename: str | None 
             return run.finish({})
         db.session.flush()
         conn = db.session.connection()
-        checker = BillRows(index, _digits(tenant), *writers.load_contract_slots(conn, tenant.id))
+        checker = BillRows(index, _digits(tenant), *writers.load_contract_slots(conn, tenant.id),
+                           rounding=tenant.settings["invoice"]["rounding"])
         run.lap("contracts")
         with _all_or_nothing() as keep:
             mail_job = record_bill_mail(tenant)  # before the first bill is written: the new bills are those after it

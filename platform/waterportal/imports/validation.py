@@ -26,11 +26,13 @@ BILL_COLUMNS = (
     "previous_reading", "current_reading", "usage_m3", "water_charge", "sewer_charge", "tax",
     "total", "due_date", "paid_on",
 )
-BILL_OPTIONAL = ("meter_exchanged",)
+# 適格請求書 (issue 12): the holder as billed and the amounts (tax included) and tax per rate.
+INVOICE_COLUMNS = ("holder_name", "taxable_10", "tax_10", "taxable_8", "tax_8")
+BILL_OPTIONAL = ("meter_exchanged", *INVOICE_COLUMNS)
 # The stored values of a bill, in this order (the natural key is contract_id, billing_month).
 BILL_VALUES = (
     "period_start", "period_end", "reading_date", "previous_reading", "current_reading", "usage_m3",
-    "meter_exchanged", "water_charge", "sewer_charge", "tax", "total", "due_date", "paid_on",
+    "meter_exchanged", "water_charge", "sewer_charge", "tax", "total", "due_date", "paid_on", *INVOICE_COLUMNS,
 )
 CONTRACT_VALUES = CONTRACT_COLUMNS[1:]
 LIMITS = {"holder_name": 100, "holder_name_kana": 100, "address": 300, "meter_number": 30}
