@@ -261,3 +261,39 @@ def test_a_second_code_within_the_resend_interval_is_refused_with_the_wait_named
     bad = client.submit("/procedures/new/move_in", {"action": "send", "email": "not-an-address"})
     assert bad.status_code == 422 and "メールアドレスの形式が正しくありません" in text(bad)
     assert len(mails(app, tenant, to="a@example.jp", kind="verification_code")) == 1
+
+
+def test_a_visitor_follows_and_resubmits_a_request_filed_without_an_account(app, client_for, tenant, clock):
+    filer = verified_visitor(app, client_for(tenant.slug), tenant, email="hanako@example.jp")
+    assert filer.submit("/procedures/new/move_in", MOVE_IN).status_code == 302
+    with app.app_context(), tenant_context(tenant):
+        filed = db.session.scalar(select(ProcedureRequest))
+        number = filed.receipt_number
+        services.change_status(tenant, filed, "returned", "部屋番号を入力してください。", "staff:1")
+        db.session.commit()
+    status_mail = mails(app, tenant, to="hanako@example.jp", kind="procedure_status")[-1]["body"]
+    assert f"/procedures/{number}" in status_mail and "認証コードを入力してください" in status_mail
+
+    # Another browser (the citizen's phone): the address first, then the request.
+    later = client_for(tenant.slug)
+    asked = later.get(f"/procedures/{number}")
+    assert asked.status_code == 200 and "お申込みの状況の確認" in text(asked) and "部屋番号" not in text(asked)
+    clock.shift(minutes=5)
+    assert later.submit(f"/procedures/{number}", {"action": "send", "email": "hanako@example.jp"}).status_code == 302
+    code = latest_code(app, tenant, "hanako@example.jp")
+    assert later.submit(f"/procedures/{number}", {"action": "verify", "code": code}).headers["Location"] \
+        .endswith(f"/procedures/{number}")
+    page = later.get(f"/procedures/{number}")
+    assert page.status_code == 200 and "部屋番号を入力してください。" in text(page) and "再提出する" in text(page)
+    again = later.submit(f"/procedures/{number}", {**MOVE_IN, "room": "101"})
+    assert again.status_code == 302
+    with app.app_context(), tenant_context(tenant):
+        filed = db.session.scalar(select(ProcedureRequest))
+        assert (filed.status, filed.payload["room"]) == ("received", "101")
+    assert later.submit(f"/procedures/{number}/withdraw", {}, form_page=f"/procedures/{number}").status_code == 302
+    assert "取下げ" in text(later.get(f"/procedures/{number}"))
+
+    # Someone who verified another address sees nothing of it.
+    stranger = verified_visitor(app, client_for(tenant.slug), tenant, email="stranger@example.jp")
+    assert stranger.get(f"/procedures/{number}").status_code == 404
+    assert stranger.submit(f"/procedures/{number}/withdraw", {}, form_page="/inquiry").status_code == 404

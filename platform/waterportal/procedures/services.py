@@ -411,7 +411,7 @@ def _mail_receipt(tenant: TenantContext, kind: ProcedureKind, request: Procedure
         tenant, request.applicant_email, "procedure_received",
         request=request, kind=kind, rows=summary(tenant, request), note=note_for(tenant, kind.key),
         received_at=local_now(tenant.timezone), member=member, resubmitted=resubmitted,
-        detail_url=portal_url(tenant, DETAIL_PATH.format(receipt=request.receipt_number)) if request.member_id else "",
+        detail_url=portal_url(tenant, DETAIL_PATH.format(receipt=request.receipt_number)),
     )
 
 
@@ -423,10 +423,10 @@ def _recipient(request: ProcedureRequest) -> tuple[str, Member | None]:
 
 def _parse_actor(actor: str) -> tuple[str, int | None]:
     """``staff:3`` -> (staff, 3); ``vendor:2`` -> (vendor, 2); ``member:5`` -> (applicant, 5);
-    anything else (``system:import``, ``cli``) -> (system, None)."""
+    ``applicant`` (no account) -> (applicant, None); anything else (``system:import``, ``cli``) -> (system, None)."""
     prefix, _, ident = actor.partition(":")
     number = int(ident) if ident.isdigit() else None
-    kind = {"staff": ACTOR_STAFF, "vendor": ACTOR_VENDOR, "member": ACTOR_APPLICANT}.get(prefix)
+    kind = {"staff": ACTOR_STAFF, "vendor": ACTOR_VENDOR, "member": ACTOR_APPLICANT, "applicant": ACTOR_APPLICANT}.get(prefix)
     return (kind, number) if kind else (ACTOR_SYSTEM, None)
 
 
@@ -466,16 +466,24 @@ def change_status(
         queue_mail(
             tenant, to_address, "procedure_status", request=request, event=event, member=member,
             kind_label=kind.label if kind else request.kind,
-            detail_url=portal_url(tenant, DETAIL_PATH.format(receipt=request.receipt_number)) if member else "",
+            detail_url=portal_url(tenant, DETAIL_PATH.format(receipt=request.receipt_number)),
         )
     return event
 
 
-def withdraw(tenant: TenantContext, request: ProcedureRequest, member: Member, *, remote_addr: str = "") -> ProcedureEvent:
-    """The member takes back an open request (取下げ)."""
-    if request.member_id != member.id:
-        raise ProcedureUnavailable("not the member's request")
-    return change_status(tenant, request, STATUS_WITHDRAWN, "", f"member:{member.id}", remote_addr=remote_addr)
+def withdraw(tenant: TenantContext, request: ProcedureRequest, member: Member | None, *, email: str = "",
+             remote_addr: str = "") -> ProcedureEvent:
+    """The citizen takes back an open request (取下げ): the member who filed it, or, for a
+    request filed without an account, whoever verified the address it was filed from."""
+    if member is not None:
+        if request.member_id != member.id:
+            raise ProcedureUnavailable("not the member's request")
+        actor = f"member:{member.id}"
+    elif request.member_id is not None or not email or normalise_email(email) != request.applicant_email:
+        raise ProcedureUnavailable("not the applicant's request")
+    else:
+        actor = "applicant"
+    return change_status(tenant, request, STATUS_WITHDRAWN, "", actor, remote_addr=remote_addr)
 
 
 def resubmit(
@@ -567,6 +575,14 @@ def _rows_of(model: type[ProcedureEvent] | type[ProcedureAttachment], tenant: Te
     return db.session.scalars(
         select(model).where(model.tenant_id == tenant.id, model.request_id == request.id).order_by(model.id)
     ).all()
+
+
+def get_for_applicant(tenant: TenantContext, email: str, receipt_number: str) -> ProcedureRequest | None:
+    """A request filed without an account from ``email`` (verified by the caller), else None."""
+    request = get_by_receipt(tenant, receipt_number)
+    if request is None or request.member_id is not None or not email:
+        return None
+    return request if hmac.compare_digest(request.applicant_email, normalise_email(email)) else None
 
 
 def history(tenant: TenantContext, request: ProcedureRequest) -> Sequence[ProcedureEvent]:

@@ -81,17 +81,19 @@ def _applicant_state() -> dict[str, Any]:
     return state
 
 
-def _verify_page(kind: ProcedureKind, state: dict[str, Any], errors: dict[str, list[str]], values: dict[str, str],
-                 status: int = 200, wait: int = 0):
-    body = render_page("procedures/verify.html", title=kind.label, kind=kind, state=state, errors=errors,
-                       values=values, ttl=current_tenant().settings["registration"]["code_ttl_minutes"])
+def _verify_page(heading: str, target: str, state: dict[str, Any], errors: dict[str, list[str]],
+                 values: dict[str, str], status: int = 200, wait: int = 0):
+    body = render_page("procedures/verify.html", title=heading, heading=heading, target=target, state=state,
+                       errors=errors, values=values, ttl=current_tenant().settings["registration"]["code_ttl_minutes"],
+                       following="/new/" not in target)
     if wait:
         return throttled_response(body, wait)
     return body, status
 
 
-def _verify_step(tenant: TenantContext, kind: ProcedureKind):
-    """The email step of an anonymous kind: send a code, then check it."""
+def _verify_step(tenant: TenantContext, heading: str, target: str):
+    """The email step of an applicant without an account (filing an anonymous kind, or
+    following a request filed that way): send a code, then check it; back to ``target``."""
     state = _applicant_state()
     errors: dict[str, list[str]] = {}
     values = {"email": state.get("email", "")}
@@ -103,31 +105,31 @@ def _verify_step(tenant: TenantContext, kind: ProcedureKind):
             problem = _email_problem(email)
             if problem:
                 errors["email"] = [problem]
-                return _verify_page(kind, state, errors, values, 422)
+                return _verify_page(heading, target, state, errors, values, 422)
             try:
                 state["email"] = applicants.send_code(tenant, email, state["subject"], remote_addr=client_address())
             except ResendTooSoon as exc:
                 db.session.rollback()
                 errors["email"] = [resend_message(exc.seconds)]
-                return _verify_page(kind, state, errors, values, wait=exc.seconds)
+                return _verify_page(heading, target, state, errors, values, wait=exc.seconds)
             state.pop("verified_at", None)
             session[APPLICANT_KEY] = state
             db.session.commit()
             flash(f"{state['email']} 宛に認証コードを送信しました。", "info")
-            return redirect(url_for(".new", kind=kind.key))
+            return redirect(target)
         if action == "verify" and state.get("email"):
             result = applicants.verify_code(tenant, state["email"], state["subject"], request.form.get("code", "")[:40])
             db.session.commit()
             if result.ok:
                 state["verified_at"] = utcnow_naive().isoformat()
                 session[APPLICANT_KEY] = state
-                return redirect(url_for(".new", kind=kind.key))
+                return redirect(target)
             errors["code"] = [message_for(result, tenant.settings["registration"]["code_ttl_minutes"])]
-            return _verify_page(kind, state, errors, values, 422)
+            return _verify_page(heading, target, state, errors, values, 422)
         errors["email"] = ["メールアドレスを入力して「認証コードを送信」を押してください。"]
-        return _verify_page(kind, state, errors, values, 422)
+        return _verify_page(heading, target, state, errors, values, 422)
     session[APPLICANT_KEY] = state
-    return _verify_page(kind, state, errors, values)
+    return _verify_page(heading, target, state, errors, values)
 
 
 def _email_problem(email: str) -> str:
@@ -204,7 +206,7 @@ def new(kind: str):
         flash("このお手続きは、ログインしてからお申込みください。", "info")
         return redirect(url_for("accounts.login", next=request.path))
     if member is None and not _verified_email():
-        return _verify_step(tenant, procedure)
+        return _verify_step(tenant, procedure.label, url_for(".new", kind=procedure.key))
     if request.method == "GET":
         # A link may preselect choices (the contract, 口座振替 from registration's 「支払方法」).
         given = {key: value[:MAX_VALUE] for key, value in request.args.items()
@@ -249,19 +251,28 @@ def receipt():
 
 
 def _own_request(receipt_number: str):
+    """``(member, request)``: a member's own request, or, for a browser that verified an
+    address, a request filed without an account from that address (None for anyone else's)."""
+    tenant = current_tenant()
     member = _member()
-    if member is None:
-        return None, None
-    return member, services.get_for_member(current_tenant(), member, receipt_number)
+    if member is not None:
+        return member, services.get_for_member(tenant, member, receipt_number)
+    email = _verified_email()
+    return None, services.get_for_applicant(tenant, email, receipt_number) if email else None
+
+
+def _follow_verify(receipt_number: str):
+    """A visitor following a request: prove the address it was filed from first."""
+    return _verify_step(current_tenant(), "お申込みの状況の確認", url_for(".detail", receipt_number=receipt_number))
 
 
 @procedures.route("/<receipt_number>", methods=["GET", "POST"])
 def detail(receipt_number: str):
     """A member's request: summary, status history, files; after 差戻し, the form to resubmit."""
     tenant = current_tenant()
+    if _member() is None and (not _verified_email() or request.form.get("action") in ("send", "verify")):
+        return _follow_verify(receipt_number)
     member, filed = _own_request(receipt_number)
-    if member is None:
-        return redirect(url_for("accounts.login", next=request.path))
     if filed is None:
         abort(404)
     kind = get_kind(filed.kind)
@@ -301,12 +312,10 @@ def withdraw(receipt_number: str):
     """The member takes back an open request (取下げ)."""
     tenant = current_tenant()
     member, filed = _own_request(receipt_number)
-    if member is None:
-        return redirect(url_for("accounts.login", next=url_for(".detail", receipt_number=receipt_number)))
     if filed is None:
         abort(404)
     try:
-        services.withdraw(tenant, filed, member, remote_addr=client_address())
+        services.withdraw(tenant, filed, member, email=_verified_email(), remote_addr=client_address())
     except ProcedureStateError:
         db.session.rollback()
         flash("このお申込みは取り下げできません。", "error")
@@ -320,8 +329,8 @@ def withdraw(receipt_number: str):
 def attachment(receipt_number: str, attachment_id: int):
     """A file of the member's own request (never another member's or another city's)."""
     tenant = current_tenant()
-    member, filed = _own_request(receipt_number)
-    if member is None or filed is None:
+    _, filed = _own_request(receipt_number)
+    if filed is None:
         abort(404)
     found = services.get_attachment(tenant, filed, attachment_id)
     if found is None:
