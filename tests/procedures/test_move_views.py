@@ -119,7 +119,7 @@ def test_a_visitor_cannot_skip_the_code_or_file_a_member_only_kind(app, client_f
 def test_a_member_files_move_out_and_follows_it_to_completed(app, tenant, member_client):
     client, member_id, contract_id = member_client
     form = text(client.get("/procedures/new/move_out"))
-    assert "お手続きするお客様番号" in form and "ご登録の電話番号" not in form
+    assert 'name="contract_id"' in form and 'name="registered_phone"' not in form
     done = client.submit("/procedures/new/move_out", {**MOVE_OUT, "contract_id": str(contract_id)})
     assert done.status_code == 302, text(done)
     with app.app_context(), tenant_context(tenant):
@@ -207,7 +207,7 @@ def test_a_visitor_stops_water_by_customer_number_phone_and_kana(app, client_for
     assert client.submit("/procedures/new/move_out", {"action": "send", "email": "jiro@example.jp"}).status_code == 302
     client.submit("/procedures/new/move_out", {"action": "verify", "code": latest_code(app, tenant, "jiro@example.jp")})
     form = text(client.get("/procedures/new/move_out"))
-    assert "ご登録の電話番号" in form and "お手続きするお客様番号" not in form
+    assert 'name="registered_phone"' in form and 'name="contract_id"' not in form
     identity = {"customer_number": number, "registered_phone": phone, "holder_kana": "スイドウタロウ"}
     wrong = client.submit("/procedures/new/move_out", {**MOVE_OUT, **identity, "holder_kana": "ベツジン"})
     body = text(wrong)
@@ -232,7 +232,7 @@ def test_a_member_without_a_linked_contract_identifies_it_and_a_visitor_may_chan
     member = client_for(tenant.slug)
     member.submit("/login", {"identifier": login_id or "saburo@example.jp", "password": PASSWORDS[tenant.slug]})
     form = text(member.get("/procedures/new/move_out"))
-    assert "ご登録の電話番号" in form and "お手続きするお客様番号" not in form
+    assert 'name="registered_phone"' in form and 'name="contract_id"' not in form
     with app.app_context(), tenant_context(tenant):
         from waterportal.contracts.models import Contract
 
