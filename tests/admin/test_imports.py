@@ -2,6 +2,7 @@
 error report, the history of batches, and uploads limited in size and type."""
 from __future__ import annotations
 
+import datetime as dt
 import html
 import io
 import re
@@ -167,3 +168,25 @@ def test_operators_cannot_import_and_batches_stay_in_their_city(app, staff_clien
     nayoro_admin = staff_client("nayoro")
     assert nayoro_admin.get(f"/admin/imports/{batch_id}").status_code == 404
     assert "まだ取り込みはありません。" in text(nayoro_admin.get("/admin/imports"))
+
+
+def test_the_staff_see_each_bill_mail_job_beside_the_imports(app, staff_client, nayoro, make_member):
+    from waterportal.contracts.models import Contract, MemberContract
+    from waterportal.mail.jobs import expand_due
+
+    admin = staff_client("nayoro")
+    assert "取り込みました" in text(upload(admin, "contracts", "contracts.csv", contracts_file(NO_A)))
+    member_id = make_member(nayoro, email="hanako@example.jp", data_visible_from=dt.date(2020, 1, 1), notify_bills=True)
+    with app.app_context(), tenant_context(nayoro):
+        contract_id = db.session.scalar(select(Contract.id).where(Contract.customer_number == NO_A))
+        db.session.add(MemberContract(member_id=member_id, contract_id=contract_id))
+        db.session.commit()
+    assert "「請求金額のお知らせ」メールの配信" not in text(admin.get("/admin/imports"))
+
+    bills = csv_text(BILL_COLUMNS, [bill_row(NO_A, "2026-10", due_date="2026-10-31")]).encode()
+    page = text(upload(admin, "bills", "bills.csv", bills))
+    assert "「請求金額のお知らせ」メールの配信" in page and "の取り込み: 宛先を準備中です。" in page
+
+    with app.app_context():
+        assert expand_due() == 1
+    assert "の取り込み: 1通のうち 送信済み 0通・送信待ち 1通" in text(admin.get("/admin/imports"))

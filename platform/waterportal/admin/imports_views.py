@@ -19,6 +19,7 @@ from waterportal.admin.uploads import (
     UploadRefused,
     import_upload,
 )
+from waterportal.billing.notify import recent_bill_mail
 from waterportal.core.web import client_address
 from waterportal.extensions import db
 from waterportal.imports.models import ImportBatch
@@ -45,7 +46,7 @@ def _page(form: ImportUploadForm, status: int = 200, result=None):
         "imports.html", title="データの取り込み", form=form, result=result, batches=batches, total=total,
         page=page, pages=max(1, -(-total // PAGE_SIZE)), names=actor_names(), kinds=KIND_LABELS,
         statuses=STATUS_LABELS, limits={"csv": CSV_MAX_BYTES // 2**20, "zip": ZIP_MAX_BYTES // 2**20},
-        errors_shown=ERRORS_SHOWN,
+        errors_shown=ERRORS_SHOWN, bill_mail=recent_bill_mail(),
     )
     return make_response(body, status)
 

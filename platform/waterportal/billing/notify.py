@@ -39,7 +39,7 @@ from waterportal.billing.queries import month_label
 from waterportal.contracts.models import Contract, MemberContract
 from waterportal.core.time import local_now
 from waterportal.extensions import db
-from waterportal.mail.jobs import expander, record_job
+from waterportal.mail.jobs import JobCounter, expander, recent_jobs, record_job
 from waterportal.mail.models import MailJob, OutboxMessage
 from waterportal.mail.services import mail_renderer
 from waterportal.tenancy.context import TenantContext, tenant_context
@@ -58,6 +58,12 @@ def record_bill_mail(tenant: TenantContext) -> int:
         # Links made after the import were not there when the bill came: no mail for them.
         links = db.session.scalar(select(func.max(MemberContract.id)).where(MemberContract.tenant_id == tenant.id)) or 0
         return record_job(tenant, "bills", watermark, recipients_upto=links).id
+
+
+def recent_bill_mail(limit: int = 5) -> list[JobCounter]:
+    """The current city's newest bill-mail jobs that mail someone (or wait for the worker), with
+    their mails queued / sent / waiting / failed: the console's counter beside the imports."""
+    return recent_jobs("bills", limit)
 
 
 def _wants_mail(tenant: TenantContext, job: MailJob, today: dt.date):

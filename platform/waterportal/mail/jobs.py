@@ -192,6 +192,30 @@ class JobCounter:
     waiting: int = 0
     sent: int = 0
     failed: int = 0
+    created_at: dt.datetime | None = None
+
+
+def _counters(jobs: list[tuple[int, str, int, dt.datetime]]) -> dict[int, JobCounter]:
+    """job id -> its counter, for (id, status, queued, created_at) of jobs of the current city:
+    one statement counting their mails by status."""
+    by_job: dict[int, dict[str, int]] = {}
+    if jobs:
+        for job_id, status, count in db.session.execute(
+            select(OutboxMessage.job_id, OutboxMessage.status, func.count())
+            .where(OutboxMessage.job_id.in_([job[0] for job in jobs]))
+            .group_by(OutboxMessage.job_id, OutboxMessage.status)
+        ):
+            by_job.setdefault(job_id, {})[status] = count
+    result = {}
+    for job_id, status, queued, created_at in jobs:
+        counts = by_job.get(job_id, {})
+        result[job_id] = JobCounter(
+            job_id=job_id, status=status, queued=queued,
+            waiting=counts.get("pending", 0) + counts.get("sending", 0),
+            sent=counts.get("sent", 0), failed=counts.get("failed", 0) + counts.get("expired", 0),
+            created_at=created_at,
+        )
+    return result
 
 
 def job_counters(kind: str, ref_ids: Iterable[int]) -> dict[int, JobCounter]:
@@ -201,28 +225,24 @@ def job_counters(kind: str, ref_ids: Iterable[int]) -> dict[int, JobCounter]:
     ref_ids = sorted(set(ref_ids))
     if not ref_ids:
         return {}
-    jobs = {ref: (job_id, status, queued) for job_id, ref, status, queued in db.session.execute(
-        select(MailJob.id, MailJob.ref_id, MailJob.status, MailJob.queued)
+    newest = {ref: (job_id, status, queued, created_at) for job_id, ref, status, queued, created_at in db.session.execute(
+        select(MailJob.id, MailJob.ref_id, MailJob.status, MailJob.queued, MailJob.created_at)
         .where(MailJob.kind == kind, MailJob.ref_id.in_(ref_ids)).order_by(MailJob.id)
     )}
-    if not jobs:
-        return {}
-    by_job: dict[int, dict[str, int]] = {}
-    for job_id, status, count in db.session.execute(
-        select(OutboxMessage.job_id, OutboxMessage.status, func.count())
-        .where(OutboxMessage.job_id.in_([job_id for job_id, _s, _q in jobs.values()]))
-        .group_by(OutboxMessage.job_id, OutboxMessage.status)
-    ):
-        by_job.setdefault(job_id, {})[status] = count
-    result = {}
-    for ref, (job_id, status, queued) in jobs.items():
-        counts = by_job.get(job_id, {})
-        result[ref] = JobCounter(
-            job_id=job_id, status=status, queued=queued,
-            waiting=counts.get("pending", 0) + counts.get("sending", 0),
-            sent=counts.get("sent", 0), failed=counts.get("failed", 0) + counts.get("expired", 0),
-        )
-    return result
+    counters = _counters(list(newest.values()))
+    return {ref: counters[job[0]] for ref, job in newest.items()}
+
+
+def recent_jobs(kind: str, limit: int) -> list[JobCounter]:
+    """The newest ``limit`` jobs of ``kind`` in the current city that have mail or are still
+    waiting for the worker, newest first, with their counters: two statements."""
+    jobs = db.session.execute(
+        select(MailJob.id, MailJob.status, MailJob.queued, MailJob.created_at)
+        .where(MailJob.kind == kind, or_(MailJob.status == PENDING, MailJob.queued > 0))
+        .order_by(MailJob.id.desc()).limit(limit)
+    ).all()
+    counters = _counters([tuple(job) for job in jobs])
+    return [counters[job.id] for job in jobs]
 
 
 # Mails of a job that are not delivered yet (waiting, or in a sender's hands), delivered, given up.
