@@ -46,16 +46,15 @@ HOLDER_MAX = 100
 
 
 class _Memo(dict):
-    """Valid values seen so far (dates and months repeat on every row); a miss checks once.
-
-    An invalid value raises KeyError and is not remembered.
+    """Valid values seen so far (dates and months repeat on every row, totals often); a miss
+    checks once. An invalid value (``check`` gives None) raises KeyError and is not remembered.
     """
 
-    def __init__(self, check: Callable[[str], str | None]):
+    def __init__(self, check: Callable[[Any], Any]):
         super().__init__()
         self.check = check
 
-    def __missing__(self, raw: str) -> str:
+    def __missing__(self, raw: Any) -> Any:
         value = self.check(raw)
         if value is None:
             raise KeyError(raw)
@@ -81,6 +80,7 @@ class _BillChecker:
         self.invoice_at = {name: index[name] for name in INVOICE_COLUMNS if name in index}
         self.rounding = rounding
         self.included = partial(included_tax, rate=10, rounding=rounding)
+        self.taxes = _Memo(self.included)  # total -> the tax in it (totals repeat: computed once each)
         self.digits = digits
         self.contract_ids = slots
         self.ids = ids
@@ -119,7 +119,7 @@ class _BillChecker:
             exchanged = 1 if flag == "1" else 0
         if start > end or total != water + sewer or tax > total or (not exchanged and usage != current - previous):
             return None
-        if tax != self.included(total):
+        if tax != self.taxes[total]:
             return None
         return v[0], month, slot, (self.ids[slot], month, start, end, reading, previous, current, usage,
                                    exchanged, water, sewer, tax, total, due, paid, *NO_INVOICE)
@@ -395,7 +395,7 @@ class BillRows:
         previous, current, usage, water, sewer, tax, total = amounts
         if not all(map(le, starts, ends)) or not all(map(le, tax, total)):
             return None
-        if list(map(add, water, sewer)) != total or list(map(checker.included, total)) != tax:
+        if list(map(add, water, sewer)) != total or list(map(checker.taxes.__getitem__, total)) != tax:
             return None
         if checker.exchanged_at is None:
             exchanged: Iterable[int] = repeat(0, len(records))
