@@ -14,8 +14,8 @@ from waterportal.procedures.services import ProcedureUnavailable
 # past the weekend and 勤労感謝の日 (Monday 11-23), Tuesday 11-24, the earliest allowed date.
 EARLIEST = dt.date(2026, 11, 24)
 HOLDER = {
-    "new_name": "水道　花子", "new_name_kana": "すいどう はなこ", "reason": "ご家族の間での名義の変更",
-    "reason_detail": "", "effective_date": EARLIEST.isoformat(), "phone": "０１６５-４３-２１１１",
+    "new_name": "水道　花子", "new_name_kana": "すいどう はなこ", "relationship": "配偶者",
+    "reason": "ご家族の間での名義の変更", "reason_detail": "", "effective_date": EARLIEST.isoformat(), "phone": "０１６５-４３-２１１１",
 }
 ADDRESS = {
     "postal_code": "〒１００－０００１", "prefecture": "東京都", "city": "千代田区", "street": "千代田1-1",
@@ -74,9 +74,18 @@ def test_holder_change_date_follows_the_city_window(filer, day, allowed):
     ({"effective_date": ""}, "effective_date", "入力してください"),
     ({"phone": "12345"}, "phone", "10桁または11桁"),
     ({"new_name": "水道 太郎"}, "new_name", "現在のご契約者と同じ"),  # the contract's holder
+    ({"relationship": "友人"}, "relationship", "選択"),
+    ({"relationship": ""}, "relationship", "選択してください"),
 ])
 def test_holder_change_rules(filer, change, field, words):
     assert words in errors_of(filer, "holder_change", {**HOLDER, **change})[field][0]
+
+
+def test_the_same_person_may_keep_the_name(filer):
+    """同一人 (a new kana reading of the same name) is not refused for having the same name."""
+    request = filer[0]("holder_change", {**HOLDER, "relationship": "同一人（改姓・改名）", "new_name": "水道 太郎",
+                                         "new_name_kana": "スイドウタロオ"})
+    assert request.payload["relationship"] == "同一人（改姓・改名）"
 
 
 def test_holder_change_with_other_reason_keeps_the_detail(filer):
@@ -114,7 +123,7 @@ def test_billing_address_rules(filer, change, field, words):
 
 def test_csv_columns_of_both_kinds():
     assert [h for h, _ in get_kind("holder_change").columns()] == [
-        "新契約者名", "新契約者名カナ", "変更理由", "理由詳細", "名義変更日", "連絡先電話番号"]
+        "新契約者名", "新契約者名カナ", "現契約者との関係", "変更理由", "理由詳細", "名義変更日", "連絡先電話番号"]
     assert [h for h, _ in get_kind("billing_address").columns()] == [
         "郵便番号", "都道府県", "市区町村", "町名番地", "建物名部屋番号", "宛名"]
 
@@ -145,7 +154,8 @@ def test_export_rows_of_both_kinds(filer):
 
     submit, tenant, _, _ = filer
     for key, payload, expected in (
-        ("holder_change", HOLDER, ["水道 花子", "スイドウハナコ", "ご家族の間での名義の変更", "", "2026-11-24", "0165432111"]),
+        ("holder_change", HOLDER, ["水道 花子", "スイドウハナコ", "配偶者", "ご家族の間での名義の変更", "", "2026-11-24",
+                                    "0165432111"]),
         ("billing_address", ADDRESS, ["100-0001", "東京都", "千代田区", "千代田1-1", "水道ビル 301", "水道 太郎"]),
     ):
         kind = get_kind(key)

@@ -25,8 +25,8 @@ BANK = {
     "method": "口座振替（新規の申込み・口座の変更）", "bank": "北海道", "branch": "名寄", "account_type": "普通",
     "account_number": "1234567", "holder_kana": "すいどう たろう",
 }
-HOLDER = {"new_name": "水道 花子", "new_name_kana": "スイドウハナコ", "reason": "ご家族の間での名義の変更",
-          "effective_date": "2026-11-24", "phone": "0165432111"}
+HOLDER = {"new_name": "水道 花子", "new_name_kana": "スイドウハナコ", "relationship": "配偶者",
+          "reason": "ご家族の間での名義の変更", "effective_date": "2026-11-24", "phone": "0165432111"}
 ADDRESS = {"postal_code": "100-0001", "prefecture": "東京都", "city": "千代田区", "street": "千代田1-1",
            "recipient": "水道 太郎"}
 PAPERLESS = {"choice": "ペーパーレスにする（紙の検針票の郵送をやめる）", "consent": "y"}
@@ -47,7 +47,7 @@ def receipt(client) -> tuple[str, str]:
 
 @pytest.mark.parametrize("slug", ["nayoro", "kanazawa"])
 @pytest.mark.parametrize(("kind", "words"), [
-    ("holder_change", ("新しいご契約者名", "名義変更日", "相続（ご契約者のご逝去）", 'type="date"')),
+    ("holder_change", ("新しいご契約者名", "名義変更日", "相続（ご契約者のご逝去）", "現在のご契約者との関係", 'type="date"')),
     ("billing_address", ("郵便番号", "<option value=\"沖縄県\"", "建物名・部屋番号", 'autocomplete="postal-code"')),
     ("payment_method", ("金融機関", "ゆうちょ銀行の場合", "記号", "金融機関・支店を確認", "bank-search.js")),
 ])

@@ -75,8 +75,8 @@ def _direct_debit(_day: dt.date, contract: Contract | None) -> dict[str, Any]:
 
 
 def _holder_change(day: dt.date, _contract: Contract | None) -> dict[str, Any]:
-    return {"new_name": "企業 次郎", "new_name_kana": "キギョウジロウ", "reason": "ご家族の間での名義の変更",
-            "reason_detail": "", "effective_date": day.isoformat(), "phone": "0762202111"}
+    return {"new_name": "企業 次郎", "new_name_kana": "キギョウジロウ", "relationship": "子",
+            "reason": "ご家族の間での名義の変更", "reason_detail": "", "effective_date": day.isoformat(), "phone": "0762202111"}
 
 
 def _paperless(_day: dt.date, _contract: Contract | None) -> dict[str, Any]:

@@ -17,11 +17,16 @@ REASONS = (
     "ご家族の間での名義の変更", "法人の名称・代表者の変更", "その他",
 )
 OTHER = "その他"
+# Who the new holder is to the present one (the 上下水道室 asks for documents accordingly).
+RELATIONSHIPS = (
+    "同一人（改姓・改名）", "配偶者", "子", "父母", "その他の親族", "親族以外（売買・賃貸など）", "法人",
+)
 
 
 class HolderChangeSchema(Schema):
     new_name = Text("新しいご契約者名", max_length=50)
     new_name_kana = Kana("新しいご契約者名（フリガナ）", max_length=50)
+    relationship = Choice("現在のご契約者との関係", RELATIONSHIPS)
     reason = Choice("変更の理由", REASONS)
     reason_detail = Text("理由の詳細", required=False, max_length=500, multiline=True)
     effective_date = Day("名義変更日")
@@ -42,7 +47,10 @@ def check(ctx: KindContext, data: dict[str, Any]) -> None:
         check_payload_date(ctx.tenant, data, "effective_date", ctx.today)
     except ProcedureInvalid as exc:
         errors.update(exc.errors)
-    if ctx.contract is not None and _bare(data["new_name"]) == _bare(ctx.contract.holder_name):
+    # The same name is a mistake, unless the holder changes only the way it is written
+    # (a new kana reading, 旧字体 to 新字体 is a different name anyway).
+    same_person = data["relationship"] == RELATIONSHIPS[0]
+    if ctx.contract is not None and not same_person and _bare(data["new_name"]) == _bare(ctx.contract.holder_name):
         errors["new_name"] = ["現在のご契約者と同じお名前です。新しいご契約者のお名前を入力してください。"]
     if errors:
         raise ProcedureInvalid(errors)
@@ -51,7 +59,8 @@ def check(ctx: KindContext, data: dict[str, Any]) -> None:
 register(ProcedureKind(
     KEY, "名義変更", HolderChangeSchema, needs_contract=True, check=check,
     csv_columns=(
-        ("新契約者名", "new_name"), ("新契約者名カナ", "new_name_kana"), ("変更理由", "reason"),
+        ("新契約者名", "new_name"), ("新契約者名カナ", "new_name_kana"), ("現契約者との関係", "relationship"),
+        ("変更理由", "reason"),
         ("理由詳細", "reason_detail"), ("名義変更日", "effective_date"), ("連絡先電話番号", "phone"),
     ),
     description="ご契約者（料金のお支払いをされる方）のお名前を変更する。",
