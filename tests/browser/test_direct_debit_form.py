@@ -35,11 +35,15 @@ def test_suggestions_and_filing_by_keyboard(page, live_server, live_app):
     page.keyboard.press("Space")
     page.locator("#f-bank").press_sequentially("ほっかいどう")
     expect(page.locator("#bank-suggestions option").first).to_have_attribute("value", "0116 北海道銀行")
-    page.locator("#f-bank").fill("0116 北海道銀行")
+    # Typed by name, not chosen: the branch field still suggests that bank's branches.
+    page.locator("#f-bank").fill("北海道")
+    page.locator("#f-bank").press_sequentially("銀行")
+    expect(page.locator("#bank-suggestions option").first).to_have_attribute("value", "0116 北海道銀行")
     page.locator("#f-branch").press_sequentially("なよろ")
     expect(page.locator("#branch-suggestions option").first).to_have_attribute("value", "704 名寄")
     assert options(page, "branch-suggestions") == ["704 名寄"]
     page.locator("#f-branch").fill("704 名寄")
+    page.locator("#f-bank").fill("0116 北海道銀行")
     page.locator("#f-account_type-1").focus()
     page.keyboard.press("Space")
     page.locator("#f-account_number").fill("0012345")

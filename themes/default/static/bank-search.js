@@ -50,11 +50,27 @@
     var q = bank.value.trim();
     return q ? "/procedures/banks?q=" + encodeURIComponent(q) : null;
   }, "banks");
+  // The bank's code: typed or chosen ("0116 北海道銀行"), else the suggestion the typed name
+  // names exactly ("北海道" or "北海道銀行"), else the only suggestion.
+  function bankCode() {
+    var typed = bank.value.trim();
+    var code = typed.match(/^[0-9０-９]{4}/);
+    if (code) { return code[0]; }
+    var found = null;
+    var choices = bankList.querySelectorAll("option");
+    choices.forEach(function (option) {
+      var name = option.value.slice(5);
+      if (name === typed || name === typed + "銀行") { found = option.value.slice(0, 4); }
+    });
+    if (!found && choices.length === 1) { found = choices[0].value.slice(0, 4); }
+    return found;
+  }
+
   if (branch) {
     var branchList = attach(branch, "branch-suggestions");
     suggest(branch, branchList, function () {
-      var code = bank.value.trim().match(/^[0-9０-９]{4}/);
-      return code ? "/procedures/banks/branches?bank=" + encodeURIComponent(code[0]) +
+      var code = bankCode();
+      return code ? "/procedures/banks/branches?bank=" + encodeURIComponent(code) +
         "&q=" + encodeURIComponent(branch.value.trim()) : null;
     }, "branches");
   }
