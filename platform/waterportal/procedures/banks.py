@@ -99,17 +99,23 @@ def leading_code(text: str | None, width: int) -> str | None:
     return match.group(1) if match and len(match.group(1)) == width else None
 
 
-def _ranked(query: str, items, limit: int):
-    """Items whose name or kana start with the query first, then those containing it."""
-    starts, contains = [], []
-    for name, kana, item in items:
-        if name.startswith(query) or kana.startswith(query):
+def _search(raw: str, by_code: dict, index, limit: int) -> list:
+    """A typed code's prefix in ``by_code``, or a name/kana in ``index`` ((name, kana, item)
+    normalised): exact matches first, then names starting with it, then names containing it."""
+    if raw.isdigit() and raw.isascii():
+        return [item for code, item in by_code.items() if code.startswith(raw)][:limit]
+    query = _norm(raw)
+    if not query:
+        return []
+    exact, starts, contains = [], [], []
+    for name, kana, item in index:
+        if query in (name, kana):
+            exact.append(item)
+        elif name.startswith(query) or kana.startswith(query):
             starts.append(item)
         elif query in name or query in kana:
             contains.append(item)
-        if len(starts) >= limit:
-            break
-    return (starts + contains)[:limit]
+    return (exact + starts + contains)[:limit]
 
 
 def search_banks(text: str | None, limit: int = SEARCH_LIMIT) -> list[Bank]:
@@ -118,14 +124,7 @@ def search_banks(text: str | None, limit: int = SEARCH_LIMIT) -> list[Bank]:
     if not raw:
         return []
     banks, index = _directory()
-    if raw.isdigit() and raw.isascii():
-        return [b for code, b in banks.items() if code.startswith(raw)][:limit]
-    query = _norm(raw)
-    if not query:
-        return []
-    exact = [b for name, kana, b in index if query in (name, kana)]
-    rest = [b for b in _ranked(query, index, limit) if b not in exact]
-    return (exact + rest)[:limit]
+    return _search(raw, banks, index, limit)
 
 
 @functools.lru_cache(maxsize=64)
@@ -135,19 +134,12 @@ def _branch_index(bank_code: str) -> list[tuple[str, str, Branch]]:
 
 
 def search_branches(bank_: Bank, text: str | None, limit: int = SEARCH_LIMIT) -> list[Branch]:
-    """Branches of a bank for a typed 3-digit code (its prefix) or name/kana."""
+    """Branches of a bank for a typed 3-digit code (its prefix) or name/kana; without
+    anything typed, the first ones (to browse)."""
     raw = unicodedata.normalize("NFKC", text or "").strip()
     if not raw:
         return list(bank_.branches.values())[:limit]
-    if raw.isdigit() and raw.isascii():
-        return [b for code, b in bank_.branches.items() if code.startswith(raw)][:limit]
-    query = _norm(raw)
-    if not query:
-        return []
-    items = _branch_index(bank_.code)
-    exact = [b for name, kana, b in items if query in (name, kana)]
-    rest = [b for b in _ranked(query, items, limit) if b not in exact]
-    return (exact + rest)[:limit]
+    return _search(raw, bank_.branches, _branch_index(bank_.code), limit)
 
 
 @dataclass(frozen=True)
@@ -170,18 +162,8 @@ def resolve_bank(text: str | None, picked: str | None = None) -> Resolved:
         if found is None:
             return Resolved(None, error=f"金融機関コード「{code}」の金融機関は見つかりません。")
         return Resolved(found)
-    candidates = search_banks(text)
-    if picked and any(b.code == picked for b in candidates):
-        return Resolved(bank(picked))
-    query = _norm(unicodedata.normalize("NFKC", text or ""))
-    exact = [b for b in candidates if _norm(b.name) == query or _norm(b.kana) == query]
-    if len(exact) == 1:
-        return Resolved(exact[0])
-    if len(candidates) == 1:
-        return Resolved(candidates[0])
-    if not candidates:
-        return Resolved(None, error=f"「{text.strip()[:40]}」に当たる金融機関が見つかりません。名前の一部か4桁のコードで探してください。")
-    return Resolved(None, tuple(candidates), "候補がいくつかあります。一覧から金融機関を選んでください。")
+    missing = f"「{text.strip()[:40]}」に当たる金融機関が見つかりません。名前の一部か4桁のコードで探してください。"
+    return _choose(text, search_banks(text), picked, bank, missing, "金融機関")
 
 
 def resolve_branch(bank_: Bank, text: str | None, picked: str | None = None) -> Resolved:
@@ -194,18 +176,24 @@ def resolve_branch(bank_: Bank, text: str | None, picked: str | None = None) -> 
         if found is None:
             return Resolved(None, error=f"{bank_.name}に支店コード「{code}」の支店は見つかりません。")
         return Resolved(found)
-    candidates = search_branches(bank_, text)
-    if picked and any(b.code == picked for b in candidates):
-        return Resolved(bank_.branches[picked])
-    query = _norm(unicodedata.normalize("NFKC", text or ""))
-    exact = [b for b in candidates if _norm(b.name) == query or _norm(b.kana) == query]
+    missing = f"{bank_.name}に「{text.strip()[:40]}」に当たる支店が見つかりません。"
+    return _choose(text, search_branches(bank_, text), picked, bank_.branches.get, missing, "支店")
+
+
+def _choose(text: str, candidates: list, picked: str | None, by_code, missing: str, what: str) -> Resolved:
+    """Among the candidates of a typed name: the one picked from the list, the one whose
+    name or kana is exactly what was typed, the only one; else the list (or ``missing``)."""
+    if picked and any(c.code == picked for c in candidates):
+        return Resolved(by_code(picked))
+    query = _norm(unicodedata.normalize("NFKC", text))
+    exact = [c for c in candidates if query in (_norm(c.name), _norm(c.kana))]
     if len(exact) == 1:
         return Resolved(exact[0])
     if len(candidates) == 1:
         return Resolved(candidates[0])
     if not candidates:
-        return Resolved(None, error=f"{bank_.name}に「{text.strip()[:40]}」に当たる支店が見つかりません。")
-    return Resolved(None, tuple(candidates), "候補がいくつかあります。一覧から支店を選んでください。")
+        return Resolved(None, error=missing)
+    return Resolved(None, tuple(candidates), f"候補がいくつかあります。一覧から{what}を選んでください。")
 
 
 @dataclass(frozen=True)
