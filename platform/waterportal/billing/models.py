@@ -55,6 +55,14 @@ class Bill(TenantScoped, db.Model):
     tax_10: Mapped[int | None]
     taxable_8: Mapped[int | None]
     tax_8: Mapped[int | None]
+    # Payment details (issue 12 §3), from the bills import's optional columns; NULL: not sent.
+    # payment_method: one of billing.payments.METHODS; transfer_result: the 全銀 振替結果コード
+    # as the bank reported it ("0" 振替済, any other 振替不能 with that reason); message: the
+    # 通信欄 printed on the bill (漏水の可能性があります, ...). Read them through billing.payments.
+    payment_method: Mapped[str | None] = mapped_column(String(10))
+    transfer_date: Mapped[dt.date | None]
+    transfer_result: Mapped[str | None] = mapped_column(String(1))
+    message: Mapped[str | None] = mapped_column(String(200))
 
 
 class BillDocument(TenantScoped, db.Model):
@@ -87,6 +95,32 @@ class BillDocument(TenantScoped, db.Model):
     issued_at: Mapped[dt.datetime]
     source_updated_at: Mapped[dt.datetime]
     superseded_at: Mapped[dt.datetime | None]
+    filename: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = deferred(mapped_column(LargeBinary, nullable=False))
+
+
+class PaymentCertificate(TenantScoped, db.Model):
+    """A 収納済証明書 (proof of payment) of one contract's paid bills from ``month_from`` to
+    ``month_to`` (one bill: the same month), issued once at the member's request and kept
+    unchanged (:mod:`waterportal.billing.certificates`): asking again serves the same bytes."""
+
+    __tablename__ = "payment_proofs"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "contract_id", "month_from", "month_to"),
+        tenant_fk(["contract_id"], "contracts", ondelete="CASCADE"),
+        TenantScoped.tenant_key(),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_id: Mapped[int]
+    month_from: Mapped[str] = mapped_column(String(7))
+    month_to: Mapped[str] = mapped_column(String(7))
+    bills: Mapped[int]  # how many paid bills it certifies
+    total: Mapped[int]  # their sum (tax included)
+    issued_on: Mapped[dt.date]  # 発行日 in the city's time zone, printed
+    issued_at: Mapped[dt.datetime]
     filename: Mapped[str] = mapped_column(String(255))
     size: Mapped[int]
     sha256: Mapped[str] = mapped_column(String(64))

@@ -30,6 +30,9 @@ class Contract(TenantScoped, db.Model):
     address: Mapped[str] = mapped_column(String(300))
     meter_number: Mapped[str] = mapped_column(String(30))
     meter_diameter_mm: Mapped[int]
+    # "monthly" / "bimonthly" from the contracts import's optional billing_cycle column
+    # (Nayoro's suburbs are read every two months); NULL: the city's [billing] cycle.
+    billing_cycle: Mapped[str | None] = mapped_column(String(10))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)
     # When an import last changed this contract's data or its bills (最終更新時間).
     data_updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)

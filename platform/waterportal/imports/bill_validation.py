@@ -1,6 +1,8 @@
 """Bill rows: a fast path for the clean common case and, for a row that fails it, one named
 check per rule that lists every problem (as validation.py does for contracts).
 
+Payment details (issue 12 §3): a file with any PAYMENT_COLUMNS is checked row by row too.
+
 適格請求書 (issue 12): a file without the optional INVOICE_COLUMNS has everything at 10%,
 and its ``tax`` must be the tax in ``total`` rounded once by the city's rule
 (``[invoice] rounding``); a file with any of them (holder_name, taxable_10, tax_10,
@@ -16,6 +18,7 @@ from itertools import repeat
 from operator import add, eq, itemgetter, le, or_, sub
 from typing import Any
 
+from waterportal.billing.payments import METHODS, TRANSFER_RESULTS
 from waterportal.core.invoice_numbers import ROUNDINGS, included_tax
 from waterportal.imports.reading import Problem, shown
 from waterportal.imports.validation import (
@@ -25,6 +28,7 @@ from waterportal.imports.validation import (
     NOT_DATE,
     NOT_INT,
     NOT_MONTH,
+    PAYMENT_COLUMNS,
     REQUIRED,
     TOO_LARGE,
     Report,
@@ -42,7 +46,10 @@ BILL_DATES = (("period_start", 2), ("period_end", 3), ("reading_date", 4), ("due
 BILL_AMOUNTS = BILL_COLUMNS[5:12]
 FLAGS = {"": 0, "0": 0, "1": 1}  # meter_exchanged as written -> stored
 NO_INVOICE = (None,) * len(INVOICE_COLUMNS)  # a file without the invoice columns stores NULLs
+NO_EXTRAS = (None,) * (len(INVOICE_COLUMNS) + len(PAYMENT_COLUMNS))  # ... nor the payment columns
 HOLDER_MAX = 100
+MESSAGE_MAX = 200
+TRANSFER_CODES = "、".join(f"{code} {meaning}" for code, meaning in TRANSFER_RESULTS.items())
 
 
 class _Memo(dict):
@@ -78,6 +85,8 @@ class _BillChecker:
         self.pick = itemgetter(*(index[name] for name in BILL_COLUMNS))
         self.exchanged_at = index.get("meter_exchanged")
         self.invoice_at = {name: index[name] for name in INVOICE_COLUMNS if name in index}
+        self.payment_at = {name: index[name] for name in PAYMENT_COLUMNS if name in index}
+        self.row_by_row = bool(self.invoice_at or self.payment_at)  # the fast paths read neither
         self.rounding = rounding
         self.included = partial(included_tax, rate=10, rounding=rounding)
         self.taxes = _Memo(self.included)  # total -> the tax in it (totals repeat: computed once each)
@@ -90,7 +99,7 @@ class _BillChecker:
     def fast(self, record: list[str]) -> BillRow | None:
         """Clean ASCII values that pass every rule with the row to write (``contract_id,
         billing_month, *BILL_VALUES``), or ``None`` (then ``explain`` says why)."""
-        if self.invoice_at:
+        if self.row_by_row:
             return None
         v = self.pick(record)
         dates = self.dates
@@ -122,7 +131,7 @@ class _BillChecker:
         if tax != self.taxes[total]:
             return None
         return v[0], month, slot, (self.ids[slot], month, start, end, reading, previous, current, usage,
-                                   exchanged, water, sewer, tax, total, due, paid, *NO_INVOICE)
+                                   exchanged, water, sewer, tax, total, due, paid, *NO_EXTRAS)
 
     def explain(self, record: list[str], line: int, problems: list[Problem]) -> BillRow:
         """Check every field and rule of a row, adding each problem; the row is None if any."""
@@ -146,10 +155,29 @@ class _BillChecker:
         _check_total(water, sewer, total, bad)
         _check_tax(tax, total, bad)
         invoice = self._check_invoice(record, tax, total, bad)
+        payment = self._check_payment(record, bad)
         if len(problems) > before:
             return number, month, slot, None
         return number, month, slot, (self.ids[slot], month, start, end, reading, previous, current,  # type: ignore[index]
-                                     usage, exchanged, water, sewer, tax, total, due, paid, *invoice)
+                                     usage, exchanged, water, sewer, tax, total, due, paid, *invoice, *payment)
+
+    def _check_payment(self, record: list[str], bad: Report) -> tuple[Any, ...]:
+        """The optional payment columns: a known method, a date, a 全銀 振替結果コード (only for
+        口座振替) and a 通信欄 of at most MESSAGE_MAX characters. Returns the PAYMENT_COLUMNS values."""
+        raw = {name: record[at].strip() for name, at in self.payment_at.items()}
+        method = _nfkc(raw.get("payment_method", "")) or None
+        if method is not None and method not in METHODS:
+            bad("payment_method", f"支払方法は {'・'.join(METHODS)} のいずれかで入力してください: {shown(method)}")
+        transfer_date = _check_date("transfer_date", raw["transfer_date"], bad) if raw.get("transfer_date") else None
+        code = _nfkc(raw.get("transfer_result", "")) or None
+        if code is not None and code not in TRANSFER_RESULTS:
+            bad("transfer_result", f"振替結果コード {shown(code)} は全銀協の振替結果コード ({TRANSFER_CODES}) ではありません")
+        if (code or transfer_date) and method not in (None, METHODS[0]):
+            bad("payment_method", f"振替予定日・振替結果は支払方法が{METHODS[0]}の請求にだけ入力できます ({method})")
+        message = " ".join(_nfkc(raw.get("message", "")).split()) or None
+        if message is not None and len(message) > MESSAGE_MAX:
+            bad("message", f"通信欄は{MESSAGE_MAX}文字以内で入力してください ({len(message)}文字)")
+        return method, transfer_date, code, message
 
     def _check_invoice(self, record: list[str], tax: int | None, total: int | None, bad: Report) -> tuple[Any, ...]:
         """The optional holder name and tax breakdown; without a breakdown, ``tax`` is the tax in
@@ -381,7 +409,7 @@ class BillRows:
         column at a time (the same rules as ``_BillChecker.fast``), with their keys marked seen;
         ``None`` (nothing marked) when anything fails: then the rows are checked one by one."""
         checker = self.checker
-        if not records or checker.invoice_at or set(map(len, records)) != {self.width}:
+        if not records or checker.row_by_row or set(map(len, records)) != {self.width}:
             return None
         columns = list(zip(*records, strict=True))
         numbers, months, starts, ends, readings, *raw_amounts, dues, paid = (columns[at] for at in self.at)
@@ -418,7 +446,7 @@ class BillRows:
         # The invoice columns (NULL here) as endless repeats: zip stops at the columns' common length.
         return list(zip(map(checker.ids.__getitem__, slots), months, starts, ends, readings, previous, current, usage,
                         exchanged, water, sewer, tax, total, dues, map(paid_on.__getitem__, paid),
-                        *(repeat(None) for _ in NO_INVOICE), strict=False))
+                        *(repeat(None) for _ in NO_EXTRAS), strict=False))
 
     def explain_repeats(self, rows: Iterable[tuple[int, list[str]]], problems: list[Problem]) -> None:
         """Add the message of each repeated key, naming its first line, from a second read of the file."""

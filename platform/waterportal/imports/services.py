@@ -33,6 +33,7 @@ from waterportal.imports.validation import (
     BILL_COLUMNS,
     BILL_OPTIONAL,
     CONTRACT_COLUMNS,
+    CONTRACT_OPTIONAL,
     ContractRows,
     map_header,
 )
@@ -291,7 +292,7 @@ def import_contracts(tenant: TenantContext, source: Source, *, filename: str | N
                      actor: str = "", progress: ProgressCallback | None = None) -> ImportResult:
     """Import a contracts export (upsert on customer_number) for ``tenant``; the caller commits."""
     with tenant_context(tenant), _gc_paused(), _Run("contracts", tenant, source, filename, actor) as run:
-        index = run.header(CONTRACT_COLUMNS)
+        index = run.header(CONTRACT_COLUMNS, CONTRACT_OPTIONAL)
         if index is None:
             return run.finish({})
         checker = ContractRows(index, _digits(tenant))

@@ -28,13 +28,19 @@ BILL_COLUMNS = (
 )
 # 適格請求書 (issue 12): the holder as billed and the amounts (tax included) and tax per rate.
 INVOICE_COLUMNS = ("holder_name", "taxable_10", "tax_10", "taxable_8", "tax_8")
-BILL_OPTIONAL = ("meter_exchanged", *INVOICE_COLUMNS)
+# Payment details (issue 12 §3): method, 振替予定日, the 全銀 振替結果コード and the 通信欄.
+PAYMENT_COLUMNS = ("payment_method", "transfer_date", "transfer_result", "message")
+BILL_OPTIONAL = ("meter_exchanged", *INVOICE_COLUMNS, *PAYMENT_COLUMNS)
 # The stored values of a bill, in this order (the natural key is contract_id, billing_month).
 BILL_VALUES = (
     "period_start", "period_end", "reading_date", "previous_reading", "current_reading", "usage_m3",
     "meter_exchanged", "water_charge", "sewer_charge", "tax", "total", "due_date", "paid_on", *INVOICE_COLUMNS,
+    *PAYMENT_COLUMNS,
 )
-CONTRACT_VALUES = CONTRACT_COLUMNS[1:]
+# Optional: the contract's billing cycle (issue 12 §5); without the column the city's applies.
+CONTRACT_OPTIONAL = ("billing_cycle",)
+BILLING_CYCLES = ("monthly", "bimonthly")
+CONTRACT_VALUES = (*CONTRACT_COLUMNS[1:], *CONTRACT_OPTIONAL)
 LIMITS = {"holder_name": 100, "holder_name_kana": 100, "address": 300, "meter_number": 30}
 
 REQUIRED = "必須です"
@@ -177,6 +183,14 @@ def _check_contract(record: Sequence[str], line: int, digits: int, seen: dict[st
     return number, (name, kana, phone, address, meter, size)
 
 
+def _check_cycle(raw: str, bad: Report) -> str | None:
+    """The optional billing cycle: monthly, bimonthly or empty (the city's cycle)."""
+    value = _nfkc(raw).lower()
+    if value and value not in BILLING_CYCLES:
+        bad("billing_cycle", f"検針・請求の周期は monthly (毎月) か bimonthly (2か月ごと) で入力してください: {shown(raw)}")
+    return value or None
+
+
 class ContractRows:
     """Validates a contracts file chunk by chunk; remembers the customer numbers seen so far.
 
@@ -186,6 +200,7 @@ class ContractRows:
 
     def __init__(self, index: Mapping[str, int], digits: int):
         self.pick = itemgetter(*(index[name] for name in CONTRACT_COLUMNS))
+        self.cycle_at = index.get("billing_cycle")
         self.width = len(index)
         self.digits = digits
         self.seen: dict[str, int] = {}
@@ -203,6 +218,7 @@ class ContractRows:
                 problems.append(Problem(line, column, message))  # noqa: B023 - used in this iteration only
 
             number, values = _check_contract(self.pick(record), line, self.digits, self.seen, bad)
+            cycle = _check_cycle(record[self.cycle_at].strip(), bad) if self.cycle_at is not None else None
             if len(problems) == before:
-                clean.append((number, *values))
+                clean.append((number, *values, cycle))
         return clean
