@@ -7,14 +7,18 @@ import csv
 import dataclasses
 import datetime as dt
 import io
+import threading
 
 import pytest
 from sqlalchemy import select
 
+from tests.admin.test_live_settings import two_workers  # noqa: F401 (the fixture)
+from tests.conftest import city
 from tests.procedures.staff_support import MOVE_IN, add_request, get_request
 from waterportal.admin.procedures_cli import procedures_cli
 from waterportal.audit.models import AuditEntry
 from waterportal.contracts.models import MemberContract
+from waterportal.core.database import writing_transactions
 from waterportal.extensions import db
 from waterportal.imports.procedure_status import import_status
 from waterportal.mail.models import OutboxMessage
@@ -22,6 +26,7 @@ from waterportal.procedures import export as exporting
 from waterportal.procedures.kinds import get_kind
 from waterportal.procedures.models import ProcedureEvent
 from waterportal.tenancy.context import tenant_context
+from waterportal.tenancy.registry import get_registry
 
 
 def rows(body: bytes, encoding: str = "utf-8-sig") -> list[list[str]]:
@@ -264,3 +269,41 @@ def test_every_kind_has_a_header_the_billing_system_can_map():
         assert len(names) == len(set(names)), (kind.key, names)
         assert names[:len(exporting.COMMON_COLUMNS)] == list(exporting.COMMON_COLUMNS)
         assert len(names) > len(exporting.COMMON_COLUMNS), kind.key  # the kind's own columns follow
+
+
+@pytest.mark.real_commits
+def test_exports_at_once_never_write_a_request_twice(two_workers):  # noqa: F811
+    """Two clerks (or the console and cron) export at the same moment: the rows are claimed
+    by one UPDATE before the file is written, so each request is in exactly one file."""
+    first, _second = two_workers
+    nayoro = city(first, "nayoro")
+    for _ in range(20):
+        add_request(first, nayoro, "move_in", "in_progress")
+    apps = list(two_workers) * 2
+    start = threading.Barrier(len(apps))
+    files: list[list[str]] = []
+    errors: list[BaseException] = []
+
+    def run(app):
+        try:
+            with app.app_context():
+                tenant = get_registry().by_slug("nayoro")
+                db.session.rollback()
+                start.wait()
+                with tenant_context(tenant), writing_transactions():
+                    result = exporting.export_requests(tenant, "move_in", actor="staff:1")
+                    db.session.commit()
+                files.append(result.receipt_numbers)
+                db.session.remove()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+            start.abort()
+
+    threads = [threading.Thread(target=run, args=(app,)) for app in apps]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors, errors
+    written = [number for numbers in files for number in numbers]
+    assert len(written) == len(set(written)) == 20

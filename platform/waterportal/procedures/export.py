@@ -45,7 +45,6 @@ EXPORTABLE = (STATUS_IN_PROGRESS,)
 COMMON_COLUMNS = ("受付番号", "手続き", "受付日時", "お客様番号", "申請者氏名", "申請者氏名カナ", "申請者メールアドレス")
 ENCODINGS = {"utf-8": "utf-8-sig", "shift_jis": "cp932"}
 GETA = "〓"
-UPDATE_CHUNK = 500
 
 
 class ExportRefused(ValueError):
@@ -125,27 +124,32 @@ def write_csv(head: list[str], rows: Iterable[list[str]]) -> str:
     return buffer.getvalue()
 
 
-def selected(tenant: TenantContext, kind: str, *, since: dt.date | None = None, until: dt.date | None = None,
-             again: bool = False):
-    """The statement of the requests an export of ``kind`` writes, oldest first."""
-    query = select(ProcedureRequest).where(ProcedureRequest.tenant_id == tenant.id, ProcedureRequest.kind == kind)
+def criteria(tenant: TenantContext, kind: str, *, since: dt.date | None = None, until: dt.date | None = None,
+             again: bool = False) -> list:
+    """The conditions of the requests an export of ``kind`` writes."""
+    where = [ProcedureRequest.tenant_id == tenant.id, ProcedureRequest.kind == kind]
     if again:
-        query = query.where(or_(ProcedureRequest.status.in_(EXPORTABLE), ProcedureRequest.exported_at.is_not(None)))
+        where.append(or_(ProcedureRequest.status.in_(EXPORTABLE), ProcedureRequest.exported_at.is_not(None)))
     else:
-        query = query.where(ProcedureRequest.status.in_(EXPORTABLE), ProcedureRequest.exported_at.is_(None))
+        where += [ProcedureRequest.status.in_(EXPORTABLE), ProcedureRequest.exported_at.is_(None)]
     if since is not None:
-        query = query.where(ProcedureRequest.created_at >= city_midnight_utc(since, tenant.timezone))
+        where.append(ProcedureRequest.created_at >= city_midnight_utc(since, tenant.timezone))
     if until is not None:
-        query = query.where(ProcedureRequest.created_at < city_midnight_utc(until + dt.timedelta(days=1), tenant.timezone))
-    return query.order_by(ProcedureRequest.created_at, ProcedureRequest.id)
+        where.append(ProcedureRequest.created_at < city_midnight_utc(until + dt.timedelta(days=1), tenant.timezone))
+    return where
 
 
 def export_requests(tenant: TenantContext, kind_key: str, *, actor: str, since: dt.date | None = None,
                     until: dt.date | None = None, again: bool = False, remote_addr: str = "",
                     now: dt.datetime | None = None) -> ExportResult:
-    """Write the CSV of ``kind_key`` and stamp its rows (flushed; the caller commits, so the
-    file and the stamps go together: an export whose file was never handed over is rolled
-    back by its caller). An export of nothing is a header-only file and stamps nothing."""
+    """Stamp the requests of ``kind_key`` to export and write their CSV (flushed; the caller
+    commits, so the file and the stamps go together: an export whose file was never handed
+    over is rolled back by its caller). An export of nothing is a header-only file.
+
+    The rows are claimed first, with one UPDATE (``exported_at``, a new ``export_batch``),
+    then read back by their batch: two exports at once (two clerks, the console and cron)
+    cannot both write a request. On PostgreSQL the second UPDATE waits for the first's row
+    locks and then finds those rows stamped; SQLite runs one writer at a time."""
     kind = get_kind(kind_key)
     if kind is None:
         raise ExportRefused(f"unknown procedure kind {kind_key!r}")
@@ -155,19 +159,23 @@ def export_requests(tenant: TenantContext, kind_key: str, *, actor: str, since: 
         raise ExportRefused("--until is before --since")
     now = now or utcnow_naive()
     encoding = tenant.settings["procedures"]["export_encoding"]
-    requests = db.session.scalars(selected(tenant, kind.key, since=since, until=until, again=again)).all()
+    batch = f"{to_city_time(now, tenant.timezone):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+    db.session.execute(
+        update(ProcedureRequest)
+        .where(*criteria(tenant, kind.key, since=since, until=until, again=again))
+        .values(exported_at=now, export_batch=batch)
+        .execution_options(synchronize_session=False)
+    )
+    requests = db.session.scalars(
+        select(ProcedureRequest)
+        .where(ProcedureRequest.tenant_id == tenant.id, ProcedureRequest.export_batch == batch)
+        .order_by(ProcedureRequest.created_at, ProcedureRequest.id)
+        .execution_options(populate_existing=True)
+    ).all()
     columns = kind.columns()  # builds the kind's schema: once per file, not per row
     text = write_csv(header(kind), (row(tenant, kind, r, columns) for r in requests))
     body, replaced = encode(text, encoding)
-    batch = f"{to_city_time(now, tenant.timezone):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
     ids = [r.id for r in requests]
-    for start in range(0, len(ids), UPDATE_CHUNK):
-        db.session.execute(
-            update(ProcedureRequest)
-            .where(ProcedureRequest.tenant_id == tenant.id, ProcedureRequest.id.in_(ids[start:start + UPDATE_CHUNK]))
-            .values(exported_at=now, export_batch=batch)
-            .execution_options(synchronize_session=False)
-        )
     audit.record(actor, "procedure.export", target=f"{tenant.slug}:{kind.key}", remote_addr=remote_addr,
                  batch=batch, count=len(ids), again=again, since=since.isoformat() if since else "",
                  until=until.isoformat() if until else "", encoding=encoding)
