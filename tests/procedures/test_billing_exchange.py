@@ -7,12 +7,12 @@ import csv
 import dataclasses
 import datetime as dt
 import io
-import threading
 
 import pytest
 from sqlalchemy import select
 
 from tests.admin.test_live_settings import two_workers  # noqa: F401 (the fixture)
+from tests.concurrency import at_once
 from tests.conftest import city
 from tests.procedures.staff_support import MOVE_IN, add_request, get_request
 from waterportal.admin.procedures_cli import procedures_cli
@@ -279,31 +279,14 @@ def test_exports_at_once_never_write_a_request_twice(two_workers):  # noqa: F811
     nayoro = city(first, "nayoro")
     for _ in range(20):
         add_request(first, nayoro, "move_in", "in_progress")
-    apps = list(two_workers) * 2
-    start = threading.Barrier(len(apps))
-    files: list[list[str]] = []
-    errors: list[BaseException] = []
 
-    def run(app):
-        try:
-            with app.app_context():
-                tenant = get_registry().by_slug("nayoro")
-                db.session.rollback()
-                start.wait()
-                with tenant_context(tenant), writing_transactions():
-                    result = exporting.export_requests(tenant, "move_in", actor="staff:1")
-                    db.session.commit()
-                files.append(result.receipt_numbers)
-                db.session.remove()
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-            start.abort()
+    def export(app):
+        tenant = get_registry().by_slug("nayoro")
+        with tenant_context(tenant), writing_transactions():
+            result = exporting.export_requests(tenant, "move_in", actor="staff:1")
+            db.session.commit()
+        return result.receipt_numbers
 
-    threads = [threading.Thread(target=run, args=(app,)) for app in apps]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert not errors, errors
+    files = at_once(list(two_workers) * 2, export)
     written = [number for numbers in files for number in numbers]
     assert len(written) == len(set(written)) == 20

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import threading
 
 import pytest
 from sqlalchemy import func, select
 
 from tests.admin.test_live_settings import two_workers  # noqa: F401 (the fixture)
 from tests.clock import JST
+from tests.concurrency import at_once
 from waterportal.audit.models import AuditEntry
 from waterportal.contracts.models import Contract
 from waterportal.contracts.services import link_contract
@@ -181,31 +181,17 @@ def test_numbers_run_per_city_and_start_again_each_year(app, nayoro, kanazawa, c
 @pytest.mark.real_commits
 def test_receipt_numbers_stay_unique_when_submissions_come_at_once(two_workers):  # noqa: F811
     apps, per_thread = list(two_workers) * 2, 5
-    start = threading.Barrier(len(apps))
-    numbers: list[str] = []
-    errors: list[BaseException] = []
 
-    def run(app):
-        try:
-            with app.app_context():
-                city = get_registry().by_slug("nayoro")
-                db.session.rollback()  # end the registry's read: every allocation begins its own transaction
-                start.wait()
-                for _ in range(per_thread):  # as a POST does: a writing transaction (BEGIN IMMEDIATE on SQLite)
-                    with tenant_context(city), writing_transactions():
-                        numbers.append(services.allocate_receipt_number(city, 2026))
-                        db.session.commit()
-                db.session.remove()
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-            start.abort()
+    def allocate(app):
+        city = get_registry().by_slug("nayoro")
+        numbers = []
+        for _ in range(per_thread):  # as a POST does: a writing transaction (BEGIN IMMEDIATE on SQLite)
+            with tenant_context(city), writing_transactions():
+                numbers.append(services.allocate_receipt_number(city, 2026))
+                db.session.commit()
+        return numbers
 
-    threads = [threading.Thread(target=run, args=(app,)) for app in apps]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert not errors, errors
+    numbers = [number for numbers in at_once(apps, allocate) for number in numbers]
     assert sorted(numbers) == [f"R2026-{n:06d}" for n in range(1, len(apps) * per_thread + 1)]
 
 
