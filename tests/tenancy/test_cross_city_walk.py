@@ -20,6 +20,7 @@ from sqlalchemy import select
 from waterportal.accounts.models import Member
 from waterportal.accounts.services import UNLOCK
 from waterportal.accounts.tokens import LOGIN_RECOVERY, PASSWORD_RESET, make_token
+from waterportal.billing.issuing import issue_bill
 from waterportal.billing.models import Bill, Document
 from waterportal.contracts.models import Contract, MemberContract
 from waterportal.core.auth import unlock
@@ -104,6 +105,8 @@ def world(app, nayoro, kanazawa, make_contract, make_member):
             )
             db.session.add_all([attachment, ProcedureEvent(request_id=procedure.id, status="received",
                                                            actor_kind="applicant", actor_id=member_id)])
+            # The bill's issued PDF (billing.issuing), as the worker makes it: /mypage/bill-documents/<issued_id>.
+            issued = issue_bill(city, bill, db.session.get(Contract, contract_id), dt.datetime(2026, 11, 1, 1, 0))
             db.session.commit()
             member = db.session.get(Member, member_id)
             unlock_token = unlock.issue(UNLOCK, member)
@@ -113,6 +116,7 @@ def world(app, nayoro, kanazawa, make_contract, make_member):
                 "token": make_token(city, member, PASSWORD_RESET), "recovery_token": make_token(city, member, LOGIN_RECOVERY),
                 "filename": "logo.svg", "name": "about", "unlock_token": unlock_token,
                 "kind": "leak_reduction", "receipt_number": RECEIPT, "attachment_id": attachment.id,
+                "issued_id": issued.id,
             }
     return ids
 

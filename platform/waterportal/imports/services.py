@@ -22,6 +22,7 @@ from typing import Any
 
 from flask import current_app
 
+from waterportal.billing.issuing import record_bill_issue
 from waterportal.billing.notify import record_bill_mail
 from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db
@@ -323,6 +324,7 @@ def import_bills(tenant: TenantContext, source: Source, *, filename: str | None 
         run.lap("contracts")
         with _all_or_nothing() as keep:
             mail_job = record_bill_mail(tenant)  # before the first bill is written: the new bills are those after it
+            record_bill_issue(tenant)  # the worker issues the PDFs of the new and corrected bills (billing.issuing)
             writer = writers.BillWriter(db.session.connection(), tenant.id, utcnow_naive())
             counts = writer.merge() if keep(_load(run, checker, writer, progress)) else {}
         if not keep.kept:

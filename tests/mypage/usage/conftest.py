@@ -9,8 +9,10 @@ import pytest
 from sqlalchemy import event, select
 
 from tests.imports.helpers import bill_row, contract_row, csv_text
+from waterportal.billing.issuing import issue_pending
 from waterportal.billing.models import Bill
 from waterportal.contracts.models import Contract, MemberContract
+from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db
 from waterportal.imports.services import import_bills, import_contracts
 from waterportal.imports.validation import BILL_COLUMNS, CONTRACT_COLUMNS
@@ -65,6 +67,7 @@ def load(app):
                 results.append(import_bills(tenant, data, filename="bills.csv"))
             db.session.commit()
             assert all(r.ok for r in results), [r.errors for r in results]
+            issue_all(tenant)  # what the worker does with the import's bill_pdfs job
             return results
 
     return run
@@ -147,3 +150,15 @@ def count_statements(app):
             event.remove(engine, "before_cursor_execute", record)
 
     return counting
+
+
+def issue_all(tenant) -> int:
+    """Issue every pending bill PDF of ``tenant`` as the worker's job would (commits)."""
+    issued = 0
+    with tenant_context(tenant):
+        more = True
+        while more:
+            count, more = issue_pending(tenant, utcnow_naive())
+            issued += count
+        db.session.commit()
+    return issued

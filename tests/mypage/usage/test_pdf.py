@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import io
 from urllib.parse import unquote
 
@@ -9,13 +10,14 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from tests.mypage.usage.conftest import history_rows
+from waterportal.billing.bill_pdf import bill_pdf
 from waterportal.billing.models import Bill
 from waterportal.contracts.models import Contract
 from waterportal.extensions import db
-from waterportal.mypage.usage.pdf import bill_pdf
 from waterportal.tenancy.context import tenant_context
 from waterportal.tenancy.models import TenantAsset
 
+ISSUED = dt.date(2026, 10, 5)
 NAYORO_NO = "00012345682"
 KANAZAWA_NO = "0100012345"
 
@@ -87,9 +89,9 @@ def test_a_raster_logo_is_drawn(app, nayoro, customer, clock):
         contract = db.session.scalar(select(Contract).where(Contract.customer_number == NAYORO_NO))
         bill = db.session.scalar(select(Bill).where(Bill.contract_id == contract.id))
         with app.test_request_context():
-            drawn = PdfReader(io.BytesIO(bill_pdf(with_logo, contract, bill)))
-            own = PdfReader(io.BytesIO(bill_pdf(nayoro, contract, bill)))
-            plain = PdfReader(io.BytesIO(bill_pdf(with_svg, contract, bill)))
+            drawn = PdfReader(io.BytesIO(bill_pdf(with_logo, contract, bill, issued_on=ISSUED)))
+            own = PdfReader(io.BytesIO(bill_pdf(nayoro, contract, bill, issued_on=ISSUED)))
+            plain = PdfReader(io.BytesIO(bill_pdf(with_svg, contract, bill, issued_on=ISSUED)))
         db.session.rollback()
     assert len(drawn.pages[0].images) == 1
     assert len(own.pages[0].images) == 1  # tenants/nayoro/assets/logo.png
@@ -110,7 +112,7 @@ def test_names_and_city_texts_are_plain_text_in_the_pdf(app, nayoro, customer, c
         contract.holder_name, contract.address = "風連 </b>花子", "テスト町 1-2 A&B <b>棟</b>"
         bill = db.session.scalar(select(Bill).where(Bill.contract_id == contract.id))
         with app.test_request_context():
-            text = pdf_text(bill_pdf(hostile_city, contract, bill))
+            text = pdf_text(bill_pdf(hostile_city, contract, bill, issued_on=ISSUED))
         db.session.rollback()
     for typed in ("風連 </b>花子 様", "テスト町 1-2 A&B <b>棟</b>", "水道課 <para>窓口", '<img src="/etc/hostname"/>'):
         assert typed in text, typed

@@ -17,6 +17,8 @@ from waterportal.accounts.forms import LogoutForm
 from waterportal.accounts.models import Member
 from waterportal.billing import queries
 from waterportal.billing.documents import contract_documents
+from waterportal.billing.invoice import invoice_facts
+from waterportal.billing.issuing import bill_versions, member_bill_document, search_documents
 from waterportal.billing.models import Bill
 from waterportal.contracts.selection import (
     LinkedContract,
@@ -28,7 +30,7 @@ from waterportal.core.files import private_download
 from waterportal.core.time import local_now, to_city_time
 from waterportal.mypage.usage.blueprint import portal
 from waterportal.mypage.usage.charts import comparison_rows, recent_usage_chart, usage_and_amount_charts
-from waterportal.mypage.usage.pdf import bill_pdf, bill_pdf_filename
+from waterportal.mypage.usage.forms import DocumentSearchForm
 from waterportal.notices.services import autolink, is_new, member_notices
 from waterportal.tenancy.context import TenantContext, current_tenant
 from waterportal.tenancy.templating import city_template, render_page
@@ -176,20 +178,35 @@ def bill(bill_id: int):
     """One bill: readings, meter, charges; 404 unless it is a bill of one of the member's contracts."""
     page = member_page()
     found = _member_bill(page, bill_id) if page.visible_from is None else (None, None)
+    facts = invoice_facts(page.tenant.settings, found[1], found[0]) if found[0] else None
+    versions = bill_versions(bill_id) if found[0] else []
     return render_member("portal/bill.html", page, title="料金明細の詳細", bill=found[0], contract=found[1],
-                         month_label=queries.month_label)
+                         month_label=queries.month_label, facts=facts, versions=versions)
 
 
 @portal.get("/bills/<int:bill_id>/pdf")
 @login_required
 def bill_document(bill_id: int):
-    """⑥ The 検針票・請求書 of one bill as a PDF (made on request, never cached)."""
+    """⑥ The 検針票・請求書 of one bill as issued (its newest version): the same bytes on
+    every download; 404 until the worker has issued it."""
     page = member_page()
-    if page.visible_from is not None:
+    found = member_bill_document(page.member.id, bill_id=bill_id) if page.visible_from is None else None
+    return _issued_download(found)
+
+
+def _issued_download(found):
+    if found is None:
         abort(404)
-    found_bill, contract = _member_bill(page, bill_id)
-    data = bill_pdf(page.tenant, contract, found_bill)
-    return private_download(data, bill_pdf_filename(contract, found_bill), "application/pdf")
+    return private_download(found.data, found.filename, "application/pdf")
+
+
+@portal.get("/bill-documents/<int:issued_id>")
+@login_required
+def issued_document(issued_id: int):
+    """One issued version of a bill's PDF (an older one is 訂正前), as stored."""
+    page = member_page()
+    return _issued_download(member_bill_document(page.member.id, issued_id)
+                            if page.visible_from is None else None)
 
 
 @portal.get("/documents")
@@ -197,12 +214,19 @@ def bill_document(bill_id: int):
 def documents():
     """⑥ 書類ダウンロード: a PDF per bill, and the notices the city issued to this customer."""
     page = member_page()
-    history, issued = [], []
+    issuers = [(issuer["registration_number"], f"{issuer['name']}(登録番号 {issuer['registration_number']})")
+               for issuer in page.tenant.settings["invoice"]["issuers"]]
+    form = DocumentSearchForm(request.args, issuers=list(dict.fromkeys(issuers)))
+    found, issued, status = [], [], 200
     if page.shows_data:
-        history = queries.recent_bills(page.contract_id, _cycle(page))
         issued = contract_documents(page.contract_id)
-    return render_member("portal/documents.html", page, title="書類ダウンロード", bills=history, issued=issued,
-                         month_label=queries.month_label)
+        if form.validate():
+            found = search_documents([page.contract_id], **form.criteria())
+        else:
+            status = 422
+    return render_member("portal/documents.html", page, title="書類ダウンロード", found=found, issued=issued,
+                         form=form, searched=bool(request.args),
+                         month_label=queries.month_label), status
 
 
 @portal.get("/documents/<int:document_id>")

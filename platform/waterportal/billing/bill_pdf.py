@@ -1,13 +1,16 @@
-"""⑥ The 検針票・請求書 of one bill as a PDF, drawn with reportlab.
+"""⑥ The 検針票・請求書 of one bill as a PDF, drawn with reportlab: the 適格請求書 (issue 12).
 
-Japanese text uses reportlab's built-in CID font HeiseiKakuGo-W5 (the PDF viewer supplies
-the glyphs), so no font file is installed or embedded and a document stays a few KB.
+Drawn once per bill version by the worker (:mod:`waterportal.billing.issuing`) and kept
+unchanged, so everything printed comes from the bill, the contract and the city's settings,
+and the 発行日 is the day it was issued, never the day it is downloaded. Japanese text uses
+IPAexGothic embedded as a subset (:mod:`waterportal.core.pdf_font`): every viewer shows it.
 The city's logo is drawn when it is a PNG or JPEG (both demo cities ship a PNG); an SVG logo is not
 drawn (reportlab cannot read SVG without another dependency): the city's name, which
 heads the page anyway, stands in for it.
 """
 from __future__ import annotations
 
+import datetime as dt
 import io
 import logging
 from pathlib import Path
@@ -19,8 +22,6 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import (
     Image,
     Paragraph,
@@ -31,25 +32,19 @@ from reportlab.platypus import (
 )
 from sqlalchemy import select
 
+from waterportal.billing.invoice import invoice_facts
 from waterportal.billing.models import Bill
 from waterportal.billing.queries import month_label
 from waterportal.contracts.models import Contract
-from waterportal.core.time import local_now
+from waterportal.core.pdf_font import japanese_font
 from waterportal.extensions import db
 from waterportal.tenancy.context import TenantContext
 from waterportal.tenancy.models import TenantAsset
 
 log = logging.getLogger("waterportal.portal")
 
-FONT = "HeiseiKakuGo-W5"
 RASTER_LOGOS = (".png", ".jpg", ".jpeg")
 DOCUMENT_TITLE = "上下水道料金 検針票・請求書"
-
-
-def _font() -> str:
-    if FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
-    return FONT
 
 
 def _text(value: str, style: ParagraphStyle) -> Paragraph:
@@ -59,7 +54,7 @@ def _text(value: str, style: ParagraphStyle) -> Paragraph:
 
 
 def _style(size: float, leading: float | None = None, **kw) -> ParagraphStyle:
-    return ParagraphStyle(f"s{size}", fontName=_font(), fontSize=size, leading=leading or size * 1.5,
+    return ParagraphStyle(f"s{size}", fontName=japanese_font(), fontSize=size, leading=leading or size * 1.5,
                           wordWrap="CJK", **kw)
 
 
@@ -112,8 +107,11 @@ def bill_pdf_filename(contract: Contract, bill: Bill) -> str:
     return f"検針票_請求書_{bill.billing_month}_{contract.customer_number}.pdf"
 
 
-def bill_pdf(tenant: TenantContext, contract: Contract, bill: Bill) -> bytes:
-    """The PDF of ``bill``: city, customer, period, readings, usage, charges, tax, total, due date."""
+def bill_pdf(tenant: TenantContext, contract: Contract, bill: Bill, *, issued_on: dt.date, version: int = 1) -> bytes:
+    """The PDF of ``bill`` issued on ``issued_on``: city, recipient, period, readings, usage,
+    charges, the 適格請求書 facts (issuers, 登録番号, 取引年月日, amounts and tax per rate),
+    total and due date. ``version`` > 1 marks a corrected bill (訂正後)."""
+    facts = invoice_facts(tenant.settings, contract, bill)
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(
         buffer, pagesize=A4, leftMargin=18 * mm, rightMargin=18 * mm, topMargin=16 * mm, bottomMargin=16 * mm,
@@ -126,12 +124,14 @@ def bill_pdf(tenant: TenantContext, contract: Contract, bill: Bill) -> bytes:
     heading = [Paragraph(f"{escape(tenant.name)}<br/>{escape(tenant.portal_name)}", _style(11))]
     story.append(Table([[logo, heading]] if logo else [[heading]],
                        colWidths=[20 * mm, width - 20 * mm] if logo else [width]))
+    subtitle = f"{month_label(bill.billing_month)}分" + (f"(訂正後・第{version}版)" if version > 1 else "")
     story += [Spacer(1, 4 * mm), _text(DOCUMENT_TITLE, _style(18, alignment=1)), Spacer(1, 2 * mm),
-              _text(f"{month_label(bill.billing_month)}分", _style(12, alignment=1)), Spacer(1, 6 * mm)]
+              _text(subtitle, _style(12, alignment=1)), Spacer(1, 6 * mm)]
     label = 38 * mm
+    recipient = facts.recipient if facts else (bill.holder_name or contract.holder_name)
     story.append(_grid([
         ["お客さま番号", contract.customer_number],
-        ["お名前", f"{contract.holder_name} 様"],
+        ["お名前", f"{recipient} 様"],
         ["ご住所", contract.address],
     ], [label, width - label]))
     story.append(Spacer(1, 5 * mm))
@@ -156,11 +156,26 @@ def bill_pdf(tenant: TenantContext, contract: Contract, bill: Bill) -> bytes:
         ["納期限", _ymd(bill.due_date)],
         ["納付状況", status],
     ], [label, width - label], size=11))
+    if facts:
+        story += [Spacer(1, 5 * mm), _text("適格請求書の記載事項", _style(12)),
+                  _grid(invoice_rows(facts), [label, width - label])]
+        if facts.intermediary_note:
+            story += [Spacer(1, 2 * mm), _text(facts.intermediary_note, _style(9))]
     story.append(Spacer(1, 8 * mm))
     windows = tenant.settings.get("contact", {}).get("windows") or []
-    footer = [f"発行日 {_ymd(local_now(tenant.timezone).date())}({tenant.portal_name}から出力)"]
+    footer = [f"発行日 {_ymd(issued_on)}({tenant.portal_name}から発行)"]
     if windows:
         footer.append(f"お問い合わせ: {windows[0]['name']} {windows[0].get('phone', '')}")
     story += [_text(line, _style(9)) for line in footer]
     doc.build(story)
     return buffer.getvalue()
+
+
+def invoice_rows(facts) -> list[list[str]]:
+    """The 適格請求書 rows: issuers with 登録番号, 取引年月日, amount and tax per rate, rounding."""
+    rows = [["発行者・登録番号" if n == 0 else "", f"{i.line} {'・'.join(i.charges)}"]
+            for n, i in enumerate(facts.issuers)]
+    rows.append(["取引年月日", facts.transaction_date])
+    rows += [[f"{line.label}(税込)", f"{_yen(line.taxable)}(うち消費税等 {_yen(line.tax)})"] for line in facts.tax_lines]
+    rows.append(["端数処理", f"消費税等は税率ごとに1円未満{facts.rounding}"])
+    return rows
