@@ -17,6 +17,7 @@ from werkzeug.routing import IntegerConverter
 import waterportal.accounts.session  # noqa: F401 - registers the user loader
 import waterportal.models  # noqa: F401 - registers every table
 from waterportal.accounts.blueprint import accounts
+from waterportal.accounts.language import language_for_address
 from waterportal.accounts.registration.blueprint import registration
 from waterportal.admin.blueprint import admin
 from waterportal.admin.cli import staff_cli
@@ -25,6 +26,7 @@ from waterportal.billing.queries import latest_billing_month
 from waterportal.core.auth import secret_box
 from waterportal.core.database import RetryBusyReads, configure_engine
 from waterportal.core.errors import register_errors
+from waterportal.core.i18n import DEFAULT_LANGUAGE, install_i18n
 from waterportal.core.paths import CONFIG_DIR, REPO_ROOT, TENANTS_DIR, THEMES_DIR
 from waterportal.demo.cli import demo_cli
 from waterportal.extensions import csrf, db, login_manager, mail, migrate
@@ -32,6 +34,7 @@ from waterportal.imports.cli import import_cli
 from waterportal.inquiries.blueprint import inquiry
 from waterportal.mail.cli import outbox_cli
 from waterportal.mail.delivery import init_delivery as init_mail_delivery
+from waterportal.mail.services import install_recipient_language
 from waterportal.mypage.account.blueprint import profile
 from waterportal.mypage.usage.blueprint import portal
 from waterportal.notices.blueprint import pages
@@ -132,6 +135,7 @@ VIEW_MODULES = (
     "waterportal.tenancy.views",  # health, theme_assets
     "waterportal.notices.views",  # pages
     "waterportal.accounts.views",  # accounts
+    "waterportal.accounts.language_views",  # accounts: the language switch
     "waterportal.accounts.recovery.views",  # accounts
     "waterportal.accounts.registration.views",  # registration
     "waterportal.mypage.usage.views",  # portal
@@ -155,6 +159,12 @@ VIEW_MODULES = (
     "waterportal.vendor_console.views",  # vendor
     "waterportal.vendor_console.mail_views",
 )
+
+
+def _city_languages() -> list[str]:
+    """The current city's languages (tenant.toml [languages] offered); Japanese without a city."""
+    tenant = current_tenant_or_none()
+    return tenant.settings["languages"]["offered"] if tenant else [DEFAULT_LANGUAGE]
 
 
 def register_blueprints(app: Flask) -> None:
@@ -204,6 +214,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_templating(app)
     register_request_pipeline(app)
     register_blueprints(app)
+    # Citizen languages (core/i18n.py): the city's [languages] offered; a member's mail in theirs.
+    # After the blueprints, so the language-aware ymd filter is the one templates get.
+    install_i18n(app, offered=_city_languages)
+    install_recipient_language(language_for_address)
     # 検針票 paperless (procedures) applies from a contract's next bill (billing): features do
     # not import each other, so the composition root hands the lookup over.
     app.extensions[BILL_MONTHS] = latest_billing_month

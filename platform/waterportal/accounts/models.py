@@ -35,6 +35,9 @@ class Member(TenantScoped, UserMixin, db.Model):
     payment_method: Mapped[str] = mapped_column(String(40), default="none")
     notify_bills: Mapped[bool] = mapped_column(default=True)
     notify_notices: Mapped[bool] = mapped_column(default=True)
+    # The member's language for pages and mail (core/i18n.py: ja, en, easy); set at
+    # registration and by the language switch while logged in.
+    language: Mapped[str] = mapped_column(String(8), default="ja", server_default="ja")
     # Bumped by "end every session" (support staff, password reset): every older session
     # dies. A single logout ends only its own row in member_sessions.
     session_version: Mapped[int] = mapped_column(default=1)

@@ -17,6 +17,7 @@ from flask import current_app
 from sqlalchemy import func, select, update
 
 from waterportal.audit import services as audit
+from waterportal.core.i18n import current_language, force_language
 from waterportal.core.text import squash_spaces
 from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db
@@ -42,9 +43,12 @@ def _subject(line: str) -> str:
     return line if len(line) <= SUBJECT_MAX else line[: SUBJECT_MAX - 1] + "…"
 
 
-def mail_renderer(tenant: TenantContext, template: str) -> Callable[..., tuple[str, str]]:
+def mail_renderer(tenant: TenantContext, template: str, language: str | None = None) -> Callable[..., tuple[str, str]]:
     """``render(**context) -> (subject, body with signature)`` for ``mail/<template>.txt`` of
-    ``tenant``: the template is looked up once, for a worker that renders many mails."""
+    ``tenant``: the template is looked up once, for a worker that renders many mails.
+
+    ``language`` (core/i18n.py) is the recipient's: the mail is rendered in it whatever the
+    request's language; None renders in the current language (Japanese outside a request)."""
     env = current_app.jinja_env
     tmpl = env.select_template(chain(tenant, f"mail/{template}.txt"))
     signature = tenant.settings["mail"].get("signature", "")
@@ -58,14 +62,30 @@ def mail_renderer(tenant: TenantContext, template: str) -> Callable[..., tuple[s
             body += f"\n――――――――――――――――――――\n{tenant.portal_name}\n{signature}\n"
         return _subject(subject), body
 
-    return render
+    def render_in_language(**context) -> tuple[str, str]:
+        with force_language(language or current_language()):
+            return render(**context)
+
+    return render_in_language
 
 
-def render_mail(tenant: TenantContext, template: str, **context) -> tuple[str, str]:
-    """Render ``mail/<template>.txt`` for ``tenant``; return (subject, body with signature).
+def render_mail(tenant: TenantContext, template: str, language: str | None = None, **context) -> tuple[str, str]:
+    """Render ``mail/<template>.txt`` for ``tenant`` in ``language``; return (subject, body
+    with signature).
 
     The subject is one line of at most :data:`SUBJECT_MAX` characters (cut with "…")."""
-    return mail_renderer(tenant, template)(**context)
+    return mail_renderer(tenant, template, language)(**context)
+
+
+# address -> the member's language or None; installed by the app (accounts/language.py), so
+# mail to a member follows the language stored on them (issue 13 §10) whoever sends it.
+_language_for_address: Callable[[TenantContext, str], str | None] = lambda _tenant, _address: None  # noqa: E731
+
+
+def install_recipient_language(lookup: Callable[[TenantContext, str], str | None]) -> None:
+    """Install how a recipient's language is found (the app factory passes the members')."""
+    global _language_for_address
+    _language_for_address = lookup
 
 
 def queue_mail(tenant: TenantContext, to_address: str, template: str, *, valid_seconds: int | None = None,
@@ -77,7 +97,8 @@ def queue_mail(tenant: TenantContext, to_address: str, template: str, *, valid_s
     A mail carrying a code or a link passes its lifetime as ``valid_seconds``: once that
     has passed the sender drops it (status ``expired``) instead of delivering a dead code.
     """
-    subject, body = render_mail(tenant, template, **context)
+    language = _language_for_address(tenant, to_address)
+    subject, body = render_mail(tenant, template, language, **context)
     mail_settings = tenant.settings["mail"]
     sender_address = mail_settings["sender_address"]
     now = utcnow_naive()

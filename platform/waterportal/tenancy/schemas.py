@@ -207,6 +207,17 @@ class ContactSchema(Section):
     windows = fields.List(fields.Nested(ContactWindowSchema), load_default=list)
 
 
+class LanguagesSchema(Section):
+    # The citizen languages this city offers (core/i18n.py): 日本語 always, English, やさしい日本語.
+    offered = fields.List(fields.String(validate=validate.OneOf(["ja", "en", "easy"])),
+                          load_default=lambda: ["ja", "en", "easy"])
+
+    @validates_schema
+    def _japanese(self, data: dict[str, Any], **_: Any) -> None:
+        if "ja" not in data.get("offered", []):
+            raise ValidationError("日本語 (ja) は必ず提供してください。", "offered")
+
+
 class TextsSchema(Section):
     about = fields.String(load_default="")
     privacy = fields.String(load_default="")
@@ -302,6 +313,7 @@ class TenantDefinitionSchema(Section):
     mail = fields.Nested(MailSchema, required=True)
     contact = fields.Nested(ContactSchema, required=True)
     texts = fields.Nested(TextsSchema, load_default=lambda: TextsSchema().load({}))
+    languages = fields.Nested(LanguagesSchema, load_default=lambda: LanguagesSchema().load({}))
     notices = fields.Nested(NoticesSchema, load_default=lambda: NoticesSchema().load({}))
     admin = fields.Nested(AdminSchema, load_default=lambda: AdminSchema().load({}))
     procedures = fields.Nested(ProceduresSchema, load_default=lambda: ProceduresSchema().load({}))

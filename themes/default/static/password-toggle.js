@@ -11,7 +11,9 @@
       var show = input.type === "password";
       input.type = show ? "text" : "password";
       button.setAttribute("aria-pressed", show ? "true" : "false");
-      button.textContent = show ? "パスワードを隠す" : "パスワードを表示";
+      // The page's language: the labels come from data-hide-label / data-show-label when given.
+      button.textContent = show ? (button.getAttribute("data-hide-label") || "パスワードを隠す")
+        : (button.getAttribute("data-show-label") || "パスワードを表示");
       input.focus();
     });
     // Never submit with the password visible in the page: hide it again on submit.

@@ -1,0 +1,181 @@
+"""Citizen languages: 日本語, English and やさしい日本語 (issue 13 §10), on Flask-Babel.
+
+Japanese is the source language: the templates hold the manuals' exact Japanese wording as
+message ids, so a Japanese page needs no catalogue and renders exactly as before. English
+(``en``) and やさしい日本語 (``easy``) come from the catalogues in
+``waterportal/translations/<code>/LC_MESSAGES/messages.po`` (compiled ``.mo`` files are
+committed next to them; ``make translations`` extracts, updates and compiles, and
+``tests/core/test_i18n_catalogues.py`` fails when a ``.mo`` is stale or a template string
+of a translated page is missing).
+
+やさしい日本語 is not a CLDR locale: our language codes (``ja``, ``en``, ``easy``) pick the
+catalogue, and :data:`FORMAT_LOCALE` maps each to the Babel locale used for dates and
+numbers (easy Japanese writes them as Japanese does).
+
+Which language a request gets (:func:`current_language`): a forced language
+(:func:`force_language`, mail), else the ``lang`` cookie if the city offers it, else the best
+of ``Accept-Language`` among the city's languages, else Japanese. An unknown cookie value
+is ignored (Japanese, or the Accept-Language guess). Which languages a city offers comes
+from the hook :func:`install_i18n` receives (the city's ``[languages] offered``), so this
+module stays city-agnostic.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from functools import cached_property
+from pathlib import Path
+
+from babel import support
+from babel.dates import format_date
+from babel.numbers import format_decimal
+from flask import Flask, current_app, g, has_request_context, request
+from flask_babel import Babel, Domain, force_locale
+
+LANGUAGES: dict[str, str] = {"ja": "日本語", "en": "English", "easy": "やさしい日本語"}
+DEFAULT_LANGUAGE = "ja"
+COOKIE = "lang"
+COOKIE_MAX_AGE = 400 * 24 * 3600  # browsers cap cookies at 400 days
+# Babel locale for dates and numbers; the <html lang> attribute.
+FORMAT_LOCALE = {"ja": "ja", "en": "en", "easy": "ja"}
+HTML_LANG = {"ja": "ja", "en": "en", "easy": "ja"}
+# The switch's label is the same in every language: whoever cannot read the page's language
+# must still find it.
+SWITCH_LABEL = "Language / 言語"
+TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "translations"
+
+_forced: ContextVar[str | None] = ContextVar("forced_language", default=None)
+
+
+def valid_language(code: str | None) -> str | None:
+    """``code`` if it is one of our languages, else None (an unknown cookie value)."""
+    return code if code in LANGUAGES else None
+
+
+def choose_language(cookie: str | None, accept: Sequence[tuple[str, float]], offered: Sequence[str]) -> str:
+    """The language for a request: the cookie if offered, else the best Accept-Language
+    match among ``offered`` (``en-GB`` matches ``en``), else Japanese."""
+    if cookie in offered:
+        return cookie  # type: ignore[return-value]
+    for value, quality in sorted(accept, key=lambda item: -item[1]):
+        if quality <= 0:
+            continue
+        primary = value.lower().split("-")[0].split("_")[0]
+        # やさしい日本語 is never guessed: a browser asking for Japanese gets Japanese.
+        if primary in offered and primary != "easy":
+            return primary
+    return DEFAULT_LANGUAGE
+
+
+def _offered() -> Sequence[str]:
+    hook = current_app.extensions.get("waterportal_languages")
+    return hook() if hook else (DEFAULT_LANGUAGE,)
+
+
+def offered_languages() -> list[str]:
+    """The current city's languages, in :data:`LANGUAGES` order (Japanese always)."""
+    offered = set(_offered()) | {DEFAULT_LANGUAGE}
+    return [code for code in LANGUAGES if code in offered]
+
+
+def current_language() -> str:
+    """The language of the work at hand (see the module's docstring)."""
+    forced = _forced.get()
+    if forced is not None:
+        return forced
+    if not has_request_context():
+        return DEFAULT_LANGUAGE
+    chosen = g.get("_language")
+    if chosen is None:
+        chosen = choose_language(request.cookies.get(COOKIE), list(request.accept_languages), offered_languages())
+        g._language = chosen
+    return chosen
+
+
+@contextmanager
+def force_language(code: str | None) -> Iterator[str]:
+    """Render in ``code`` (a member's language for a mail); an unknown code means Japanese."""
+    code = valid_language(code) or DEFAULT_LANGUAGE
+    token = _forced.set(code)
+    try:
+        with force_locale(FORMAT_LOCALE[code]):
+            yield code
+    finally:
+        _forced.reset(token)
+
+
+def _load(code: str) -> support.NullTranslations:
+    path = TRANSLATIONS_DIR / code / "LC_MESSAGES" / "messages.mo"
+    if code == DEFAULT_LANGUAGE or not path.is_file():
+        return support.NullTranslations()
+    with path.open("rb") as handle:
+        return support.Translations(handle, domain="messages")
+
+
+class LanguageDomain(Domain):
+    """Flask-Babel's domain keyed by our language code instead of the Babel locale (easy
+    Japanese and Japanese share the locale ``ja`` but not the catalogue). Catalogues are
+    read once per process."""
+
+    def __init__(self) -> None:
+        super().__init__(domain="messages")
+        self._catalogues: dict[str, support.NullTranslations] = {}
+
+    def get_translations(self) -> support.NullTranslations:
+        code = current_language()
+        catalogue = self._catalogues.get(code)
+        if catalogue is None:
+            catalogue = self._catalogues[code] = _load(code)
+        return catalogue
+
+
+class LanguageBabel(Babel):
+    @cached_property
+    def domain_instance(self) -> Domain:
+        return LanguageDomain()
+
+
+def _locale_selector() -> str:
+    return FORMAT_LOCALE[current_language()]
+
+
+def format_ymd(value: dt.date | None) -> str:
+    """A date: 2024/09/30 in Japanese and やさしい日本語, Sep 30, 2024 in English."""
+    if value is None:
+        return ""
+    if current_language() == "en":
+        return format_date(value, "medium", locale="en")
+    return value.strftime("%Y/%m/%d")
+
+
+def format_month(billing_month: str) -> str:
+    """``"2024-09"``: 2024年09月 (the manual's style), 2024年9月 in easy Japanese, September 2024."""
+    year, month = billing_month.split("-")
+    language = current_language()
+    if language == "en":
+        return format_date(dt.date(int(year), int(month), 1), "MMMM y", locale="en")
+    if language == "easy":
+        return f"{year}年{int(month)}月"
+    return f"{year}年{month}月"
+
+
+def format_number(value: int | float | None) -> str:
+    """1,234 (grouping by the language's rules)."""
+    return "" if value is None else format_decimal(value, locale=FORMAT_LOCALE[current_language()])
+
+
+def install_i18n(app: Flask, offered: Callable[[], Sequence[str]]) -> None:
+    """Flask-Babel with our domain, ``offered()`` giving the current city's languages, and the
+    template globals and filters every citizen page uses (``language``, ``languages``,
+    ``html_lang``, ``ymd``, ``month_text``, ``number``)."""
+    LanguageBabel(app, locale_selector=_locale_selector)
+    app.extensions["waterportal_languages"] = offered
+    app.jinja_env.filters.update(ymd=format_ymd, month_text=format_month, number=format_number)
+
+    @app.context_processor
+    def language_globals() -> dict:
+        language = current_language()
+        return {"language": language, "html_lang": HTML_LANG[language], "language_names": LANGUAGES,
+                "languages": offered_languages, "language_switch_label": SWITCH_LABEL}
