@@ -13,7 +13,9 @@ database where the portal connects as the row-security role ``waterportal_app``)
 through the real form; the dashboard load rotates their cookies (both cities). wrk
 (``-t2 -c8``, or Python threads when wrk is missing) then measures, in ``--rounds``
 interleaved rounds: dashboard, one_select, /pages/about (anonymous, then logged in), hello.
-It prints the req/s of each, the ratios dashboard/one_select and about/hello, the p99s, and (without
+It prints the req/s of each, the ratios dashboard/one_select and about/hello, the p99s, the
+servers' CPU per request (from /proc: what a figure costs whatever share of the shared cores
+it got, so the steadier ratio on a loaded machine), and (without
 ``--no-doc``) writes the dated rows into docs/performance.md. Exit 1 on any 4xx/5xx answer, or when more than
 one request in a thousand is lost on the socket (reset, timed out: now and then on a loaded
 machine; the server logs' errors are printed then).
@@ -205,6 +207,21 @@ def run_threads(port: int, path: str, host: str, cookies: list[str], seconds: fl
     return len(times) / elapsed, p99, failed_answers(errors[0], errors[1], len(times))
 
 
+def tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) used so far by process ``pid`` and its children (a gunicorn
+    master and its workers), read from /proc; 0.0 where there is no /proc."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total = 0.0
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(entry.name) == pid or int(fields[1]) == pid:  # fields[1]: the parent's pid
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return total
+
+
 def postgres_database(base: str) -> tuple[str, str, callable]:
     """A new database on ``base``'s server: (owner URL, the app role's URL, drop)."""
     url = make_url(base)
@@ -242,6 +259,26 @@ def write_doc(database: str, rows: list[tuple[str, str, float, float, str, bool]
         kept += ["", header]
     text_ = text_[:start] + "\n".join(kept + lines) + "\n" + text_[end:]
     DOC.write_text(text_, encoding="utf-8")
+
+
+def measure(plan: dict, server: dict[str, subprocess.Popen], rounds: int, seconds: float
+            ) -> tuple[dict[str, list[tuple[float, float, int]]], dict[str, list[float]]]:
+    """``rounds`` interleaved rounds of every figure: per figure, each round's (req/s, p99 ms,
+    failed answers), and each round's CPU ms per request of the server that answered (what a
+    figure costs whatever share of the shared cores it got)."""
+    results: dict[str, list[tuple[float, float, int]]] = {name: [] for name in plan}
+    cpu: dict[str, list[float]] = {name: [] for name in plan}
+    for _ in range(rounds):
+        for name, run in plan.items():
+            used = tree_cpu(server[name].pid)
+            parts = run(seconds)
+            used = tree_cpu(server[name].pid) - used
+            rate = statistics.mean(p[0] for p in parts)
+            results[name].append((rate, max(p[1] for p in parts), sum(p[2] for p in parts)))
+            answered = sum(p[0] for p in parts) * seconds / len(parts)
+            if used > 0 and answered:
+                cpu[name].append(used * 1000 / answered)
+    return results, cpu
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -319,14 +356,10 @@ def main(argv: list[str] | None = None) -> int:
                                               args.connections, workdir) for h in hosts],
             "hello": lambda s: [loader(hello_port, "/", "localhost", [], s, args.connections, workdir)],
         }
+        server = {"dashboard": portal, "one_select": select_, "about": portal, "about_member": portal, "hello": hello}
         for name in plan:  # warm-up: every worker has loaded its templates and connections
             plan[name](1)
-        results: dict[str, list[tuple[float, float, int]]] = {name: [] for name in plan}
-        for _ in range(args.rounds):
-            for name, run in plan.items():
-                parts = run(args.seconds)
-                rate = statistics.mean(p[0] for p in parts)
-                results[name].append((rate, max(p[1] for p in parts), sum(p[2] for p in parts)))
+        results, cpu = measure(plan, server, args.rounds, args.seconds)
         failed = sum(r[2] for rounds in results.values() for r in rounds)
     finally:
         stop(processes)
@@ -344,9 +377,14 @@ def main(argv: list[str] | None = None) -> int:
     tool = "Python threads" if loader is run_threads else f"wrk -t2 -c{args.connections}"
     print(f"{dt.datetime.now():%Y-%m-%d %H:%M} {database}, gunicorn -w {args.workers} sync, {tool}, "
           f"{args.rounds} rounds of {args.seconds:g} s, medians:")
-    print(f"{'figure':12s} {'req/s':>9s} {'p99':>9s}")
+    cpu_ms = {name: statistics.median(values) if values else 0.0 for name, values in cpu.items()}
+    print(f"{'figure':12s} {'req/s':>9s} {'p99':>9s} {'CPU/req':>9s}")
     for name in plan:
-        print(f"{name:12s} {rate[name]:9.1f} {p99[name]:7.1f}ms")
+        print(f"{name:12s} {rate[name]:9.1f} {p99[name]:7.1f}ms {cpu_ms[name]:7.2f}ms")
+    if all(cpu_ms.values()):
+        print(f"CPU per request, baseline/figure: dashboard {cpu_ms['one_select'] / cpu_ms['dashboard']:.3f}, "
+              f"about {cpu_ms['hello'] / cpu_ms['about']:.3f}, "
+              f"about (logged in) {cpu_ms['hello'] / cpu_ms['about_member']:.3f}")
     dashboard = rate["dashboard"] / rate["one_select"]
     about = rate["about"] / rate["hello"]
     about_member = rate["about_member"] / rate["hello"]
