@@ -34,8 +34,6 @@ def add_request(app, tenant, kind: str = "move_in", status: str = "in_progress",
     ``payload`` defaults to a valid one of ``kind``; sensitive fields are sealed as the app does."""
     number = next(_numbers)
     data = dict(payload if payload is not None else (PAYMENT if kind == "payment_method" else MOVE_IN))
-    if kind == "payment_method" and data.get("account_number"):
-        data["account_number"] = encrypt_field(data["account_number"])
     values = {
         "receipt_number": f"R2026-{number:06d}", "applicant_email": f"shinsei{number}@example.jp",
         "applicant_name": "転入 花子", "applicant_kana": "テンニュウハナコ", "fingerprint": f"{number:064d}",
@@ -43,6 +41,8 @@ def add_request(app, tenant, kind: str = "move_in", status: str = "in_progress",
     }
     values.update(fields)
     with app.app_context(), tenant_context(tenant):
+        if kind == "payment_method" and data.get("account_number"):
+            data["account_number"] = encrypt_field(data["account_number"])
         request = ProcedureRequest(kind=kind, status=status, payload=data, created_at=created_at,
                                    updated_at=created_at, **values)
         db.session.add(request)

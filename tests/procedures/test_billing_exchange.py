@@ -290,3 +290,27 @@ def test_exports_at_once_never_write_a_request_twice(two_workers):  # noqa: F811
     files = at_once(list(two_workers) * 2, export)
     written = [number for numbers in files for number in numbers]
     assert len(written) == len(set(written)) == 20
+
+
+@pytest.mark.real_commits
+def test_the_same_answer_imported_twice_at_once_is_applied_once(two_workers):  # noqa: F811
+    first, _second = two_workers
+    nayoro = city(first, "nayoro")
+    ids = [add_request(first, nayoro, "payment_method", "in_progress") for _ in range(5)]
+    numbers = [get_request(first, nayoro, i).receipt_number for i in ids]
+    answer = ("receipt_number,status,message\n" + "".join(f"{n},completed,登録しました。\n" for n in numbers)).encode()
+
+    def apply(app):
+        tenant = get_registry().by_slug("nayoro")
+        with tenant_context(tenant):
+            result = import_status(tenant, answer, filename="answer.csv")
+            db.session.commit()
+        return result.changed
+
+    assert sorted(at_once(list(two_workers), apply)) == [0, 5]
+    addresses = [get_request(first, nayoro, i).applicant_email for i in ids]
+    with first.app_context(), tenant_context(nayoro):
+        events = db.session.scalars(select(ProcedureEvent.request_id).where(ProcedureEvent.status == "completed")).all()
+        assert sorted(events) == sorted(ids)
+        mails = db.session.scalars(select(OutboxMessage.to_address).where(OutboxMessage.to_address.in_(addresses))).all()
+        assert sorted(mails) == sorted(addresses)

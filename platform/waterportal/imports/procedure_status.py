@@ -137,14 +137,16 @@ def _parse(tenant: TenantContext, records: Iterable[tuple[int, list[str]]], inde
 
 def _lookup(tenant: TenantContext, answers: list[Answer], problems: list[Problem]) -> None:
     """Find each answer's request of this city (set-wise, in chunks) and check what the
-    request allows."""
+    request allows. The rows are locked (``FOR UPDATE`` on PostgreSQL, in id order; SQLite's
+    CLI transactions hold the write lock from their start), so the same answer imported twice
+    at once is applied once: the second import reads the first's result."""
     found: dict[str, ProcedureRequest] = {}
-    numbers = [a.receipt_number for a in answers if len(a.receipt_number) <= 20]
+    numbers = sorted({a.receipt_number for a in answers if len(a.receipt_number) <= 20})
     for start in range(0, len(numbers), LOOKUP_CHUNK):
         for request in db.session.scalars(select(ProcedureRequest).where(
             ProcedureRequest.tenant_id == tenant.id,
             ProcedureRequest.receipt_number.in_(numbers[start:start + LOOKUP_CHUNK]),
-        )):
+        ).order_by(ProcedureRequest.id).with_for_update().execution_options(populate_existing=True)):
             found[request.receipt_number] = request
     for answer in answers:
         request = found.get(answer.receipt_number)
