@@ -45,7 +45,8 @@ def _pending(tenant: TenantContext, limit: int):
                                   issued.source_updated_at == Bill.updated_at))
     return db.session.execute(
         select(Bill, Contract).join(Contract, Contract.id == Bill.contract_id)
-        .where(Bill.tenant_id == tenant.id, ~current).order_by(Bill.id).limit(limit)
+        .where(Bill.tenant_id == tenant.id, ~current)
+        .order_by(Bill.billing_month.desc(), Bill.id).limit(limit)  # the newest bills first: what members open
     ).all()
 
 
