@@ -136,4 +136,5 @@ def search_documents(contract_ids: list[int], *, issued_from: dt.date | None = N
         query = query.where(BillDocument.total <= amount_max)
     if issuer:
         query = query.where(BillDocument.issuers.contains(issuer, autoescape=True))
-    return list(db.session.scalars(query.order_by(BillDocument.issued_on.desc(), BillDocument.id.desc()).limit(limit)))
+    newest = (BillDocument.issued_on.desc(), BillDocument.billing_month.desc(), BillDocument.version.desc())
+    return list(db.session.scalars(query.order_by(*newest).limit(limit)))
