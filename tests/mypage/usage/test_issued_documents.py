@@ -227,3 +227,26 @@ def test_nobody_else_downloads_an_issued_document(client, client_for, nayoro, ka
     login(other_city, kanazawa)
     assert other_city.get(f"/mypage/bill-documents/{document.id}").status_code == 404
     assert client.get("/mypage/bill-documents/99999999999999999999").status_code == 404
+
+
+def test_hostile_values_in_the_document_search(client, nayoro, customer, login, clock):
+    """The hostile-input walk's values (tests/test_form_fuzz.py) in every field of the GET search
+    form: never a 500, never the markup back unescaped, a bad value named at its field."""
+    from urllib.parse import urlencode
+
+    from tests.test_form_fuzz import HOSTILE, MARKUP
+
+    customer(nayoro, [NAYORO_NO], bills=history_rows(NAYORO_NO, 1))
+    login(client, nayoro)
+    fields = ("issued_from", "issued_to", "amount_min", "amount_max", "issuer")
+    for field in fields:
+        for value in HOSTILE:
+            page = client.get("/mypage/documents?" + urlencode({field: value}))
+            body = page.get_data(as_text=True)
+            assert page.status_code in (200, 422), (field, value[:20])
+            assert MARKUP not in body and page.headers["Cache-Control"] == "no-store"
+            if value:
+                assert page.status_code == 422, (field, value[:20])
+                assert f'id="{field}-error"' in body, (field, value[:20])
+    every = client.get("/mypage/documents?" + urlencode(dict.fromkeys(fields, MARKUP)))
+    assert every.status_code == 422 and every.get_data(as_text=True).count('class="error"') == len(fields)
