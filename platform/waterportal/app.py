@@ -22,6 +22,7 @@ from waterportal.accounts.registration.blueprint import registration
 from waterportal.admin.blueprint import admin
 from waterportal.admin.cli import staff_cli
 from waterportal.admin.procedures_cli import procedures_cli
+from waterportal.billing.blueprint import simulator
 from waterportal.billing.queries import latest_billing_month
 from waterportal.core.auth import secret_box
 from waterportal.core.database import RetryBusyReads, configure_engine
@@ -142,6 +143,7 @@ VIEW_MODULES = (
     "waterportal.mypage.account.views",  # profile
     "waterportal.mypage.account.contract_views",  # profile
     "waterportal.inquiries.views",  # inquiry
+    "waterportal.billing.simulator_views",  # simulator: 料金シミュレーション
     "waterportal.procedures.views",  # procedures
     "waterportal.procedures.bank_views",  # procedures
     "waterportal.admin.views",  # admin
@@ -175,6 +177,7 @@ def register_blueprints(app: Flask) -> None:
         importlib.import_module(module)
     for blueprint in (
         health, theme_assets, pages, accounts, registration, admin, portal, profile, inquiry, procedures, vendor,
+        simulator,
     ):
         app.register_blueprint(blueprint)
 
@@ -216,7 +219,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_blueprints(app)
     # Citizen languages (core/i18n.py): the city's [languages] offered; a member's mail in theirs.
     # After the blueprints, so the language-aware ymd filter is the one templates get.
-    install_i18n(app, offered=_city_languages)
+    install_i18n(app, offered=_city_languages, japanese_only=(admin.name, vendor.name))
     install_recipient_language(language_for_address)
     # 検針票 paperless (procedures) applies from a contract's next bill (billing): features do
     # not import each other, so the composition root hands the lookup over.

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp, StopValidation
 
@@ -23,7 +24,7 @@ class Required(DataRequired):
     def __call__(self, _form, field) -> None:
         if not field.data or (isinstance(field.data, str) and not field.data.strip()):
             field.errors[:] = []
-            raise StopValidation(self.message or f"{field.label.text}を入力してください。")
+            raise StopValidation(self.message or _l("%(label)sを入力してください。", label=field.label.text))
 
 
 def _email_validators() -> list:
@@ -37,20 +38,22 @@ def _email_validators() -> list:
 class LoginForm(CitizenForm):
     """メールアドレス or ログインID (label set per city), パスワード, 次回からIDの入力を省略."""
 
+    # The login page is translated (core/i18n.py): labels and messages are lazy gettext strings.
     identifier = StringField(
-        "ログインID", validators=[Required(), Length(max=254, message="254文字以内で入力してください。")]
+        _l("ログインID"), validators=[Required(), Length(max=254, message=_l("254文字以内で入力してください。"))]
     )
     password = PasswordField(
-        "パスワード", validators=[DataRequired("パスワードを入力してください。"), Length(max=1024, message="パスワードが長すぎます。")]
+        _l("パスワード"),
+        validators=[DataRequired(_l("パスワードを入力してください。")), Length(max=1024, message=_l("パスワードが長すぎます。"))],
     )
-    remember_id = BooleanField("次回からIDの入力を省略")
+    remember_id = BooleanField(_l("次回からIDの入力を省略"))
 
     def set_mode(self, mode: str) -> None:
         """Label and messages for the city's login mode (``email`` or ``login_id``)."""
-        name = "メールアドレス" if mode == "email" else "ログインID"
+        name = _l("メールアドレス") if mode == "email" else _l("ログインID")
         self.identifier.label.text = name
         if mode == "email":
-            self.remember_id.label.text = "次回からメールアドレスの入力を省略"
+            self.remember_id.label.text = _l("次回からメールアドレスの入力を省略")
 
 
 class LogoutForm(CitizenForm):

@@ -88,6 +88,8 @@ def current_language() -> str:
     if not has_request_context():
         return DEFAULT_LANGUAGE
     chosen = g.get("_language")
+    if chosen is None and request.blueprint in current_app.extensions.get("waterportal_japanese_only", ()):
+        chosen = g._language = DEFAULT_LANGUAGE  # the consoles are Japanese whatever the cookie says
     if chosen is None:
         chosen = choose_language(request.cookies.get(COOKIE), list(request.accept_languages), offered_languages())
         g._language = chosen
@@ -166,12 +168,14 @@ def format_number(value: int | float | None) -> str:
     return "" if value is None else format_decimal(value, locale=FORMAT_LOCALE[current_language()])
 
 
-def install_i18n(app: Flask, offered: Callable[[], Sequence[str]]) -> None:
-    """Flask-Babel with our domain, ``offered()`` giving the current city's languages, and the
+def install_i18n(app: Flask, offered: Callable[[], Sequence[str]], japanese_only: Sequence[str] = ()) -> None:
+    """Flask-Babel with our domain, ``offered()`` giving the current city's languages, the
+    blueprints that stay Japanese whatever the cookie (the consoles), and the
     template globals and filters every citizen page uses (``language``, ``languages``,
     ``html_lang``, ``ymd``, ``month_text``, ``number``)."""
     LanguageBabel(app, locale_selector=_locale_selector)
     app.extensions["waterportal_languages"] = offered
+    app.extensions["waterportal_japanese_only"] = frozenset(japanese_only)
     app.jinja_env.filters.update(ymd=format_ymd, month_text=format_month, number=format_number)
 
     @app.context_processor

@@ -1,0 +1,162 @@
+"""Three languages on the citizen pages (issue 13 §10, core/i18n.py): the switch, the cookie,
+Accept-Language, the member's stored language, and the translated login, dashboard and bills
+pages in both demo cities."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from tests.mypage.usage.conftest import history_rows
+from waterportal.accounts.models import Member
+from waterportal.extensions import db
+from waterportal.tenancy.context import tenant_context
+
+NUMBERS = {"nayoro": "00012345682", "kanazawa": "0100012345"}
+NEWEST = {"nayoro": ("2026-10", 1), "kanazawa": ("2026-09", 2)}
+MONTHS = ("", "January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+          "November", "December")
+# Template strings of these pages that must not be left in an English or やさしい日本語 page.
+JAPANESE_LABELS = ("今回の請求金額", "会員サポート", "照会メニュー", "納付状況", "会員さま専用サイトへ戻る", "ご請求の情報")
+
+
+def html_lang(body: str) -> str:
+    return re.search(r'<html lang="([^"]+)"', body).group(1)
+
+
+def switch(client, code: str, next_path: str = "/login"):
+    return client.submit("/language", {"lang": code, "next": next_path}, form_page="/login")
+
+
+def test_japanese_by_default_and_the_switch_is_on_the_page(client, clock):
+    body = client.get("/login").get_data(as_text=True)
+    assert html_lang(body) == "ja"
+    assert ">パスワードを忘れた場合はこちら<" in body
+    for code, name in (("ja", "日本語"), ("en", "English"), ("easy", "やさしい日本語")):
+        assert re.search(rf'<button type="submit" name="lang" value="{code}"[^>]*>{name}</button>', body), code
+    assert re.search(r'value="ja"[^>]*aria-current="true"', body)
+
+
+def test_accept_language_is_the_first_guess(client, clock):
+    body = client.get("/login", headers={"Accept-Language": "en-GB,en;q=0.9,ja;q=0.5"}).get_data(as_text=True)
+    assert html_lang(body) == "en" and ">Forgot your password?<" in body
+    # Japanese preferred: Japanese, never やさしい日本語 by guess.
+    body = client.get("/login", headers={"Accept-Language": "ja,en;q=0.8"}).get_data(as_text=True)
+    assert html_lang(body) == "ja" and "パスワードを忘れた場合はこちら" in body
+    body = client.get("/login", headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    assert html_lang(body) == "ja"
+
+
+def test_switch_sets_the_cookie_and_wins_over_accept_language(client, clock):
+    response = switch(client, "easy", "/login?x=1")
+    assert response.status_code == 303 and response.headers["Location"] == "/login?x=1"
+    cookie = response.headers["Set-Cookie"]
+    assert cookie.startswith("lang=easy;") and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    body = client.get("/login", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "パスワードを わすれた かたは ここ" in body and html_lang(body) == "ja"
+
+
+@pytest.mark.parametrize("value", ["fr", "EN", "en;", "../../etc", "x" * 300, "ja-easy", ""])
+def test_unknown_cookie_values_fall_back_to_japanese(client, clock, value):
+    client.set_cookie("lang", value, domain="nayoro.localhost")
+    response = client.get("/login")
+    assert response.status_code == 200
+    assert html_lang(response.get_data(as_text=True)) == "ja"
+
+
+@pytest.mark.parametrize("value", ["fr", "", "EN"])
+def test_switch_refuses_languages_it_does_not_know(client, clock, value):
+    assert switch(client, value).status_code == 400
+
+
+def test_switch_never_redirects_off_site(client, clock):
+    for target in ("//evil.example/", "https://evil.example/", "/\\evil"):
+        assert switch(client, "en", target).headers["Location"] == "/"
+
+
+def offer(app, slug: str, offered: list[str]) -> None:
+    """tenant.toml [languages] offered, applied as `flask tenant apply` does."""
+    from waterportal.core.paths import TENANTS_DIR
+    from waterportal.provisioning.services import apply_definition, read_definition
+
+    with app.app_context():
+        definition = read_definition(TENANTS_DIR / slug)
+        definition["languages"] = {"offered": offered}
+        apply_definition(definition)
+        db.session.commit()
+
+
+def test_a_city_offers_only_its_languages(app, client, clock):
+    offer(app, "nayoro", ["ja", "en"])
+    body = client.get("/login").get_data(as_text=True)
+    assert 'value="easy"' not in body and 'value="en"' in body
+    assert switch(client, "easy").status_code == 400
+    client.set_cookie("lang", "easy", domain="nayoro.localhost")
+    assert html_lang(client.get("/login").get_data(as_text=True)) == "ja"
+    offer(app, "nayoro", ["ja"])
+    assert "language-switch" not in client.get("/login").get_data(as_text=True)
+
+
+def test_settings_refuse_a_city_without_japanese_or_with_unknown_languages():
+    from marshmallow import ValidationError
+
+    from waterportal.tenancy.schemas import LanguagesSchema
+
+    assert LanguagesSchema().load({}) == {"offered": ["ja", "en", "easy"]}
+    for offered in (["en"], ["ja", "fr"]):
+        with pytest.raises(ValidationError) as error:
+            LanguagesSchema().load({"offered": offered})
+        assert "offered" in error.value.messages
+
+
+def test_login_form_in_english_with_errors_at_the_fields(client, clock):
+    client.set_cookie("lang", "en", domain="nayoro.localhost")
+    body = client.submit("/login", {"identifier": "", "password": ""}).get_data(as_text=True)
+    assert ">Email address<" in body and ">Password<" in body
+    assert "Please enter your Email address." in body and "Please enter your password." in body
+    assert "メールアドレス" not in body and "入力してください" not in body
+
+
+def test_switching_while_logged_in_stores_the_members_language(app, client, nayoro, customer, login, clock):
+    member_id = customer(nayoro, [NUMBERS["nayoro"]])
+    login(client, nayoro)
+    response = client.submit("/language", {"lang": "en", "next": "/mypage"}, form_page="/mypage")
+    assert response.status_code == 303
+    with app.app_context(), tenant_context(nayoro):
+        assert db.session.scalar(select(Member.language).where(Member.id == member_id)) == "en"
+
+
+# page -> what it shows in English and in やさしい日本語 (the pages translated so far).
+TRANSLATED_PAGES = {
+    "/mypage": (("Amount billed this time", "Member support", "Due date"), ("こんかいの りょうきん", "かいいんの サポート")),
+}
+
+
+@pytest.mark.parametrize("slug", ["nayoro", "kanazawa"])
+@pytest.mark.parametrize("code", ["en", "easy"])
+def test_member_pages_are_translated(client_for, request, customer, login, clock, slug, code):
+    city = request.getfixturevalue(slug)
+    newest, step = NEWEST[slug]
+    customer(city, [NUMBERS[slug]], bills=history_rows(NUMBERS[slug], 3, newest=newest, step=step))
+    client = client_for(slug)
+    login(client, city)
+    client.set_cookie("lang", code, domain=client.host)
+    year, month = newest.split("-")
+    month_text = f"{MONTHS[int(month)]} {year}" if code == "en" else f"{year}年{int(month)}月"
+    for path, (english, easy) in TRANSLATED_PAGES.items():
+        body = client.get(path).get_data(as_text=True)
+        for label in JAPANESE_LABELS:
+            assert label not in body, (path, label)
+        for text in (english if code == "en" else easy):
+            assert text in body, (path, text)
+        assert month_text in body, path
+        assert (" yen<" if code == "en" else " えん<") in body, path
+        assert html_lang(body) == ("en" if code == "en" else "ja")
+
+
+def test_japanese_pages_keep_the_manuals_wording(client, nayoro, customer, login, clock):
+    customer(nayoro, [NUMBERS["nayoro"]], bills=history_rows(NUMBERS["nayoro"], 3, newest="2026-10"))
+    login(client, nayoro)
+    body = client.get("/mypage/bills").get_data(as_text=True)
+    assert "2026年10月" in body and "納付状況" in body and "2026/" in body
