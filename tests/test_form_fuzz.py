@@ -114,7 +114,9 @@ class Walker:
         return self.csrf
 
     def values(self) -> dict:
-        return {"token": self.tokens(self.tenant), "link_id": self.link_id, "receipt_number": self.receipt_number}
+        # bill_id: the walker has no bill, so routes of one bill answer 404 to every value.
+        return {"token": self.tokens(self.tenant), "link_id": self.link_id, "receipt_number": self.receipt_number,
+                "bill_id": 0}
 
     def urls(self, rule) -> list[str]:
         """The rule's URLs: one per procedure kind the city offers for ``<kind>``, else one."""

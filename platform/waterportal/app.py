@@ -139,6 +139,7 @@ VIEW_MODULES = (
     "waterportal.accounts.recovery.views",  # accounts
     "waterportal.accounts.registration.views",  # registration
     "waterportal.mypage.usage.views",  # portal
+    "waterportal.mypage.usage.payment_views",  # portal: 収納済証明書, payment details
     "waterportal.mypage.account.views",  # profile
     "waterportal.mypage.account.contract_views",  # profile
     "waterportal.inquiries.views",  # inquiry

@@ -95,15 +95,26 @@ def test_nayoro_export_is_monthly_and_adds_up(nayoro):
         assert is_katakana(contract["holder_name_kana"].replace(" ", ""))
     grouped = by_contract(export.bills)
     assert set(grouped) == set(numbers)
-    for bills in grouped.values():
-        assert len(bills) == 26
-        assert bills[-1]["billing_month"] == "2026-10"  # the month before today
-        check_chain(bills, step=1)
+    # The suburbs (風連町, 智恵文) are read every two months (issue 12 §5), the centre monthly.
+    suburbs = {c["customer_number"] for c in export.contracts if c["billing_cycle"] == "bimonthly"}
+    assert "00012345671" in suburbs and "00012345682" not in suburbs
+    assert suburbs == {c["customer_number"] for c in export.contracts if "風連町" in c["address"] or "智恵文" in c["address"]}
+    assert all(c["billing_cycle"] in ("", "bimonthly") for c in export.contracts)
+    for number, bills in grouped.items():
+        if number in suburbs:
+            assert len(bills) == 13 and bills[-1]["billing_month"] in ("2026-09", "2026-10")
+            check_chain(bills, step=2)
+        else:
+            assert len(bills) == 26
+            assert bills[-1]["billing_month"] == "2026-10"  # the month before today
+            check_chain(bills, step=1)
     check_bill_arithmetic(export.bills)
     paid = sum(1 for b in export.bills if b["paid_on"])
     assert paid / len(export.bills) > 0.9
-    # Open bills: the latest ones (口座振替 on the due date, late payers) or a household in arrears.
-    delinquent = {h.customer_number for h in export.households if h.delinquent}
+    # Open bills: the latest ones (口座振替 on the due date, late payers), a household in arrears
+    # or the demo's 振替不能 example.
+    delinquent = {h.customer_number for h in export.households if h.delinquent or h.failed_transfer}
+
     for bill in export.bills:
         if not bill["paid_on"] and bill["customer_number"] not in delinquent:
             assert dt.date.fromisoformat(bill["due_date"]) > TODAY - dt.timedelta(days=26), bill
@@ -178,11 +189,18 @@ def test_generation_is_deterministic_and_stable_across_months(nayoro, tmp_path):
     now = {(b["customer_number"], b["billing_month"]): b for b in bills}
     later = generate_city(NAYORO, nayoro.settings, 20, 24, dt.date(2026, 12, 21)).bills
     overlap = [b for b in later if (b["customer_number"], b["billing_month"]) in now]
-    assert len(overlap) == 20 * 23
+    oldest = min(b["billing_month"] for b in bills)
+    assert len(overlap) == len(bills) - sum(1 for b in bills if b["billing_month"] == oldest)
+    # The fixed demo examples (振替不能 on the newest past-due bill, the newest bill's 通信欄) move on.
+    examples = {h.customer_number for h in NAYORO.fixed if h.failed_transfer or h.message}
     for bill in overlap:
         old = now[(bill["customer_number"], bill["billing_month"])]
-        assert {**bill, "paid_on": ""} == {**old, "paid_on": ""}
+        if bill["customer_number"] in examples:
+            old, bill = ({**b, "paid_on": "", "transfer_result": "", "message": ""} for b in (old, bill))
+        # Only the payment may appear: 納付日 and the bank's 振替結果 once the due date has passed.
+        assert {**bill, "paid_on": "", "transfer_result": ""} == {**old, "paid_on": "", "transfer_result": ""}
         assert not old["paid_on"] or old["paid_on"] == bill["paid_on"]
+        assert not old["transfer_result"] or old["transfer_result"] == bill["transfer_result"]
 
 
 def test_fixed_demo_contracts_come_first_and_match_the_readme(nayoro, kanazawa):
@@ -226,7 +244,8 @@ def test_real_import_loads_the_demo_files(app_ctx, nayoro, kanazawa, tmp_path, s
     assert (loaded.encoding, loaded.inserted) == (encoding, 20)
     billed = import_bills(tenant, bills_path, filename="bills.csv", actor="test")
     assert billed.ok, billed.errors
-    assert billed.inserted == len(export.bills) == 20 * (24 if slug == "nayoro" else 12)
+    monthly = sum(1 for c in export.contracts if not c["billing_cycle"] and slug == "nayoro")
+    assert billed.inserted == len(export.bills) == 24 * monthly + 12 * (20 - monthly)
     db.session.commit()
     again = import_bills(tenant, bills_path, filename="bills.csv", actor="test")
     assert (again.inserted, again.updated, again.unchanged) == (0, 0, len(export.bills))
@@ -266,3 +285,38 @@ def test_demo_member_logs_in_and_sees_data_today(app_ctx, nayoro, kanazawa, tmp_
 def test_cli_members_needs_the_contracts_first(runner, app_ctx):
     result = runner.invoke(args=["demo", "members", "--tenant", "nayoro"])
     assert result.exit_code != 0 and "00012345682" in result.output
+
+
+@pytest.mark.parametrize("slug, failed, message", [("nayoro", "00012345682", "00012345682"),
+                                                   ("kanazawa", "0100012356", "0100012345")])
+def test_the_demo_shows_payment_details(app_ctx, nayoro, kanazawa, tmp_path, slug, failed, message):
+    """Issue 12 §3: every bill has its payment method; the demo member's contracts carry a
+    振替不能 (資金不足, still open) and a 通信欄; a long suburban contract is bimonthly."""
+    tenant = {"nayoro": nayoro, "kanazawa": kanazawa}[slug]
+    export = generate_city(PROFILES[slug], tenant.settings, 20, 24, TODAY)
+    assert {b["payment_method"] for b in export.bills} == {"口座振替", "納付書"}
+    transferred = [b for b in export.bills if b["payment_method"] == "口座振替"]
+    assert all(b["transfer_date"] == b["due_date"] for b in transferred)
+    assert {b["transfer_result"] for b in transferred if b["due_date"] < TODAY.isoformat()} <= {"0", "1"}
+    failures = [b for b in export.bills if b["transfer_result"] == "1"]
+    assert any(b["customer_number"] == failed and not b["paid_on"] for b in failures)
+    assert all(not b["paid_on"] for b in failures)
+    newest = by_contract(export.bills)[message][-1]
+    assert newest["message"]
+    write_city(tmp_path, export)
+    assert import_contracts(tenant, tmp_path / slug / "contracts.csv", actor="test").ok
+    assert import_bills(tenant, tmp_path / slug / "bills.csv", actor="test").ok
+    with tenant_context(tenant):
+        cycles = dict(db.session.execute(select(Contract.customer_number, Contract.billing_cycle)).all())
+    assert (cycles.get("00012345671"), cycles.get("00012345682")) == (("bimonthly", None) if slug == "nayoro"
+                                                                        else (None, None))
+    # The demo member's 収納済証明書 of its newest paid bill: issued once, the same row again.
+    from waterportal.demo.members import ensure_demo_certificate, ensure_demo_member
+    ensure_demo_member(tenant, TODAY)
+    now = dt.datetime(2026, 11, 21, 1, 0)
+    certificate = ensure_demo_certificate(tenant, now)
+    db.session.commit()
+    assert certificate is not None and certificate.data.startswith(b"%PDF")
+    assert ensure_demo_certificate(tenant, now).id == certificate.id
+    paid = [b for b in by_contract(export.bills)[DEMO_MEMBERS[slug].customer_numbers[0]] if b["paid_on"]]
+    assert certificate.month_from == certificate.month_to == paid[-1]["billing_month"]

@@ -20,8 +20,9 @@ from sqlalchemy import select
 from waterportal.accounts.models import Member
 from waterportal.accounts.services import UNLOCK
 from waterportal.accounts.tokens import LOGIN_RECOVERY, PASSWORD_RESET, make_token
+from waterportal.billing.certificates import issue_certificate
 from waterportal.billing.issuing import issue_bill
-from waterportal.billing.models import Bill, Document
+from waterportal.billing.models import Bill, Document, PaymentCertificate
 from waterportal.contracts.models import Contract, MemberContract
 from waterportal.core.auth import unlock
 from waterportal.extensions import db
@@ -107,6 +108,10 @@ def world(app, nayoro, kanazawa, make_contract, make_member):
                                                            actor_kind="applicant", actor_id=member_id)])
             # The bill's issued PDF (billing.issuing), as the worker makes it: /mypage/bill-documents/<issued_id>.
             issued = issue_bill(city, bill, db.session.get(Contract, contract_id), dt.datetime(2026, 11, 1, 1, 0))
+            # The bill paid and its 収納済証明書 issued (billing.certificates): /mypage/certificates/<id>.
+            bill.paid_on = dt.date(2026, 10, 31)
+            certificate = issue_certificate(city, member_id, db.session.get(Contract, contract_id), "2026-10",
+                                            "2026-10", dt.datetime(2026, 11, 2, 1, 0))
             db.session.commit()
             member = db.session.get(Member, member_id)
             unlock_token = unlock.issue(UNLOCK, member)
@@ -116,7 +121,7 @@ def world(app, nayoro, kanazawa, make_contract, make_member):
                 "token": make_token(city, member, PASSWORD_RESET), "recovery_token": make_token(city, member, LOGIN_RECOVERY),
                 "filename": "logo.svg", "name": "about", "unlock_token": unlock_token,
                 "kind": "leak_reduction", "receipt_number": RECEIPT, "attachment_id": attachment.id,
-                "issued_id": issued.id,
+                "issued_id": issued.id, "certificate_id": certificate.id,
             }
     return ids
 
@@ -191,7 +196,7 @@ def snapshot(app, city) -> dict:
     with app.app_context(), tenant_context(city):
         tables = {}
         for model in (Member, MemberContract, Contract, Bill, Document, Notice, Inquiry, ProcedureRequest,
-                      ProcedureEvent, ProcedureAttachment):
+                      ProcedureEvent, ProcedureAttachment, PaymentCertificate):
             columns = [c for c in model.__table__.columns if c.name != "data"]
             rows = db.session.execute(select(*[getattr(model, c.key) for c in columns]).order_by(model.id)).all()
             tables[model.__tablename__] = [tuple(row) for row in rows]

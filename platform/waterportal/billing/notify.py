@@ -34,7 +34,9 @@ from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import aliased
 
 from waterportal.accounts.models import Member
+from waterportal.billing.cycles import CYCLE_WORDS, contract_cycle
 from waterportal.billing.models import Bill
+from waterportal.billing.payments import transfer_failure
 from waterportal.billing.queries import month_label
 from waterportal.contracts.models import Contract, MemberContract
 from waterportal.core.time import local_now
@@ -109,7 +111,9 @@ def _expand_bill_mail(tenant: TenantContext, job: MailJob, now: dt.datetime) -> 
         mails = []
         for bill, contract, member_id, email, nickname, label in rows:
             subject, body = render(nickname=nickname, label=label or "", bill=bill, contract=contract,
-                                   month=month_label(bill.billing_month))
+                                   month=month_label(bill.billing_month),
+                                   cycle=CYCLE_WORDS[contract_cycle(tenant.settings, contract)],
+                                   transfer_failure=transfer_failure(bill))
             mails.append({
                 "tenant_id": tenant.id, "to_address": email, "sender": sender, "subject": subject, "body": body,
                 "kind": "bill_ready", "status": "pending", "attempts": 0, "next_attempt_at": now,

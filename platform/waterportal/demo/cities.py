@@ -58,6 +58,10 @@ class Household:
     reading_group: int = 0
     autopay: bool = True
     delinquent: bool = False
+    # Demo examples (issue 12): the newest past-due 口座振替 failed (資金不足, still open);
+    # the newest bill carries this 通信欄.
+    failed_transfer: bool = False
+    message: str = ""
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,8 @@ class CityProfile:
     meter_number: Callable[[int, random.Random], str]
     fixed: tuple[Household, ...]
     surnames: tuple[tuple[str, str], ...] = ()
+    # Areas read every two months in a monthly city (the contract's billing_cycle, issue 12 §5).
+    bimonthly_areas: tuple[str, ...] = ()
 
 
 SURNAMES: tuple[tuple[str, str], ...] = (
@@ -148,9 +154,11 @@ NAYORO = CityProfile(
         Household("00012345671", "名寄 太郎", "ナヨロ タロウ", "01654-2-1234", "名寄市風連町西町196番地1",
                   "54321", 13, persons=3, reading_day=20),
         Household("00012345682", "風連 花子", "フウレン ハナコ", "01654-3-5678", "名寄市西4条南7丁目3番地",
-                  "54388", 20, persons=4, reading_day=12),
+                  "54388", 20, persons=4, reading_day=12, failed_transfer=True,
+                  message="水道メーターの有効期限が近づいています。後日、係員が交換にお伺いします。"),
     ),
     surnames=(("工藤", "クドウ"), ("成田", "ナリタ"), ("菅原", "スガワラ"), ("千葉", "チバ")),
+    bimonthly_areas=("風連町", "智恵文"),
 )
 
 
@@ -199,10 +207,11 @@ KANAZAWA = CityProfile(
     meter_number=_kanazawa_meter,
     fixed=(
         Household("0100012345", "金沢 一郎", "カナザワ イチロウ", "076-231-4567", "金沢市広坂1丁目2番5号",
-                  "19-000123", 13, persons=2, reading_day=10),
+                  "19-000123", 13, persons=2, reading_day=10,
+                  message="前回より使用水量が増えています。漏水の可能性がありますので、点検をお勧めします。"),
         # The same holder's shop: a second お客さま番号 to add after registering the first.
         Household("0100012356", "金沢 一郎", "カナザワ イチロウ", "076-231-4567", "金沢市片町2丁目8番14号",
-                  "21-000456", 25, persons=0, reading_day=10),
+                  "21-000456", 25, persons=0, reading_day=10, failed_transfer=True),
     ),
     surnames=(("山下", "ヤマシタ"), ("中西", "ナカニシ"), ("北村", "キタムラ"), ("米田", "ヨネダ")),
 )

@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 from flask import current_app
 
-from waterportal.core.time import local_now
+from waterportal.core.time import local_now, utcnow_naive
 from waterportal.demo.cities import PROFILES
 from waterportal.demo.exports import (
     DEFAULT_SEED,
@@ -14,7 +14,7 @@ from waterportal.demo.exports import (
     generate_city,
     write_city,
 )
-from waterportal.demo.members import DEMO_MEMBERS, DemoMember, ensure_demo_member
+from waterportal.demo.members import DEMO_MEMBERS, DemoMember, ensure_demo_certificate, ensure_demo_member
 from waterportal.demo.procedures import seed_procedures
 from waterportal.demo.staff import DEMO_STAFF, ensure_demo_staff
 from waterportal.extensions import db
@@ -78,8 +78,12 @@ def members_command(slugs: tuple[str, ...]) -> None:
         except LookupError as exc:
             db.session.rollback()
             raise click.ClickException(f"{exc} (run `flask import contracts` first)") from exc
+        certificate = ensure_demo_certificate(tenant, utcnow_naive())
         db.session.commit()
         click.echo(f"{tenant.slug}: demo member {'created' if created else 'unchanged'}: {_login_line(member)}")
+        if certificate is not None:
+            click.echo(f"{tenant.slug}: 収納済証明書 {certificate.month_from} ({certificate.filename}, SHA-256 "
+                       f"{certificate.sha256[:12]}…)")
 
 
 @demo_cli.command("contracts")

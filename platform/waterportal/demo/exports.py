@@ -26,11 +26,16 @@ from waterportal.demo.documents import issuer, write_documents
 
 CONTRACT_COLUMNS = (
     "customer_number", "holder_name", "holder_name_kana", "phone", "address", "meter_number", "meter_diameter_mm",
+    "billing_cycle",
 )
 BILL_COLUMNS = (
     "customer_number", "billing_month", "period_start", "period_end", "reading_date", "previous_reading",
     "current_reading", "usage_m3", "water_charge", "sewer_charge", "tax", "total", "due_date", "paid_on",
+    "payment_method", "transfer_date", "transfer_result", "message",
 )
+# A bill whose usage is this many times the one before (and at least LEAK_MIN m³) gets the 通信欄 below.
+LEAK_RATIO, LEAK_MIN = 1.6, 15
+LEAK_MESSAGE = "前回より使用水量が増えています。漏水の可能性がありますので、点検をお勧めします。"
 DEFAULT_SEED = "waterportal-demo"
 # Meter readings accumulate from here, so a month's reading never depends on the window.
 EPOCH = (2018, 1)
@@ -176,7 +181,7 @@ def household_bills(
     profile: CityProfile, household: Household, settings: Mapping[str, Any], months: int, today: dt.date, seed: str
 ) -> list[dict[str, str]]:
     """Every bill of one household in the window, as CSV rows."""
-    cycle = settings["billing"]["cycle"]
+    cycle = household_cycle(profile, household, settings)
     step = 2 if cycle == "bimonthly" else 1
     closure = closure_days(list(settings["calendar"]["closure_days"]))
     billed = billing_months(household, cycle, months, today)
@@ -215,8 +220,43 @@ def household_bills(
             "total": str(total),
             "due_date": due.isoformat(),
             "paid_on": paid.isoformat() if paid else "",
+            **_payment(household, due, paid, today),
+            "message": LEAK_MESSAGE if rows and _leaks(usage, int(rows[-1]["usage_m3"])) else "",
         })
+    _demo_examples(household, rows, today)
     return rows
+
+
+def _leaks(usage: int, before: int) -> bool:
+    return usage >= LEAK_MIN and usage >= before * LEAK_RATIO
+
+
+def _payment(household: Household, due: dt.date, paid: dt.date | None, today: dt.date) -> dict[str, str]:
+    """口座振替 on the due date (its result once the day has passed: 0 振替済, 1 資金不足 for a
+    household in arrears) or a 納付書 paid at a counter."""
+    if not household.autopay:
+        return {"payment_method": "納付書", "transfer_date": "", "transfer_result": ""}
+    result = "" if due >= today else ("0" if paid else "1")
+    return {"payment_method": "口座振替", "transfer_date": due.isoformat(), "transfer_result": result}
+
+
+def _demo_examples(household: Household, rows: list[dict[str, str]], today: dt.date) -> None:
+    """The fixed demo contracts' examples: the newest past-due 口座振替 failed (資金不足, open)
+    and the newest bill's 通信欄."""
+    if household.failed_transfer:
+        past_due = [row for row in rows if dt.date.fromisoformat(row["due_date"]) < today]
+        if past_due:
+            past_due[-1].update(payment_method="口座振替", transfer_date=past_due[-1]["due_date"],
+                                transfer_result="1", paid_on="")
+    if household.message and rows:
+        rows[-1]["message"] = household.message
+
+
+def household_cycle(profile: CityProfile, household: Household, settings: Mapping[str, Any]) -> str:
+    """The household's billing cycle: bimonthly in the profile's bimonthly areas, else the city's."""
+    if any(area in household.address for area in profile.bimonthly_areas):
+        return "bimonthly"
+    return settings["billing"]["cycle"]
 
 
 def contract_row(profile: CityProfile, household: Household) -> dict[str, str]:
@@ -232,6 +272,8 @@ def contract_row(profile: CityProfile, household: Household) -> dict[str, str]:
         "address": household.address,
         "meter_number": household.meter_number,
         "meter_diameter_mm": str(household.meter_diameter_mm),
+        # Only where it differs from the city's (Nayoro's suburbs): empty means the city's cycle.
+        "billing_cycle": "bimonthly" if any(area in household.address for area in profile.bimonthly_areas) else "",
     }
 
 

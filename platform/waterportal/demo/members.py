@@ -16,6 +16,8 @@ from sqlalchemy import select
 from waterportal.accounts.registration.services import register_member
 from waterportal.accounts.secret import hash_answer
 from waterportal.accounts.services import find_member_by_email
+from waterportal.billing.certificates import issue_certificate, paid_months
+from waterportal.billing.models import PaymentCertificate
 from waterportal.contracts.models import Contract
 from waterportal.contracts.services import link_contract
 from waterportal.extensions import db
@@ -81,3 +83,21 @@ def ensure_demo_member(tenant: TenantContext, today: dt.date) -> tuple[DemoMembe
             db.session.delete(message)
         db.session.flush()
     return spec, True
+
+
+def ensure_demo_certificate(tenant: TenantContext, now: dt.datetime) -> PaymentCertificate | None:
+    """The demo member's 収納済証明書 of its first contract's newest paid bill (issued once,
+    as the member would from the bill page); None while that contract has no paid bill. Flushes only."""
+    spec = DEMO_MEMBERS[tenant.slug]
+    with tenant_context(tenant):
+        member = find_member_by_email(tenant, spec.email)
+        contract = db.session.scalar(select(Contract).where(Contract.customer_number == spec.customer_numbers[0]))
+        if member is None or contract is None:
+            return None
+        months = paid_months(contract.id)
+        if not months:
+            return None
+        certificate = issue_certificate(tenant, member.id, contract, months[-1], months[-1], now, remote_addr="demo")
+        db.session.flush()
+        return certificate
+

@@ -16,6 +16,7 @@ from flask_login import current_user, login_required
 from waterportal.accounts.forms import LogoutForm
 from waterportal.accounts.models import Member
 from waterportal.billing import queries
+from waterportal.billing.cycles import contract_cycle
 from waterportal.billing.documents import contract_documents
 from waterportal.billing.invoice import invoice_facts
 from waterportal.billing.issuing import bill_versions, member_bill_document, search_documents
@@ -153,7 +154,7 @@ def graph():
 
 
 def _cycle(page: MemberPage) -> str:
-    return page.tenant.settings["billing"]["cycle"]
+    return contract_cycle(page.tenant.settings, page.selected.contract if page.selected else None)
 
 
 @portal.get("/bills")

@@ -1,0 +1,16 @@
+"""The billing cycle of a contract (issue 12 §5): its own (the contracts import's optional
+``billing_cycle`` column: Nayoro's suburbs are read every two months) or the city's."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from waterportal.contracts.models import Contract
+
+CYCLE_WORDS = {"monthly": "毎月", "bimonthly": "2か月ごと"}
+
+
+def contract_cycle(settings: Mapping[str, Any], contract: Contract | None) -> str:
+    """``"monthly"`` or ``"bimonthly"``: the contract's cycle, else the city's ``[billing] cycle``."""
+    own = contract.billing_cycle if contract is not None else None
+    return own or settings["billing"]["cycle"]

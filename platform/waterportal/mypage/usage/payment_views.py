@@ -1,0 +1,87 @@
+"""Routes of ``portal`` for payments (issue 12 §3): the 収納済証明書 of a paid bill or of a
+period, issued once and downloaded as stored; and the template helpers that show a bill's
+payment details (支払方法, 振替予定日, 振替結果, 通信欄) on the member pages."""
+from __future__ import annotations
+
+from flask import abort, redirect, request, url_for
+from flask_login import login_required
+
+from waterportal.billing import certificates, queries
+from waterportal.billing.cycles import CYCLE_WORDS, contract_cycle
+from waterportal.billing.payments import transfer_failure, transfer_status
+from waterportal.core.files import private_download
+from waterportal.core.time import utcnow_naive
+from waterportal.core.web import client_address
+from waterportal.extensions import db
+from waterportal.mypage.usage.blueprint import portal
+from waterportal.mypage.usage.certificate_forms import PeriodForm
+from waterportal.mypage.usage.views import member_page, render_member
+from waterportal.tenancy.context import current_tenant
+
+portal.add_app_template_global(transfer_failure, "transfer_failure")
+portal.add_app_template_global(transfer_status, "transfer_status")
+portal.add_app_template_global(queries.month_label, "month_label")  # for the macros of portal/_parts.html
+
+
+@portal.app_template_global("cycle_words")
+def cycle_words(contract) -> str:
+    """「毎月」 or 「2か月ごと」: the contract's billing cycle (its own or the city's)."""
+    return CYCLE_WORDS[contract_cycle(current_tenant().settings, contract)]
+
+
+def _issue(page, contract, month_from: str, month_to: str):
+    certificate = certificates.issue_certificate(page.tenant, page.member.id, contract, month_from, month_to,
+                                                 utcnow_naive(), client_address())
+    db.session.commit()
+    return redirect(url_for("portal.certificate", certificate_id=certificate.id), code=303)
+
+
+@portal.post("/bills/<int:bill_id>/certificate")
+@login_required
+def bill_certificate(bill_id: int):
+    """The 収納済証明書 of one paid bill: issued on the first request, the same file afterwards."""
+    page = member_page()
+    found = queries.member_bill(page.member.id, bill_id) if page.visible_from is None else None
+    if found is None:
+        abort(404)
+    bill, contract = found
+    if bill.paid_on is None:
+        abort(409)
+    return _issue(page, contract, bill.billing_month, bill.billing_month)
+
+
+@portal.route("/certificates", methods=["GET", "POST"])
+@login_required
+def certificates_page():
+    """収納済証明書: the certificates issued for the selected contract and a period to certify."""
+    page = member_page()
+    months = certificates.paid_months(page.contract_id) if page.shows_data else []
+    form = PeriodForm(months=months)
+    refused, status = None, 200
+    if request.method == "POST":
+        if not page.shows_data:
+            abort(404)
+        if form.validate_on_submit():
+            try:
+                return _issue(page, page.selected.contract, form.month_from.data, form.month_to.data)
+            except certificates.CertificateRefused as exc:
+                db.session.rollback()
+                refused = str(exc)
+        status = 422
+    issued = certificates.member_certificates(page.member.id, page.contract_id) if page.shows_data else []
+    return render_member("portal/certificates.html", page, title=page.tenant.settings["payment"]["certificate_title"],
+                         form=form, months=months, issued=issued, refused=refused,
+                         month_label=queries.month_label), status
+
+
+@portal.get("/certificates/<int:certificate_id>")
+@login_required
+def certificate(certificate_id: int):
+    """Download a certificate as issued; 404 unless it is of one of the member's contracts."""
+    page = member_page()
+    found = certificates.member_certificate(page.member.id, certificate_id) if page.visible_from is None else None
+    if found is None:
+        abort(404)
+    certificates.record_download(page.member.id, found, client_address())
+    db.session.commit()
+    return private_download(found.data, found.filename, "application/pdf")
