@@ -160,3 +160,18 @@ def test_japanese_pages_keep_the_manuals_wording(client, nayoro, customer, login
     login(client, nayoro)
     body = client.get("/mypage/bills").get_data(as_text=True)
     assert "2026年10月" in body and "納付状況" in body and "2026/" in body
+
+
+@pytest.mark.parametrize(("cookie", "given", "stored"), [("en", None, "en"), ("easy", None, "easy"), (None, None, "ja"),
+                                                          ("en", "easy", "easy"), ("en", "xx", "en")])
+def test_registration_stores_the_language_the_citizen_used(app, nayoro, make_contract, cookie, given, stored):
+    from waterportal.accounts.registration.services import register_member
+
+    contract_id = make_contract(nayoro)
+    headers = {"Cookie": f"lang={cookie}"} if cookie else {}
+    with app.test_request_context("/", headers=headers), tenant_context(nayoro):
+        member = register_member(nayoro, email="new@example.jp", nickname="新", password="Passw0rd!x-long",
+                                 contract_id=contract_id, relationship="self", payment_method="none",
+                                 welcome=False, language=given)
+        assert member.language == stored
+        db.session.rollback()

@@ -28,6 +28,7 @@ from waterportal.contracts.services import (
 )
 from waterportal.core import throttle
 from waterportal.core.auth.passwords import hash_password
+from waterportal.core.i18n import current_language, valid_language
 from waterportal.core.text import normalise_email
 from waterportal.core.time import (
     add_business_days,
@@ -167,13 +168,15 @@ def register_member(
     secret_answer_hash: str | None = None,
     remote_addr: str = "",
     welcome: bool = True,
+    language: str | None = None,
 ) -> Member:
     """Create a member linked to a contract, queue the welcome mail and audit it.
 
     Give ``password_hash`` (made at step 2) or ``password``. The member, the link, the
     outbox row and the audit entry are flushed together; the caller's commit makes them
     one transaction. ``data_visible_from`` is set from the city's business-day rule.
-    ``welcome=False`` (demo data, staff imports) skips the welcome mail.
+    ``welcome=False`` (demo data, staff imports) skips the welcome mail. ``language`` (default:
+    the request's, core/i18n.py) is stored on the member: their pages and mail follow it.
     """
     contract = get_contract(tenant, contract_id)
     if contract is None:
@@ -192,6 +195,7 @@ def register_member(
         tenant_id=tenant.id, email=email, login_id=login_id or None, nickname=nickname,
         password_hash=password_hash, secret_question=secret_question, secret_answer_hash=secret_answer_hash,
         relationship_to_holder=relationship, payment_method=payment_method, data_visible_from=visible_from,
+        language=valid_language(language) or current_language(),
     )
     db.session.add(member)
     db.session.flush()
