@@ -26,7 +26,10 @@ from waterportal.tenancy.context import tenant_context
 
 TEMPLATES = THEMES_DIR / "default" / "templates"
 # The citizen templates translated so far (docs/architecture.md "Languages" lists what is not).
-TRANSLATED = ("base.html", "accounts/login.html", "portal/dashboard.html", "mail/password_changed.txt")
+TRANSLATED = (
+    "base.html", "macros/forms.html", "accounts/login.html", "portal/_parts.html", "portal/dashboard.html",
+    "portal/bills.html", "mail/password_changed.txt",
+)
 LANGUAGES = ("en", "easy")
 JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff01-\uff5e、。「」]")
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")

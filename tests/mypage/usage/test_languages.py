@@ -130,6 +130,8 @@ def test_switching_while_logged_in_stores_the_members_language(app, client, nayo
 # page -> what it shows in English and in やさしい日本語 (the pages translated so far).
 TRANSLATED_PAGES = {
     "/mypage": (("Amount billed this time", "Member support", "Due date"), ("こんかいの りょうきん", "かいいんの サポート")),
+    "/mypage/bills": ((">Bills</h1>", "Payment status", "Water charge", "Back to My Page"),
+                      ("はらったか どうか", "かいいん ページへ もどる")),
 }
 
 
