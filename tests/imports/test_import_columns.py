@@ -60,7 +60,7 @@ def test_a_clean_chunk_is_checked_by_column_with_the_same_rows():
     assert by_column[:2] == by_row[:2]
     assert by_column[1] == [] and len(by_column[0]) == 80
     assert by_column[0][5] == (IDS[5], "2026-08", "2026-08-01", "2026-08-31", "2026-08-31", 900, 12, 20, 1, 3000, 2000,
-                               454, 5000, "2026-09-30", None, *(None,) * 9)
+                               454, 5000, "2026-09-30", None, *(None,) * 10)
     assert by_column[0][3][14] == "2026-09-25"
 
 

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from tests.imports.helpers import NAYORO_NO, bill_row, bills_of, contract_row, contracts_of
+from waterportal.billing import slip
 from waterportal.extensions import db
 from waterportal.imports.services import import_bills, import_contracts
 from waterportal.imports.validation import BILL_COLUMNS, CONTRACT_COLUMNS, PAYMENT_COLUMNS
@@ -75,3 +76,29 @@ def test_the_billing_cycle_is_optional_per_contract(nayoro, contracts_csv, write
     assert import_contracts(nayoro, contracts_csv([contract_row("01234567891")])).status == "ok"
     db.session.commit()
     assert contracts_of(nayoro)[0].billing_cycle is None
+
+
+def test_the_convenience_store_barcode_must_match_the_bill(nayoro, contract, bills_csv):
+    """The 44-digit 収納代行 data: length, AI 91, check digit, and the amount and due date
+    encoded in it are the bill's (bill_row: 5,000 yen due 2026-09-30)."""
+    good = slip.make_barcode("912345", "0001234567891202609", dt.date(2026, 9, 30), 5000)
+    wrong_amount = slip.make_barcode("912345", "0001234567891202610", dt.date(2026, 10, 30), 5001)
+    wrong_due = slip.make_barcode("912345", "0001234567891202611", dt.date(2026, 12, 1), 5000)
+    rows = [
+        bill_row(NAYORO_NO, "2026-09", payment_barcode=f"{good[:22]} {good[22:]}"),  # a space as printed
+        bill_row(NAYORO_NO, "2026-10", due_date="2026-10-31", payment_barcode=wrong_amount),
+        bill_row(NAYORO_NO, "2026-11", payment_barcode=wrong_due),
+        bill_row(NAYORO_NO, "2026-12", payment_barcode=good[:-1] + str((int(good[-1]) + 1) % 10)),
+        bill_row(NAYORO_NO, "2027-01", payment_barcode=good[:30]),
+    ]
+    result = run(nayoro, bills_csv(rows, header=HEADER))
+    assert result.status == "rejected"
+    assert [(e.line, e.column) for e in result.errors] == [(3, "payment_barcode")] * 2 + [
+        (4, "payment_barcode"), (5, "payment_barcode"), (6, "payment_barcode")]
+    messages = [e.message for e in result.errors]
+    assert "金額 5001 が請求金額 5000 と一致しません" in messages[0]
+    assert "支払期限 2026-10-30 が納期限 2026-10-31 と一致しません" in messages[1]
+    assert "支払期限 2026-12-01 が納期限 2026-09-30 と一致しません" in messages[2]
+    assert "チェックデジットが違います" in messages[3] and "44桁の数字" in messages[4]
+    assert run(nayoro, bills_csv(rows[:1], header=HEADER)).inserted == 1
+    assert bills_of(nayoro)[0].payment_barcode == good

@@ -63,6 +63,9 @@ class Bill(TenantScoped, db.Model):
     transfer_date: Mapped[dt.date | None]
     transfer_result: Mapped[str | None] = mapped_column(String(1))
     message: Mapped[str | None] = mapped_column(String(200))
+    # The 44 digits of the convenience-store GS1-128 収納代行 data (電子納付書, billing.slip);
+    # checked by the import against total and due_date.
+    payment_barcode: Mapped[str | None] = mapped_column(String(44))
 
 
 class BillDocument(TenantScoped, db.Model):

@@ -11,6 +11,7 @@ and its breakdown must add up to ``total`` and ``tax``.
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
@@ -18,6 +19,7 @@ from itertools import repeat
 from operator import add, eq, itemgetter, le, or_, sub
 from typing import Any
 
+from waterportal.billing import slip
 from waterportal.billing.payments import METHODS, TRANSFER_RESULTS
 from waterportal.core.invoice_numbers import ROUNDINGS, included_tax
 from waterportal.imports.reading import Problem, shown
@@ -155,15 +157,16 @@ class _BillChecker:
         _check_total(water, sewer, total, bad)
         _check_tax(tax, total, bad)
         invoice = self._check_invoice(record, tax, total, bad)
-        payment = self._check_payment(record, bad)
+        payment = self._check_payment(record, total, due, bad)
         if len(problems) > before:
             return number, month, slot, None
         return number, month, slot, (self.ids[slot], month, start, end, reading, previous, current,  # type: ignore[index]
                                      usage, exchanged, water, sewer, tax, total, due, paid, *invoice, *payment)
 
-    def _check_payment(self, record: list[str], bad: Report) -> tuple[Any, ...]:
+    def _check_payment(self, record: list[str], total: int | None, due: str | None, bad: Report) -> tuple[Any, ...]:
         """The optional payment columns: a known method, a date, a 全銀 振替結果コード (only for
-        口座振替) and a 通信欄 of at most MESSAGE_MAX characters. Returns the PAYMENT_COLUMNS values."""
+        口座振替), a 通信欄 of at most MESSAGE_MAX characters and 収納代行 data whose check digit,
+        amount and due date are the bill's (billing.slip). Returns the PAYMENT_COLUMNS values."""
         raw = {name: record[at].strip() for name, at in self.payment_at.items()}
         method = _nfkc(raw.get("payment_method", "")) or None
         if method is not None and method not in METHODS:
@@ -177,7 +180,12 @@ class _BillChecker:
         message = " ".join(_nfkc(raw.get("message", "")).split()) or None
         if message is not None and len(message) > MESSAGE_MAX:
             bad("message", f"通信欄は{MESSAGE_MAX}文字以内で入力してください ({len(message)}文字)")
-        return method, transfer_date, code, message
+        barcode = _nfkc(raw.get("payment_barcode", "")).replace(" ", "").replace("-", "") or None
+        if barcode is not None:
+            due_date = dt.date.fromisoformat(due) if due else None
+            for problem in slip.problems(barcode, total=total, due_date=due_date):
+                bad("payment_barcode", problem)
+        return method, transfer_date, code, message, barcode
 
     def _check_invoice(self, record: list[str], tax: int | None, total: int | None, bad: Report) -> tuple[Any, ...]:
         """The optional holder name and tax breakdown; without a breakdown, ``tax`` is the tax in

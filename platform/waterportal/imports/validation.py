@@ -28,8 +28,9 @@ BILL_COLUMNS = (
 )
 # 適格請求書 (issue 12): the holder as billed and the amounts (tax included) and tax per rate.
 INVOICE_COLUMNS = ("holder_name", "taxable_10", "tax_10", "taxable_8", "tax_8")
-# Payment details (issue 12 §3): method, 振替予定日, the 全銀 振替結果コード and the 通信欄.
-PAYMENT_COLUMNS = ("payment_method", "transfer_date", "transfer_result", "message")
+# Payment details (issue 12 §3, §4): method, 振替予定日, the 全銀 振替結果コード, the 通信欄 and
+# the 44-digit GS1-128 収納代行 data of the 電子納付書.
+PAYMENT_COLUMNS = ("payment_method", "transfer_date", "transfer_result", "message", "payment_barcode")
 BILL_OPTIONAL = ("meter_exchanged", *INVOICE_COLUMNS, *PAYMENT_COLUMNS)
 # The stored values of a bill, in this order (the natural key is contract_id, billing_month).
 BILL_VALUES = (
