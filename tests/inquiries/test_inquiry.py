@@ -55,7 +55,8 @@ def test_every_page_links_to_the_form(client_for, tenant, clock):
 def test_anonymous_inquiry_is_stored_and_both_mails_arrive(app, client_for, tenant, smtp_server, clock):
     client = client_for(tenant.slug)
     form = text(client.get("/inquiry"))
-    for label in ("お名前", "メールアドレス", "お客様番号", "お問い合わせ種別", "件名", "お問い合わせ内容"):
+    number = tenant.settings["registration"]["customer_number_label"]  # the city's word
+    for label in ("お名前", "メールアドレス", number, "お問い合わせ種別", "件名", "お問い合わせ内容"):
         assert label in form
     for category in ("料金・使用量", "引越し・名義変更", "ポータルサイトの操作", "その他"):
         assert f'value="{category}"' in form
@@ -117,7 +118,7 @@ def test_errors_are_next_to_their_fields_and_input_is_kept(app, client_for, tena
     digits = tenant.settings["registration"]["customer_number_digits"]
     bad = text(client.submit("/inquiry", form_data(email="hanako@", customer_number="12-34", category="苦情", subject="件" * 101, body="あ" * 2001)))
     assert "メールアドレスの形式が正しくありません" in bad
-    assert f"お客様番号は{digits}桁の数字で入力してください" in bad
+    assert f"{tenant.settings['registration']['customer_number_label']}は{digits}桁の数字で入力してください" in bad
     assert "お問い合わせ種別を選択してください。" in bad
     assert "件名は100文字以内で入力してください。" in bad and "お問い合わせ内容は2000文字以内で入力してください。" in bad
     assert 'value="hanako@"' in bad and 'value="12-34"' in bad and "あ" * 2001 in bad

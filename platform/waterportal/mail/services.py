@@ -25,6 +25,7 @@ from waterportal.mail.models import OutboxMessage
 from waterportal.tenancy.context import TenantContext, tenant_context
 from waterportal.tenancy.registry import get_registry
 from waterportal.tenancy.templating import chain
+from waterportal.tenancy.words import city_words
 
 
 def portal_url(tenant: TenantContext, path: str = "/") -> str:
@@ -55,7 +56,7 @@ def mail_renderer(tenant: TenantContext, template: str, language: str | None = N
     common = {"tenant": tenant, "settings": tenant.settings, "portal_url": lambda p="/": portal_url(tenant, p)}
 
     def render(**context) -> tuple[str, str]:
-        text = tmpl.render(**common, **context)
+        text = city_words(tmpl.render(**common, **context), tenant.settings)
         subject, _, body = text.strip("\n").partition("\n")
         body = body.strip("\n") + "\n"
         if signature:

@@ -6,6 +6,7 @@ from flask import abort
 from waterportal.notices.blueprint import pages
 from waterportal.tenancy.context import current_tenant
 from waterportal.tenancy.templating import render_page
+from waterportal.tenancy.words import filled_texts
 
 TEXT_PAGES = {
     "about": ("このサイトについて", "about"),
@@ -20,13 +21,13 @@ def text_page(name: str):
     if name not in TEXT_PAGES:
         abort(404)
     title, key = TEXT_PAGES[name]
-    return render_page("pages/text.html", title=title, body=current_tenant().settings["texts"][key])
+    return render_page("pages/text.html", title=title, body=filled_texts(current_tenant().settings)[key])
 
 
 @pages.get("/faq")
 def faq():
     """よくある質問 (FAQ)."""
-    return render_page("pages/faq.html", items=current_tenant().settings["texts"]["faq"])
+    return render_page("pages/faq.html", items=filled_texts(current_tenant().settings)["faq"])
 
 
 @pages.get("/contact")

@@ -20,6 +20,7 @@ from waterportal.core.time import closure_days, parse_hhmm
 from waterportal.tenancy.branding import contrast_ratio
 from waterportal.tenancy.hosts import normalise_host
 from waterportal.tenancy.messages import japanese
+from waterportal.tenancy.words import CUSTOMER_NUMBER_WORDS, PLACEHOLDERS, unknown_placeholders
 
 PLATFORM_FLOOR = {
     # The password floor lives with the password policy (core/auth/passwords.py).
@@ -57,6 +58,9 @@ class RegistrationSchema(Section):
         load_default=30, validate=validate.Range(5, PLATFORM_FLOOR["code_ttl_minutes_max"])
     )
     customer_number_digits = fields.Integer(load_default=11, validate=validate.Range(4, 20))
+    # The name of the customer number on every citizen page and mail (tenancy/words.py).
+    customer_number_label = fields.String(load_default=CUSTOMER_NUMBER_WORDS[0],
+                                          validate=validate.OneOf(CUSTOMER_NUMBER_WORDS))
     data_visible_after_business_days = fields.Integer(load_default=1, validate=validate.Range(0, 30))
     relationships = fields.List(fields.String(), load_default=lambda: ["本人", "家族", "その他"])
     payment_methods = fields.List(fields.String(), load_default=lambda: ["アプリ決済に切り替えない"])
@@ -135,21 +139,6 @@ class BillingSchema(Section):
     cycle = fields.String(load_default="monthly", validate=validate.OneOf(["monthly", "bimonthly"]))
 
 
-class PaymentSchema(Section):
-    """Paying and proof of payment (issue 12 §3): the 収納済証明書's wording and seal (a PNG or
-    JPEG in ``tenants/<slug>/assets``), and what a citizen whose 口座振替 failed should do."""
-
-    certificate_title = fields.String(load_default="収納済証明書", validate=validate.Length(1, 30))
-    certificate_text = fields.String(load_default="上記のとおり収納済みであることを証明します。",
-                                     validate=validate.Length(1, 300))
-    certificate_issuer = fields.String(load_default="", validate=validate.Length(0, 100))  # empty: the city's name
-    seal = fields.String(load_default="", validate=validate.Regexp(
-        r"^$|^[A-Za-z0-9_-]+\.(png|jpg|jpeg)$", error="印影は assets の PNG または JPEG のファイル名で指定してください"))
-    transfer_failed = fields.String(
-        load_default="後日お送りする納付書で、納期限までに金融機関またはコンビニエンスストアでお支払いください。",
-        validate=validate.Length(1, 300))
-
-
 CHARGE_KINDS = ("water", "sewer")  # the bill's charge columns: water_charge, sewer_charge
 
 
@@ -212,9 +201,24 @@ class ContactWindowSchema(Section):
     note = fields.String(load_default="")
 
 
+def _refuse_unknown_placeholders(data: dict[str, Any]) -> None:
+    """A ``{name}`` that is no placeholder (tenancy/words.py) is refused, the key and the name said."""
+    errors = {}
+    for key, value in data.items():
+        if isinstance(value, str) and (unknown := unknown_placeholders(value)):
+            errors[key] = [f"{{{unknown[0]}}} は使えない差し込み項目です。使えるのは "
+                           + "、".join(f"{{{name}}}" for name in PLACEHOLDERS) + " です"]
+    if errors:
+        raise ValidationError(errors)
+
+
 class FaqSchema(Section):
     question = fields.String(required=True)
     answer = fields.String(required=True)
+
+    @validates_schema
+    def _placeholders(self, data: dict[str, Any], **_: Any) -> None:
+        _refuse_unknown_placeholders(data)
 
 
 class ContactSchema(Section):
@@ -242,6 +246,10 @@ class TextsSchema(Section):
     registration_help = fields.String(load_default="")
     registration_done = fields.String(load_default="")
     faq = fields.List(fields.Nested(FaqSchema), load_default=list)
+
+    @validates_schema
+    def _placeholders(self, data: dict[str, Any], **_: Any) -> None:
+        _refuse_unknown_placeholders(data)
 
 
 class NoticesSchema(Section):
@@ -324,7 +332,6 @@ class TenantDefinitionSchema(Section):
     calendar = fields.Nested(CalendarSchema, load_default=lambda: CalendarSchema().load({}))
     billing = fields.Nested(BillingSchema, load_default=lambda: BillingSchema().load({}))
     invoice = fields.Nested(InvoiceSchema, load_default=lambda: InvoiceSchema().load({}))
-    payment = fields.Nested(PaymentSchema, load_default=lambda: PaymentSchema().load({}))
     branding = fields.Nested(BrandingSchema, load_default=lambda: BrandingSchema().load({}))
     mail = fields.Nested(MailSchema, required=True)
     contact = fields.Nested(ContactSchema, required=True)

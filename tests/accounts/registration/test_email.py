@@ -53,11 +53,11 @@ def test_sending_a_code_mails_six_digits_and_shows_the_code_step(app, reg, nayor
     assert sent.status_code == 302 and sent.location.endswith("/register/verify")
     [mail] = mails(app, nayoro, kind="verification_code")
     assert mail["to"] == EMAIL
-    assert mail["subject"] == "検証コードのお知らせ"
+    assert mail["subject"] == "認証コードのお知らせ"
     assert "noreply@nayoro.localhost" in mail["sender"]
     assert "「名寄市上下水道ポータル」利用をご希望のお客様へ。" in mail["body"]
-    assert "ユーザ登録画面にて、以下の検証コードをご入力ください。" in mail["body"]
-    assert re.search(r"検証コード: \d{6}\n", mail["body"])
+    assert "ユーザ登録画面にて、以下の認証コードをご入力ください。" in mail["body"]
+    assert re.search(r"認証コード: \d{6}\n", mail["body"])
     assert "有効時間は30分です" in mail["body"]
 
     body = page(reg.client.get("/register/verify"))

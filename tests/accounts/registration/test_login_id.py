@@ -60,7 +60,7 @@ def test_details_page_has_login_id_and_secret_question(reg):
         '<label for="secret_answer" class="required">秘密の質問の答え</label>',
         '<li data-rule="length">半角英数字10文字以上</li>', '<li data-rule="lower">アルファベット小文字を含む</li>',
         '<li data-rule="digit">数字を含む</li>',
-        "金沢市企業局に届け出た電話番号", "上下水道料金のお知らせ(検針票)に記載の10桁のお客様番号",
+        "金沢市企業局に届け出た電話番号", "上下水道料金のお知らせ(検針票)に記載の10桁のお客さま番号",  # Kanazawa's word
     ):
         assert text in body, text
     for question in ("母親の旧姓は?", "初めて飼ったペットの名前は?", "出身小学校の名前は?", "好きな食べ物は?"):

@@ -36,7 +36,7 @@ def test_code_mailed_while_the_server_is_down_arrives_when_it_is_back(
     assert runner.invoke(args=["outbox", "send"]).output.strip() == "sent 1, retrying 0, failed 0"
     assert runner.invoke(args=["outbox", "send"]).output.strip() == "sent 0, retrying 0, failed 0"
     [mail] = smtp_server.wait_for(1)
-    assert mail["Subject"] == "検証コードのお知らせ"
+    assert mail["Subject"] == "認証コードのお知らせ"
     assert body_of(mail).strip() == queued["body"].strip()
 
     entered = reg.enter_code(find_code(mail))

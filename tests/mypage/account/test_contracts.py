@@ -9,8 +9,14 @@ from waterportal.audit.models import AuditEntry
 from waterportal.contracts.models import Contract, MemberContract
 from waterportal.extensions import db
 from waterportal.tenancy.context import tenant_context
+from waterportal.tenancy.words import city_words
 
 PHONE = "0165432111"  # what make_contract gives every contract
+
+
+def w(tenant, expected: str) -> str:
+    """``expected`` in the city's word for the customer number (お客様番号 / お客さま番号)."""
+    return city_words(expected, tenant.settings)
 
 
 def to_fullwidth(digits: str) -> str:
@@ -49,7 +55,7 @@ def test_contracts_page_lists_the_links(tenant, person, logged_in):
     page = text(response)
     assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
     assert "各種お手続き" in page and taro.numbers[0] in page and "風連町西町196番地1" in page
-    assert "最後のお客様番号は削除できません。" in page and "/remove" not in page
+    assert w(tenant, "最後のお客様番号は削除できません。") in page and "/remove" not in page
 
 
 def test_add_a_contract_with_normalised_input(tenant, person, logged_in, make_contract, app):
@@ -78,18 +84,18 @@ def test_mismatches_are_told_and_the_input_kept(tenant, person, logged_in, make_
     assert f'value="{number}"' in page and 'value="ヤマダハナコ"' in page and 'value="別荘"' in page
     digits = tenant.settings["registration"]["customer_number_digits"]
     unknown = text(add(client, "9" * digits))
-    assert "・お客様番号が存在しません。" in unknown
+    assert w(tenant, "・お客様番号が存在しません。") in unknown
     assert len(links_of(app, taro)) == 1
 
 
 def test_form_errors(tenant, person, logged_in):
     client = logged_in(person(tenant))
     empty = text(add(client, "", phone="", kana=""))
-    for message in ("お客様番号を入力してください。", "電話番号を入力してください。", "お客様氏名カナを入力してください。"):
+    for message in (w(tenant, "お客様番号を入力してください。"), "電話番号を入力してください。", "お客様氏名カナを入力してください。"):
         assert message in empty
     digits = tenant.settings["registration"]["customer_number_digits"]
     bad = text(add(client, "123", phone="12345", kana="yamada", label="あ" * 21))
-    assert f"お客様番号は{digits}桁の数字で入力してください" in bad
+    assert w(tenant, f"お客様番号は{digits}桁の数字で入力してください") in bad
     assert "電話番号は市外局番から" in bad and "カタカナで入力してください" in bad
     assert "呼び名は20文字以内で入力してください。" in bad
 
@@ -98,7 +104,7 @@ def test_the_same_contract_twice_is_refused(tenant, person, logged_in, app):
     taro = person(tenant)
     client = logged_in(taro)
     page = text(add(client, taro.numbers[0]))
-    assert 'id="customer_number-error">このお客様番号は既に登録されています。' in page
+    assert w(tenant, 'id="customer_number-error">このお客様番号は既に登録されています。') in page
     assert len(links_of(app, taro)) == 1
 
 
@@ -118,7 +124,7 @@ def test_matching_is_throttled_as_at_registration(tenant, person, logged_in, mak
         assert "該当する契約が見つかりませんでした。" in text(add(client, number, phone="0199999999"))
     throttled = add(client, number)
     assert throttled.status_code == 429
-    assert "お客様番号の照合が短時間に繰り返されたため" in text(throttled)
+    assert w(tenant, "お客様番号の照合が短時間に繰り返されたため") in text(throttled)
     assert len(links_of(app, taro)) == 1
     clock.shift(minutes=15)
     client = logged_in(taro)  # a fresh login: the old one idled out in Kanazawa
@@ -153,7 +159,7 @@ def test_remove_a_link(tenant, person, logged_in, app, audit_actions):
     response = client.submit(path, {})
     assert response.status_code == 302 and response.headers["Location"] == "/mypage/contracts"
     assert links_of(app, taro) == [(taro.contract_ids[0], "")]
-    assert f"お客様番号 {taro.numbers[1]} の登録を削除しました。" in text(client.get("/mypage/contracts"))
+    assert w(tenant, f"お客様番号 {taro.numbers[1]} の登録を削除しました。") in text(client.get("/mypage/contracts"))
     with app.app_context(), tenant_context(tenant):
         assert db.session.get(Contract, taro.contract_ids[1]) is not None  # the city's contract stays
     assert audit_actions(taro)[-1] == "contract.unlinked"
@@ -165,7 +171,7 @@ def test_the_last_link_cannot_be_removed(tenant, person, logged_in, app):
     only = link_id(app, taro, taro.contract_ids[0])
     response = client.submit(f"/mypage/contracts/{only}/remove", {})
     assert response.status_code == 302
-    assert "最後のお客様番号は削除できません。" in text(client.get("/mypage/contracts"))
+    assert w(tenant, "最後のお客様番号は削除できません。") in text(client.get("/mypage/contracts"))
     assert len(links_of(app, taro)) == 1
 
 
@@ -175,7 +181,7 @@ def test_a_member_without_links_is_asked_to_add_one(tenant, person, logged_in, a
         db.session.delete(db.session.get(Contract, taro.contract_ids[0]))
         db.session.commit()
     page = text(logged_in(taro).get("/mypage/contracts"))
-    assert "ご登録のお客様番号がありません。" in page and "お客様番号の追加" in page
+    assert w(tenant, "ご登録のお客様番号がありません。") in page and w(tenant, "お客様番号の追加") in page
 
 
 def test_another_members_link_is_not_found(tenant, person, logged_in, app, load_member):
@@ -231,7 +237,7 @@ def test_linking_is_throttled_per_account(tenant, person, logged_in, make_contra
     for n in range(10):
         assert "該当する契約が見つかりませんでした。" in text(add(client, str(9_000_000 + n).zfill(digits)))
     throttled = add(client, number)
-    assert throttled.status_code == 429 and "お客様番号の照合が短時間に繰り返されたため" in text(throttled)
+    assert throttled.status_code == 429 and w(tenant, "お客様番号の照合が短時間に繰り返されたため") in text(throttled)
     assert len(links_of(app, taro)) == 1
     assert add(logged_in(hanako), number).status_code == 302
     assert len(links_of(app, hanako)) == 2

@@ -57,8 +57,8 @@ def test_a_removed_link_closes_the_contract(app, client, nayoro, three_customers
         db.session.commit()
     assert client.get(f"/mypage/bills/{bill_id}").status_code == 404
     body = client.get("/mypage").get_data(as_text=True)
-    assert "ご登録のお客さま番号はありません。" in body and MINE not in body
-    assert '<a href="/mypage/contracts">各種お手続き</a>からお客さま番号を追加してください。' in body
+    assert "ご登録のお客様番号はありません。" in body and MINE not in body  # Nayoro's word
+    assert '<a href="/mypage/contracts">各種お手続き</a>からお客様番号を追加してください。' in body  # Nayoro's word
 
 
 def test_member_pages_need_login(client, three_customers):

@@ -28,7 +28,7 @@ def test_nayoro_dashboard_shows_latest_bill_from_the_import(client, nayoro, cust
     assert "花子さま、おはようございます。" in body
     assert "いつも名寄市上下水道ポータルをご利用いただき、誠にありがとうございます。" in body
     assert ">ログアウト</button>" in body and 'action="/logout"' in body
-    assert "お客さま番号" in body and NAYORO_NO in body
+    assert "お客様番号" in body and "お客さま番号" not in body and NAYORO_NO in body  # Nayoro's word only
     assert "今回の請求金額" in body and "2026年10月" in body and "5,509 円" in body
     assert "2026/09/01〜2026/09/30" in body and "21 m³" in body
     assert "2026/10/31" in body and "未納" in body
@@ -169,7 +169,7 @@ def test_the_dashboard_puts_the_amount_first_and_draws_the_last_12_periods(clien
     login(client, nayoro)
     body = client.get("/mypage").get_data(as_text=True)
     main = body[body.index('<div class="dashboard">'):]
-    order = [main.index(text) for text in ("今回の請求金額", "納期限", "納付状況", "照会メニュー", "お客さま番号",
+    order = [main.index(text) for text in ("今回の請求金額", "納期限", "納付状況", "照会メニュー", "お客様番号",
                                            "お知らせ", "さま、")]
     assert order == sorted(order)
     chart = main[main.index('<svg'):main.index('</svg>')]

@@ -102,7 +102,7 @@ def test_bill_detail_shows_meter_and_readings(request, client_for, customer, log
     bill_id = bill_ids(city, number)[newest]
     body = client.get(f"/mypage/bills/{bill_id}").get_data(as_text=True)
     last = rows[-1]
-    for label, value in [("お客さま番号", number), ("メーター番号", "M54321"), ("口径", "13 mm"),
+    for label, value in [(city.settings["registration"]["customer_number_label"], number), ("メーター番号", "M54321"), ("口径", "13 mm"),
                          ("前回指針", last["previous_reading"]), ("今回指針", last["current_reading"]),
                          ("検針日", f"{newest.replace('-', '/')}/20"), ("使用量", f"{last['usage_m3']} m³"),
                          ("水道料金", f"{int(last['water_charge']):,} 円"), ("下水道使用料", f"{int(last['sewer_charge']):,} 円"),

@@ -34,6 +34,7 @@ from waterportal.tenancy.schemas import (
     validate_settings,
 )
 from waterportal.tenancy.templating import render_page
+from waterportal.tenancy.words import fill
 
 CONFLICT = "この画面を開いた後に、設定が他の操作で変更されました。最新の内容を確認してから、もう一度保存してください。"
 
@@ -97,7 +98,8 @@ def login_preview(tenant: TenantContext, settings: dict[str, Any]) -> str:
     with tenant_context(preview):
         form = LoginForm()
         form.set_mode(preview.login_mode)
-        security = [line.strip() for line in settings["texts"].get("security_notice", "").splitlines() if line.strip()]
+        security = [line.strip() for line in fill(settings["texts"].get("security_notice", ""), settings).splitlines()
+                    if line.strip()]
         return render_page(
             "accounts/login.html", form=form, message=None, next_path=None, notice=login_notice(preview),
             security_lines=security, register_url=url_for("registration.start"),

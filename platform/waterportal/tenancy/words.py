@@ -1,0 +1,77 @@
+"""A city's own words in what citizens read.
+
+- **The customer number's name**: 名寄市's manual writes お客様番号, 金沢市's お客さま番号. The
+  templates and forms use either; :func:`city_words` writes the city's one
+  (``[registration] customer_number_label``) into every rendered citizen page and mail, so a
+  city never shows both.
+- **Placeholders in city texts** (``[texts]``, FAQ): ``{service_hours}``, ``{code_ttl_minutes}``...
+  are filled from the city's effective settings (:func:`fill`), so a text that repeats a
+  setting follows it when staff change the setting in the console. The settings schema
+  refuses an unknown placeholder, naming it (:func:`unknown_placeholders`): a citizen never
+  sees a raw ``{...}``.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+CUSTOMER_NUMBER_WORDS = ("お客様番号", "お客さま番号")
+DEFAULT_CUSTOMER_NUMBER_LABEL = CUSTOMER_NUMBER_WORDS[0]
+
+
+def city_words(text: str, settings: Mapping[str, Any]) -> str:
+    """``text`` with every spelling of the customer number's name replaced by the city's."""
+    word = settings.get("registration", {}).get("customer_number_label", DEFAULT_CUSTOMER_NUMBER_LABEL)
+    for other in CUSTOMER_NUMBER_WORDS:
+        if other != word:
+            text = text.replace(other, word)
+    return text
+
+
+def clock_text(hhmm: str) -> str:
+    """「07:00」 -> 「AM7:00」, 「14:30」 -> 「PM2:30」 (the manual's way of writing the hours)."""
+    hour, minute = (int(part) for part in hhmm.split(":"))
+    return f"{'AM' if hour < 12 else 'PM'}{hour % 12 if hour != 12 else 12}:{minute:02d}"
+
+
+def service_hours_text(settings: Mapping[str, Any]) -> str:
+    """「AM7:00〜AM2:00」, or 「24時間」 for a city without service hours."""
+    hours = settings.get("service_hours")
+    if not hours:
+        return "24時間"
+    return f"{clock_text(hours['open'])}〜{clock_text(hours['close'])}"
+
+
+# Each placeholder and how its value is read from the effective settings.
+PLACEHOLDERS: dict[str, Callable[[Mapping[str, Any]], str]] = {
+    "service_hours": service_hours_text,
+    "code_ttl_minutes": lambda s: str(s["registration"]["code_ttl_minutes"]),
+    "data_visible_after_business_days": lambda s: str(s["registration"]["data_visible_after_business_days"]),
+    "customer_number_digits": lambda s: str(s["registration"]["customer_number_digits"]),
+    "sender_address": lambda s: s["mail"]["sender_address"],
+    "inquiry_email": lambda s: s["contact"]["inquiry_email"],
+}
+PLACEHOLDER = re.compile(r"\{([^{}\s]{1,60})\}")
+
+
+def unknown_placeholders(text: str) -> list[str]:
+    """The ``{names}`` in ``text`` that are no placeholder, in order of appearance."""
+    return list(dict.fromkeys(name for name in PLACEHOLDER.findall(text) if name not in PLACEHOLDERS))
+
+
+def fill(text: str, settings: Mapping[str, Any]) -> str:
+    """``text`` with its placeholders replaced by the values of ``settings`` (anything else in
+    braces is left as it is; the schema refuses it before it reaches a page)."""
+    if "{" not in text:
+        return text
+    return PLACEHOLDER.sub(
+        lambda m: PLACEHOLDERS[m.group(1)](settings) if m.group(1) in PLACEHOLDERS else m.group(0), text)
+
+
+def filled_texts(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The city's ``[texts]`` with every placeholder filled (the FAQ's questions and answers too)."""
+    texts = settings.get("texts", {})
+    filled: dict[str, Any] = {key: fill(value, settings) for key, value in texts.items() if isinstance(value, str)}
+    filled["faq"] = [{key: fill(value, settings) for key, value in item.items()} for item in texts.get("faq", [])]
+    return filled
