@@ -139,6 +139,21 @@ class BillingSchema(Section):
     cycle = fields.String(load_default="monthly", validate=validate.OneOf(["monthly", "bimonthly"]))
 
 
+class PaymentSchema(Section):
+    """Paying and proof of payment (issue 12 §3): the 収納済証明書's wording and seal (a PNG or
+    JPEG in ``tenants/<slug>/assets``), and what a citizen whose 口座振替 failed should do."""
+
+    certificate_title = fields.String(load_default="収納済証明書", validate=validate.Length(1, 30))
+    certificate_text = fields.String(load_default="上記のとおり収納済みであることを証明します。",
+                                     validate=validate.Length(1, 300))
+    certificate_issuer = fields.String(load_default="", validate=validate.Length(0, 100))  # empty: the city's name
+    seal = fields.String(load_default="", validate=validate.Regexp(
+        r"^$|^[A-Za-z0-9_-]+\.(png|jpg|jpeg)$", error="印影は assets の PNG または JPEG のファイル名で指定してください"))
+    transfer_failed = fields.String(
+        load_default="後日お送りする納付書で、納期限までに金融機関またはコンビニエンスストアでお支払いください。",
+        validate=validate.Length(1, 300))
+
+
 CHARGE_KINDS = ("water", "sewer")  # the bill's charge columns: water_charge, sewer_charge
 
 
@@ -332,6 +347,7 @@ class TenantDefinitionSchema(Section):
     calendar = fields.Nested(CalendarSchema, load_default=lambda: CalendarSchema().load({}))
     billing = fields.Nested(BillingSchema, load_default=lambda: BillingSchema().load({}))
     invoice = fields.Nested(InvoiceSchema, load_default=lambda: InvoiceSchema().load({}))
+    payment = fields.Nested(PaymentSchema, load_default=lambda: PaymentSchema().load({}))
     branding = fields.Nested(BrandingSchema, load_default=lambda: BrandingSchema().load({}))
     mail = fields.Nested(MailSchema, required=True)
     contact = fields.Nested(ContactSchema, required=True)
