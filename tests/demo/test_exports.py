@@ -13,6 +13,7 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
+from waterportal.billing import slip
 from waterportal.billing.models import Bill
 from waterportal.contracts.models import Contract
 from waterportal.core.text import is_katakana
@@ -197,8 +198,10 @@ def test_generation_is_deterministic_and_stable_across_months(nayoro, tmp_path):
         old = now[(bill["customer_number"], bill["billing_month"])]
         if bill["customer_number"] in examples:
             old, bill = ({**b, "paid_on": "", "transfer_result": "", "message": ""} for b in (old, bill))
-        # Only the payment may appear: 納付日 and the bank's 振替結果 once the due date has passed.
-        assert {**bill, "paid_on": "", "transfer_result": ""} == {**old, "paid_on": "", "transfer_result": ""}
+        # Only the payment may appear: 納付日 and the bank's 振替結果 once the due date has passed
+        # (and the 電子納付書's barcode goes with the payment).
+        paid = {"paid_on": "", "transfer_result": "", "payment_barcode": ""}
+        assert {**bill, **paid} == {**old, **paid}
         assert not old["paid_on"] or old["paid_on"] == bill["paid_on"]
         assert not old["transfer_result"] or old["transfer_result"] == bill["transfer_result"]
 
@@ -303,6 +306,13 @@ def test_the_demo_shows_payment_details(app_ctx, nayoro, kanazawa, tmp_path, slu
     assert all(not b["paid_on"] for b in failures)
     newest = by_contract(export.bills)[message][-1]
     assert newest["message"]
+    # Every open bill has its 電子納付書 barcode, right for its amount and due date; paid ones none.
+    for bill in export.bills:
+        if bill["paid_on"]:
+            assert bill["payment_barcode"] == ""
+        else:
+            assert slip.problems(bill["payment_barcode"], total=int(bill["total"]),
+                                 due_date=dt.date.fromisoformat(bill["due_date"])) == []
     write_city(tmp_path, export)
     assert import_contracts(tenant, tmp_path / slug / "contracts.csv", actor="test").ok
     assert import_bills(tenant, tmp_path / slug / "bills.csv", actor="test").ok

@@ -139,9 +139,35 @@ class BillingSchema(Section):
     cycle = fields.String(load_default="monthly", validate=validate.OneOf(["monthly", "bimonthly"]))
 
 
+HTTPS_URL = r"^https://[^\s<>\"']+$"
+
+
+class PaymentChannelSchema(Section):
+    """One way to pay an open bill, listed on the 電子納付書 (コンビニ, 金融機関, スマホ決済, 窓口)."""
+
+    name = fields.String(required=True, validate=validate.Length(1, 50))
+    text = fields.String(load_default="", validate=validate.Length(0, 300))
+    url = fields.String(load_default="", validate=validate.Regexp(
+        r"^$|" + HTTPS_URL, error="支払方法のリンクは https:// で始まるURLで指定してください"))
+
+
+class PaymentProviderSchema(Section):
+    """The city's online payment provider (billing/providers.py): the kind of its class, the
+    name shown and its settings (``redirect``: a URL with {reference}, {amount}, {due_date})."""
+
+    kind = fields.String(required=True, validate=validate.OneOf(["redirect"]))
+    name = fields.String(required=True, validate=validate.Length(1, 50))
+    url = fields.String(required=True, validate=validate.Regexp(
+        HTTPS_URL, error="決済サービスのURLは https:// で始まるURLで指定してください"))
+
+
 class PaymentSchema(Section):
-    """Paying and proof of payment (issue 12 §3): the 収納済証明書's wording and seal (a PNG or
-    JPEG in ``tenants/<slug>/assets``), and what a citizen whose 口座振替 failed should do."""
+    """Paying and proof of payment (issue 12 §3, §4): the 収納済証明書's wording and seal (a PNG or
+    JPEG in ``tenants/<slug>/assets``), what a citizen whose 口座振替 failed should do, the
+    payment channels the 電子納付書 lists and the online payment provider, if any."""
+
+    channels = fields.List(fields.Nested(PaymentChannelSchema), load_default=list)
+    provider = fields.Nested(PaymentProviderSchema, load_default=None, allow_none=True)
 
     certificate_title = fields.String(load_default="収納済証明書", validate=validate.Length(1, 30))
     certificate_text = fields.String(load_default="上記のとおり収納済みであることを証明します。",

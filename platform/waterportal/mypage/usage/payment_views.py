@@ -1,17 +1,21 @@
 """Routes of ``portal`` for payments (issue 12 §3): the 収納済証明書 of a paid bill or of a
 period, issued once and downloaded as stored; and the template helpers that show a bill's
-payment details (支払方法, 振替予定日, 振替結果, 通信欄) on the member pages."""
+payment details (支払方法, 振替予定日, 振替結果, 通信欄) on the member pages; the 電子納付書 of an open
+bill (page, PDF, GS1-128 barcode) and the way to the city's online payment provider."""
 from __future__ import annotations
 
-from flask import abort, redirect, request, url_for
+from flask import abort, current_app, redirect, request, url_for
 from flask_login import login_required
 
 from waterportal.billing import certificates, queries
 from waterportal.billing.cycles import CYCLE_WORDS, contract_cycle
 from waterportal.billing.payments import transfer_failure, transfer_status
+from waterportal.billing.providers import provider_for
+from waterportal.billing.slip import barcode_svg, parse
+from waterportal.billing.slip_pdf import slip_filename, slip_pdf
 from waterportal.core.files import private_download
 from waterportal.core.time import utcnow_naive
-from waterportal.core.web import client_address
+from waterportal.core.web import client_address, no_store
 from waterportal.extensions import db
 from waterportal.mypage.usage.blueprint import portal
 from waterportal.mypage.usage.certificate_forms import PeriodForm
@@ -85,3 +89,54 @@ def certificate(certificate_id: int):
     certificates.record_download(page.member.id, found, client_address())
     db.session.commit()
     return private_download(found.data, found.filename, "application/pdf")
+
+
+def _open_bill(bill_id: int):
+    """The member's unpaid bill and its contract, or 404 (a paid bill has nothing to pay)."""
+    page = member_page()
+    found = queries.member_bill(page.member.id, bill_id) if page.visible_from is None else None
+    if found is None or found[0].paid_on is not None:
+        abort(404)
+    return page, found[0], found[1]
+
+
+@portal.get("/bills/<int:bill_id>/slip")
+@login_required
+def slip(bill_id: int):
+    """電子納付書: the amount, the due date, the city's payment channels, the convenience-store
+    barcode (when the billing system sent one) and the online provider (when the city has one)."""
+    page, bill, contract = _open_bill(bill_id)
+    barcode = parse(bill.payment_barcode) if bill.payment_barcode else None
+    return render_member("portal/slip.html", page, title="電子納付書", bill=bill, contract=contract, barcode=barcode,
+                         provider=provider_for(page.tenant.settings), month_label=queries.month_label)
+
+
+@portal.get("/bills/<int:bill_id>/slip.pdf")
+@login_required
+def slip_document(bill_id: int):
+    """The 電子納付書 as a PDF (the barcode with its digits), drawn from the bill's data."""
+    page, bill, contract = _open_bill(bill_id)
+    return private_download(slip_pdf(page.tenant, contract, bill), slip_filename(contract, bill), "application/pdf")
+
+
+@portal.get("/bills/<int:bill_id>/barcode.svg")
+@login_required
+def slip_barcode(bill_id: int):
+    """The GS1-128 bars of an open bill as an SVG image (the slip page shows it)."""
+    _page, bill, _contract = _open_bill(bill_id)
+    barcode = parse(bill.payment_barcode) if bill.payment_barcode else None
+    if barcode is None:
+        abort(404)
+    return no_store(current_app.response_class(barcode_svg(barcode.digits), mimetype="image/svg+xml"))
+
+
+@portal.get("/bills/<int:bill_id>/pay")
+@login_required
+def pay_online(bill_id: int):
+    """Send the citizen to the city's payment provider with the bill's reference (no card data
+    passes through the portal); 404 when the city has no provider."""
+    page, bill, contract = _open_bill(bill_id)
+    provider = provider_for(page.tenant.settings)
+    if provider is None:
+        abort(404)
+    return redirect(provider.payment_url(bill, contract), code=303)
