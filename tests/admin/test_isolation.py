@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.admin.conftest import login_staff
+from tests.billing.issued import issued_bill
 from tests.procedures.staff_support import add_request
 from waterportal.admin.models import StaffMember
 from waterportal.admin.settings.services import apply_overrides
@@ -59,6 +60,7 @@ def nayoro_data(app, nayoro, make_staff, make_member, make_contract):
                                     files=(("receipt.pdf", "application/pdf", b"%PDF-1.4 nayoro-secret"),))
     with app.app_context(), tenant_context(nayoro):
         ids["attachment_id"] = db.session.scalar(select(ProcedureAttachment.id))
+    ids["issued_id"] = issued_bill(app, nayoro, contract_id)  # a bill PDF as issued (billing.issuing)
     return ids
 
 

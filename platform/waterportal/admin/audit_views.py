@@ -53,6 +53,7 @@ ACTIONS = {
     "procedure.status": "お手続きの状態の変更",
     "procedure.assigned": "お手続きの担当者の設定",
     "procedure.file_downloaded": "お手続きの添付ファイルのダウンロード",
+    "bill_document.downloaded": "会員の検針票・請求書(発行済みPDF)のダウンロード",
     "procedure.export": "お手続きの料金システムへの出力",
     "procedure.status_import": "料金システムからのお手続きの状態の取り込み",
     "procedure.contract_linked": "使用開始の契約を会員に登録",

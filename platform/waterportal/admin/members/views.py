@@ -15,10 +15,14 @@ from waterportal.admin.forms import ActionForm
 from waterportal.admin.members import services as support
 from waterportal.admin.members.forms import MemberSearchForm
 from waterportal.admin.sessions import staff_required
+from waterportal.audit import services as audit
+from waterportal.billing.issuing import member_bill_document, search_documents
+from waterportal.core.files import private_download
 from waterportal.core.time import local_now
 from waterportal.core.web import client_address
 from waterportal.extensions import db
 from waterportal.mypage.account import services as profile_services
+from waterportal.mypage.usage.forms import DocumentSearchForm, issuer_choices
 from waterportal.tenancy.context import current_tenant
 
 
@@ -125,3 +129,37 @@ def member_unlink_contract(member_id: int, link_id: int):
     contract = next((c for lnk, c in profile_services.member_links(current_tenant(), member) if lnk.id == link.id), None)
     return render("member_unlink.html", title="契約の登録解除", member=member, link=link, contract=contract,
                   form=form)
+
+
+@admin.get("/members/<int:member_id>/documents")
+@staff_required()
+def member_documents(member_id: int):
+    """The bill PDFs issued for a member's contracts, searched by 発行日, 金額 and 発行者 (as the
+    member's own 書類ダウンロード: 電子帳簿保存法's 検索要件), with their SHA-256."""
+    tenant = current_tenant()
+    member = _member_or_404(member_id)
+    links = profile_services.member_links(tenant, member)
+    form = DocumentSearchForm(request.args, issuers=issuer_choices(tenant))
+    found, status = [], 200
+    if form.validate():
+        found = search_documents([contract.id for _link, contract in links], **form.criteria())
+    else:
+        status = 422
+    numbers = {contract.id: contract.customer_number for _link, contract in links}
+    return render("member_documents.html", title=f"検針票・請求書の検索 {member.email}", member=member, form=form,
+                  found=found, numbers=numbers, searched=bool(request.args)), status
+
+
+@admin.get("/members/<int:member_id>/documents/<int:issued_id>")
+@staff_required()
+def member_document_download(member_id: int, issued_id: int):
+    """One issued bill PDF of the member's contracts, as stored; the download is audited."""
+    member = _member_or_404(member_id)
+    document = member_bill_document(member.id, issued_id)
+    if document is None:
+        abort(404)
+    audit.record(g.staff.actor, "bill_document.downloaded", target=f"member:{member.id}",
+                 remote_addr=client_address(), issued_id=document.id, bill_id=document.bill_id,
+                 version=document.version, sha256=document.sha256)
+    db.session.commit()
+    return private_download(document.data, document.filename, "application/pdf")

@@ -12,6 +12,7 @@ from wtforms import SelectField, StringField
 from wtforms.validators import Length, ValidationError
 
 from waterportal.core.forms import CitizenForm
+from waterportal.tenancy.context import TenantContext
 
 AMOUNT_MAX = 2_147_483_647
 
@@ -103,3 +104,10 @@ class DocumentSearchForm(CitizenForm):
         return {"issued_from": _date(self.issued_from.data or ""), "issued_to": _date(self.issued_to.data or ""),
                 "amount_min": _amount(self.amount_min.data or ""), "amount_max": _amount(self.amount_max.data or ""),
                 "issuer": self.issuer.data or None}
+
+
+def issuer_choices(tenant: TenantContext) -> list[tuple[str, str]]:
+    """The city's issuers as (登録番号, 「名寄市(登録番号 T…)」), each number once."""
+    pairs = [(issuer["registration_number"], f"{issuer['name']}(登録番号 {issuer['registration_number']})")
+             for issuer in tenant.settings["invoice"]["issuers"]]
+    return list(dict.fromkeys(pairs))

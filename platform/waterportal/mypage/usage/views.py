@@ -31,7 +31,7 @@ from waterportal.core.files import private_download
 from waterportal.core.time import local_now, to_city_time
 from waterportal.mypage.usage.blueprint import portal
 from waterportal.mypage.usage.charts import comparison_rows, recent_usage_chart, usage_and_amount_charts
-from waterportal.mypage.usage.forms import DocumentSearchForm
+from waterportal.mypage.usage.forms import DocumentSearchForm, issuer_choices
 from waterportal.notices.services import autolink, is_new, member_notices
 from waterportal.tenancy.context import TenantContext, current_tenant
 from waterportal.tenancy.templating import city_template, render_page
@@ -215,9 +215,7 @@ def issued_document(issued_id: int):
 def documents():
     """⑥ 書類ダウンロード: a PDF per bill, and the notices the city issued to this customer."""
     page = member_page()
-    issuers = [(issuer["registration_number"], f"{issuer['name']}(登録番号 {issuer['registration_number']})")
-               for issuer in page.tenant.settings["invoice"]["issuers"]]
-    form = DocumentSearchForm(request.args, issuers=list(dict.fromkeys(issuers)))
+    form = DocumentSearchForm(request.args, issuers=issuer_choices(page.tenant))
     found, issued, status = [], [], 200
     if page.shows_data:
         issued = contract_documents(page.contract_id)
