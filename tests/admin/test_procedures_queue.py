@@ -4,6 +4,7 @@ download; operators process, every step is audited, no city sees another's reque
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 
 import pytest
@@ -217,3 +218,35 @@ def test_the_console_export_downloads_each_request_once(app, staff_client, nayor
                                                         "date_from": "2026-11-17", "date_to": "2026-11-17"})
     assert number(app, nayoro, queue["new"]) in redo.data.decode("utf-8-sig")
     assert len(audit_entries(nayoro, "procedure.export")) == 3
+
+
+def test_an_admin_uploads_the_billing_answer_all_or_nothing(app, staff_client, nayoro, queue, audit_entries):
+    admin = staff_client("nayoro")
+    n = {key: number(app, nayoro, queue[key]) for key in ("new", "old", "done")}
+    assert "料金システムからの回答" in admin.get("/admin/procedures").get_data(as_text=True)
+    # One bad line: nothing changes, every problem is listed with its line.
+    bad = f"receipt_number,status,message\r\n{n['new']},完了,登録しました。\r\n{n['done']},処理中,\r\nR2026-999999,完了,\r\n"
+    refused = admin.submit("/admin/procedures/answer", {"file": (io.BytesIO(bad.encode("cp932")), "kekka.csv")},
+                           content_type="multipart/form-data")
+    text = refused.get_data(as_text=True)
+    assert refused.status_code == 200 and "誤りがあるため取り込みませんでした" in text
+    assert "<td>3</td><td>status</td>" in text and "<td>4</td><td>receipt_number</td>" in text
+    assert get_request(app, nayoro, queue["new"]).status == "in_progress"
+    # The good file: applied, counted, audited under the admin who uploaded it.
+    good = f"receipt_number,status,message\n{n['new']},completed,口座振替を登録しました。\n{n['old']},処理中,\n"
+    done = admin.submit("/admin/procedures/answer", {"file": (io.BytesIO(good.encode()), "kekka.csv")},
+                        content_type="multipart/form-data")
+    assert "2行を取り込みました。状態の変更 2件" in done.get_data(as_text=True)
+    assert (get_request(app, nayoro, queue["new"]).status, get_request(app, nayoro, queue["old"]).status) == (
+        "completed", "in_progress")
+    imports = audit_entries(nayoro, "procedure.status_import")
+    assert [(e[0], e[3]["status"]) for e in imports] == [(f"staff:{admin.staff_id}", "rejected"),
+                                                          (f"staff:{admin.staff_id}", "ok")]
+    # Not a CSV: refused next to the field.
+    junk = admin.submit("/admin/procedures/answer", {"file": (io.BytesIO(b"%PDF-1.4 x"), "kekka.csv")},
+                        content_type="multipart/form-data")
+    assert "CSV ファイルではありません" in junk.get_data(as_text=True)
+    # Operators process requests; loading the billing system's answer is the admins' (like 取り込み).
+    operator = staff_client("nayoro", role="operator")
+    assert operator.get("/admin/procedures/answer").status_code == 403
+    assert "料金システムからの回答" not in operator.get("/admin/procedures").get_data(as_text=True)

@@ -2,7 +2,9 @@
 the city's queue of procedure requests, oldest first, filtered by 種類, 状態, 受付日, 受付番号
 and お客様番号; one request with its payload (sensitive fields masked), its files and its
 status history; a status change with the message the citizen is mailed (差戻し needs one);
-the assignment to a staff member; and the CSV for the billing system.
+the assignment to a staff member; the CSV for the billing system; and (admins, like 取り込み)
+the upload of the billing system's answer, the same service as ``flask procedures
+import-status``.
 
 Every write goes through ``procedures.services`` (``change_status``, ``assign``) or
 ``procedures.export``, which audit it; a file download is audited here.
@@ -12,18 +14,23 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import abort, flash, g, redirect, request, url_for
+from flask_wtf.file import FileField
 from sqlalchemy import func, select
+from wtforms.validators import ValidationError
 
 from waterportal.admin.blueprint import admin, page_arg, render
 from waterportal.admin.models import StaffMember
 from waterportal.admin.procedure_forms import AssignForm, ExportForm, ProcedureFilterForm, StatusChangeForm
 from waterportal.admin.sessions import staff_required
+from waterportal.admin.uploads import UploadRefused, check_upload
 from waterportal.audit import services as audit
-from waterportal.core.files import private_download
+from waterportal.core.files import private_download, safe_filename
+from waterportal.core.forms import ConsoleForm
 from waterportal.core.text import digits_only
 from waterportal.core.time import city_midnight_utc
 from waterportal.core.web import client_address
 from waterportal.extensions import db
+from waterportal.imports.procedure_status import import_status
 from waterportal.procedures import export as exporting
 from waterportal.procedures import services
 from waterportal.procedures.kinds import get_kind, ordered
@@ -37,6 +44,18 @@ from waterportal.tenancy.context import current_tenant
 
 PAGE_SIZE = 30
 NOBODY = ""
+ERRORS_SHOWN = 1000
+
+
+class AnswerUploadForm(ConsoleForm):
+    """料金システムからの回答: one CSV (size and content checked in admin.uploads)."""
+
+    file = FileField("回答ファイル(CSV)")
+
+    def validate_file(self, field) -> None:
+        upload = field.data
+        if upload is None or not getattr(upload, "filename", ""):
+            raise ValidationError("ファイルを選択してください。")
 
 
 def _request_or_404(request_id: int) -> ProcedureRequest:
@@ -215,3 +234,25 @@ def procedure_export():
     kinds = [(kind, counts.get(kind.key, 0), exporting.header(kind)) for kind in ordered()]
     return render("procedures_export.html", title="料金システムへの出力", form=form, kinds=kinds,
                   encoding=tenant.settings["procedures"]["export_encoding"])
+
+
+@admin.route("/procedures/answer", methods=["GET", "POST"])
+@staff_required("admin")
+def procedure_answer():
+    """料金システムからの回答の取り込み: all or nothing, every problem with its line."""
+    tenant = current_tenant()
+    form = AnswerUploadForm()
+    result = None
+    if form.validate_on_submit():
+        upload = form.file.data
+        data = upload.read()
+        try:
+            check_upload("procedure_status", data)
+        except UploadRefused as exc:
+            form.file.errors = [str(exc)]
+        else:
+            result = import_status(tenant, data, filename=safe_filename(upload.filename, "answer.csv"),
+                                   remote_addr=client_address(), uploaded_by=g.staff.actor)
+            db.session.commit()  # a rejected file commits its audit entry only
+    return render("procedures_answer.html", title="料金システムからの回答", form=form, result=result,
+                  errors_shown=ERRORS_SHOWN)

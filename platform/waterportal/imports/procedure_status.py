@@ -169,9 +169,13 @@ def _lookup(tenant: TenantContext, answers: list[Answer], problems: list[Problem
             problems.append(Problem(answer.line, "status", f"「{request.status_label}」の申請は「{STATUS_LABELS[answer.status]}」にできません"))
 
 
-def import_status(tenant: TenantContext, source: Source, *, filename: str = "", remote_addr: str = "") -> StatusImportResult:
+def import_status(tenant: TenantContext, source: Source, *, filename: str = "", remote_addr: str = "",
+                  uploaded_by: str = ACTOR) -> StatusImportResult:
     """Check the whole answer file of ``tenant``, then apply it (flushed; the caller commits,
-    or rolls back when ``errors`` is non-empty: then nothing was changed anyway)."""
+    or rolls back when ``errors`` is non-empty: then nothing was changed anyway).
+
+    The status changes are the billing system's (actor ``system:import-status``); the import
+    itself is audited under ``uploaded_by`` (a staff member who uploaded it in the console)."""
     result = StatusImportResult(filename=filename or source_name(source))
     problems: list[Problem] = []
     with CsvFile(source) as csv_file:
@@ -186,7 +190,7 @@ def import_status(tenant: TenantContext, source: Source, *, filename: str = "", 
         problems.append(Problem(csv_file.header_line, "-", "データ行がありません"))
     if problems:
         result.errors = sorted(problems, key=lambda p: p.line)
-        audit.record(ACTOR, "procedure.status_import", target=tenant.slug, remote_addr=remote_addr,
+        audit.record(uploaded_by, "procedure.status_import", target=tenant.slug, remote_addr=remote_addr,
                      filename=result.filename[:200], status="rejected", errors=len(problems))
         return result
     for answer in answers:
@@ -202,7 +206,7 @@ def import_status(tenant: TenantContext, source: Source, *, filename: str = "", 
         result.changed += 1
     db.session.flush()
     result.linked = linking.link_started_contracts(tenant)
-    audit.record(ACTOR, "procedure.status_import", target=tenant.slug, remote_addr=remote_addr,
+    audit.record(uploaded_by, "procedure.status_import", target=tenant.slug, remote_addr=remote_addr,
                  filename=result.filename[:200], status="ok", changed=result.changed, unchanged=result.unchanged,
                  numbered=result.numbered, linked=result.linked)
     return result
