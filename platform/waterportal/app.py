@@ -133,6 +133,7 @@ class DatabaseInt(IntegerConverter):
 # blueprint object lives in its package's blueprint.py.
 VIEW_MODULES = (
     "waterportal.tenancy.views",  # health, theme_assets
+    "waterportal.tenancy.icons",  # theme_assets: favicon, app icons, web app manifest
     "waterportal.notices.views",  # pages
     "waterportal.accounts.views",  # accounts
     "waterportal.accounts.language_views",  # accounts: the language switch

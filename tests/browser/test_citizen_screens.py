@@ -3,6 +3,7 @@ demo cities. Each test writes its screenshots under its own tmp dir (``<name>-<c
 kept by pytest's basetemp, never committed) and checks the layout by the rendered geometry."""
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 import pytest
@@ -275,3 +276,39 @@ def test_focus_goes_to_the_error_summary_and_to_the_code_field(page, live_server
     page.get_by_role("button", name="ログアウト").click()
     page.wait_for_url("**/login")
     expect(page.get_by_text("ログアウトしました。")).to_be_visible()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("slug", CITIES)
+def test_each_city_has_its_favicon_app_icon_and_manifest(page, live_server, live_app, tmp_path, slug):
+    """#9: no 404 on any page's requests (the favicon was one); the manifest names the portal
+    and its icons, drawn from the city's logo."""
+    missing = []
+    page.on("response", lambda response: missing.append(response.url) if response.status >= 400 else None)
+    page.goto(live_server.url(slug, "/login"))
+    page.wait_for_load_state("networkidle")
+    favicon = page.evaluate(FETCH, "/favicon.ico")
+    assert favicon["status"] == 200 and favicon["type"] == "image/x-icon"
+    assert not missing, missing
+    manifest = page.evaluate(FETCH, page.locator("link[rel=manifest]").get_attribute("href"))
+    with live_app.app_context():
+        city = get_registry().by_slug(slug)
+    assert manifest["type"] == "application/manifest+json"
+    assert manifest["json"]["name"] == city.portal_name and manifest["json"]["start_url"] == "/"
+    assert manifest["json"]["theme_color"] == city.settings["branding"]["primary_color"]
+    icons = [page.locator("link[rel=apple-touch-icon]").get_attribute("href")]
+    icons += [entry["src"] for entry in manifest["json"]["icons"]]
+    for src in icons:
+        answer = page.evaluate(FETCH, src)
+        assert answer["status"] == 200 and answer["type"] == "image/png", src
+        (tmp_path / f"{slug}{src.replace('/', '-')}").write_bytes(base64.b64decode(answer["data"]))  # to look at
+
+
+# A request made by the page itself (the cities' hosts resolve inside Chromium only).
+FETCH = """async url => {
+  const r = await fetch(url);
+  const type = (r.headers.get('content-type') || '').split(';')[0];
+  if (type.endsWith('json')) return {status: r.status, type, json: await r.json()};
+  const bytes = new Uint8Array(await r.arrayBuffer());
+  return {status: r.status, type, data: btoa(Array.from(bytes, b => String.fromCharCode(b)).join(''))};
+}"""

@@ -63,7 +63,8 @@ def test_city_without_hours_is_always_open(client_for, clock):
     assert client_for("nayoro").get("/pages/about").status_code == 200
 
 
-@pytest.mark.parametrize("path", ["/healthz", "/_theme/default/portal.css", "/_tenant/logo.svg"])
+@pytest.mark.parametrize("path", ["/healthz", "/_theme/default/portal.css", "/_tenant/logo.svg", "/favicon.ico",
+                                  "/manifest.webmanifest", "/icon-192.png"])
 def test_static_and_health_stay_up_outside_hours(client_for, clock, path):
     clock.move_to(at(3, 0, 0))
     with client_for("kanazawa").get(path) as response:

@@ -15,8 +15,10 @@ from waterportal.tenancy.templating import render_page
 # stylesheet of the plain error page that unknown hosts get).
 HOSTLESS_ENDPOINTS = {"health.healthz", "theme_assets.core_static"}
 # Endpoints that stay up outside service hours and for disabled cities (the 503 page
-# needs its stylesheets).
-ALWAYS_OPEN_ENDPOINTS = HOSTLESS_ENDPOINTS | {"theme_assets.static", "theme_assets.tenant_asset", "theme_assets.brand_css"}
+# needs its stylesheets, and its tab its icon).
+ALWAYS_OPEN_ENDPOINTS = HOSTLESS_ENDPOINTS | {"theme_assets.static", "theme_assets.tenant_asset", "theme_assets.brand_css",
+                                              "theme_assets.favicon", "theme_assets.apple_touch_icon",
+                                              "theme_assets.icon_192", "theme_assets.icon_512", "theme_assets.manifest"}
 # Blueprints that service hours do not close: city staff must reach their console at any
 # hour (a mistyped service-hours setting must never lock them out of fixing it).
 HOURS_EXEMPT_BLUEPRINTS = {"admin"}
