@@ -177,3 +177,16 @@ def test_registration_stores_the_language_the_citizen_used(app, nayoro, make_con
                                  welcome=False, language=given)
         assert member.language == stored
         db.session.rollback()
+
+
+@pytest.mark.parametrize("slug", ["nayoro", "kanazawa"])
+def test_registration_step_one_is_translated(client_for, request, clock, slug):
+    client = client_for(slug)
+    client.set_cookie("lang", "en", domain=client.host)
+    body = client.get("/register/").get_data(as_text=True)
+    assert "<h1><span class=\"step\">1/4</span> Email address</h1>" in body and ">Send the verification code<" in body
+    body = client.submit("/register/", {"email": "not-an-address"}).get_data(as_text=True)
+    assert "This is not a valid email address" in body and "メールアドレス" not in body
+    client.set_cookie("lang", "easy", domain=client.host)
+    body = client.get("/register/help").get_data(as_text=True)
+    assert "メールが こない とき" in body and "迷惑メールフォルダ" not in body

@@ -9,6 +9,7 @@ import re
 import unicodedata
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, PasswordField, RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
@@ -33,7 +34,7 @@ def check_email(_form: CitizenForm, field: StringField) -> None:
     """A plausible address (no IDN or quoted local parts: mail to them is not deliverable here)."""
     value = normalise_email(field.data)
     if value and (len(value) > 254 or not EMAIL.match(value)):
-        raise ValidationError("メールアドレスの形式が正しくありません(例: suido@example.jp)。")
+        raise ValidationError(_l("メールアドレスの形式が正しくありません(例: suido@example.jp)。"))
 
 
 def login_id_rule(tenant: TenantContext) -> str:
@@ -59,16 +60,18 @@ def _choice(message: str):
 class EmailForm(CitizenForm):
     """1/4: the address the code goes to."""
 
+    # Step 1 is translated (core/i18n.py): lazy gettext labels and messages.
     email = StringField(
-        "メールアドレス",
-        validators=[DataRequired("メールアドレスを入力してください。"), Length(max=254, message="メールアドレスが長すぎます。"), check_email],
+        _l("メールアドレス"),
+        validators=[DataRequired(_l("メールアドレスを入力してください。")), Length(max=254, message=_l("メールアドレスが長すぎます。")),
+                    check_email],
     )
 
 
 class CodeForm(CitizenForm):
     """The six-digit code from the mail (registration 1/4, and the email change in ⑦)."""
 
-    code = StringField("認証コード", validators=[DataRequired("認証コードを入力してください。")])
+    code = StringField(_l("認証コード"), validators=[DataRequired(_l("認証コードを入力してください。"))])
 
     def validate_code(self, field: StringField) -> None:
         if not CODE_PATTERN.match(digits_only(field.data)):
