@@ -66,6 +66,9 @@ class Bill(TenantScoped, db.Model):
     # The 44 digits of the convenience-store GS1-128 収納代行 data (電子納付書, billing.slip);
     # checked by the import against total and due_date.
     payment_barcode: Mapped[str | None] = mapped_column(String(44))
+    # The channel the bill was paid through, from the payment-result import
+    # (imports/payment_results.py: コンビニ, スマホ決済, ...); the bills import leaves it alone.
+    paid_via: Mapped[str | None] = mapped_column(String(20))
 
 
 class BillDocument(TenantScoped, db.Model):

@@ -13,6 +13,8 @@ from waterportal.billing.models import Bill
 
 # The import's payment_method values (as the billing system writes them).
 METHODS = ("口座振替", "納付書", "クレジット", "スマホ決済")
+# The payment-result import's channels (how a collector reports a payment).
+CHANNELS = ("口座振替", "納付書", "コンビニ", "スマホ決済", "クレジット", "窓口", "オンライン決済")
 TRANSFERRED = "0"
 # 全銀協 振替結果コード -> its meaning.
 TRANSFER_RESULTS = {

@@ -10,6 +10,7 @@ import click
 
 from waterportal.extensions import db
 from waterportal.imports.documents import import_documents
+from waterportal.imports.payment_results import import_payments
 from waterportal.imports.services import (
     ImportResult,
     ProgressCallback,
@@ -94,3 +95,20 @@ def documents_command(slug: str, directory: Path) -> None:
 def bills_command(slug: str, file: Path) -> None:
     """Import a bills CSV (upsert on customer_number + billing_month). Exit 1 if rejected."""
     _run("bills", import_bills, slug, file)
+
+
+@import_cli.command("payments")
+@TENANT
+@FILE
+def payments_command(slug: str, file: Path) -> None:
+    """Mark bills paid from a collector's payment results (customer_number,billing_month,paid_on,channel)."""
+    tenant = city_for_command(slug)
+    with tenant_context(tenant):
+        result = import_payments(tenant, file, filename=file.name, actor="vendor:cli")
+        db.session.commit()  # a rejected file commits its audit entry only
+    for problem in result.errors:
+        click.echo(str(problem), err=True)
+    click.echo(f"{tenant.slug} payments {'ok' if result.ok else 'rejected'}: {result.summary()}")
+    if not result.ok:
+        raise SystemExit(1)
+

@@ -105,3 +105,14 @@ def test_kanazawa_has_no_provider(app, client_for, kanazawa, customer, login, cl
     assert "金融機関の窓口" in body and "で支払う" not in body
     assert client.get(f"/mypage/bills/{bill_id}/pay").status_code == 404
     assert client.get(f"/mypage/bills/{bill_id}/barcode.svg").status_code == 404
+
+
+def test_a_reported_payment_shows_paid_with_its_channel(app, open_bill, client, nayoro):
+    from waterportal.imports.payment_results import REQUIRED, import_payments
+
+    with app.app_context(), tenant_context(nayoro):
+        rows = [{"customer_number": NAYORO_NO, "billing_month": "2026-10", "paid_on": "2026-11-05", "channel": "コンビニ"}]
+        assert import_payments(nayoro, csv_text(REQUIRED, rows).encode()).ok
+        db.session.commit()
+    assert "納付済 2026/11/05(コンビニ)" in client.get("/mypage/bills").get_data(as_text=True)
+    assert client.get(f"/mypage/bills/{open_bill['2026-10']}/slip").status_code == 404  # nothing left to pay
