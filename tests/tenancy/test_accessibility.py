@@ -194,10 +194,11 @@ def test_the_theme_has_text_colours_to_check():
         assert expected in selectors
 
 
-# Colours every city shares (greys, white, the focus ring, error red, paid green); any other
-# colour in the theme would be one city's hue (issue 13 #5: Nayoro's blue on Kanazawa's buttons).
+# Colours every city shares (greys, white, the focus ring, error red, paid green, the failed
+# 口座振替 alert's red and its pale background); any other colour in the theme would be one
+# city's hue (issue 13 #5: Nayoro's blue on Kanazawa's buttons).
 SHARED_PALETTE = {"#ffffff", "#1a1a1a", "#f6f7f9", "#4a4f57", "#6b7280", "#c8ccd2", "#d5d9de", "#e1e4e8",
-                  "#ffbf47", "#b00020", "#1b6e20", "#d5d8dc", "#9aa0a6"}
+                  "#ffbf47", "#b00020", "#1b6e20", "#d5d8dc", "#9aa0a6", "#b42318", "#fff5f4"}
 
 
 def test_the_theme_takes_every_city_colour_from_the_branding_variables():
