@@ -8,7 +8,7 @@ import uuid
 from sqlalchemy import select
 
 from tests.imports.helpers import contract_row, csv_text
-from tests.mypage.usage.conftest import history_rows
+from tests.mypage.usage.conftest import history_rows, issue_all
 from waterportal.accounts.models import Member
 from waterportal.contracts.models import Contract, MemberContract
 from waterportal.core.auth.passwords import hash_password
@@ -47,4 +47,5 @@ def member_with_bills(app, slug: str = "nayoro") -> tuple[str, str, list[dict]]:
             db.session.add(MemberContract(member_id=member.id, contract_id=contract_id))
             db.session.commit()
             identifier = email if city.login_mode == "email" else login_id
+        issue_all(city)  # the bill PDFs, as the worker issues them after the import (billing.issuing)
     return identifier, number, rows
