@@ -28,7 +28,8 @@ TEMPLATES = THEMES_DIR / "default" / "templates"
 # The citizen templates translated so far (docs/architecture.md "Languages" lists what is not).
 TRANSLATED = (
     "base.html", "macros/forms.html", "accounts/login.html", "portal/_parts.html", "portal/dashboard.html",
-    "portal/bills.html", "registration/email.html", "registration/help.html", "mail/password_changed.txt",
+    "portal/bills.html", "registration/email.html", "registration/help.html", "pages/text.html",
+    "pages/faq.html", "mail/password_changed.txt",
 )
 LANGUAGES = ("en", "easy")
 JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff01-\uff5e、。「」]")

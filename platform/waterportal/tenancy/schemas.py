@@ -278,6 +278,24 @@ class LanguagesSchema(Section):
             raise ValidationError("日本語 (ja) は必ず提供してください。", "offered")
 
 
+class TextsVariantSchema(Section):
+    """``[texts.en]`` / ``[texts.easy]``: the city's texts in another language (any key may be
+    left out: the page shows the Japanese text with a note, tenancy/words.py filled_texts)."""
+
+    about = fields.String()
+    privacy = fields.String()
+    terms = fields.String()
+    login_notice = fields.String()
+    security_notice = fields.String()
+    registration_help = fields.String()
+    registration_done = fields.String()
+    faq = fields.List(fields.Nested(FaqSchema))
+
+    @validates_schema
+    def _placeholders(self, data: dict[str, Any], **_: Any) -> None:
+        _refuse_unknown_placeholders(data)
+
+
 class TextsSchema(Section):
     about = fields.String(load_default="")
     privacy = fields.String(load_default="")
@@ -287,6 +305,9 @@ class TextsSchema(Section):
     registration_help = fields.String(load_default="")
     registration_done = fields.String(load_default="")
     faq = fields.List(fields.Nested(FaqSchema), load_default=list)
+    # Optional translations (issue 13 §10); absent unless the city writes them.
+    en = fields.Nested(TextsVariantSchema)
+    easy = fields.Nested(TextsVariantSchema)
 
     @validates_schema
     def _placeholders(self, data: dict[str, Any], **_: Any) -> None:

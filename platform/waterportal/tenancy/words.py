@@ -16,6 +16,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from waterportal.core.i18n import DEFAULT_LANGUAGE, current_language
+
 CUSTOMER_NUMBER_WORDS = ("お客様番号", "お客さま番号")
 DEFAULT_CUSTOMER_NUMBER_LABEL = CUSTOMER_NUMBER_WORDS[0]
 
@@ -69,9 +71,25 @@ def fill(text: str, settings: Mapping[str, Any]) -> str:
         lambda m: PLACEHOLDERS[m.group(1)](settings) if m.group(1) in PLACEHOLDERS else m.group(0), text)
 
 
-def filled_texts(settings: Mapping[str, Any]) -> dict[str, Any]:
-    """The city's ``[texts]`` with every placeholder filled (the FAQ's questions and answers too)."""
+def filled_texts(settings: Mapping[str, Any], language: str | None = None) -> dict[str, Any]:
+    """The city's ``[texts]`` with every placeholder filled (the FAQ's questions and answers too),
+    in ``language`` (default: the current one, core/i18n.py): a text the city wrote in that
+    language (``[texts.en]``, ``[texts.easy]``) replaces the Japanese one; the keys shown in
+    Japanese instead are listed under ``"untranslated"`` so the page can say so."""
     texts = settings.get("texts", {})
-    filled: dict[str, Any] = {key: fill(value, settings) for key, value in texts.items() if isinstance(value, str)}
-    filled["faq"] = [{key: fill(value, settings) for key, value in item.items()} for item in texts.get("faq", [])]
+    language = language or current_language()
+    variant = (texts.get(language) or {}) if language != DEFAULT_LANGUAGE else {}
+    filled: dict[str, Any] = {}
+    untranslated: set[str] = set()
+    for key, value in texts.items():
+        if isinstance(value, str):
+            chosen = variant.get(key) or value
+            filled[key] = fill(chosen, settings)
+            if language != DEFAULT_LANGUAGE and value and not variant.get(key):
+                untranslated.add(key)
+    faq = variant.get("faq") or texts.get("faq", [])
+    filled["faq"] = [{key: fill(value, settings) for key, value in item.items()} for item in faq]
+    if language != DEFAULT_LANGUAGE and texts.get("faq") and not variant.get("faq"):
+        untranslated.add("faq")
+    filled["untranslated"] = untranslated
     return filled

@@ -190,3 +190,48 @@ def test_registration_step_one_is_translated(client_for, request, clock, slug):
     client.set_cookie("lang", "easy", domain=client.host)
     body = client.get("/register/help").get_data(as_text=True)
     assert "メールが こない とき" in body and "迷惑メールフォルダ" not in body
+
+
+def set_texts(app, slug: str, **variants) -> None:
+    """tenant.toml [texts.<language>] tables, applied as `flask tenant apply` does."""
+    from waterportal.core.paths import TENANTS_DIR
+    from waterportal.provisioning.services import apply_definition, read_definition
+
+    with app.app_context():
+        definition = read_definition(TENANTS_DIR / slug)
+        definition["texts"].update(variants)
+        apply_definition(definition)
+        db.session.commit()
+
+
+def test_city_texts_in_the_language_the_city_wrote_else_japanese_with_a_note(app, client_for, clock):
+    set_texts(app, "kanazawa", en={"about": "Open {service_hours}.", "faq": [{"question": "Q1?", "answer": "A1."}]})
+    client = client_for("kanazawa")
+    client.set_cookie("lang", "en", domain=client.host)
+    about = client.get("/pages/about").get_data(as_text=True)
+    assert "Open AM7:00〜AM2:00." in about and "Japanese only" not in about  # placeholders filled
+    privacy = client.get("/pages/privacy").get_data(as_text=True)
+    assert "This text is available in Japanese only." in privacy and '<div class="prose" lang="ja">' in privacy
+    faq = client.get("/faq").get_data(as_text=True)
+    assert "Q. Q1?" in faq and "Japanese only" not in faq
+    client.set_cookie("lang", "easy", domain=client.host)
+    faq = client.get("/faq").get_data(as_text=True)
+    assert "にほんごだけ" in faq and "よく ある しつもん" in faq
+    client.set_cookie("lang", "ja", domain=client.host)
+    about = client.get("/pages/about").get_data(as_text=True)
+    assert "Open AM7" not in about and "日本語だけ" not in about
+
+
+def test_settings_refuse_mistyped_placeholders_and_keys_in_translated_texts():
+    from marshmallow import ValidationError
+
+    from waterportal.tenancy.schemas import TextsSchema
+
+    loaded = TextsSchema().load({"en": {"about": "Hours: {service_hours}"}})
+    assert loaded["en"] == {"about": "Hours: {service_hours}"} and "easy" not in loaded
+    with pytest.raises(ValidationError) as error:
+        TextsSchema().load({"en": {"about": "Hours: {servce_hours}"}})
+    assert "about" in error.value.messages["en"]
+    with pytest.raises(ValidationError) as error:
+        TextsSchema().load({"en": {"abuot": "x"}})
+    assert "abuot" in error.value.messages["en"]
