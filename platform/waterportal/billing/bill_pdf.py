@@ -37,6 +37,7 @@ from waterportal.billing.models import Bill
 from waterportal.billing.queries import month_label
 from waterportal.contracts.models import Contract
 from waterportal.core.pdf_font import japanese_font
+from waterportal.core.wareki import japanese_date
 from waterportal.extensions import db
 from waterportal.tenancy.context import TenantContext
 from waterportal.tenancy.models import TenantAsset
@@ -83,10 +84,6 @@ def _logo(tenant: TenantContext) -> Image | None:
     return Image(io.BytesIO(data), width=width * scale, height=14 * mm)
 
 
-def _ymd(value) -> str:
-    return value.strftime("%Y年%m月%d日") if value else ""
-
-
 def _yen(value: int) -> str:
     return f"{value:,} 円"
 
@@ -112,6 +109,11 @@ def bill_pdf(tenant: TenantContext, contract: Contract, bill: Bill, *, issued_on
     charges, the 適格請求書 facts (issuers, 登録番号, 取引年月日, amounts and tax per rate),
     total and due date. ``version`` > 1 marks a corrected bill (訂正後)."""
     facts = invoice_facts(tenant.settings, contract, bill)
+    style = tenant.settings["invoice"].get("date_style", "seireki")
+
+    def _ymd(value) -> str:  # 2026年10月20日, or 令和8年10月20日 where the city prints 和暦
+        return japanese_date(value, style) if value else ""
+
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(
         buffer, pagesize=A4, leftMargin=18 * mm, rightMargin=18 * mm, topMargin=16 * mm, bottomMargin=16 * mm,

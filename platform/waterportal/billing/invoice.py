@@ -15,6 +15,7 @@ from typing import Any
 from waterportal.billing.models import Bill
 from waterportal.contracts.models import Contract
 from waterportal.core.invoice_numbers import ROUNDINGS
+from waterportal.core.wareki import japanese_date
 
 CHARGE_LABELS = {"water": "水道料金", "sewer": "下水道使用料"}
 
@@ -57,15 +58,13 @@ class InvoiceFacts:
         return "\n".join(issuer.line for issuer in self.issuers)
 
 
-def _ymd(value) -> str:
-    return f"{value.year}年{value.month:02d}月{value.day:02d}日"
-
-
 def transaction_date(settings: Mapping[str, Any], bill: Bill) -> str:
-    """取引年月日: the reading date, or the billing period, as the city defines it."""
+    """取引年月日: the reading date, or the billing period, as the city defines it, in its
+    date style (西暦 or 和暦)."""
+    style = settings.get("date_style", "seireki")
     if settings["transaction_date"] == "period":
-        return f"{_ymd(bill.period_start)}〜{_ymd(bill.period_end)}(使用期間)"
-    return f"{_ymd(bill.reading_date)}(検針日)"
+        return f"{japanese_date(bill.period_start, style)}〜{japanese_date(bill.period_end, style)}(使用期間)"
+    return f"{japanese_date(bill.reading_date, style)}(検針日)"
 
 
 def tax_lines(settings: Mapping[str, Any], bill: Bill) -> tuple[TaxLine, ...]:

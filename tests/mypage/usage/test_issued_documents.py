@@ -87,8 +87,8 @@ def test_the_pdf_is_a_qualified_invoice_with_an_embedded_font(client, nayoro, cu
     text = pdf_text(first.data)
     total, tax = int(rows[0]["total"]), int(rows[0]["tax"])
     for expected in ("適格請求書の記載事項", f"名寄市(登録番号 {NAYORO_T}) 水道料金・下水道使用料",
-                     "取引年月日", "2026年10月20日(検針日)", "10%対象(税込)", f"{total:,} 円(うち消費税等 {tax:,} 円)",
-                     "1円未満切り捨て", "発行日 2026年11月18日", "風連 花子 様"):
+                     "取引年月日", "令和8年10月20日(検針日)", "10%対象(税込)", f"{total:,} 円(うち消費税等 {tax:,} 円)",
+                     "1円未満切り捨て", "発行日 令和8年11月18日", "風連 花子 様"):  # Nayoro prints 和暦
         assert expected in text, expected
     assert "8%対象" not in text and "媒介者" not in text
     fonts = {f["name"]: f["embedded"] for f in fonts_of(first.data)}
@@ -106,7 +106,7 @@ def test_page_shows_the_invoice_facts_versions_and_hash(client, nayoro, customer
     html = page.get_data(as_text=True)
     (document,) = documents(app, nayoro)
     assert page.headers["Cache-Control"] == "no-store"
-    for expected in ("適格請求書の記載事項", NAYORO_T, "2026年10月20日(検針日)", "10%対象(税込)", document.sha256,
+    for expected in ("適格請求書の記載事項", NAYORO_T, "令和8年10月20日(検針日)", "10%対象(税込)", document.sha256,
                      "風連 花子 様"):
         assert expected in html, expected
 
