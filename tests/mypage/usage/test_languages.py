@@ -235,3 +235,21 @@ def test_settings_refuse_mistyped_placeholders_and_keys_in_translated_texts():
     with pytest.raises(ValidationError) as error:
         TextsSchema().load({"en": {"abuot": "x"}})
     assert "abuot" in error.value.messages["en"]
+
+
+def test_login_brings_the_members_language_to_a_new_device(app, client, nayoro, customer, login, clock):
+    customer(nayoro, [NUMBERS["nayoro"]], language="en")
+    response = login(client, nayoro)
+    assert any(c.startswith("lang=en;") for c in response.headers.getlist("Set-Cookie"))
+    body = client.get("/mypage").get_data(as_text=True)
+    assert "Amount billed this time" in body
+
+
+def test_a_language_chosen_before_login_becomes_the_members(app, client, nayoro, customer, login, clock):
+    member_id = customer(nayoro, [NUMBERS["nayoro"]], language="en")
+    client.set_cookie("lang", "easy", domain="nayoro.localhost")
+    response = login(client, nayoro)
+    assert not any(c.startswith("lang=") for c in response.headers.getlist("Set-Cookie"))
+    with app.app_context(), tenant_context(nayoro):
+        assert db.session.scalar(select(Member.language).where(Member.id == member_id)) == "easy"
+    assert "こんかいの りょうきん" in client.get("/mypage").get_data(as_text=True)
