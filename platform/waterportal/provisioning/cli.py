@@ -13,7 +13,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from waterportal.core.exceptions import SettingsInvalid
 from waterportal.extensions import db
 from waterportal.provisioning import services
+from waterportal.provisioning.privacy import privacy_text
 from waterportal.provisioning.services import apply_definition, read_definition
+from waterportal.provisioning.toml_writer import toml_string
 from waterportal.tenancy.distribution import citus_ddl, primary_key_swap
 from waterportal.tenancy.hosts import normalise_host
 from waterportal.tenancy.models import Tenant, TenantHost
@@ -117,7 +119,8 @@ def create_command(slug: str, name: str, hosts: tuple[str, ...]) -> None:
     (directory / "assets").mkdir()
     target.write_text(
         template.substitute(
-            slug=slug, name=name, hosts=", ".join(f'"{h}"' for h in clean), first_host=clean[0]
+            slug=slug, name=name, hosts=", ".join(f'"{h}"' for h in clean), first_host=clean[0],
+            privacy=toml_string(privacy_text(name, f"{name}上下水道ポータル")),
         ),
         encoding="utf-8",
     )

@@ -15,10 +15,11 @@ _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 def _key(name: str) -> str:
-    return name if _BARE_KEY.match(name) else _string(name)
+    return name if _BARE_KEY.match(name) else toml_string(name)
 
 
-def _string(value: str) -> str:
+def toml_string(value: str) -> str:
+    """``value`` as a TOML basic string (quoted, escaped)."""
     # JSON's escapes (\" \\ \n \t \uXXXX ...) are TOML basic-string escapes; DEL is the one
     # control character JSON leaves raw and TOML forbids.
     return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
@@ -36,7 +37,7 @@ def _value(value: Any) -> str:
     if isinstance(value, float):
         return repr(value)
     if isinstance(value, str):
-        return _string(value)
+        return toml_string(value)
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_value(v) for v in value if v is not None) + "]"
     if isinstance(value, dict):
