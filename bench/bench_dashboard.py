@@ -29,10 +29,12 @@ from sqlalchemy.engine import make_url
 
 from waterportal.accounts.models import Member
 from waterportal.app import create_app
+from waterportal.billing.issuing import issue_bill
 from waterportal.billing.models import Bill
 from waterportal.contracts.models import Contract, MemberContract
 from waterportal.core.auth.passwords import hash_password
 from waterportal.core.paths import TENANTS_DIR
+from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db
 from waterportal.imports.services import import_bills, import_contracts
 from waterportal.provisioning.services import apply_definition, read_definition
@@ -71,8 +73,11 @@ def load(app, contracts: int, months: int, workdir: Path) -> int:
             db.session.add(member)
             db.session.flush()
             db.session.add(MemberContract(member_id=member.id, contract_id=contract.id))
-            bill_id = db.session.scalar(select(Bill.id).where(Bill.contract_id == contract.id)
-                                        .order_by(Bill.billing_month.desc()).limit(1))
+            bill = db.session.scalar(select(Bill).where(Bill.contract_id == contract.id)
+                                     .order_by(Bill.billing_month.desc()).limit(1))
+            bill_id = bill.id
+            # The PDF page serves the bill as issued (the worker's job): issue this one bill.
+            issue_bill(tenant, bill, contract, utcnow_naive())
             bills = db.session.scalar(select(text("count(*)")).select_from(Bill))
             db.session.commit()
         print(f"loaded {contracts:,} contracts, {bills:,} bills; member linked to {contract.customer_number}")
