@@ -167,7 +167,8 @@ class PaymentSchema(Section):
     payment channels the 電子納付書 lists and the online payment provider, if any."""
 
     channels = fields.List(fields.Nested(PaymentChannelSchema), load_default=list)
-    provider = fields.Nested(PaymentProviderSchema, load_default=None, allow_none=True)
+    # No default: a city without a provider has no key (a nested None could not round-trip through TOML).
+    provider = fields.Nested(PaymentProviderSchema)
 
     certificate_title = fields.String(load_default="収納済証明書", validate=validate.Length(1, 30))
     certificate_text = fields.String(load_default="上記のとおり収納済みであることを証明します。",
