@@ -29,7 +29,7 @@ TEMPLATES = THEMES_DIR / "default" / "templates"
 TRANSLATED = (
     "base.html", "macros/forms.html", "accounts/login.html", "portal/_parts.html", "portal/dashboard.html",
     "portal/bills.html", "registration/email.html", "registration/help.html", "pages/text.html",
-    "pages/faq.html", "mail/password_changed.txt",
+    "pages/faq.html", "mail/password_changed.txt", "mail/welcome.txt",
 )
 LANGUAGES = ("en", "easy")
 JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff01-\uff5e、。「」]")

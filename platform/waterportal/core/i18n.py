@@ -152,6 +152,13 @@ def format_ymd(value: dt.date | None) -> str:
     return value.strftime("%Y/%m/%d")
 
 
+def format_day(value: dt.date) -> str:
+    """A day with its weekday: 2026年12月24日(木) in Japanese and やさしい日本語, Thu, Dec 24, 2026."""
+    if current_language() == "en":
+        return format_date(value, "EEE, MMM d, y", locale="en")
+    return format_date(value, "y年M月d日(E)", locale="ja")
+
+
 def format_month(billing_month: str) -> str:
     """``"2024-09"``: 2024年09月 (the manual's style), 2024年9月 in easy Japanese, September 2024."""
     year, month = billing_month.split("-")
@@ -171,12 +178,12 @@ def format_number(value: int | float | None) -> str:
 def install_i18n(app: Flask, offered: Callable[[], Sequence[str]], japanese_only: Sequence[str] = ()) -> None:
     """Flask-Babel with our domain, ``offered()`` giving the current city's languages, the
     blueprints that stay Japanese whatever the cookie (the consoles), and the
-    template globals and filters every citizen page uses (``language``, ``languages``,
-    ``html_lang``, ``ymd``, ``month_text``, ``number``)."""
+    template globals and filters every citizen page and mail uses (``language``, ``languages``,
+    ``html_lang``, ``ymd``, ``day_text``, ``month_text``, ``number``)."""
     LanguageBabel(app, locale_selector=_locale_selector)
     app.extensions["waterportal_languages"] = offered
     app.extensions["waterportal_japanese_only"] = frozenset(japanese_only)
-    app.jinja_env.filters.update(ymd=format_ymd, month_text=format_month, number=format_number)
+    app.jinja_env.filters.update(ymd=format_ymd, day_text=format_day, month_text=format_month, number=format_number)
 
     @app.context_processor
     def language_globals() -> dict:

@@ -253,3 +253,24 @@ def test_a_language_chosen_before_login_becomes_the_members(app, client, nayoro,
     with app.app_context(), tenant_context(nayoro):
         assert db.session.scalar(select(Member.language).where(Member.id == member_id)) == "easy"
     assert "こんかいの りょうきん" in client.get("/mypage").get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("cookie", "subject", "date"), [
+    ("en", "Your registration is complete", "from Thu, Nov 19, 2026."),
+    ("easy", "かいいん とうろくが おわりました", "2026年11月19日(木)から 見る"),
+    (None, "会員登録完了のお知らせ", "2026年11月19日(木)からです。"),
+])
+def test_welcome_mail_in_the_language_registered_in(app, nayoro, make_contract, cookie, subject, date):
+    from waterportal.accounts.registration.services import register_member
+    from waterportal.mail.models import OutboxMessage
+
+    contract_id = make_contract(nayoro)
+    headers = {"Cookie": f"lang={cookie}"} if cookie else {}
+    with app.test_request_context("/", headers=headers), tenant_context(nayoro):
+        member = register_member(nayoro, email="new@example.jp", nickname="新", password="Passw0rd!x-long",
+                                 contract_id=contract_id, relationship="self", payment_method="none")
+        mail = db.session.scalar(select(OutboxMessage).where(OutboxMessage.kind == "welcome"))
+        assert mail.subject == subject
+        assert date in mail.body.replace("\n", " "), mail.body
+        assert member.language == (cookie or "ja")
+        db.session.rollback()

@@ -202,7 +202,7 @@ def register_member(
     link_contract(tenant, member.id, contract.id)
     if welcome:
         queue_mail(
-            tenant, email, "welcome", member=member, visible_from=format_date_ja(visible_from),
+            tenant, email, "welcome", member=member, visible_from=visible_from,
             login_id=member.login_id, customer_number=contract.customer_number,
         )
     audit.record(
