@@ -149,14 +149,14 @@ def bill_pdf(tenant: TenantContext, contract: Contract, bill: Bill, *, issued_on
     story.append(_grid(readings, [label, width - label]))
     story.append(Spacer(1, 5 * mm))
     story.append(_text("ご請求金額", _style(12)))
-    status = f"納付済({_ymd(bill.paid_on)})" if bill.paid_on else "未納"
     story.append(_grid([
         ["水道料金", _yen(bill.water_charge)],
         ["下水道使用料", _yen(bill.sewer_charge)],
         ["うち消費税等", _yen(bill.tax)],
         ["ご請求金額(税込)", _yen(bill.total)],
         ["納期限", _ymd(bill.due_date)],
-        ["納付状況", status],
+        # No 納付状況: the document is issued once, before it is paid (the bill page and the
+        # 収納済証明書 show the payment; a payment must not make a 訂正 version).
     ], [label, width - label], size=11))
     if facts:
         story += [Spacer(1, 5 * mm), _text("適格請求書の記載事項", _style(12)),

@@ -3,9 +3,10 @@
 The bills import records one ``bill_pdfs`` job in its transaction (:func:`record_bill_issue`);
 the outbox worker claims it like a mail job (``FOR UPDATE SKIP LOCKED``, :mod:`waterportal.mail.jobs`)
 and :func:`issue_pending` draws the PDF of every bill of the city whose current content has no
-issued version yet: a new bill gets version 1; a bill the import changed (its ``updated_at``
-moved) gets the next version, and the versions before it get ``superseded_at`` (訂正前) but
-stay downloadable. Each version keeps its bytes, SHA-256, size and 発行日; every download
+issued version yet: a new bill gets version 1; a bill the import corrected (its ``updated_at``
+moved and its document would read differently) gets the next version, and the versions before
+it get ``superseded_at`` (訂正前) but stay downloadable; a change the document does not show
+(a payment) only marks the current version as matching the row. Each version keeps its bytes, SHA-256, size and 発行日; every download
 serves those bytes. A job issues at most :data:`BATCH` documents and records the next job
 when more are waiting, so one large import never holds a worker in one long transaction.
 Jobs of this kind queue no mail (their ``queued`` count stays 0).
@@ -74,12 +75,38 @@ def issue_bill(tenant: TenantContext, bill: Bill, contract: Contract, now: dt.da
     return document
 
 
+def _unchanged(tenant: TenantContext, bill: Bill, contract: Contract) -> BillDocument | None:
+    """The bill's current version when the row changed but its document would not (the
+    import recorded a payment, say): drawn again as that version was, the bytes are the same.
+
+    The document is the invoice as issued, so a payment is no correction (訂正): it shows on
+    the bill page and in the 収納済証明書, not as a new version of the invoice."""
+    latest = db.session.scalar(select(BillDocument)
+                               .where(BillDocument.tenant_id == tenant.id, BillDocument.bill_id == bill.id,
+                                      BillDocument.superseded_at.is_(None))
+                               .order_by(BillDocument.version.desc()).limit(1))
+    if latest is None:
+        return None
+    again = bill_pdf(tenant, contract, bill, issued_on=latest.issued_on, version=latest.version)
+    return latest if hashlib.sha256(again).hexdigest() == latest.sha256 else None
+
+
 def issue_pending(tenant: TenantContext, now: dt.datetime, limit: int = BATCH) -> tuple[int, bool]:
-    """Issue up to ``limit`` documents of ``tenant``; return (issued, more waiting)."""
+    """Issue up to ``limit`` documents of ``tenant``; return (issued, more waiting).
+
+    A bill whose row changed without changing its document keeps its version (now marked
+    as matching the row) instead of a new one."""
     rows = _pending(tenant, limit + 1)
+    issued = 0
     for bill, contract in rows[:limit]:
+        current = _unchanged(tenant, bill, contract)
+        if current is not None:
+            current.source_updated_at = bill.updated_at
+            continue
         issue_bill(tenant, bill, contract, now)
-    return min(len(rows), limit), len(rows) > limit
+        issued += 1
+    db.session.flush()
+    return issued, len(rows) > limit
 
 
 @expander(KIND)

@@ -133,6 +133,23 @@ def test_a_corrected_bill_is_a_new_version_and_the_old_stays_as_issued(client, n
     assert "訂正前" in html and old.sha256 in html and new.sha256 in html
 
 
+def test_a_payment_is_no_correction(client, nayoro, customer, login, clock, bill_ids, app):
+    """The import recording a payment changes the bill row, not its invoice: no new version."""
+    rows = history_rows(NAYORO_NO, 1, newest="2026-10")
+    customer(nayoro, [NAYORO_NO], bills=rows)
+    login(client, nayoro)
+    bill_id = bill_ids(nayoro, NAYORO_NO)["2026-10"]
+    original = client.get(f"/mypage/bills/{bill_id}/pdf").data
+    assert not rows[0]["paid_on"]
+    clock.shift(minutes=60 * 24)
+    assert reimport(app, nayoro, [{**rows[0], "paid_on": "2026-10-27"}]) == 0
+    (document,) = documents(app, nayoro)
+    assert document.version == 1 and document.superseded_at is None
+    assert reimport(app, nayoro, [{**rows[0], "paid_on": "2026-10-27"}]) == 0  # and settled: nothing pending
+    login(client, nayoro)
+    assert client.get(f"/mypage/bills/{bill_id}/pdf").data == original
+
+
 def test_the_recipient_is_the_holder_billed_not_the_current_one(client, nayoro, customer, login, clock, bill_ids, app):
     row = {**history_rows(NAYORO_NO, 1, newest="2026-10")[0], "holder_name": "株式会社 名寄製作所"}
     customer(nayoro, [NAYORO_NO])
