@@ -33,6 +33,14 @@ def cycle_words(contract) -> str:
     return CYCLE_WORDS[contract_cycle(current_tenant().settings, contract)]
 
 
+def _bill_of(page, bill_id: int):
+    """(bill, contract) of one of the member's contracts, or 404 (also while data is not visible yet)."""
+    found = queries.member_bill(page.member.id, bill_id) if page.visible_from is None else None
+    if found is None:
+        abort(404)
+    return found
+
+
 def _issue(page, contract, month_from: str, month_to: str):
     certificate = certificates.issue_certificate(page.tenant, page.member.id, contract, month_from, month_to,
                                                  utcnow_naive(), client_address())
@@ -45,10 +53,7 @@ def _issue(page, contract, month_from: str, month_to: str):
 def bill_certificate(bill_id: int):
     """The 収納済証明書 of one paid bill: issued on the first request, the same file afterwards."""
     page = member_page()
-    found = queries.member_bill(page.member.id, bill_id) if page.visible_from is None else None
-    if found is None:
-        abort(404)
-    bill, contract = found
+    bill, contract = _bill_of(page, bill_id)
     if bill.paid_on is None:
         abort(409)
     return _issue(page, contract, bill.billing_month, bill.billing_month)
@@ -94,10 +99,10 @@ def certificate(certificate_id: int):
 def _open_bill(bill_id: int):
     """The member's unpaid bill and its contract, or 404 (a paid bill has nothing to pay)."""
     page = member_page()
-    found = queries.member_bill(page.member.id, bill_id) if page.visible_from is None else None
-    if found is None or found[0].paid_on is not None:
+    bill, contract = _bill_of(page, bill_id)
+    if bill.paid_on is not None:
         abort(404)
-    return page, found[0], found[1]
+    return page, bill, contract
 
 
 @portal.get("/bills/<int:bill_id>/slip")
