@@ -22,6 +22,7 @@ from waterportal.accounts.registration.blueprint import registration
 from waterportal.admin.blueprint import admin
 from waterportal.admin.cli import staff_cli
 from waterportal.admin.procedures_cli import procedures_cli
+from waterportal.billing.blueprint import simulator
 from waterportal.billing.queries import latest_billing_month
 from waterportal.core.auth import secret_box
 from waterportal.core.database import RetryBusyReads, configure_engine
@@ -144,6 +145,7 @@ VIEW_MODULES = (
     "waterportal.mypage.account.views",  # profile
     "waterportal.mypage.account.contract_views",  # profile
     "waterportal.inquiries.views",  # inquiry
+    "waterportal.billing.simulator_views",  # simulator: 料金シミュレーション
     "waterportal.procedures.views",  # procedures
     "waterportal.procedures.bank_views",  # procedures
     "waterportal.admin.views",  # admin
@@ -177,6 +179,7 @@ def register_blueprints(app: Flask) -> None:
         importlib.import_module(module)
     for blueprint in (
         health, theme_assets, pages, accounts, registration, admin, portal, profile, inquiry, procedures, vendor,
+        simulator,
     ):
         app.register_blueprint(blueprint)
 

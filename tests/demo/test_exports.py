@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from waterportal.billing import slip
 from waterportal.billing.models import Bill
+from waterportal.billing.tariff import estimate
 from waterportal.contracts.models import Contract
 from waterportal.core.text import is_katakana
 from waterportal.core.time import is_business_day
@@ -26,7 +27,6 @@ from waterportal.demo.exports import (
     generate_city,
     included_tax,
     month_index,
-    with_tax,
     write_city,
 )
 from waterportal.demo.members import DEMO_MEMBERS
@@ -143,13 +143,13 @@ def test_kanazawa_export_is_bimonthly_over_two_years(kanazawa):
     check_bill_arithmetic(export.bills)
 
 
-def test_tariffs_are_basic_plus_tiers_with_tax_included():
-    # 名寄市 13 mm, 20 m³ in one month: 1,320 + 10 x 150 + 10 x 200 = 4,820 yen before tax.
-    assert NAYORO.water.charge(13, 20) == 4_820
-    assert with_tax(4_820) == 5_302
+def test_tariffs_are_the_citys_tariff_with_tax_included(nayoro, kanazawa):
+    # 名寄市 13 mm, 20 m³ in one month: 1,320 + 10 x 150 + 10 x 200 = 4,820 yen before tax, 5,302 with it.
+    charge = estimate(nayoro.settings["tariff"], 13, 20)
+    assert (charge.charges[0].before_tax, charge.water) == (4_820, 5_302)
     # 金沢市 13 mm, 28 m³ over two months: tiers twice as wide: 2 x 600 + 20 x 60 + 8 x 150.
-    assert KANAZAWA.water.charge(13, 28, months=2) == 3_600
-    assert KANAZAWA.sewer.charge(13, 0, months=2) == 1_000
+    assert estimate(kanazawa.settings["tariff"], 13, 28, months=2).charges[0].before_tax == 3_600
+    assert estimate(kanazawa.settings["tariff"], 13, 0, months=2).charges[1].before_tax == 1_000
     assert included_tax(11_000) == 1_000
 
 

@@ -17,14 +17,9 @@ from wtforms.validators import (
 )
 
 from waterportal.admin.models import ROLES
-from waterportal.core.forms import ConsoleForm
+from waterportal.core.forms import ConsoleForm, labelled_choices
 
-try:  # WTForms 3.3 deprecates (value, label) tuples in favour of SelectChoice
-    from wtforms.fields.choices import SelectChoice
-
-    ROLE_CHOICES = [SelectChoice(value, label) for value, label in ROLES.items()]
-except ImportError:  # pragma: no cover - WTForms < 3.3
-    ROLE_CHOICES = list(ROLES.items())
+ROLE_CHOICES = labelled_choices(ROLES)
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 

@@ -8,19 +8,10 @@ from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import AnyOf, Length, Optional, StopValidation, ValidationError
 
 from waterportal.admin.forms import Required
-from waterportal.core.forms import ConsoleForm
+from waterportal.core.forms import ConsoleForm, labelled_choices
 from waterportal.core.text import digits_only
 from waterportal.procedures.kinds import ordered
 from waterportal.procedures.models import OPEN_STATUSES, STATUS_LABELS, STATUS_RETURNED
-
-try:  # WTForms 3.3 deprecates (value, label) tuples in favour of SelectChoice
-    from wtforms.fields.choices import SelectChoice
-
-    def _choices(pairs: list[tuple[str, str]]) -> list:
-        return [SelectChoice(value, label) for value, label in pairs]
-except ImportError:  # pragma: no cover - WTForms < 3.3
-    def _choices(pairs: list[tuple[str, str]]) -> list:
-        return pairs
 
 DATE_MESSAGE = "日付は 2026-04-01 の形式で入力してください。"
 ASSIGNEE_FILTERS = {"": "すべて", "me": "自分が担当", "none": "担当者が未定"}
@@ -30,7 +21,7 @@ MESSAGE_MAX = 2000
 def kind_choices(with_all: bool = True) -> list:
     """``(kind, label)`` of every procedure the platform knows, in menu order (a city's
     disabled kinds included: their past requests stay in the queue)."""
-    return _choices(([("", "すべて")] if with_all else []) + [(kind.key, kind.label) for kind in ordered()])
+    return labelled_choices(([("", "すべて")] if with_all else []) + [(kind.key, kind.label) for kind in ordered()])
 
 
 def _known_kind(_form, field) -> None:
@@ -85,12 +76,12 @@ class ProcedureFilterForm(_DateRange, ConsoleForm):
         self.kind.choices = kind_choices()
 
     kind = SelectField("種類", default="", validate_choice=False, validators=[Optional(), _known_kind])
-    status = SelectField("状態", choices=_choices([("open", "未完了(" + "・".join(STATUS_LABELS[s] for s in OPEN_STATUSES) + ")"),
+    status = SelectField("状態", choices=labelled_choices([("open", "未完了(" + "・".join(STATUS_LABELS[s] for s in OPEN_STATUSES) + ")"),
                                                    ("", "すべて"),
                                                    *STATUS_LABELS.items()]),
                          default="open", validate_choice=False,
                          validators=[Optional(), AnyOf(["open", *STATUS_LABELS], message="状態を選択してください。")])
-    assignee = SelectField("担当者", choices=_choices(list(ASSIGNEE_FILTERS.items())), default="", validate_choice=False,
+    assignee = SelectField("担当者", choices=labelled_choices(list(ASSIGNEE_FILTERS.items())), default="", validate_choice=False,
                            validators=[Optional(), AnyOf(list(ASSIGNEE_FILTERS), message="担当者を選択してください。")])
     date_from = StringField("受付日(開始)", validators=[Optional()])
     date_to = StringField("受付日(終了)", validators=[Optional()])
@@ -105,7 +96,7 @@ class ProcedureFilterForm(_DateRange, ConsoleForm):
 class StatusChangeForm(ConsoleForm):
     """状態の変更: the new status and the message the citizen reads (required for 差戻し)."""
 
-    status = SelectField("新しい状態", choices=_choices(list(STATUS_LABELS.items())), validate_choice=False,
+    status = SelectField("新しい状態", choices=labelled_choices(list(STATUS_LABELS.items())), validate_choice=False,
                          validators=[Required("新しい状態を選択してください。"),
                                      AnyOf(list(STATUS_LABELS), message="新しい状態を選択してください。")])
     message = TextAreaField("お客さまへのメッセージ", validators=[
@@ -131,7 +122,7 @@ class ExportForm(_DateRange, ConsoleForm):
         self.kind.choices = kind_choices(with_all=False)
 
     kind = SelectField("種類", validate_choice=False, validators=[Required("種類を選択してください。"), _known_kind])
-    again = SelectField("出力する申請", choices=_choices([("new", "まだ出力していない申請"),
+    again = SelectField("出力する申請", choices=labelled_choices([("new", "まだ出力していない申請"),
                                                          ("again", "期間内の申請をもう一度(出力済みを含む)")]),
                         default="new", validate_choice=False,
                         validators=[AnyOf(["new", "again"], message="出力する申請を選択してください。")])

@@ -10,6 +10,7 @@ typed is kept.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from flask_wtf import FlaskForm
@@ -34,3 +35,19 @@ class CitizenForm(FlaskForm):
 class ConsoleForm(CitizenForm):
     """Base of every console form: control characters are dropped from every field, as in
     the citizens' forms (core.forms)."""
+
+
+
+def _pairs(choices: Mapping[str, str] | Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    return list(choices.items()) if isinstance(choices, Mapping) else list(choices)
+
+
+try:  # WTForms 3.3 deprecates (value, label) tuples in favour of SelectChoice
+    from wtforms.fields.choices import SelectChoice
+
+    def labelled_choices(choices: Mapping[str, str] | Iterable[tuple[str, str]]) -> list:
+        """``{value: label}`` (or ``(value, label)`` pairs) as the choices of a select or radio field."""
+        return [SelectChoice(value, label) for value, label in _pairs(choices)]
+except ImportError:  # pragma: no cover - WTForms < 3.3
+    def labelled_choices(choices: Mapping[str, str] | Iterable[tuple[str, str]]) -> list:
+        return _pairs(choices)

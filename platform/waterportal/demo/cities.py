@@ -1,38 +1,14 @@
-"""What the demo generator knows about each demo city: tariffs, addresses, phones, numbering.
+"""What the demo generator knows about each demo city: addresses, phones, numbering.
 
-The tariffs are shaped like Japanese municipal ones (basic charge by 口径 plus a tiered
-volume charge; sewer basic plus tiers; prices per month before the 10% consumption tax)
-but are demo values, not the cities' real ordinances.
+The charges come from the city's ``[tariff]`` in tenant.toml (billing/tariff.py, the
+料金シミュレーション's own arithmetic); the demo cities' tariffs are examples, not their
+real ordinances.
 """
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-
-
-@dataclass(frozen=True)
-class Tariff:
-    """A monthly tariff: ``basic`` yen by 口径 (mm) and ``tiers`` of (upper m³ or None, yen/m³)."""
-
-    basic: Mapping[int, int]
-    tiers: tuple[tuple[int | None, int], ...]
-
-    def charge(self, diameter_mm: int, usage_m3: int, months: int = 1) -> int:
-        """Yen before tax for ``usage_m3`` over ``months``; basic and tier widths scale with months.
-
-        That is how bimonthly cities bill: two months' basic charge, each tier twice as wide.
-        """
-        yen = self.basic[diameter_mm] * months
-        lower = 0
-        for upper, price in self.tiers:
-            ceiling = usage_m3 if upper is None else min(usage_m3, upper * months)
-            if ceiling > lower:
-                yen += (ceiling - lower) * price
-            if upper is None or usage_m3 <= upper * months:
-                break
-            lower = upper * months
-        return yen
 
 
 @dataclass(frozen=True)
@@ -71,8 +47,6 @@ class CityProfile:
     slug: str
     encoding: str
     halfwidth_kana: bool
-    water: Tariff
-    sewer: Tariff
     season_amplitude: float
     phone: Callable[[random.Random], str]
     address: Callable[[random.Random], tuple[str, bool]]
@@ -143,8 +117,6 @@ NAYORO = CityProfile(
     slug="nayoro",
     encoding="utf-8",
     halfwidth_kana=False,
-    water=Tariff({13: 1_320, 20: 2_090, 25: 3_190}, ((10, 150), (20, 200), (50, 250), (None, 300))),
-    sewer=Tariff({13: 1_100, 20: 1_100, 25: 1_100}, ((10, 130), (20, 170), (50, 210), (None, 250))),
     season_amplitude=0.14,
     phone=_nayoro_phone,
     address=_nayoro_address,
@@ -198,8 +170,6 @@ KANAZAWA = CityProfile(
     slug="kanazawa",
     encoding="cp932",
     halfwidth_kana=True,
-    water=Tariff({13: 600, 20: 1_050, 25: 1_600}, ((10, 60), (20, 150), (30, 190), (None, 240))),
-    sewer=Tariff({13: 500, 20: 500, 25: 500}, ((10, 60), (20, 130), (30, 160), (None, 200))),
     season_amplitude=0.10,
     phone=_kanazawa_phone,
     address=_kanazawa_address,

@@ -21,6 +21,7 @@ from typing import Any
 import jaconv
 
 from waterportal.billing.slip import AMOUNT_MAX, make_barcode
+from waterportal.billing.tariff import estimate
 from waterportal.core.time import closure_days, is_business_day
 from waterportal.demo.cities import GIVEN_NAMES, SURNAMES, CityProfile, Household
 from waterportal.demo.documents import issuer, write_documents
@@ -73,11 +74,6 @@ def month_index(year: int, month: int) -> int:
 def from_index(index: int) -> tuple[int, int]:
     """Inverse of :func:`month_index`."""
     return index // 12, index % 12 + 1
-
-
-def with_tax(yen: int) -> int:
-    """Add the 10% consumption tax, rounding down (切り捨て) as the cities do."""
-    return yen * 11 // 10
 
 
 def included_tax(total: int) -> int:
@@ -204,9 +200,9 @@ def household_bills(
         read_on = _reading_date(household, year, month, closure)
         previous_read_on = _reading_date(household, *from_index(index - step), closure)
         due = _due_date(year, month, closure)
-        water = with_tax(profile.water.charge(household.meter_diameter_mm, usage, step))
-        sewer = with_tax(profile.sewer.charge(household.meter_diameter_mm, usage, step)) if household.has_sewer else 0
-        total = water + sewer
+        # The city's [tariff], as the 料金シミュレーション computes it (billing/tariff.py).
+        charge = estimate(settings["tariff"], household.meter_diameter_mm, usage, step, sewer=household.has_sewer)
+        water, sewer, total = charge.water, charge.sewer, charge.total
         pay_rng = _rng(seed, profile.slug, "pay", household.customer_number, index)
         paid = _paid_on(household, read_on, due, today, pay_rng)
         rows.append({

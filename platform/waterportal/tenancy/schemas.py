@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates, validates_schema
+from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate, validates, validates_schema
 
 from waterportal.core.auth.passwords import FLOOR_MIN_LENGTH, MAX_LENGTH, MAX_LENGTH_AT_LEAST
 from waterportal.core.exceptions import SettingsInvalid
@@ -379,6 +379,78 @@ class ProceduresSchema(Section):
             raise ValidationError("同じ名前の減免の種類が重複しています")
 
 
+class BasicChargeSchema(Section):
+    """One 口径's basic charge per month (yen before tax): water and sewer."""
+
+    diameter_mm = fields.Integer(required=True, validate=validate.Range(10, 300))
+    water = fields.Integer(required=True, validate=validate.Range(0, 1_000_000))
+    sewer = fields.Integer(load_default=0, validate=validate.Range(0, 1_000_000))
+
+
+class TierSchema(Section):
+    """A volume tier: m³ above ``over`` up to ``upto`` (empty: no limit), yen per m³ before tax."""
+
+    over = fields.Integer(required=True, validate=validate.Range(0, 100_000))
+    upto = fields.Integer(validate=validate.Range(1, 100_000))  # left out on the last tier: TOML has no null
+    price = fields.Integer(required=True, validate=validate.Range(0, 100_000))
+
+    @pre_load
+    def _blank_is_open(self, data: Any, **_: Any) -> Any:
+        """The console sends an empty ``upto`` for the last, open tier: the key is left out."""
+        if isinstance(data, dict) and "upto" in data and (data["upto"] is None or str(data["upto"]).strip() == ""):
+            return {k: v for k, v in data.items() if k != "upto"}
+        return data
+
+
+def _tier_problems(tiers: list[dict[str, Any]]) -> list[str]:
+    """Tiers must start at 0, follow each other without a gap or overlap, rise, and end open."""
+    problems = []
+    expected = 0
+    for number, tier in enumerate(tiers, start=1):
+        over, upto = tier.get("over"), tier.get("upto")
+        if over != expected:
+            problems.append(f"{number}段目の下限(over)は{expected}m³にしてください(段の間に隙間や重なりがあります)")
+        if upto is not None and over is not None and upto <= over:
+            problems.append(f"{number}段目の上限(upto)は下限より大きくしてください")
+        if upto is None and number < len(tiers):
+            problems.append(f"上限のない段は最後の段だけにしてください({number}段目)")
+        expected = upto if upto is not None else expected
+    if tiers and tiers[-1].get("upto") is not None:
+        problems.append("最後の段は上限(upto)を空にしてください")
+    return problems
+
+
+class TariffSchema(Section):
+    """料金表 (料金シミュレーション and the demo bills; docs/tenant-config.md): basic charges by
+    口径, water and sewer tiers, the tax rate, the rounding of each tax-inclusive charge and the
+    rule for a two-month period (billing/tariff.py)."""
+
+    basic = fields.List(fields.Nested(BasicChargeSchema), required=True, validate=validate.Length(1, 20))
+    water_tiers = fields.List(fields.Nested(TierSchema), required=True, validate=validate.Length(1, 12))
+    sewer_tiers = fields.List(fields.Nested(TierSchema), required=True, validate=validate.Length(1, 12))
+    tax_rate = fields.Integer(load_default=10, validate=validate.Range(0, 30))
+    rounding = fields.String(load_default="floor", validate=validate.OneOf(list(ROUNDINGS)))
+    rounding_unit = fields.Integer(load_default=1, validate=validate.OneOf([1, 10]))
+    bimonthly = fields.String(load_default="double", validate=validate.OneOf(["double", "split"]))
+    note = fields.String(load_default="", validate=validate.Length(0, 1000))
+
+    @validates("basic")
+    def _one_per_diameter(self, value: list[dict[str, Any]], **_: Any) -> None:
+        sizes = [row.get("diameter_mm") for row in value if isinstance(row, dict)]
+        if len(set(sizes)) != len(sizes):
+            raise ValidationError("同じ口径の基本料金が重複しています")
+
+    @validates("water_tiers")
+    def _water_tiers(self, value: list[dict[str, Any]], **_: Any) -> None:
+        if problems := _tier_problems(value):
+            raise ValidationError(problems)
+
+    @validates("sewer_tiers")
+    def _sewer_tiers(self, value: list[dict[str, Any]], **_: Any) -> None:
+        if problems := _tier_problems(value):
+            raise ValidationError(problems)
+
+
 class TenantDefinitionSchema(Section):
     """The whole of ``tenant.toml``."""
 
@@ -405,6 +477,7 @@ class TenantDefinitionSchema(Section):
     notices = fields.Nested(NoticesSchema, load_default=lambda: NoticesSchema().load({}))
     admin = fields.Nested(AdminSchema, load_default=lambda: AdminSchema().load({}))
     procedures = fields.Nested(ProceduresSchema, load_default=lambda: ProceduresSchema().load({}))
+    tariff = fields.Nested(TariffSchema, load_default=None, allow_none=True)  # none: no 料金シミュレーション
 
     @validates("timezone")
     def _tz(self, value: str, **_: Any) -> None:
@@ -483,6 +556,9 @@ CITY_OWNED: dict[str, tuple[str, ...]] = {
     "admin": ("require_totp", "session_idle_minutes"),
     "procedures": (
         "enabled", "lead_business_days", "horizon_days", "notes", "reduction_kinds", "daily_summary",
+    ),
+    "tariff": (
+        "basic", "water_tiers", "sewer_tiers", "tax_rate", "rounding", "rounding_unit", "bimonthly", "note",
     ),
 }
 # Sections a city may switch off entirely (``None``): no service hours = always open.

@@ -9,17 +9,8 @@ from wtforms.validators import AnyOf, Length, StopValidation, ValidationError
 
 from waterportal.admin.forms import Required
 from waterportal.admin.members.services import SEARCH_KINDS, search_term
-from waterportal.core.forms import ConsoleForm
+from waterportal.core.forms import ConsoleForm, labelled_choices
 from waterportal.core.text import is_katakana
-
-try:  # WTForms 3.3 deprecates (value, label) tuples in favour of SelectChoice
-    from wtforms.fields.choices import SelectChoice
-
-    def _choices(mapping: dict[str, str]) -> list:
-        return [SelectChoice(value, label) for value, label in mapping.items()]
-except ImportError:  # pragma: no cover - WTForms < 3.3
-    def _choices(mapping: dict[str, str]) -> list:
-        return list(mapping.items())
 
 IMPORT_KINDS = {
     "contracts": "契約(contracts.csv)",
@@ -35,7 +26,7 @@ class MemberSearchForm(ConsoleForm):
     class Meta:
         csrf = False
 
-    kind = SelectField("検索項目", choices=_choices(SEARCH_KINDS), default="customer_number",
+    kind = SelectField("検索項目", choices=labelled_choices(SEARCH_KINDS), default="customer_number",
                        validate_choice=False, validators=[AnyOf(list(SEARCH_KINDS), message="検索項目を選択してください。")])
     q = StringField("検索する値", validators=[Required("検索する値を入力してください。"),
                                           Length(max=254, message="254文字以内で入力してください。")])
@@ -64,7 +55,7 @@ def _filename_ok(name: str, allowed: tuple[str, ...]) -> bool:
 class ImportUploadForm(ConsoleForm):
     """取り込み: the kind of export and its file (size and content checked in admin.uploads)."""
 
-    kind = RadioField("取り込むデータ", choices=_choices(IMPORT_KINDS), validate_choice=False, validators=[
+    kind = RadioField("取り込むデータ", choices=labelled_choices(IMPORT_KINDS), validate_choice=False, validators=[
         Required("取り込むデータを選択してください。"), AnyOf(list(IMPORT_KINDS), message="取り込むデータを選択してください。"),
     ])
     file = FileField("ファイル")
@@ -85,5 +76,5 @@ class InquiryFilterForm(ConsoleForm):
     class Meta:
         csrf = False
 
-    status = SelectField("状態", choices=_choices(INQUIRY_FILTERS), default="", validate_choice=False,
+    status = SelectField("状態", choices=labelled_choices(INQUIRY_FILTERS), default="", validate_choice=False,
                          validators=[AnyOf(list(INQUIRY_FILTERS), message="状態を選択してください。")])

@@ -42,12 +42,15 @@ GROUPS: dict[str, Group] = {g.slug: g for g in (
           "お知らせの「New」表示の日数と、管理画面のセキュリティ設定です。"),
     Group("procedures", "各種お手続き", (("procedures", CITY_OWNED["procedures"]),),
           "市民がポータルから申し込める手続きと、希望日の受付期間・案内文です。"),
+    Group("tariff", "料金表", (("tariff", CITY_OWNED["tariff"]),),
+          "料金シミュレーションに使う料金表です(1か月あたり・税抜)。段は「下限を超え上限まで」で、"
+          "1段目の下限は0、次の段の下限は前の段の上限、最後の段は上限を空欄にします。"),
 )}
 
 SECTION_TITLES = {
     "service_hours": "利用時間", "calendar": "休業日", "password_policy": "パスワードの条件",
     "registration": "会員登録", "texts": "文章", "contact": "お問い合わせ", "branding": "デザイン",
-    "notices": "お知らせ", "admin": "管理画面", "procedures": "各種お手続き",
+    "notices": "お知らせ", "admin": "管理画面", "procedures": "各種お手続き", "tariff": "料金表",
 }
 
 LABELS = {
@@ -99,6 +102,20 @@ LABELS = {
     "procedures.reduction_kinds.name": "種類の名前",
     "procedures.reduction_kinds.note": "申請画面の案内(対象となる方・添付する書類)",
     "procedures.daily_summary": "受付状況の日次まとめを問い合わせ先アドレスへ送る",
+    "tariff.basic": "口径別の基本料金(1か月・税抜)",
+    "tariff.basic.diameter_mm": "口径(mm)",
+    "tariff.basic.water": "水道 基本料金(円)",
+    "tariff.basic.sewer": "下水道 基本使用料(円)",
+    "tariff.water_tiers": "水道 従量料金(1m³あたり・税抜)",
+    "tariff.sewer_tiers": "下水道 従量使用料(1m³あたり・税抜)",
+    "tariff.water_tiers.over": "下限(m³を超え)", "tariff.sewer_tiers.over": "下限(m³を超え)",
+    "tariff.water_tiers.upto": "上限(m³まで)", "tariff.sewer_tiers.upto": "上限(m³まで)",
+    "tariff.water_tiers.price": "単価(円/m³)", "tariff.sewer_tiers.price": "単価(円/m³)",
+    "tariff.tax_rate": "消費税率(%)",
+    "tariff.rounding": "税込額の端数処理",
+    "tariff.rounding_unit": "端数処理の単位(円)",
+    "tariff.bimonthly": "2か月分の計算方法",
+    "tariff.note": "料金シミュレーションの注記",
 }
 
 HINTS = {
@@ -119,6 +136,11 @@ HINTS = {
     "procedures.lead_business_days": "土日祝日と休業日は数えません",
     "procedures.notes.kind": "move_in などの手続きの記号",
     "procedures.reduction_kinds.name": "例: 生活保護世帯",
+    "tariff.rounding": "floor(切り捨て)、half_up(四捨五入)、ceil(切り上げ)のいずれか",
+    "tariff.rounding_unit": "1(1円未満を処理)または 10(10円未満を処理)",
+    "tariff.bimonthly": "double(基本料金2か月分・各段の水量を2倍)または split(使用水量を2か月に分けて各月で計算)",
+    "tariff.water_tiers.upto": "最後の段は空欄",
+    "tariff.sewer_tiers.upto": "最後の段は空欄",
 }
 
 # Widgets the schema type alone cannot choose.
@@ -131,6 +153,7 @@ WIDGETS = {
     "texts.faq.answer": "textarea",
     "procedures.notes.text": "textarea",
     "procedures.reduction_kinds.note": "textarea",
+    "tariff.note": "textarea",
     "branding.logo": "logo",
 }
 
