@@ -1,8 +1,9 @@
-"""The city's public information pages: about, privacy, terms, FAQ, contact windows."""
+"""The city's public information pages: about, privacy, terms, FAQ, contact windows, accessibility."""
 from __future__ import annotations
 
 from flask import abort
 
+from waterportal.notices.accessibility import STANDARD, TARGET_LEVEL, latest_check
 from waterportal.notices.blueprint import pages
 from waterportal.tenancy.context import current_tenant
 from waterportal.tenancy.templating import render_page
@@ -34,3 +35,11 @@ def faq():
 def contact():
     """お客さま窓口一覧."""
     return render_page("pages/contact.html", contact=current_tenant().settings["contact"])
+
+
+@pages.get("/accessibility")
+def accessibility():
+    """ウェブアクセシビリティ方針: target level, scope and the latest check's date and result."""
+    tenant = current_tenant()
+    return render_page("pages/accessibility.html", standard=STANDARD, level=TARGET_LEVEL,
+                       check=latest_check(tenant.slug), contact=tenant.settings["contact"])
