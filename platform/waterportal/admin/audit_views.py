@@ -56,6 +56,7 @@ ACTIONS = {
     "bill_document.downloaded": "会員の検針票・請求書(発行済みPDF)のダウンロード",
     "procedure.export": "お手続きの料金システムへの出力",
     "procedure.status_import": "料金システムからのお手続きの状態の取り込み",
+    "bill.payment_import": "収納結果の取り込み",
     "procedure.contract_linked": "使用開始の契約を会員に登録",
     "vendor.city_link": "ベンダー管理画面からのリンク発行",
     "vendor.login": "ベンダーのログイン",
@@ -84,6 +85,8 @@ ACTIONS = {
     "procedure.submitted": "各種お手続きの申請",
     "procedure.resubmitted": "各種お手続きの再提出",
     "procedure.debit_sheet_downloaded": "口座振替依頼書のダウンロード",
+    "payment_certificate.issued": "収納済証明書の発行",
+    "payment_certificate.downloaded": "収納済証明書のダウンロード",
 }
 
 
