@@ -1,0 +1,229 @@
+"""axe-core on every citizen page (issue 13 §11): both demo cities, logged out and logged in,
+every language the city offers, at 360 and 1280 px, with the WCAG 2.1 A/AA rules: zero violations.
+
+The pages come from the app's URL map: every GET route outside the consoles, the theme files
+and the health check. A route with arguments needs an entry in ``ARGS`` (how to fill them) or
+in ``NOT_PAGES`` (what it answers instead of a page), so a new page cannot escape the scan:
+``test_every_citizen_route_is_known`` fails until it is added. Each distinct page (the URL the
+browser lands on) is scanned once per state, language and width.
+
+With ``AXE_RESULTS=1`` (CI) the run writes its date, pages, scans and violations to
+``docs/accessibility.json`` (read by the city's accessibility policy page,
+notices/accessibility.py) and ``docs/accessibility.md``; an ordinary run writes nothing.
+axe-core comes with ``axe-playwright-python`` (the test extra); nothing is downloaded at run time.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from tests.browser.members import PASSWORD, member_with_bills
+from tests.clock import without_libfaketime
+from waterportal.accounts.models import Member
+from waterportal.accounts.tokens import LOGIN_RECOVERY, PASSWORD_RESET, make_token
+from waterportal.billing.models import Bill
+from waterportal.contracts.models import MemberContract
+from waterportal.core.paths import REPO_ROOT
+from waterportal.extensions import db
+from waterportal.notices.accessibility import RESULTS_FILE
+from waterportal.procedures.models import ProcedureRequest
+from waterportal.tenancy.context import tenant_context
+from waterportal.tenancy.registry import get_registry
+
+CITIES = ("nayoro", "kanazawa")
+WIDTHS = (360, 1280)
+TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+NOT_CITIZEN = ("/admin", "/vendor", "/healthz", "/_", "/favicon.ico", "/apple-touch-icon.png", "/icon-",
+               "/manifest.webmanifest")
+# Routes that answer something other than a page (a file, JSON, a redirect to a payment provider).
+NOT_PAGES = {
+    "/": "a redirect to /login or /mypage",
+    "/mypage/bill-documents/<int:issued_id>": "the issued bill's PDF",
+    "/mypage/bills/<int:bill_id>/barcode.svg": "the slip's barcode image",
+    "/mypage/bills/<int:bill_id>/pay": "a redirect to the payment provider",
+    "/mypage/bills/<int:bill_id>/pdf": "the bill's PDF",
+    "/mypage/bills/<int:bill_id>/slip.pdf": "the slip's PDF",
+    "/mypage/certificates/<int:certificate_id>": "the certificate's PDF",
+    "/mypage/documents/<int:document_id>": "a document's PDF",
+    "/procedures/<receipt_number>/debit.pdf": "the 口座振替依頼書 PDF",
+    "/procedures/<receipt_number>/files/<int:attachment_id>": "an attachment download",
+    "/procedures/banks": "JSON for the bank search",
+    "/procedures/banks/branches": "JSON for the branch search",
+}
+# How to fill each argument of a page route, from the member's own data (``own`` below).
+ARGS = {
+    "/mypage/bills/<int:bill_id>": lambda own: [f"/mypage/bills/{own['bill_id']}"],
+    "/mypage/bills/<int:bill_id>/slip": lambda own: [f"/mypage/bills/{own['bill_id']}/slip"],
+    "/mypage/contracts/<int(max=2147483647):link_id>/label": lambda own: [f"/mypage/contracts/{own['link_id']}/label"],
+    "/mypage/contracts/<int(max=2147483647):link_id>/remove": lambda own: [f"/mypage/contracts/{own['link_id']}/remove"],
+    "/pages/<name>": lambda own: ["/pages/about", "/pages/privacy", "/pages/terms"],
+    "/procedures/<receipt_number>": lambda own: [f"/procedures/{own['receipt_number']}"],
+    "/procedures/new/<kind>": lambda own: [f"/procedures/new/{kind}" for kind in own["kinds"]],
+    "/login/unlock/<token>": lambda own: ["/login/unlock/not-a-valid-token"],
+    "/password/reset/<token>": lambda own: [f"/password/reset/{own['reset_token']}"],
+    "/recover/<token>": lambda own: [f"/recover/{own['recovery_token']}"],
+}
+
+
+def citizen_rules(app) -> list:
+    return sorted((rule for rule in app.url_map.iter_rules()
+                   if "GET" in rule.methods and not rule.rule.startswith(NOT_CITIZEN)), key=lambda rule: rule.rule)
+
+
+def paths(app, own: dict) -> list[str]:
+    found = []
+    for rule in citizen_rules(app):
+        if rule.rule in NOT_PAGES:
+            continue
+        found.extend(ARGS[rule.rule](own) if rule.arguments else [rule.rule])
+    return found
+
+
+def test_every_citizen_route_is_known(app):
+    unknown = [rule.rule for rule in citizen_rules(app)
+               if rule.arguments and rule.rule not in ARGS and rule.rule not in NOT_PAGES]
+    assert unknown == [], f"tell tests/browser/test_axe.py how to scan these routes (ARGS or NOT_PAGES): {unknown}"
+    stale = [rule for rule in (*ARGS, *NOT_PAGES) if rule not in {r.rule for r in citizen_rules(app)}]
+    assert stale == [], f"routes that no longer exist: {stale}"
+
+
+@pytest.mark.browser
+def test_the_scan_reports_what_the_rules_forbid(browser):
+    """The options the walk uses do report a WCAG A failure (an image without a text alternative)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_content('<html lang="ja"><head><title>t</title></head><body><main><img src="x.png"></main></body></html>')
+    found: list[str] = []
+    assert scan_page(Axe(), page, "test", "/", found) and "image-alt" in found[0]
+    context.close()
+
+
+def own_data(app, slug: str) -> tuple[str, dict]:
+    """A committed member with bills, a contract link and a procedure request; what to type at
+    the login and the values of the routes' arguments."""
+    identifier, _number, _rows = member_with_bills(app, slug)
+    with app.app_context():
+        city = get_registry().by_slug(slug)
+        with tenant_context(city):
+            member = db.session.scalar(select(Member).where(
+                (Member.email == identifier) | (Member.login_id == identifier)))
+            link = db.session.scalar(select(MemberContract).where(MemberContract.member_id == member.id))
+            bill_id = db.session.scalar(select(Bill.id).where(Bill.contract_id == link.contract_id)
+                                        .order_by(Bill.billing_month.desc()))
+            request = ProcedureRequest(kind="move_out", receipt_number=f"R2026-{member.id:06d}", member_id=member.id,
+                                       contract_id=link.contract_id, applicant_email=member.email,
+                                       fingerprint=f"axe-{member.id}")
+            db.session.add(request)
+            db.session.commit()
+            own = {"bill_id": bill_id, "link_id": link.id, "receipt_number": request.receipt_number,
+                   "kinds": list(city.settings["procedures"]["enabled"]),
+                   "reset_token": make_token(city, member, PASSWORD_RESET),
+                   "recovery_token": make_token(city, member, LOGIN_RECOVERY)}
+    return identifier, own
+
+
+def log_in(page, live_server, slug: str, identifier: str) -> None:
+    page.goto(live_server.url(slug, "/login"))
+    page.locator("#identifier").fill(identifier)
+    page.locator("#password").fill(PASSWORD)
+    page.locator("#password").press("Enter")
+    page.wait_for_url("**/mypage")
+
+
+def scan(axe, page, live_server, slug: str, path_list: list[str], seen: set, found: list, label: str) -> int:
+    """Scan each page ``path_list`` leads to (once per landing URL, state, language and width)."""
+    scans = 0
+    for path in path_list:
+        page.goto(live_server.url(slug, path))
+        landed = re.sub(r"^https?://[^/]+", "", page.url)
+        if (landed, label) in seen:
+            continue
+        seen.add((landed, label))
+        scans += scan_page(axe, page, f"{slug} {label}", landed, found)
+    return scans
+
+
+def scan_page(axe, page, label: str, landed: str, found: list) -> int:
+    """Run axe with the WCAG 2.1 A/AA rules on ``page``; add each violation to ``found``."""
+    result = axe.run(page, options={"runOnly": {"type": "tag", "values": TAGS}, "resultTypes": ["violations"]})
+    for violation in result.response["violations"]:
+        targets = [node["target"] for node in violation["nodes"]][:3]
+        found.append(f"{label} {landed}: {violation['id']} ({violation['impact']}) {targets}")
+    return 1
+
+
+@pytest.fixture(scope="module")
+def report():
+    """What both cities' scans found; written to docs/ when AXE_RESULTS=1."""
+    collected: dict = {"cities": {}}
+    yield collected
+    if os.environ.get("AXE_RESULTS") == "1" and set(collected["cities"]) == set(CITIES):
+        write_results(collected, RESULTS_FILE, REPO_ROOT / "docs" / "accessibility.md")
+
+
+def write_results(collected: dict, json_path: Path, md_path: Path) -> None:
+    json_path.write_text(json.dumps({key: collected[key] for key in
+                                     ("checked_on", "tool", "tags", "widths", "languages", "cities")},
+                                    ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    lines = ["# Accessibility check (axe-core)", "",
+             "Written by `tests/browser/test_axe.py` when CI runs it with `AXE_RESULTS=1`; "
+             "each city's ウェブアクセシビリティ方針 page (/accessibility) reads `accessibility.json` next to this file.", "",
+             f"- Date: {collected['checked_on']}", f"- Tool: {collected['tool']}, rules tagged {', '.join(collected['tags'])}",
+             f"- Widths: {', '.join(f'{w} px' for w in collected['widths'])}; languages: {', '.join(collected['languages'])}",
+             "", "| city | pages | scans | violations |", "|---|---|---|---|"]
+    for slug, city in collected["cities"].items():
+        lines.append(f"| {slug} | {city['pages']} | {city['scans']} | {city['violations']} |")
+    for slug, city in collected["cities"].items():
+        lines += ["", f"## {slug}: pages scanned", ""] + [f"- `{path}`" for path in city["paths"]]
+        lines += [f"- violation: {item}" for item in city["found"]]
+    md_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("slug", CITIES)
+def test_axe_finds_no_violation_on_any_citizen_page(browser, live_server, live_app, report, slug):
+    from axe_playwright_python.sync_playwright import Axe
+
+    axe = Axe()
+    identifier, own = own_data(live_app, slug)
+    with live_app.app_context():
+        languages = list(get_registry().by_slug(slug).settings["languages"]["offered"])
+    path_list = paths(live_app, own)
+    public = [path for path in path_list if not path.startswith("/mypage")]
+    seen: set = set()
+    found: list[str] = []
+    scans = 0
+    for language in languages:
+        for width in WIDTHS:
+            context = browser.new_context(viewport={"width": width, "height": 900}, locale="ja-JP")
+            context.add_cookies([{"name": "lang", "value": language, "url": live_server.url(slug)}])
+            page = context.new_page()
+            scans += scan(axe, page, live_server, slug, public, seen, found, f"logged-out {language} {width}px")
+            log_in(page, live_server, slug, identifier)
+            scans += scan(axe, page, live_server, slug, path_list, seen, found, f"logged-in {language} {width}px")
+            context.close()
+    landed = sorted({path for path, _label in seen})
+    report.update(checked_on=real_date(), tool=f"axe-core {axe_version(axe)}", tags=TAGS, widths=list(WIDTHS), languages=languages)
+    report["cities"][slug] = {"pages": len(landed), "scans": scans, "violations": len(found),
+                              "paths": landed, "found": found}
+    assert "/accessibility" in landed and "/mypage" in landed and f"/mypage/bills/{own['bill_id']}" in landed
+    assert found == [], "\n".join(found)
+
+
+def real_date() -> str:
+    """Today's date from the system clock (the suite's own clock is frozen; the check's date is real)."""
+    with without_libfaketime():
+        return subprocess.run(["date", "+%Y-%m-%d"], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def axe_version(axe) -> str:
+    match = re.search(r"axe v(\d+\.\d+\.\d+)", axe.axe_script[:200])
+    return match.group(1) if match else "unknown"
