@@ -14,6 +14,7 @@ axe-core comes with ``axe-playwright-python`` (the test extra); nothing is downl
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -29,7 +30,6 @@ from waterportal.accounts.models import Member
 from waterportal.accounts.tokens import LOGIN_RECOVERY, PASSWORD_RESET, make_token
 from waterportal.billing.models import Bill
 from waterportal.contracts.models import MemberContract
-from waterportal.core.paths import REPO_ROOT
 from waterportal.extensions import db
 from waterportal.notices.accessibility import RESULTS_FILE
 from waterportal.procedures.models import ProcedureRequest
@@ -160,36 +160,41 @@ def scan_page(axe, page, label: str, landed: str, found: list) -> int:
     return 1
 
 
-@pytest.fixture(scope="module")
-def report():
-    """What both cities' scans found; written to docs/ when AXE_RESULTS=1."""
-    collected: dict = {"cities": {}}
-    yield collected
-    if os.environ.get("AXE_RESULTS") == "1" and set(collected["cities"]) == set(CITIES):
-        write_results(collected, RESULTS_FILE, REPO_ROOT / "docs" / "accessibility.md")
+def record_results(run: dict, slug: str, city: dict, json_path: Path = RESULTS_FILE,
+                   md_path: Path = RESULTS_FILE.with_suffix(".md")) -> None:
+    """Put this city's scan into ``json_path`` (the other city's entry kept: under xdist each city
+    may run in another worker, hence the lock) and rewrite ``md_path`` from it."""
+    with open(json_path.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            cities = json.loads(json_path.read_text(encoding="utf-8")).get("cities", {})
+        except (OSError, ValueError):
+            cities = {}
+        cities[slug] = city
+        data = {**run, "cities": {name: cities[name] for name in sorted(cities)}}
+        json_path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        md_path.write_text(markdown(data), encoding="utf-8")
+    json_path.with_suffix(".lock").unlink(missing_ok=True)
 
 
-def write_results(collected: dict, json_path: Path, md_path: Path) -> None:
-    json_path.write_text(json.dumps({key: collected[key] for key in
-                                     ("checked_on", "tool", "tags", "widths", "languages", "cities")},
-                                    ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+def markdown(data: dict) -> str:
     lines = ["# Accessibility check (axe-core)", "",
-             "Written by `tests/browser/test_axe.py` when CI runs it with `AXE_RESULTS=1`; "
-             "each city's ウェブアクセシビリティ方針 page (/accessibility) reads `accessibility.json` next to this file.", "",
-             f"- Date: {collected['checked_on']}", f"- Tool: {collected['tool']}, rules tagged {', '.join(collected['tags'])}",
-             f"- Widths: {', '.join(f'{w} px' for w in collected['widths'])}; languages: {', '.join(collected['languages'])}",
+             "Written by `tests/browser/test_axe.py` when CI runs it with `AXE_RESULTS=1`; each city's "
+             "ウェブアクセシビリティ方針 page (/accessibility) reads `accessibility.json` next to this file.", "",
+             f"- Date: {data['checked_on']}", f"- Tool: {data['tool']}, rules tagged {', '.join(data['tags'])}",
+             f"- Widths: {', '.join(f'{w} px' for w in data['widths'])}; languages: {', '.join(data['languages'])}",
              "", "| city | pages | scans | violations |", "|---|---|---|---|"]
-    for slug, city in collected["cities"].items():
-        lines.append(f"| {slug} | {city['pages']} | {city['scans']} | {city['violations']} |")
-    for slug, city in collected["cities"].items():
+    lines += [f"| {slug} | {city['pages']} | {city['scans']} | {city['violations']} |"
+              for slug, city in data["cities"].items()]
+    for slug, city in data["cities"].items():
         lines += ["", f"## {slug}: pages scanned", ""] + [f"- `{path}`" for path in city["paths"]]
         lines += [f"- violation: {item}" for item in city["found"]]
-    md_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return "\n".join(lines) + "\n"
 
 
 @pytest.mark.browser
 @pytest.mark.parametrize("slug", CITIES)
-def test_axe_finds_no_violation_on_any_citizen_page(browser, live_server, live_app, report, slug):
+def test_axe_finds_no_violation_on_any_citizen_page(browser, live_server, live_app, slug):
     from axe_playwright_python.sync_playwright import Axe
 
     axe = Axe()
@@ -211,9 +216,10 @@ def test_axe_finds_no_violation_on_any_citizen_page(browser, live_server, live_a
             scans += scan(axe, page, live_server, slug, path_list, seen, found, f"logged-in {language} {width}px")
             context.close()
     landed = sorted({path for path, _label in seen})
-    report.update(checked_on=real_date(), tool=f"axe-core {axe_version(axe)}", tags=TAGS, widths=list(WIDTHS), languages=languages)
-    report["cities"][slug] = {"pages": len(landed), "scans": scans, "violations": len(found),
-                              "paths": landed, "found": found}
+    if os.environ.get("AXE_RESULTS") == "1":
+        record_results({"checked_on": real_date(), "tool": f"axe-core {axe_version(axe)}", "tags": TAGS,
+                        "widths": list(WIDTHS), "languages": languages}, slug,
+                       {"pages": len(landed), "scans": scans, "violations": len(found), "paths": landed, "found": found})
     assert "/accessibility" in landed and "/mypage" in landed and f"/mypage/bills/{own['bill_id']}" in landed
     assert found == [], "\n".join(found)
 
@@ -227,3 +233,17 @@ def real_date() -> str:
 def axe_version(axe) -> str:
     match = re.search(r"axe v(\d+\.\d+\.\d+)", axe.axe_script[:200])
     return match.group(1) if match else "unknown"
+
+
+def test_each_city_s_results_are_merged_into_the_file(tmp_path):
+    run = {"checked_on": "2026-11-27", "tool": "axe-core 4.12.1", "tags": TAGS, "widths": list(WIDTHS),
+           "languages": ["ja"]}
+    json_path, md_path = tmp_path / "accessibility.json", tmp_path / "accessibility.md"
+    for slug, found in (("nayoro", []), ("kanazawa", ["kanazawa /faq: region (moderate)"]), ("nayoro", [])):
+        record_results(run, slug, {"pages": 2, "scans": 8, "violations": len(found), "paths": ["/faq", "/login"],
+                                   "found": found}, json_path, md_path)
+    data = json.loads(json_path.read_text(encoding="utf-8"))
+    assert list(data["cities"]) == ["kanazawa", "nayoro"] and data["cities"]["kanazawa"]["violations"] == 1
+    text = md_path.read_text(encoding="utf-8")
+    assert "| nayoro | 2 | 8 | 0 |" in text and "- violation: kanazawa /faq: region (moderate)" in text
+    assert not json_path.with_suffix(".lock").exists()
