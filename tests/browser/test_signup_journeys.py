@@ -25,8 +25,8 @@ def code_for(mailbox, address: str) -> str:
     return find_code(mailbox.last_to(address))
 
 
-def fill_contract(page, number: str, phone: str, kana: str) -> None:
-    page.get_by_label("お客様番号").fill(number)
+def fill_contract(page, number: str, phone: str, kana: str, number_label: str = "お客様番号") -> None:
+    page.get_by_label(number_label).fill(number)
     page.get_by_label("電話番号").fill(phone)
     page.get_by_label("お客様氏名カナ").fill(kana)
     page.locator("#agree_terms").check()
@@ -90,7 +90,7 @@ def test_kanazawa_register_logout_login(page, live_server, live_app, live_mail):
     page.locator("#password_confirm").fill(password)
     page.get_by_label("秘密の質問", exact=True).select_option(index=1)
     page.get_by_label("秘密の質問の答え").fill("けんろくえん")
-    fill_contract(page, "0100777666", "076-220-1111", "ｶﾅｻﾞﾜ ｼﾞﾛｳ")
+    fill_contract(page, "0100777666", "076-220-1111", "ｶﾅｻﾞﾜ ｼﾞﾛｳ", "お客さま番号")  # Kanazawa's manual's word
     page.get_by_role("button", name="確認").click()
     page.get_by_role("button", name="登録").click()
     page.wait_for_url("**/register/done")
