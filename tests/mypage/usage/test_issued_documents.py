@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import io
 import re
 
-from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from tests.imports.helpers import csv_text
 from tests.mypage.usage.conftest import history_rows, issue_all
 from tests.mypage.usage.test_pdf import pdf_text
+from tests.pdf_support import assert_japanese_font_embedded
 from waterportal.billing.invoice import invoice_facts
 from waterportal.billing.models import Bill, BillDocument
 from waterportal.contracts.models import Contract
@@ -42,17 +41,6 @@ def reimport(app, tenant, rows, header=BILL_COLUMNS):
         db.session.commit()
     assert result.ok, result.errors
     return issue_all(tenant)
-
-
-def fonts_of(data: bytes) -> list[dict]:
-    reader = PdfReader(io.BytesIO(data))
-    found = []
-    for font in reader.pages[0]["/Resources"]["/Font"].values():
-        font = font.get_object()
-        descriptor = font.get("/FontDescriptor")
-        found.append({"name": str(font["/BaseFont"]),
-                      "embedded": bool(descriptor and "/FontFile2" in descriptor.get_object())})
-    return found
 
 
 def test_the_import_records_a_job_and_the_worker_issues_each_bill_once(app, nayoro, customer, clock, load):
@@ -91,11 +79,7 @@ def test_the_pdf_is_a_qualified_invoice_with_an_embedded_font(client, nayoro, cu
                      "1円未満切り捨て", "発行日 令和8年11月18日", "風連 花子 様"):  # Nayoro prints 和暦
         assert expected in text, expected
     assert "8%対象" not in text and "媒介者" not in text
-    fonts = {f["name"]: f["embedded"] for f in fonts_of(first.data)}
-    japanese = [name for name in fonts if name.endswith("+IPAexGothic")]
-    assert japanese and all(fonts[name] and re.match(r"/[A-Z]{6}\+", name) for name in japanese), fonts  # subsets
-    # Only the standard-14 Helvetica of reportlab's canvas setup is referenced, never a CJK font.
-    assert set(fonts) - set(japanese) <= {"/Helvetica"} and "HeiseiKakuGo" not in str(fonts)
+    assert_japanese_font_embedded(first.data)
 
 
 def test_page_shows_the_invoice_facts_versions_and_hash(client, nayoro, customer, login, clock, bill_ids, app):

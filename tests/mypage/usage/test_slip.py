@@ -14,6 +14,7 @@ from PIL import Image
 from pypdf import PdfReader
 
 from tests.imports.helpers import bill_row, csv_text
+from tests.pdf_support import assert_japanese_font_embedded, barcodes_in_pdf
 from waterportal.billing import slip
 from waterportal.extensions import db
 from waterportal.imports.services import import_bills
@@ -80,9 +81,31 @@ def test_the_slip_page_pdf_and_barcode(open_bill, client):
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)
     assert "電子納付書" in text and "5,509 円" in text and "2026年11月30日" in text
     assert re.sub(r"\s", "", text).count(DIGITS[8:29]) == 1  # the digits under the bars
+    # Printed at 300 dpi, the page's bars read back as GS1-128 with the bill's 44 digits.
+    found = barcodes_in_pdf(pdf.data)
+    assert [(b.format, b.symbology_identifier) for b in found] == [(zxingcpp.BarcodeFormat.Code128, "]C1")]
+    assert found[0].text.replace("(91)", "91") == DIGITS
+    assert_japanese_font_embedded(pdf.data)
     # A paid bill has nothing to pay.
     for path in ("slip", "slip.pdf", "barcode.svg", "pay"):
         assert client.get(f"/mypage/bills/{open_bill['2026-09']}/{path}").status_code == 404
+
+
+def test_each_slip_pdf_carries_its_own_bills_barcode(app, open_bill, client, nayoro, bill_ids):
+    """The barcode read from the PDF is the bill's, not a fixed image: another bill with other
+    収納代行 data prints other bars, and a bill without them prints none."""
+    other = slip.make_barcode("912345", "00012345682202611", dt.date(2026, 12, 28), 6105)
+    rows = [bill_row(NAYORO_NO, "2026-11", water_charge="3705", sewer_charge="2400", tax="555", total="6105",
+                     due_date="2026-12-28", payment_method="納付書", payment_barcode=other),
+            bill_row(NAYORO_NO, "2026-12", due_date="2027-01-31", payment_method="納付書")]
+    with app.app_context(), tenant_context(nayoro):
+        assert import_bills(nayoro, csv_text((*BILL_COLUMNS, *PAYMENT_COLUMNS), rows).encode()).ok
+        db.session.commit()
+    ids = bill_ids(nayoro, NAYORO_NO)
+    read = [b.text.replace("(91)", "91") for b in barcodes_in_pdf(client.get(f"/mypage/bills/{ids['2026-11']}/slip.pdf").data)]
+    assert read == [other] and other != DIGITS
+    bare = client.get(f"/mypage/bills/{ids['2026-12']}/slip.pdf")
+    assert bare.mimetype == "application/pdf" and barcodes_in_pdf(bare.data) == []
 
 
 def test_the_provider_gets_the_bills_reference_and_nothing_else(open_bill, client):
