@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from tests.mypage.usage.test_pdf import pdf_text
+from tests.pdf_support import assert_japanese_font_embedded
 from waterportal.demo.cities import PROFILES
 from waterportal.demo.documents import TITLE
 from waterportal.demo.exports import generate_city, write_city
@@ -48,6 +49,7 @@ def test_demo_documents_load_and_download(app, runner, client_for, customer, log
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     assert response.headers["Cache-Control"] == "no-store"
     assert response.headers["Content-Disposition"].startswith("attachment;")
+    assert_japanese_font_embedded(response.data)
     text = pdf_text(response.data)
     bills = [b for b in export.bills if b["customer_number"] == number]
     newest = bills[-1]

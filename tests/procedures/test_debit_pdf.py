@@ -6,6 +6,7 @@ import io
 
 from pypdf import PdfReader
 
+from tests.pdf_support import assert_japanese_font_embedded
 from waterportal.procedures.debit_pdf import DebitSheet, debit_pdf, sheet_filename
 
 SHEET = DebitSheet(
@@ -29,6 +30,13 @@ def test_the_sheet_carries_the_application_and_only_the_masked_number():
                      "上下水道室 01654-3-2111"):
         assert expected in text, expected
     assert "1234567" not in text
+
+
+def test_the_japanese_font_is_embedded():
+    """No viewer has to supply a Japanese font: the sheet carries the IPAexGothic subset it uses."""
+    data = debit_pdf(SHEET)
+    assert_japanese_font_embedded(data)
+    assert "****567" in text_of(data)
 
 
 def test_a_yucho_sheet_shows_the_symbol_instead_of_the_branch():

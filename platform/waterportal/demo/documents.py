@@ -3,8 +3,9 @@
 For each fixed demo contract (the ones a tester registers with) one PDF
 「上下水道ご使用量のお知らせ」 listing its last year of bills, dated the latest reading day,
 plus the index ``documents.csv`` of ``flask import documents``. PDFs are drawn with
-reportlab's built-in Japanese CID font and ``invariant=1`` (no timestamp, fixed id), so the
-same bills give byte-identical files and importing them again changes nothing.
+the embedded IPAexGothic subset of the portal's own PDFs (:mod:`waterportal.core.pdf_font`)
+and ``invariant=1`` (no timestamp, fixed id), so the same bills give byte-identical files and
+importing them again changes nothing.
 """
 from __future__ import annotations
 
@@ -18,21 +19,17 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from waterportal.core.pdf_font import japanese_font
 from waterportal.demo.cities import PROFILES
 
-FONT = "HeiseiKakuGo-W5"
 TITLE = "上下水道ご使用量のお知らせ"
 INDEX_COLUMNS = ("customer_number", "title", "issued_on", "file")
 
 
 def _style(size: float) -> ParagraphStyle:
-    if FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
-    return ParagraphStyle(f"demo{size}", fontName=FONT, fontSize=size, leading=size * 1.5, wordWrap="CJK")
+    return ParagraphStyle(f"demo{size}", fontName=japanese_font(), fontSize=size, leading=size * 1.5, wordWrap="CJK")
 
 
 def usage_notice_pdf(issuer: str, holder_name: str, customer_number: str, address: str,
@@ -52,7 +49,7 @@ def usage_notice_pdf(issuer: str, holder_name: str, customer_number: str, addres
     rows.append(["合計", "", f"{total_usage:,} m³", f"{total_amount:,} 円"])
     table = Table(rows, colWidths=[30 * mm, 62 * mm, 32 * mm, 36 * mm], repeatRows=1)
     table.setStyle(TableStyle([
-        ("FONT", (0, 0), (-1, -1), FONT, 9.5),
+        ("FONT", (0, 0), (-1, -1), japanese_font(), 9.5),
         ("GRID", (0, 0), (-1, -1), 0.5, colors.grey),
         ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef3")),
         ("BACKGROUND", (0, -1), (-1, -1), colors.HexColor("#f4f4f4")),

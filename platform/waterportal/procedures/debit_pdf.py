@@ -4,8 +4,8 @@ The citizen prints it, writes the account number in full, stamps it with the sea
 registered at the bank (届出印) and posts it to the city (or the city mails it for
 signing). The portal never prints the whole number: the sheet shows its last three
 digits, so the citizen can check the account, and a copy that goes astray gives nothing
-away. Japanese text uses reportlab's built-in CID font HeiseiKakuGo-W5, as the bill PDF
-does (no Japanese font file is installed on the servers, so none is embedded).
+away. Japanese text is set in the embedded IPAexGothic subset the bill PDF uses
+(:mod:`waterportal.core.pdf_font`), so every viewer shows it.
 One page with a few tables takes about 10 ms: it is drawn in the request.
 """
 from __future__ import annotations
@@ -19,11 +19,10 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from waterportal.contracts.models import Contract
+from waterportal.core.pdf_font import japanese_font
 from waterportal.core.time import to_city_time
 from waterportal.extensions import db
 from waterportal.procedures.catalog.payment_method import DEBIT
@@ -33,7 +32,6 @@ from waterportal.procedures.models import ProcedureRequest
 from waterportal.procedures.services import masked_payload
 from waterportal.tenancy.context import TenantContext
 
-FONT = "HeiseiKakuGo-W5"
 TITLE = "口座振替依頼書"
 
 
@@ -83,9 +81,7 @@ def sheet_for(tenant: TenantContext, request: ProcedureRequest) -> DebitSheet:
 
 
 def _style(size: float, **kw) -> ParagraphStyle:
-    if FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
-    return ParagraphStyle(f"debit{size}", fontName=FONT, fontSize=size, leading=size * 1.5, wordWrap="CJK", **kw)
+    return ParagraphStyle(f"debit{size}", fontName=japanese_font(), fontSize=size, leading=size * 1.5, wordWrap="CJK", **kw)
 
 
 def _p(value: str, style: ParagraphStyle) -> Paragraph:
