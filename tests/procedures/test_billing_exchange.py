@@ -113,6 +113,8 @@ def test_the_cli_writes_one_file_per_kind_and_marks_them(app, nayoro, runner, tm
     assert out.exit_code == 0, out.output
     files = sorted(p.name for p in tmp_path.iterdir())
     assert len(files) == 2 and any("-move_in-" in f for f in files) and any("-payment_method-" in f for f in files)
+    # The files hold account numbers in full: readable by their owner only.
+    assert {(p.stat().st_mode & 0o777) for p in tmp_path.iterdir()} == {0o600}
     again = runner.invoke(procedures_cli, ["export", "--tenant", "nayoro", "--out", str(tmp_path / "2")])
     assert again.exit_code == 0 and "nothing to export" in again.output
     bad = runner.invoke(procedures_cli, ["export", "--tenant", "nayoro", "--again", "--since", "2026-11-01"])

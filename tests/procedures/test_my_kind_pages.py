@@ -213,3 +213,14 @@ def test_a_returned_direct_debit_is_corrected_with_the_number_typed_again(app, m
     assert response.status_code == 302, text(response)[:400]
     detail = text(client.get(f"/procedures/{number}"))
     assert "****321" in detail and "7654321" not in detail
+
+
+def test_a_link_preselects_choices_never_typed_values(member_client):
+    """A link may choose 口座振替 (registration's 「支払方法」 does), but a crafted link cannot
+    fill in a bank or an account number for the citizen to file without noticing."""
+    client, contract_id = member_client("nayoro")
+    page = text(client.get("/procedures/new/payment_method", query_string={
+        "method": BANK["method"], "contract_id": contract_id, "bank": "悪意銀行", "account_number": "9999999"}))
+    assert 'value="悪意銀行"' not in page and 'value="9999999"' not in page  # (the URL stays in the language switch)
+    assert 'name="bank"' in page and 'name="account_number"' in page
+    assert re.search(r'value="口座振替（新規の申込み・口座の変更）"[^>]*checked|checked[^>]*value="口座振替', page)

@@ -12,6 +12,7 @@ joins ``procedures`` (the export, the summary) and ``imports`` (the answer file'
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 import click
@@ -70,7 +71,10 @@ def export_command(slug: str, kinds: tuple[str, ...], since: dt.date | None, unt
                 db.session.rollback()  # nothing to hand over: no file, no stamp, no audit entry
                 continue
             path = outdir / result.filename
-            path.write_bytes(result.body)  # a failed write stamps nothing (rolled back below)
+            # Owner-only (0600): the file holds account numbers in full. A failed write stamps
+            # nothing (rolled back below).
+            with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as out:
+                out.write(result.body)
             try:
                 db.session.commit()
             except BaseException:

@@ -13,10 +13,8 @@ from __future__ import annotations
 import datetime as dt
 import io
 import logging
-from pathlib import Path
 from xml.sax.saxutils import escape
 
-from flask import current_app
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
@@ -30,7 +28,6 @@ from reportlab.platypus import (
     Table,
     TableStyle,
 )
-from sqlalchemy import select
 
 from waterportal.billing.invoice import invoice_facts
 from waterportal.billing.models import Bill
@@ -38,9 +35,8 @@ from waterportal.billing.queries import month_label
 from waterportal.contracts.models import Contract
 from waterportal.core.pdf_font import japanese_font
 from waterportal.core.wareki import japanese_date
-from waterportal.extensions import db
 from waterportal.tenancy.context import TenantContext
-from waterportal.tenancy.models import TenantAsset
+from waterportal.tenancy.icons import logo_bytes
 
 log = logging.getLogger("waterportal.portal")
 
@@ -64,10 +60,7 @@ def _logo_bytes(tenant: TenantContext) -> bytes | None:
     name = tenant.settings.get("branding", {}).get("logo", "")
     if not name or not name.lower().endswith(RASTER_LOGOS):
         return None
-    if name.startswith("uploads/"):
-        return db.session.scalar(select(TenantAsset.data).where(TenantAsset.name == name.removeprefix("uploads/")))
-    path = Path(current_app.config["TENANTS_DIR"]) / tenant.slug / "assets" / name
-    return path.read_bytes() if path.is_file() else None
+    return logo_bytes(tenant)  # the one loader: the city's own upload, or a file inside its assets
 
 
 def _logo(tenant: TenantContext) -> Image | None:

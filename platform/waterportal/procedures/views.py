@@ -208,9 +208,11 @@ def new(kind: str):
     if member is None and not _verified_email():
         return _verify_step(tenant, procedure.label, url_for(".new", kind=procedure.key))
     if request.method == "GET":
-        # A link may preselect choices (the contract, 口座振替 from registration's 「支払方法」).
+        # A link may preselect choices (the contract, 口座振替 from registration's 「支払方法」),
+        # never typed values: a crafted link must not fill in an address or an account.
+        fields = procedure.schema().fields
         given = {key: value[:MAX_VALUE] for key, value in request.args.items()
-                 if key == "contract_id" or key in procedure.schema().fields}
+                 if key == "contract_id" or (key in fields and "choices" in fields[key].metadata)}
         return _form_page(tenant, procedure, member, given, {})
     values = _form_values()
     contract = _chosen_contract(member, procedure.needs_contract)

@@ -29,8 +29,9 @@ ICO_SIZES = [(16, 16), (32, 32), (48, 48)]
 PADDING = 0.08  # of the side, around the logo
 
 
-def _logo_bytes(tenant: TenantContext) -> bytes | None:
-    """The bytes of the city's logo, or None when it has none (or it is missing)."""
+def logo_bytes(tenant: TenantContext) -> bytes | None:
+    """The bytes of the city's logo, or None when it has none (or it is missing). A name that
+    leaves the city's assets folder is no logo."""
     name = tenant.settings.get("branding", {}).get("logo", "")
     if not name:
         return None
@@ -77,7 +78,7 @@ def encoded_icon(tenant: TenantContext, size: int, image_format: str) -> bytes:
     data = _drawn.get(key)
     if data is None:
         buffer = io.BytesIO()
-        picture = _square(size, _logo_bytes(tenant), _brand(tenant))
+        picture = _square(size, logo_bytes(tenant), _brand(tenant))
         if image_format == "ICO":
             picture.save(buffer, format="ICO", sizes=ICO_SIZES)
         else:

@@ -83,6 +83,9 @@ def test_a_raster_logo_is_drawn(app, nayoro, customer, clock):
     with_logo = dataclasses.replace(nayoro, settings=settings)
     svg_settings = {**nayoro.settings, "branding": {**nayoro.settings["branding"], "logo": "logo.svg"}}
     with_svg = dataclasses.replace(nayoro, settings=svg_settings)
+    # A logo name that leaves the city's assets folder (another city's logo) is no logo.
+    outside = {**nayoro.settings, "branding": {**nayoro.settings["branding"], "logo": "../../kanazawa/assets/logo.png"}}
+    with_outside = dataclasses.replace(nayoro, settings=outside)
     with app.app_context(), tenant_context(nayoro):
         db.session.add(TenantAsset(name="logo-test.png", content_type="image/png", data=png.getvalue(),
                                    size=len(png.getvalue())))
@@ -93,10 +96,12 @@ def test_a_raster_logo_is_drawn(app, nayoro, customer, clock):
             drawn = PdfReader(io.BytesIO(bill_pdf(with_logo, contract, bill, issued_on=ISSUED)))
             own = PdfReader(io.BytesIO(bill_pdf(nayoro, contract, bill, issued_on=ISSUED)))
             plain = PdfReader(io.BytesIO(bill_pdf(with_svg, contract, bill, issued_on=ISSUED)))
+            escaped = PdfReader(io.BytesIO(bill_pdf(with_outside, contract, bill, issued_on=ISSUED)))
         db.session.rollback()
     assert len(drawn.pages[0].images) == 1
     assert len(own.pages[0].images) == 1  # tenants/nayoro/assets/logo.png
     assert len(plain.pages[0].images) == 0
+    assert len(escaped.pages[0].images) == 0
     assert "名寄市" in plain.pages[0].extract_text()
 
 
