@@ -171,6 +171,12 @@ def _city_languages() -> list[str]:
     return tenant.settings["languages"]["offered"] if tenant else [DEFAULT_LANGUAGE]
 
 
+def _city_date_style() -> str:
+    """The current city's 西暦/和暦 ([invoice] date_style): "seireki" without a city."""
+    tenant = current_tenant_or_none()
+    return tenant.settings["invoice"].get("date_style", "seireki") if tenant else "seireki"
+
+
 def register_blueprints(app: Flask) -> None:
     """Load every view module, then register one blueprint per feature (ids in URLs use
     :class:`DatabaseInt`)."""
@@ -221,7 +227,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_blueprints(app)
     # Citizen languages (core/i18n.py): the city's [languages] offered; a member's mail in theirs.
     # After the blueprints, so the language-aware ymd filter is the one templates get.
-    install_i18n(app, offered=_city_languages, japanese_only=(admin.name, vendor.name))
+    install_i18n(app, offered=_city_languages, japanese_only=(admin.name, vendor.name), date_style=_city_date_style)
     install_recipient_language(language_for_address)
     # 検針票 paperless (procedures) applies from a contract's next bill (billing): features do
     # not import each other, so the composition root hands the lookup over.

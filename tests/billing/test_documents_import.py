@@ -70,7 +70,7 @@ def test_import_then_download_as_the_member(app, client, nayoro, customer, login
     login(client, nayoro)
     body = client.get("/mypage/documents").get_data(as_text=True)
     assert body.index("漏水調査の結果について") < body.index("水道料金改定のお知らせ")  # newest first
-    assert "2026/08/01発行" in body
+    assert "令和8年8月1日発行" in body  # Nayoro writes 和暦
     with app.app_context(), tenant_context(nayoro):
         doc_id = db.session.scalar(select(Document.id).where(Document.filename == "kaitei.pdf"))
     response = client.get(f"/mypage/documents/{doc_id}")

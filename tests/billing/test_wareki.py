@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 
-from waterportal.core.wareki import japanese_date, wareki
+from waterportal.core.wareki import japanese_date, wareki, wareki_month
 
 
 @pytest.mark.parametrize("day, expected", [
@@ -28,3 +28,10 @@ def test_before_the_gregorian_calendar_is_refused():
 def test_styles():
     day = dt.date(2026, 5, 5)
     assert (japanese_date(day), japanese_date(day, "wareki")) == ("2026年05月05日", "令和8年5月5日")
+
+
+@pytest.mark.parametrize("year, month, expected", [
+    (2019, 4, "平成31年4月"), (2019, 5, "令和元年5月"), (2026, 10, "令和8年10月"), (1989, 1, "昭和64年1月"),
+])
+def test_a_billing_month_takes_the_era_of_its_first_day(year, month, expected):
+    assert wareki_month(year, month) == expected

@@ -31,8 +31,10 @@ from pathlib import Path
 from babel import support
 from babel.dates import format_date
 from babel.numbers import format_decimal
-from flask import Flask, current_app, g, has_request_context, request
+from flask import Flask, current_app, g, has_app_context, has_request_context, request
 from flask_babel import Babel, Domain, force_locale
+
+from waterportal.core.wareki import wareki, wareki_month
 
 LANGUAGES: dict[str, str] = {"ja": "日本語", "en": "English", "easy": "やさしい日本語"}
 DEFAULT_LANGUAGE = "ja"
@@ -143,12 +145,28 @@ def _locale_selector() -> str:
     return FORMAT_LOCALE[current_language()]
 
 
+def _wareki_page() -> bool:
+    """Whether this page writes 和暦: in Japanese, where the city's ``[invoice] date_style`` is
+    "wareki" (the hook :func:`install_i18n` receives). English is always Western, and so is
+    やさしい日本語 (readers new to Japan know the Western year, not the era)."""
+    if current_language() != "ja" or not has_app_context():
+        return False
+    return current_app.extensions.get("waterportal_date_style", _seireki)() == "wareki"
+
+
+def _seireki() -> str:
+    return "seireki"
+
+
 def format_ymd(value: dt.date | None) -> str:
-    """A date: 2024/09/30 in Japanese and やさしい日本語, Sep 30, 2024 in English."""
+    """A date: 2024/09/30 (令和6年9月30日 where the city writes 和暦) in Japanese, 2024/09/30 in
+    やさしい日本語, Sep 30, 2024 in English."""
     if value is None:
         return ""
     if current_language() == "en":
         return format_date(value, "medium", locale="en")
+    if _wareki_page():
+        return wareki(value)
     return value.strftime("%Y/%m/%d")
 
 
@@ -165,6 +183,8 @@ def format_month(billing_month: str) -> str:
     language = current_language()
     if language == "en":
         return format_date(dt.date(int(year), int(month), 1), "MMMM y", locale="en")
+    if _wareki_page():
+        return wareki_month(int(year), int(month))
     if language == "easy":
         return f"{year}年{int(month)}月"
     return f"{year}年{month}月"
@@ -175,14 +195,17 @@ def format_number(value: int | float | None) -> str:
     return "" if value is None else format_decimal(value, locale=FORMAT_LOCALE[current_language()])
 
 
-def install_i18n(app: Flask, offered: Callable[[], Sequence[str]], japanese_only: Sequence[str] = ()) -> None:
-    """Flask-Babel with our domain, ``offered()`` giving the current city's languages, the
+def install_i18n(app: Flask, offered: Callable[[], Sequence[str]], japanese_only: Sequence[str] = (),
+                 date_style: Callable[[], str] = _seireki) -> None:
+    """Flask-Babel with our domain, ``offered()`` giving the current city's languages,
+    ``date_style()`` the current city's "seireki" or "wareki" (``ymd`` and ``month_text``), the
     blueprints that stay Japanese whatever the cookie (the consoles), and the
     template globals and filters every citizen page and mail uses (``language``, ``languages``,
     ``html_lang``, ``ymd``, ``day_text``, ``month_text``, ``number``)."""
     LanguageBabel(app, locale_selector=_locale_selector)
     app.extensions["waterportal_languages"] = offered
     app.extensions["waterportal_japanese_only"] = frozenset(japanese_only)
+    app.extensions["waterportal_date_style"] = date_style
     app.jinja_env.filters.update(ymd=format_ymd, day_text=format_day, month_text=format_month, number=format_number)
 
     @app.context_processor

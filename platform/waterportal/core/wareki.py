@@ -29,6 +29,11 @@ def wareki(value: dt.date) -> str:
     raise ValueError(f"{value} is before the Gregorian calendar in Japan")
 
 
+def wareki_month(year: int, month: int) -> str:
+    """令和8年10月: the era of the month's first day (2019年5月 = 令和元年5月, 2019年4月 = 平成31年4月)."""
+    return wareki(dt.date(year, month, 1)).rsplit("月", 1)[0] + "月"
+
+
 def japanese_date(value: dt.date, style: str = "seireki") -> str:
     """The date in the city's style: 2026年05月25日 (seireki) or 令和8年5月25日 (wareki)."""
     if style == "wareki":

@@ -205,7 +205,7 @@ class InvoiceSchema(Section):
     transaction_date = fields.String(load_default="reading_date", validate=validate.OneOf(["reading_date", "period"]))
     intermediary_note = fields.Boolean(load_default=False)
     reduced_rate = fields.Boolean(load_default=False)  # show the 8% row even when it is 0
-    date_style = fields.String(load_default="seireki", validate=validate.OneOf(["seireki", "wareki"]))  # PDF dates
+    date_style = fields.String(load_default="seireki", validate=validate.OneOf(["seireki", "wareki"]))  # PDF and member-page dates
 
     @validates("issuers")
     def _one_per_charge(self, value: list[dict[str, str]], **_: Any) -> None:

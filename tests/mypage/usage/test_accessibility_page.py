@@ -41,7 +41,8 @@ def test_policy_states_target_scope_and_the_latest_check_of_this_city(request, c
     assert "JIS X 8341-3:2016 の適合レベルAAに準拠することを目標とします" in text
     assert f"{tenant.name}は、{tenant.portal_name}を" in text
     assert f"(https://{PORTAL_HOST[slug]}/)のすべてのページ" in text
-    assert "試験日 2026/11/20" in text and "axe-core 4.10.2 による自動試験" in text
+    checked_on = {"nayoro": "令和8年11月20日", "kanazawa": "2026/11/20"}[slug]  # the city's date_style
+    assert f"試験日 {checked_on}" in text and "axe-core 4.10.2 による自動試験" in text
     pages, scans, found = {"nayoro": (21, 252, 0), "kanazawa": (23, 276, 2)}[slug]
     assert f"{pages}ページ(ログイン前・ログイン後)を、画面の幅 360px・1280px、3つの言語で、延べ{scans}回" in text
     if found:

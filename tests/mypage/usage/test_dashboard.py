@@ -29,9 +29,9 @@ def test_nayoro_dashboard_shows_latest_bill_from_the_import(client, nayoro, cust
     assert "いつも名寄市上下水道ポータルをご利用いただき、誠にありがとうございます。" in body
     assert ">ログアウト</button>" in body and 'action="/logout"' in body
     assert "お客様番号" in body and "お客さま番号" not in body and NAYORO_NO in body  # Nayoro's word only
-    assert "今回の請求金額" in body and "2026年10月" in body and "5,509 円" in body
-    assert "2026/09/01〜2026/09/30" in body and "21 m³" in body
-    assert "2026/10/31" in body and "未納" in body
+    assert "今回の請求金額" in body and "令和8年10月" in body and "5,509 円" in body
+    assert "令和8年9月1日〜令和8年9月30日" in body  # Nayoro writes 和暦 ([invoice] date_style) and "21 m³" in body
+    assert "令和8年10月31日" in body and "未納" in body
     for label, hint in [
         ("使用量・請求金額のグラフ", "過去2年分の推移をグラフで表示できます。"),
         ("料金明細", "過去2年分の料金を照会できます。"),
@@ -101,8 +101,8 @@ def test_notices_listed_with_new_badge_on_recent_ones(app, client, nayoro, kanaz
     assert "来月の予定" not in body and "金沢市のお知らせ" not in body
     recent = body[body.index("断水のお知らせ") - 300:body.index("断水のお知らせ")]
     older = body[body.index("料金改定について") - 300:body.index("料金改定について")]
-    assert "2026/11/19" in recent and "New" in recent
-    assert "2026/09/01" in older and "New" not in older
+    assert "令和8年11月19日" in recent and "New" in recent
+    assert "令和8年9月1日" in older and "New" not in older
     assert '<a href="https://example.jp/kaitei"' in body
 
 

@@ -70,15 +70,15 @@ def test_bills_lists_two_years_newest_first_with_status(client, nayoro, customer
     customer(nayoro, [NAYORO_NO], bills=history_rows(NAYORO_NO, 30, newest="2026-10"))
     login(client, nayoro)
     body = client.get("/mypage/bills").get_data(as_text=True)
-    months = re.findall(r'<a href="/mypage/bills/\d+">(\d{4}年\d{2}月)</a>', body)
-    assert len(months) == 24 and months[0] == "2026年10月" and months[-1] == "2024年11月"
+    months = re.findall(r'<a href="/mypage/bills/\d+">((?:令和|平成)\d+年\d+月)</a>', body)  # Nayoro: 和暦
+    assert len(months) == 24 and months[0] == "令和8年10月" and months[-1] == "令和6年11月"
     newest = amounts(29)
-    first_row = body[body.index("2026年10月</a>"):body.index("2026年09月</a>")]
-    for text in ("2026/10/01〜2026/10/20", f"{newest['usage']} m³", f"{newest['water']:,} 円",
-                 f"{newest['sewer']:,} 円", f"{newest['tax']:,} 円", f"{newest['total']:,} 円", "2026/10/28", "未納"):
+    first_row = body[body.index("令和8年10月</a>"):body.index("令和8年9月</a>")]
+    for text in ("令和8年10月1日〜令和8年10月20日", f"{newest['usage']} m³", f"{newest['water']:,} 円",
+                 f"{newest['sewer']:,} 円", f"{newest['tax']:,} 円", f"{newest['total']:,} 円", "令和8年10月28日", "未納"):
         assert text in first_row, text
-    second_row = body[body.index("2026年09月</a>"):body.index("2026年08月</a>")]
-    assert "納付済 2026/09/25" in second_row
+    second_row = body[body.index("令和8年9月</a>"):body.index("令和8年8月</a>")]
+    assert "納付済 令和8年9月25日" in second_row
 
 
 def test_kanazawa_bills_two_years_is_12_periods(client_for, kanazawa, customer, login, clock):
@@ -89,11 +89,23 @@ def test_kanazawa_bills_two_years_is_12_periods(client_for, kanazawa, customer, 
     assert len(months) == 12 and months[0] == "2026年09月" and months[-1] == "2024年11月"
 
 
-@pytest.mark.parametrize("slug, number, newest, step", [
-    ("nayoro", NAYORO_NO, "2026-10", 1), ("kanazawa", KANAZAWA_NO, "2026-09", 2),
+def test_dates_follow_the_citys_date_style(client_for, nayoro, kanazawa, customer, login, clock):
+    """Nayoro writes 和暦 on its member pages ([invoice] date_style = "wareki"); Kanazawa stays 西暦."""
+    for city, number, newest, due in [(nayoro, NAYORO_NO, "2026-10", "令和8年10月28日"),
+                                      (kanazawa, KANAZAWA_NO, "2026-09", "2026/09/28")]:
+        customer(city, [number], bills=history_rows(number, 2, newest=newest))
+        client = client_for(city.slug)
+        login(client, city)
+        body = client.get("/mypage/bills").get_data(as_text=True)
+        assert due in body, city.slug
+        assert ("令和" in body) is (city is nayoro) and ("2026年09月" in body) is (city is kanazawa), city.slug
+
+
+@pytest.mark.parametrize("slug, number, newest, step, read_on", [
+    ("nayoro", NAYORO_NO, "2026-10", 1, "令和8年10月20日"), ("kanazawa", KANAZAWA_NO, "2026-09", 2, "2026/09/20"),
 ])
 def test_bill_detail_shows_meter_and_readings(request, client_for, customer, login, clock, bill_ids,
-                                              slug, number, newest, step):
+                                              slug, number, newest, step, read_on):
     city = request.getfixturevalue(slug)
     rows = history_rows(number, 2, newest=newest, step=step)
     customer(city, [number], bills=rows)
@@ -104,7 +116,7 @@ def test_bill_detail_shows_meter_and_readings(request, client_for, customer, log
     last = rows[-1]
     for label, value in [(city.settings["registration"]["customer_number_label"], number), ("メーター番号", "M54321"), ("口径", "13 mm"),
                          ("前回指針", last["previous_reading"]), ("今回指針", last["current_reading"]),
-                         ("検針日", f"{newest.replace('-', '/')}/20"), ("使用量", f"{last['usage_m3']} m³"),
+                         ("検針日", read_on), ("使用量", f"{last['usage_m3']} m³"),
                          ("水道料金", f"{int(last['water_charge']):,} 円"), ("下水道使用料", f"{int(last['sewer_charge']):,} 円"),
                          ("うち消費税等", f"{int(last['tax']):,} 円"), ("合計", f"{int(last['total']):,} 円")]:
         assert re.search(rf"<dt>{label}</dt><dd[^>]*>{re.escape(value)}", body), label

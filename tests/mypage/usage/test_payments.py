@@ -56,14 +56,14 @@ def test_payment_details_on_the_list_detail_and_dashboard(payer, bill_ids, nayor
     assert "メーターを検針できませんでした。" in bills and "未納(口座振替できませんでした)" in bills
     ids = bill_ids(nayoro, NAYORO_NO)
     detail = payer.get(f"/mypage/bills/{ids['2026-09']}").get_data(as_text=True)
-    assert "<dt>振替日</dt><dd>2026/09/28</dd>" in detail and "<dt>振替結果</dt><dd>振替不能(資金不足)</dd>" in detail
-    assert "2026年09月分は口座振替できませんでした" in detail and "口座の残高が不足していたため" in detail
+    assert "<dt>振替日</dt><dd>令和8年9月28日</dd>" in detail and "<dt>振替結果</dt><dd>振替不能(資金不足)</dd>" in detail
+    assert "令和8年9月分は口座振替できませんでした" in detail and "口座の残高が不足していたため" in detail
     assert "後日、名寄市から納付書をお送りします。" in detail  # the city's [payment] transfer_failed
     assert "漏水の可能性があります。" in detail and "収納済証明書(PDF)を発行する" not in detail  # unpaid
     dashboard = payer.get("/mypage").get_data(as_text=True)
     alerts = dashboard[dashboard.index('class="payment-alerts"'):dashboard.index('class="card bill-now"')]
-    assert "2026年09月分は口座振替できませんでした" in alerts and "資金不足" in alerts
-    assert "2026年10月分の通信欄" in alerts and "メーターを検針できませんでした。" in alerts
+    assert "令和8年9月分は口座振替できませんでした" in alerts and "資金不足" in alerts
+    assert "令和8年10月分の通信欄" in alerts and "メーターを検針できませんでした。" in alerts
 
 
 def test_no_alert_without_a_failed_transfer(app, client, nayoro, customer, login, clock):

@@ -70,7 +70,7 @@ def test_the_slip_page_pdf_and_barcode(open_bill, client):
     page = client.get(f"/mypage/bills/{open_bill['2026-10']}/slip")
     body = page.get_data(as_text=True)
     assert page.status_code == 200 and "no-store" in page.headers["Cache-Control"]
-    assert "5,509 円" in body and "2026/11/30" in body and "コンビニエンスストア" in body and "セイコーマート" in body
+    assert "5,509 円" in body and "令和8年11月30日" in body and "コンビニエンスストア" in body and "セイコーマート" in body
     assert DIGITS in body  # the image's text alternative
     image = client.get(f"/mypage/bills/{open_bill['2026-10']}/barcode.svg")
     assert image.mimetype == "image/svg+xml" and "no-store" in image.headers["Cache-Control"]
@@ -137,5 +137,5 @@ def test_a_reported_payment_shows_paid_with_its_channel(app, open_bill, client, 
         rows = [{"customer_number": NAYORO_NO, "billing_month": "2026-10", "paid_on": "2026-11-05", "channel": "コンビニ"}]
         assert import_payments(nayoro, csv_text(REQUIRED, rows).encode()).ok
         db.session.commit()
-    assert "納付済 2026/11/05(コンビニ)" in client.get("/mypage/bills").get_data(as_text=True)
+    assert "納付済 令和8年11月5日(コンビニ)" in client.get("/mypage/bills").get_data(as_text=True)
     assert client.get(f"/mypage/bills/{open_bill['2026-10']}/slip").status_code == 404  # nothing left to pay

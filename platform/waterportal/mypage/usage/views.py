@@ -54,13 +54,6 @@ def optional_url(endpoint: str, **values) -> str | None:
     return url_for(endpoint, **values)
 
 
-@portal.app_template_filter("ymd")
-def ymd(value: dt.date | None) -> str:
-    """2024/09/30."""
-    return "" if value is None else value.strftime("%Y/%m/%d")
-
-
-
 @dataclass(frozen=True)
 class MemberPage:
     """What every member page knows: who, which contracts, which one, and the data gate."""
