@@ -148,9 +148,9 @@ def member_bill_document(member_id: int, document_id: int | None = None, *,
 
 def search_documents(contract_ids: list[int], *, issued_from: dt.date | None = None, issued_to: dt.date | None = None,
                      amount_min: int | None = None, amount_max: int | None = None, issuer: str | None = None,
-                     limit: int = 200) -> list[BillDocument]:
+                     limit: int = 200, offset: int = 0) -> list[BillDocument]:
     """Issued bill documents of these contracts of the current city, by 発行日, amount and
-    issuer (電子帳簿保存法's 検索要件), newest first; at most ``limit``."""
+    issuer (電子帳簿保存法's 検索要件), newest first; at most ``limit``, after skipping ``offset``."""
     query = select(BillDocument).where(BillDocument.tenant_id == current_tenant().id,
                                        BillDocument.contract_id.in_(contract_ids))
     if issued_from:
@@ -164,4 +164,4 @@ def search_documents(contract_ids: list[int], *, issued_from: dt.date | None = N
     if issuer:
         query = query.where(BillDocument.issuers.contains(issuer, autoescape=True))
     newest = (BillDocument.issued_on.desc(), BillDocument.billing_month.desc(), BillDocument.version.desc())
-    return list(db.session.scalars(query.order_by(*newest).limit(limit)))
+    return list(db.session.scalars(query.order_by(*newest).limit(limit).offset(offset)))

@@ -251,3 +251,23 @@ def test_hostile_values_in_the_document_search(client, nayoro, customer, login, 
                 assert f'id="{field}-error"' in body, (field, value[:20])
     every = client.get("/mypage/documents?" + urlencode(dict.fromkeys(fields, MARKUP)))
     assert every.status_code == 422 and every.get_data(as_text=True).count('class="error"') == len(fields)
+
+
+def test_document_search_pages_by_30_and_keeps_the_filters(client, nayoro, customer, login, clock):
+    customer(nayoro, [NAYORO_NO], bills=history_rows(NAYORO_NO, 35, newest="2026-10"))
+    login(client, nayoro)
+
+    def listed(query: str) -> tuple[list[str], str]:
+        html = client.get(f"/mypage/documents{query}").get_data(as_text=True)
+        return re.findall(r"(\d{4}年\d+月)分", html), html
+
+    first, html = listed("?issuer=" + NAYORO_T)
+    assert len(first) == 30 and first[0] == "2026年10月" and "1〜30件目" in html
+    assert f'href="/mypage/documents?issuer={NAYORO_T}&amp;page=2" rel="next"' in html and 'rel="prev"' not in html
+    second, html = listed(f"?issuer={NAYORO_T}&page=2")
+    assert len(second) == 5 and not set(first) & set(second) and "31〜35件目" in html
+    assert f'href="/mypage/documents?issuer={NAYORO_T}&amp;page=1" rel="prev"' in html and 'rel="next"' not in html
+    assert listed("?page=abc")[0] == first and listed("?page=-3")[0] == first
+    assert listed("?page=99999999999999999999")[0] == []  # past the end: none, never a 500
+    narrowed, html = listed("?amount_max=3100")  # totals 3000 + 48 a month: the two oldest
+    assert len(narrowed) == 3 and 'rel="next"' not in html

@@ -203,22 +203,32 @@ def issued_document(issued_id: int):
                             if page.visible_from is None else None)
 
 
+DOCUMENTS_PER_PAGE = 30
+MAX_DOCUMENT_PAGE = 10_000  # a bigger ?page= is this one (an offset the database can take)
+
+
 @portal.get("/documents")
 @login_required
 def documents():
     """⑥ 書類ダウンロード: a PDF per bill, and the notices the city issued to this customer."""
     page = member_page()
     form = DocumentSearchForm(request.args, issuers=issuer_choices(page.tenant))
-    found, issued, status = [], [], 200
+    number = min(max(request.args.get("page", 1, type=int), 1), MAX_DOCUMENT_PAGE)  # ?page=abc: the first
+    found, issued, status, more = [], [], 200, False
     if page.shows_data:
         issued = contract_documents(page.contract_id)
         if form.validate():
-            found = search_documents([page.contract_id], **form.criteria())
+            found = search_documents([page.contract_id], **form.criteria(), limit=DOCUMENTS_PER_PAGE + 1,
+                                     offset=(number - 1) * DOCUMENTS_PER_PAGE)
+            more, found = len(found) > DOCUMENTS_PER_PAGE, found[:DOCUMENTS_PER_PAGE]
         else:
             status = 422
+    filters = {key: value for key, value in request.args.items() if key != "page"}  # kept in the page links
     return render_member("portal/documents.html", page, title="書類ダウンロード", found=found, issued=issued,
-                         form=form, searched=bool(request.args),
-                         month_label=queries.month_label), status
+                         form=form, searched=bool(filters), month_label=queries.month_label,
+                         first=(number - 1) * DOCUMENTS_PER_PAGE + 1,
+                         previous_url=url_for("portal.documents", **filters, page=number - 1) if number > 1 else None,
+                         next_url=url_for("portal.documents", **filters, page=number + 1) if more else None), status
 
 
 @portal.get("/documents/<int:document_id>")
