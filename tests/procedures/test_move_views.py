@@ -101,6 +101,17 @@ def test_a_visitor_files_move_in_after_the_email_code(app, client_for, tenant):
     assert len(ack) == 1 and "R2026-000001" in ack[0]["body"]
 
 
+def test_the_receipt_is_not_shown_to_the_next_person_at_a_shared_computer(app, client_for, tenant, clock):
+    """Once the verified address's minutes are over, the browser's last filing is no longer
+    shown (the receipt mail keeps the number)."""
+    client = verified_visitor(app, client_for(tenant.slug), tenant)
+    assert client.submit("/procedures/new/move_in", MOVE_IN).status_code == 302
+    assert "R2026-000001" in text(client.get("/procedures/receipt"))
+    clock.shift(minutes=121)
+    later = client.get("/procedures/receipt")
+    assert later.status_code == 302 and "R2026-000001" not in later.get_data(as_text=True)
+
+
 def test_a_visitor_cannot_skip_the_code_or_file_a_member_only_kind(app, client_for, tenant):
     client = client_for(tenant.slug)
     skipped = client.submit("/procedures/new/move_in", MOVE_IN, form_page="/procedures/new/move_in")

@@ -240,10 +240,13 @@ def new(kind: str):
 
 @procedures.get("/receipt")
 def receipt():
-    """受付完了: the 受付番号, a summary and what happens next (for this browser's last filing)."""
+    """受付完了: the 受付番号, a summary and what happens next (for this browser's last filing).
+
+    Only while the filer is still who filed it (the member, or the verified address within its
+    minutes): on a shared computer the next person does not see the last filing."""
     tenant = current_tenant()
     number = session.get(RECEIPT_KEY)
-    filed = services.get_by_receipt(tenant, number) if number else None
+    filed = _own_request(number)[1] if number else None
     if filed is None:
         return redirect(url_for(".index"))
     kind = services.kind_label(filed.kind)
