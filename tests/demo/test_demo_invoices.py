@@ -9,6 +9,7 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
+from tests.pdf_support import assert_japanese_font_embedded
 from waterportal.billing.issuing import issue_pending
 from waterportal.billing.models import BillDocument
 from waterportal.core.time import utcnow_naive
@@ -41,6 +42,4 @@ def test_demo_bills_issue_qualified_invoices(app_ctx, nayoro, kanazawa, tmp_path
         reader = PdfReader(io.BytesIO(data))
         text = reader.pages[0].extract_text()
         assert issuer in text and date_kind in text and "10%対象(税込)" in text, text
-        fonts = [f.get_object() for f in reader.pages[0]["/Resources"]["/Font"].values()]
-        assert any(str(f["/BaseFont"]).endswith("+IPAexGothic") and "/FontFile2" in f["/FontDescriptor"].get_object()
-                   for f in fonts)
+        assert_japanese_font_embedded(data)
