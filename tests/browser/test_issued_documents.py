@@ -17,7 +17,7 @@ def test_invoice_facts_and_document_search_at_360px(page, live_server, live_app)
     page.wait_for_url("**/mypage")
 
     page.goto(live_server.url("nayoro", "/mypage/bills"))
-    page.get_by_role("link", name="2026年10月").click()
+    page.get_by_role("link", name="令和8年10月").click()  # Nayoro writes 和暦 ([invoice] date_style)
     page.wait_for_url("**/mypage/bills/*")
     assert page.get_by_role("heading", name="適格請求書の記載事項").is_visible()
     assert page.get_by_text("T4000020012211").first.is_visible()

@@ -38,7 +38,7 @@ def test_dashboard_graph_and_bill_detail_at_360px(page, live_server, live_app):
     assert fits(page)
 
     page.goto(live_server.url("nayoro", "/mypage/bills"))
-    page.get_by_role("link", name="2026年10月").click()
+    page.get_by_role("link", name="令和8年10月").click()  # Nayoro writes 和暦 ([invoice] date_style)
     page.wait_for_url("**/mypage/bills/*")
     content = page.content()
     assert "料金明細の詳細" in content and "M54321" in content and "13 mm" in content
