@@ -67,3 +67,12 @@ def test_the_remembered_links_are_bounded(app, monkeypatch):
             assert remembered_url_for("portal.bill", bill_id=bill_id) == url_for("portal.bill", bill_id=bill_id)
             assert len(known) <= 3
     assert REMEMBERED_URLS >= 1000
+
+
+def test_equal_arguments_of_other_types_are_other_links(app):
+    """1 == True == 1.0 as dict keys, but Flask writes them differently in a query string."""
+    app.extensions["waterportal.urls"].clear()
+    with app.test_request_context("/pages/about", headers={"Host": "nayoro.localhost"}):
+        links = [remembered_url_for("pages.faq", page=value) for value in (1, True, 1.0)]
+        assert links == [url_for("pages.faq", page=value) for value in (1, True, 1.0)]
+        assert len(set(links)) == 3

@@ -82,7 +82,8 @@ def remembered_url_for(endpoint: str, **values) -> str:
             or not has_request_context()):  # outside a request (mail) Flask builds external links
         return url_for(endpoint, **values)
     try:
-        key = (request.script_root, endpoint, *sorted(values.items()))
+        # The type too: 1, True and 1.0 are equal keys but build different links (?page=True).
+        key = (request.script_root, endpoint, *sorted((k, type(v).__name__, v) for k, v in values.items()))
         known = app.extensions["waterportal.urls"]
         found = known.get(key)
     except TypeError:  # an unhashable argument
