@@ -156,7 +156,7 @@ def swapped_database():
     then ran the generated primary-key swap; yields (owner URL, app URL)."""
     base = os.environ.get("TEST_DATABASE_URL", "")
     if not base.startswith("postgresql"):
-        pytest.skip("PostgreSQL only (TEST_DATABASE_URL)")
+        pytest.skip("PostgreSQL only: set TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/postgres (CI's PostgreSQL pass sets it)")
     url, drop = _postgres_database(base, f"citus{os.environ.get('PYTEST_XDIST_WORKER', 'main')}")
     try:
         app_url = build_database(url)
