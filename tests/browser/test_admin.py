@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 
+from tests.browser.layout import no_sideways_scroll
 from waterportal.accounts.models import Member
 from waterportal.admin.staff.services import create_staff
 from waterportal.core.auth.passwords import hash_password
@@ -38,8 +39,6 @@ def new_member(app, slug: str) -> str:
     return login_id
 
 
-def no_sideways_scroll(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth") <= 360
 
 
 @pytest.mark.browser

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.layout import no_sideways_scroll, reaches_by_tab
 from tests.browser.members import PASSWORD, member_with_bills
 from waterportal.tenancy.branding import contrast_ratio
 from waterportal.tenancy.registry import get_registry
@@ -37,18 +38,8 @@ def box(locator) -> dict:
     return found
 
 
-def no_sideways_scroll(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
-def reaches_by_tab(page, selector: str, limit: int = 80) -> bool:
-    """Tab from the top of the page until the element matching ``selector`` has the focus."""
-    page.locator("body").focus()
-    for _ in range(limit):
-        page.keyboard.press("Tab")
-        if page.evaluate("s => document.activeElement && document.activeElement.matches(s)", selector):
-            return True
-    return False
 
 
 @pytest.mark.browser

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.browser.layout import no_sideways_scroll as fits
 from tests.browser.members import PASSWORD, member_with_bills
-from tests.browser.test_member_pages import fits
 
 
 @pytest.mark.browser

@@ -3,11 +3,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.browser.layout import no_sideways_scroll as fits
 from tests.browser.members import PASSWORD, member_with_bills
-
-
-def fits(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth") <= 360
 
 
 @pytest.mark.browser

@@ -8,6 +8,8 @@ import datetime as dt
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.layout import no_sideways_scroll as fits
+from tests.browser.layout import reaches_by_tab as tab_to
 from tests.browser.members import PASSWORD, member_with_bills
 from tests.imports.helpers import csv_text
 from waterportal.billing import slip
@@ -44,17 +46,8 @@ def log_in(page, live_server, slug: str, identifier: str) -> None:
     page.wait_for_url("**/mypage")
 
 
-def fits(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
-def tab_to(page, selector: str, limit: int = 80) -> bool:
-    page.locator("body").focus()
-    for _ in range(limit):
-        page.keyboard.press("Tab")
-        if page.evaluate("s => document.activeElement && document.activeElement.matches(s)", selector):
-            return True
-    return False
 
 
 @pytest.mark.browser

@@ -13,6 +13,7 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.layout import no_sideways_scroll
 from tests.clock import DAYTIME
 from tests.smtp import body_of, find_code
 from waterportal.accounts.models import Member
@@ -82,8 +83,6 @@ def receipt_number(page) -> str:
     return page.locator("strong.num").inner_text()
 
 
-def no_sideways_scroll(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth") <= 360
 
 
 @pytest.mark.browser

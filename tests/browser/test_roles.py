@@ -9,6 +9,7 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
+from tests.browser.layout import no_sideways_scroll
 from waterportal.accounts.models import Member
 from waterportal.admin.staff.services import create_staff
 from waterportal.contracts.models import Contract, MemberContract
@@ -22,8 +23,6 @@ STAFF_PASSWORD = "Josui-Pump-2026!"
 VENDOR_PASSWORD = "Unyo-Jigyosha-2026!"
 
 
-def no_sideways_scroll(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth") <= 360
 
 
 def member_with_contract(app, slug: str, customer_number: str) -> str:
