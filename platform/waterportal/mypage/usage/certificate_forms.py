@@ -5,17 +5,7 @@ from wtforms import SelectField
 from wtforms.validators import ValidationError
 
 from waterportal.billing.queries import month_label
-from waterportal.core.forms import CitizenForm
-
-try:  # WTForms 3.3 deprecates (value, label) tuples in favour of SelectChoice
-    from wtforms.fields.choices import SelectChoice
-
-    def _choices(pairs: list[tuple[str, str]]) -> list:
-        return [SelectChoice(value, label) for value, label in pairs]
-except ImportError:  # pragma: no cover - WTForms < 3.3
-    def _choices(pairs: list[tuple[str, str]]) -> list:
-        return list(pairs)
-
+from waterportal.core.forms import CitizenForm, labelled_choices
 
 NOT_PAID = "お支払いが確認できた請求月から選択してください。"
 
@@ -28,7 +18,7 @@ class PeriodForm(CitizenForm):
     def __init__(self, *args, months: list[str], **kwargs):
         super().__init__(*args, **kwargs)
         self.months = months
-        choices = _choices([(month, f"{month_label(month)}分") for month in months])
+        choices = labelled_choices([(month, f"{month_label(month)}分") for month in months])
         self.month_from.choices = choices
         self.month_to.choices = list(choices)
         if months and not self.is_submitted():

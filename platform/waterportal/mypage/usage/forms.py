@@ -11,19 +11,10 @@ import unicodedata
 from wtforms import SelectField, StringField
 from wtforms.validators import Length, ValidationError
 
-from waterportal.core.forms import CitizenForm
+from waterportal.core.forms import CitizenForm, labelled_choices
 from waterportal.tenancy.context import TenantContext
 
 AMOUNT_MAX = 2_147_483_647
-
-try:  # WTForms 3.3 deprecates (value, label) tuples in favour of SelectChoice
-    from wtforms.fields.choices import SelectChoice
-
-    def _choices(pairs: list[tuple[str, str]]) -> list:
-        return [SelectChoice(value, label) for value, label in pairs]
-except ImportError:  # pragma: no cover - WTForms < 3.3
-    def _choices(pairs: list[tuple[str, str]]) -> list:
-        return list(pairs)
 
 
 def _date(text: str) -> dt.date | None:
@@ -48,12 +39,12 @@ class DocumentSearchForm(CitizenForm):
     issued_to = StringField("発行日(まで)", validators=[Length(max=20, message="日付が長すぎます。")])
     amount_min = StringField("金額(円以上)", validators=[Length(max=20, message="金額が長すぎます。")])
     amount_max = StringField("金額(円以下)", validators=[Length(max=20, message="金額が長すぎます。")])
-    issuer = SelectField("発行者", choices=_choices([("", "すべて")]), validate_choice=True)
+    issuer = SelectField("発行者", choices=labelled_choices([("", "すべて")]), validate_choice=True)
 
     def __init__(self, *args, issuers: list[tuple[str, str]] = (), **kwargs):
         super().__init__(*args, **kwargs)
         pairs = [("", "すべて"), *issuers]
-        self.issuer.choices = _choices(pairs)
+        self.issuer.choices = labelled_choices(pairs)
         self.issuer_values = {value for value, _label in pairs}
         self.issuer.pre_validate = self._known_issuer
 
