@@ -11,6 +11,7 @@ To add a provider: subclass :class:`PaymentProvider`, set ``kind`` and register 
 """
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any, ClassVar
 from urllib.parse import quote
@@ -19,7 +20,7 @@ from waterportal.billing.models import Bill
 from waterportal.contracts.models import Contract
 
 
-class PaymentProvider:
+class PaymentProvider(ABC):
     """Where a citizen pays one bill online."""
 
     kind: ClassVar[str]
@@ -28,9 +29,9 @@ class PaymentProvider:
         self.name: str = settings["name"]
         self.settings = settings
 
+    @abstractmethod
     def payment_url(self, bill: Bill, contract: Contract) -> str:
         """The provider's page for paying ``bill`` (the citizen's browser goes there)."""
-        raise NotImplementedError
 
 
 def bill_reference(bill: Bill, contract: Contract) -> str:
