@@ -451,6 +451,16 @@ class TariffSchema(Section):
             raise ValidationError(problems)
 
 
+class InsightSchema(Section):
+    """Usage insight (issue 14, docs/insight.md): the bills import's after-steps and their thresholds."""
+
+    # 同じ人数の世帯の平均 (§2): the medians by household size are computed by the bills
+    # import; a city's own median is shown only where at least this many households
+    # contribute (privacy: never fewer than 20), else the national table.
+    comparison_enabled = fields.Boolean(load_default=True)
+    comparison_min_households = fields.Integer(load_default=20, validate=validate.Range(20, 1_000_000))
+
+
 class TenantDefinitionSchema(Section):
     """The whole of ``tenant.toml``."""
 
@@ -478,6 +488,7 @@ class TenantDefinitionSchema(Section):
     admin = fields.Nested(AdminSchema, load_default=lambda: AdminSchema().load({}))
     procedures = fields.Nested(ProceduresSchema, load_default=lambda: ProceduresSchema().load({}))
     tariff = fields.Nested(TariffSchema, load_default=None, allow_none=True)  # none: no 料金シミュレーション
+    insight = fields.Nested(InsightSchema, load_default=lambda: InsightSchema().load({}))
 
     @validates("timezone")
     def _tz(self, value: str, **_: Any) -> None:
