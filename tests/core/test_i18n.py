@@ -30,6 +30,9 @@ TRANSLATED = (
     "base.html", "macros/forms.html", "accounts/login.html", "portal/_parts.html", "portal/dashboard.html",
     "portal/bills.html", "registration/email.html", "registration/help.html", "pages/text.html",
     "pages/faq.html", "mail/password_changed.txt", "mail/welcome.txt",
+    # issue 13 §10, the usage and payment pages
+    "portal/graph.html", "portal/bill.html", "portal/documents.html", "portal/certificates.html", "portal/slip.html",
+    "pages/simulator.html",
 )
 LANGUAGES = ("en", "easy")
 JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff01-\uff5e、。「」]")

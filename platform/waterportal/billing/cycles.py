@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
+
 from waterportal.contracts.models import Contract
 
-CYCLE_WORDS = {"monthly": "毎月", "bimonthly": "2か月ごと"}
+# In the language of the page or mail that shows them.
+CYCLE_WORDS = {"monthly": _l("毎月"), "bimonthly": _l("2か月ごと")}
 
 
 def contract_cycle(settings: Mapping[str, Any], contract: Contract | None) -> str:

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+
 from waterportal.billing.models import Bill
 
 # The import's payment_method values (as the billing system writes them).
@@ -26,20 +29,31 @@ TRANSFER_RESULTS = {
     "8": "委託者の都合による振替停止",
     "9": "その他",
 }
+# The same meanings in the citizen's language (pages and mail; the table above is the
+# import's and the console's, in Japanese).
+REASONS = {
+    "1": _l("資金不足"),
+    "2": _l("取引なし"),
+    "3": _l("預金者の都合による振替停止"),
+    "4": _l("預金口座振替依頼書なし"),
+    "8": _l("委託者の都合による振替停止"),
+    "9": _l("その他"),
+}
 # What the citizen can do after each 振替不能 reason (the dashboard and the bill page say it).
 WHAT_TO_DO = {
-    "1": "口座の残高が不足していたため引き落とせませんでした。",
-    "2": "口座が解約されているか、口座の情報が一致しませんでした。",
-    "3": "金融機関で口座振替が停止されています。",
-    "4": "口座振替の手続きが金融機関で完了していません。",
-    "8": "市の都合により口座振替を停止しています。",
-    "9": "口座振替ができませんでした。",
+    "1": _l("口座の残高が不足していたため引き落とせませんでした。"),
+    "2": _l("口座が解約されているか、口座の情報が一致しませんでした。"),
+    "3": _l("金融機関で口座振替が停止されています。"),
+    "4": _l("口座振替の手続きが金融機関で完了していません。"),
+    "8": _l("市の都合により口座振替を停止しています。"),
+    "9": _l("口座振替ができませんでした。"),
 }
 
 
 @dataclass(frozen=True)
 class TransferFailure:
-    """A 振替不能 bill: the bank's code, its meaning and what the citizen should do."""
+    """A 振替不能 bill: the bank's code, its meaning and what the citizen should do (both in
+    the language of the page or mail that shows them)."""
 
     code: str
     reason: str
@@ -51,12 +65,12 @@ def transfer_failure(bill: Bill) -> TransferFailure | None:
     code = bill.transfer_result
     if bill.paid_on is not None or code is None or code == TRANSFERRED or code not in TRANSFER_RESULTS:
         return None
-    return TransferFailure(code, TRANSFER_RESULTS[code], WHAT_TO_DO[code])
+    return TransferFailure(code, str(REASONS[code]), str(WHAT_TO_DO[code]))
 
 
 def transfer_status(bill: Bill) -> str:
-    """「振替済」「振替不能(資金不足)」, or "" when the bank has reported nothing."""
+    """「振替済」「振替不能(資金不足)」 (in the page's language), or "" when the bank has reported nothing."""
     code = bill.transfer_result
     if code is None or code not in TRANSFER_RESULTS:
         return ""
-    return "振替済" if code == TRANSFERRED else f"振替不能({TRANSFER_RESULTS[code]})"
+    return gettext("振替済") if code == TRANSFERRED else gettext("振替不能(%(reason)s)", reason=REASONS[code])

@@ -3,15 +3,15 @@ a usage and a period, with the breakdown (billing/tariff.py). Nothing is stored.
 from __future__ import annotations
 
 from flask import abort, request
+from flask_babel import lazy_gettext as _l
 
 from waterportal.billing.blueprint import simulator
 from waterportal.billing.simulator_forms import SimulatorForm
-from waterportal.billing.tariff import estimate
-from waterportal.core.invoice_numbers import ROUNDINGS
+from waterportal.billing.tariff import ROUNDING_WORDS, estimate
 from waterportal.tenancy.context import current_tenant
 from waterportal.tenancy.templating import render_page
 
-TITLE = "料金シミュレーション"
+TITLE = _l("料金シミュレーション")
 
 
 @simulator.route("", methods=["GET", "POST"])
@@ -26,5 +26,5 @@ def simulate():
         result = estimate(tariff, int(form.diameter.data), int(form.usage.data), int(form.months.data),
                           sewer=form.sewer.data == "1")
     body = render_page("pages/simulator.html", title=TITLE, form=form, result=result, tariff=tariff,
-                       rounding=ROUNDINGS[tariff["rounding"]])
+                       rounding=ROUNDING_WORDS[tariff["rounding"]])
     return (body, 422) if request.method == "POST" and form.errors else body

@@ -20,7 +20,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-PERIODS = {1: "1か月", 2: "2か月"}
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+
+PERIODS = {1: _l("1か月"), 2: _l("2か月")}
+# core.invoice_numbers.ROUNDINGS (the PDFs' Japanese) in the page's language.
+ROUNDING_WORDS = {"floor": _l("切り捨て"), "half_up": _l("四捨五入"), "ceil": _l("切り上げ")}
 
 
 @dataclass(frozen=True)
@@ -93,7 +98,7 @@ def _tier_volumes(tiers: list[Mapping[str, Any]], usage: int, width: int) -> lis
 def _tier_label(tier: Mapping[str, Any], width: int) -> str:
     lower, upper = tier["over"] * width, tier.get("upto")
     if upper is None:
-        return f"{lower + 1}m³以上"
+        return gettext("%(lower)sm³以上", lower=lower + 1)
     return f"{lower + 1}〜{upper * width}m³"
 
 
@@ -106,11 +111,15 @@ def _charge(name: str, basic: int, tiers: list[Mapping[str, Any]], usage: int, m
         width = 1
     else:
         volumes, width = _tier_volumes(tiers, usage, months), months
-    lines = [Line("基本料金", f"{basic:,}円 × {months}か月" if months > 1 else f"{basic:,}円", basic * months)]
+    # The texts in the page's language (the simulator is a page: gettext at call time).
+    yen = gettext("%(amount)s円", amount=f"{basic:,}")
+    lines = [Line(gettext("基本料金"), gettext("%(amount)s × %(months)sか月", amount=yen, months=months) if months > 1 else yen,
+                  basic * months)]
     for tier, volume in zip(tiers, volumes, strict=True):
         if volume:
-            label = _tier_label(tier, width) + ("(各月)" if width == 1 and months == 2 else "")
-            lines.append(Line(f"従量料金 {label}", f"{volume}m³ × {tier['price']:,}円", volume * tier["price"]))
+            label = _tier_label(tier, width) + (gettext("(各月)") if width == 1 and months == 2 else "")
+            lines.append(Line(gettext("従量料金 %(tier)s", tier=label),
+                              f"{volume}m³ × " + gettext("%(amount)s円", amount=f"{tier['price']:,}"), volume * tier["price"]))
     before = sum(line.yen for line in lines)
     rate = tariff["tax_rate"]
     amount = _round(before * (100 + rate), 100, tariff["rounding"], tariff["rounding_unit"])
@@ -130,8 +139,8 @@ def estimate(tariff: Mapping[str, Any], diameter_mm: int, usage_m3: int, months:
     row = next((r for r in tariff["basic"] if int(r["diameter_mm"]) == diameter_mm), None)
     if row is None:
         raise ValueError(f"no basic charge for {diameter_mm} mm")
-    charges = [_charge("水道料金", row["water"], tariff["water_tiers"], usage_m3, months, tariff)]
+    charges = [_charge(gettext("水道料金"), row["water"], tariff["water_tiers"], usage_m3, months, tariff)]
     if sewer:
-        charges.append(_charge("下水道使用料", row["sewer"], tariff["sewer_tiers"], usage_m3, months, tariff))
+        charges.append(_charge(gettext("下水道使用料"), row["sewer"], tariff["sewer_tiers"], usage_m3, months, tariff))
     return Estimate(diameter_mm, usage_m3, months, tuple(charges))
 

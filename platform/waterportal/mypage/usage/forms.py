@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import unicodedata
 
+from flask_babel import lazy_gettext as _l
 from wtforms import SelectField, StringField
 from wtforms.validators import Length, ValidationError
 
@@ -35,36 +36,36 @@ class DocumentSearchForm(CitizenForm):
     class Meta:
         csrf = False
 
-    issued_from = StringField("発行日(から)", validators=[Length(max=20, message="日付が長すぎます。")])
-    issued_to = StringField("発行日(まで)", validators=[Length(max=20, message="日付が長すぎます。")])
-    amount_min = StringField("金額(円以上)", validators=[Length(max=20, message="金額が長すぎます。")])
-    amount_max = StringField("金額(円以下)", validators=[Length(max=20, message="金額が長すぎます。")])
-    issuer = SelectField("発行者", choices=labelled_choices([("", "すべて")]), validate_choice=True)
+    issued_from = StringField(_l("発行日(から)"), validators=[Length(max=20, message=_l("日付が長すぎます。"))])
+    issued_to = StringField(_l("発行日(まで)"), validators=[Length(max=20, message=_l("日付が長すぎます。"))])
+    amount_min = StringField(_l("金額(円以上)"), validators=[Length(max=20, message=_l("金額が長すぎます。"))])
+    amount_max = StringField(_l("金額(円以下)"), validators=[Length(max=20, message=_l("金額が長すぎます。"))])
+    issuer = SelectField(_l("発行者"), choices=labelled_choices([("", _l("すべて"))]), validate_choice=True)
 
     def __init__(self, *args, issuers: list[tuple[str, str]] = (), **kwargs):
         super().__init__(*args, **kwargs)
-        pairs = [("", "すべて"), *issuers]
+        pairs = [("", _l("すべて")), *issuers]
         self.issuer.choices = labelled_choices(pairs)
         self.issuer_values = {value for value, _label in pairs}
         self.issuer.pre_validate = self._known_issuer
 
     def _known_issuer(self, _form) -> None:
         if (self.issuer.data or "") not in self.issuer_values:
-            raise ValidationError("一覧から選んでください。")
+            raise ValidationError(_l("一覧から選んでください。"))
 
     @staticmethod
     def _check_date(field) -> None:
         try:
             _date(field.data or "")
         except ValueError as exc:
-            raise ValidationError("日付は 2026-10-01 のように入力してください。") from exc
+            raise ValidationError(_l("日付は 2026-10-01 のように入力してください。")) from exc
 
     @staticmethod
     def _check_amount(field) -> None:
         try:
             _amount(field.data or "")
         except ValueError as exc:
-            raise ValidationError("金額は0以上の整数(円)で入力してください。") from exc
+            raise ValidationError(_l("金額は0以上の整数(円)で入力してください。")) from exc
 
     def validate_issued_from(self, field) -> None:
         self._check_date(field)
@@ -76,7 +77,7 @@ class DocumentSearchForm(CitizenForm):
         except ValueError:
             return
         if start and end and end < start:
-            raise ValidationError("「から」より後の日付を入力してください。")
+            raise ValidationError(_l("「から」より後の日付を入力してください。"))
 
     def validate_amount_min(self, field) -> None:
         self._check_amount(field)
@@ -88,7 +89,7 @@ class DocumentSearchForm(CitizenForm):
         except ValueError:
             return
         if low is not None and high is not None and high < low:
-            raise ValidationError("「円以上」より大きい金額を入力してください。")
+            raise ValidationError(_l("「円以上」より大きい金額を入力してください。"))
 
     def criteria(self) -> dict:
         """The validated criteria for :func:`waterportal.billing.issuing.search_documents`."""
