@@ -45,6 +45,7 @@ from waterportal.procedures.blueprint import procedures
 from waterportal.procedures.paperless_state import BILL_MONTHS
 from waterportal.provisioning.cli import tenant_cli
 from waterportal.provisioning.keys_cli import keys_cli
+from waterportal.readings.cli import readings_cli
 from waterportal.tenancy.blueprint import health, theme_assets
 from waterportal.tenancy.context import current_tenant_or_none
 from waterportal.tenancy.isolation import install_isolation
@@ -201,6 +202,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(vendor_cli)
     app.cli.add_command(keys_cli)
     app.cli.add_command(procedures_cli)
+    app.cli.add_command(readings_cli)
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:

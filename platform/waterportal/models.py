@@ -20,5 +20,6 @@ from waterportal.procedures.models import (  # noqa: F401
     ProcedureEvent,
     ProcedureRequest,
 )
+from waterportal.readings.models import MeterReading, Watch  # noqa: F401
 from waterportal.tenancy.models import Tenant, TenantAsset, TenantHost  # noqa: F401
 from waterportal.vendor_console.models import VendorCityLink, VendorSession, VendorStaff  # noqa: F401

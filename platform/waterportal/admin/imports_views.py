@@ -27,7 +27,7 @@ from waterportal.tenancy.context import current_tenant
 
 PAGE_SIZE = 20
 ERRORS_SHOWN = 1000
-KIND_LABELS = {"contracts": "契約", "bills": "請求・検針", "documents": "書類"}
+KIND_LABELS = {"contracts": "契約", "bills": "請求・検針", "readings": "日ごとの使用量", "documents": "書類"}
 STATUS_LABELS = {"ok": "取り込み完了", "rejected": "取り込み不可(変更なし)", "running": "処理中"}
 
 

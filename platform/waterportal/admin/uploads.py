@@ -22,6 +22,7 @@ from waterportal.audit import services as audit
 from waterportal.billing.documents import MAX_DOCUMENT_BYTES
 from waterportal.core.files import ZIP, sniff
 from waterportal.imports.documents import INDEX_NAME, import_documents
+from waterportal.imports.readings import import_readings
 from waterportal.imports.services import ImportResult, import_bills, import_contracts
 from waterportal.tenancy.context import TenantContext, tenant_context
 
@@ -149,6 +150,8 @@ def import_upload(
         result = import_contracts(tenant, data, filename=name, actor=actor)
     elif kind == "bills":
         result = import_bills(tenant, data, filename=name, actor=actor)
+    elif kind == "readings":
+        result = import_readings(tenant, data, filename=name, actor=actor)
     else:
         with unpacked_documents(data) as folder:
             result = import_documents(tenant, folder, filename=name, actor=actor)

@@ -11,6 +11,7 @@ import click
 from waterportal.extensions import db
 from waterportal.imports.documents import import_documents
 from waterportal.imports.payment_results import import_payments
+from waterportal.imports.readings import import_readings
 from waterportal.imports.services import (
     ImportResult,
     ProgressCallback,
@@ -95,6 +96,14 @@ def documents_command(slug: str, directory: Path) -> None:
 def bills_command(slug: str, file: Path) -> None:
     """Import a bills CSV (upsert on customer_number + billing_month). Exit 1 if rejected."""
     _run("bills", import_bills, slug, file)
+
+
+@import_cli.command("readings")
+@TENANT
+@FILE
+def readings_command(slug: str, file: Path) -> None:
+    """Import daily meter readings (customer_number,reading_date,usage_m3; upsert on contract + day). Exit 1 if rejected."""
+    _run("readings", import_readings, slug, file)
 
 
 @import_cli.command("payments")

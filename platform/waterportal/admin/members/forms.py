@@ -15,6 +15,7 @@ from waterportal.core.text import is_katakana
 IMPORT_KINDS = {
     "contracts": "契約(contracts.csv)",
     "bills": "請求・検針(bills.csv)",
+    "readings": "日ごとの使用量(スマートメーター、readings.csv)",
     "documents": "書類(documents.csv とファイルをまとめた ZIP)",
 }
 INQUIRY_FILTERS = {"": "すべて", "new": "未対応", "answered": "回答済み"}

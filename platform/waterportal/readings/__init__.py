@@ -1,0 +1,1 @@
+"""Daily meter readings (smart meters) and 見守り (issue 14 §6)."""
