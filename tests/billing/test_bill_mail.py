@@ -45,9 +45,9 @@ def test_new_bills_are_mailed_once(app, nayoro, customer, load, clock):
     assert result.inserted == 1 and expand(app) == 1
     (to, subject, body), = bill_mails(app, nayoro)
     assert to == "hanako@example.jp"
-    assert subject == "【名寄市上下水道ポータル】今回の請求金額のお知らせ(2026年10月分)"
+    assert subject == "【名寄市上下水道ポータル】今回の請求金額のお知らせ(令和8年10月分)"  # Nayoro writes 和暦
     assert "花子 様" in body and "今回の請求金額: 5,509 円" in body and "使用量: 21 m³" in body
-    assert "納期限: 2026/10/31" in body and "末尾5682" in body and NAYORO_NO not in body
+    assert "納期限: 令和8年10月31日" in body and "使用期間: 令和8年" in body and "末尾5682" in body and NAYORO_NO not in body
     assert "http://nayoro.localhost/mypage" in body
     # the same file again, and the bill paid later: nothing new, no mail
     again, = load(nayoro, bills=[october])
@@ -71,7 +71,7 @@ def test_who_gets_mail(app, nayoro, kanazawa, customer, load, clock):
     assert expand(app) == 2  # one mail each, for the latest of the two new bills
     mails = bill_mails(app, nayoro)
     assert sorted(to for to, _s, _b in mails) == ["family@example.jp", "hanako@example.jp"]
-    assert [s[-10:] for to, s, _b in mails if to == "hanako@example.jp"] == ["2026年11月分)"]
+    assert [s[-9:] for to, s, _b in mails if to == "hanako@example.jp"] == ["令和8年11月分)"]
     assert bill_mails(app, kanazawa) == []
 
 
@@ -83,9 +83,9 @@ def test_a_history_load_mails_only_the_latest_bill(app, nayoro, customer, load, 
     result, = load(nayoro, bills=history)
     assert result.inserted == 48 and expand(app) == 3
     mails = bill_mails(app, nayoro)
-    assert sorted((to, subject[-10:]) for to, subject, _b in mails) == [
-        ("family@example.jp", "2026年09月分)"), ("hanako@example.jp", "2026年09月分)"),
-        ("hanako@example.jp", "2026年10月分)")]
+    assert sorted((to, subject.rpartition("(")[2]) for to, subject, _b in mails) == [
+        ("family@example.jp", "令和8年9月分)"), ("hanako@example.jp", "令和8年10月分)"),
+        ("hanako@example.jp", "令和8年9月分)")]
     newest_other = history[-1]
     assert any(f"今回の請求金額: {int(newest_other['total']):,} 円" in body for to, _s, body in mails
                if to == "family@example.jp")
@@ -103,7 +103,7 @@ def test_a_late_older_bill_mails_nobody(app, nayoro, customer, load, clock):
     # next month's bill is news again
     later, = load(nayoro, bills=[bill_row(NAYORO_NO, "2026-09"), bill_row(NAYORO_NO, "2026-11")])
     assert later.inserted == 2 and expand(app) == 1
-    assert [subject[-10:] for _to, subject, _b in bill_mails(app, nayoro)] == ["2026年11月分)"]
+    assert [subject[-9:] for _to, subject, _b in bill_mails(app, nayoro)] == ["令和8年11月分)"]
 
 
 def test_kanazawa_bimonthly_bill_mail(app, kanazawa, customer, load, clock):
@@ -113,7 +113,7 @@ def test_kanazawa_bimonthly_bill_mail(app, kanazawa, customer, load, clock):
     assert result.inserted == 1 and expand(app) == 1
     (_to, subject, body), = bill_mails(app, kanazawa)
     assert subject == "【金沢市上下水道ポータルサイト】今回の請求金額のお知らせ(2026年09月分)"
-    assert f"今回の請求金額: {int(rows[-1]['total']):,} 円" in body
+    assert f"今回の請求金額: {int(rows[-1]['total']):,} 円" in body and "納期限: 2026/" in body  # 西暦 in Kanazawa
     assert "http://kanazawa.localhost/mypage" in body
 
 

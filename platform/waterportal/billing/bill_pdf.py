@@ -97,12 +97,22 @@ def bill_pdf_filename(contract: Contract, bill: Bill) -> str:
     return f"検針票_請求書_{bill.billing_month}_{contract.customer_number}.pdf"
 
 
-def bill_pdf(tenant: TenantContext, contract: Contract, bill: Bill, *, issued_on: dt.date, version: int = 1) -> bytes:
+# How the billing month was printed before it followed the city's date_style (2026-11-27):
+# 西暦 everywhere. :func:`waterportal.billing.issuing._unchanged` also draws a document in
+# this layout, so a version issued then is still recognised as unchanged (no 訂正 version).
+LEGACY_MONTH_STYLE = "seireki"
+
+
+def bill_pdf(tenant: TenantContext, contract: Contract, bill: Bill, *, issued_on: dt.date, version: int = 1,
+             month_style: str | None = None) -> bytes:
     """The PDF of ``bill`` issued on ``issued_on``: city, recipient, period, readings, usage,
     charges, the 適格請求書 facts (issuers, 登録番号, 取引年月日, amounts and tax per rate),
-    total and due date. ``version`` > 1 marks a corrected bill (訂正後)."""
+    total and due date. ``version`` > 1 marks a corrected bill (訂正後). Dates and the billing
+    month follow the city's ``[invoice] date_style``; ``month_style`` overrides the month's
+    (:data:`LEGACY_MONTH_STYLE`: the layout of documents issued before the month followed it)."""
     facts = invoice_facts(tenant.settings, contract, bill)
     style = tenant.settings["invoice"].get("date_style", "seireki")
+    month = month_label(bill.billing_month, month_style or style)  # 2026年10月 / 令和8年10月
 
     def _ymd(value) -> str:  # 2026年10月20日, or 令和8年10月20日 where the city prints 和暦
         return japanese_date(value, style) if value else ""
@@ -110,7 +120,7 @@ def bill_pdf(tenant: TenantContext, contract: Contract, bill: Bill, *, issued_on
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(
         buffer, pagesize=A4, leftMargin=18 * mm, rightMargin=18 * mm, topMargin=16 * mm, bottomMargin=16 * mm,
-        title=f"{DOCUMENT_TITLE} {month_label(bill.billing_month)}分", author=tenant.name,
+        title=f"{DOCUMENT_TITLE} {month}分", author=tenant.name,
         subject=tenant.portal_name, invariant=1, lang="ja",
     )
     width = doc.width
@@ -119,7 +129,7 @@ def bill_pdf(tenant: TenantContext, contract: Contract, bill: Bill, *, issued_on
     heading = [Paragraph(f"{escape(tenant.name)}<br/>{escape(tenant.portal_name)}", _style(11))]
     story.append(Table([[logo, heading]] if logo else [[heading]],
                        colWidths=[20 * mm, width - 20 * mm] if logo else [width]))
-    subtitle = f"{month_label(bill.billing_month)}分" + (f"(訂正後・第{version}版)" if version > 1 else "")
+    subtitle = f"{month}分" + (f"(訂正後・第{version}版)" if version > 1 else "")
     story += [Spacer(1, 4 * mm), _text(DOCUMENT_TITLE, _style(18, alignment=1)), Spacer(1, 2 * mm),
               _text(subtitle, _style(12, alignment=1)), Spacer(1, 6 * mm)]
     label = 38 * mm

@@ -33,6 +33,7 @@ from waterportal.billing.queries import month_label
 from waterportal.contracts.models import Contract, MemberContract
 from waterportal.core.pdf_font import japanese_font
 from waterportal.core.time import to_city_time
+from waterportal.core.wareki import japanese_date
 from waterportal.extensions import db
 from waterportal.tenancy.context import TenantContext, current_tenant
 
@@ -71,7 +72,8 @@ def _period_bills(contract_id: int, month_from: str, month_to: str) -> list[Bill
     ).order_by(Bill.billing_month)))
     if not bills:
         raise CertificateRefused("この期間のご請求はありません。")
-    unpaid = [month_label(bill.billing_month) for bill in bills if bill.paid_on is None]
+    style = current_tenant().settings["invoice"].get("date_style", "seireki")
+    unpaid = [month_label(bill.billing_month, style) for bill in bills if bill.paid_on is None]
     if unpaid:
         raise CertificateRefused(f"{'、'.join(unpaid)}分の納付が確認できていないため、証明書を発行できません。")
     return bills
@@ -123,8 +125,6 @@ def _text(value: str, style: ParagraphStyle) -> Paragraph:
     return Paragraph(escape(str(value)), style)  # data, never markup
 
 
-def _ymd(value: dt.date) -> str:
-    return f"{value.year}年{value.month}月{value.day}日"
 
 
 def _seal(tenant: TenantContext) -> Image | None:
@@ -145,6 +145,11 @@ def certificate_pdf(tenant: TenantContext, contract: Contract, bills: list[Bill]
     """The certificate's PDF: title, 発行日, the customer, each bill (month, period, amount, 納付日,
     method), the total, the city's wording, the issuer and its seal."""
     wording = tenant.settings["payment"]
+    style = tenant.settings["invoice"].get("date_style", "seireki")
+
+    def _ymd(value: dt.date) -> str:  # 2026年08月27日, or 令和8年8月27日 where the city writes 和暦
+        return japanese_date(value, style)
+
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=20 * mm, rightMargin=20 * mm, topMargin=18 * mm,
                             bottomMargin=18 * mm, title=wording["certificate_title"], author=tenant.name,
@@ -161,9 +166,9 @@ def certificate_pdf(tenant: TenantContext, contract: Contract, bills: list[Bill]
         colWidths=[35 * mm, width - 35 * mm])
     rows = [[_text(h, cell) for h in ("請求月", "使用期間", "金額(税込)", "納付日", "お支払い方法")]]
     for bill in bills:
-        rows.append([_text(value, cell) for value in (
-            f"{month_label(bill.billing_month)}分", f"{bill.period_start:%Y/%m/%d}〜{bill.period_end:%Y/%m/%d}",
-            f"{bill.total:,} 円", _ymd(bill.paid_on), bill.payment_method or "")])  # type: ignore[arg-type]
+        period = [_text(f"{_ymd(bill.period_start)}〜", cell), _text(_ymd(bill.period_end), cell)]  # two lines
+        rows.append([_text(f"{month_label(bill.billing_month, style)}分", cell), period, *(_text(value, cell) for value in (
+            f"{bill.total:,} 円", _ymd(bill.paid_on), bill.payment_method or ""))])  # type: ignore[arg-type]
     rows.append([_text("合計", cell), "", _text(f"{sum(b.total for b in bills):,} 円", cell), "", ""])
     table = Table(rows, colWidths=[33 * mm, 44 * mm, 25 * mm, 36 * mm, width - 138 * mm], repeatRows=1)
     grid = [("GRID", (0, 0), (-1, -1), 0.6, colors.HexColor("#6b7280")), ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),

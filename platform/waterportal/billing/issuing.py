@@ -20,7 +20,7 @@ import logging
 from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.orm import aliased, undefer
 
-from waterportal.billing.bill_pdf import bill_pdf, bill_pdf_filename
+from waterportal.billing.bill_pdf import LEGACY_MONTH_STYLE, bill_pdf, bill_pdf_filename
 from waterportal.billing.invoice import invoice_facts
 from waterportal.billing.models import Bill, BillDocument
 from waterportal.contracts.models import Contract, MemberContract
@@ -87,8 +87,15 @@ def _unchanged(tenant: TenantContext, bill: Bill, contract: Contract) -> BillDoc
                                .order_by(BillDocument.version.desc()).limit(1))
     if latest is None:
         return None
-    again = bill_pdf(tenant, contract, bill, issued_on=latest.issued_on, version=latest.version)
-    return latest if hashlib.sha256(again).hexdigest() == latest.sha256 else None
+    # Today's layout, then the one before (bill_pdf.py) where it differs: a version issued
+    # before Nayoro's months turned 和暦 still matches, so a payment never makes a 訂正 version.
+    today = tenant.settings["invoice"].get("date_style", "seireki")
+    for month_style in dict.fromkeys((today, LEGACY_MONTH_STYLE)):
+        again = bill_pdf(tenant, contract, bill, issued_on=latest.issued_on, version=latest.version,
+                         month_style=month_style)
+        if hashlib.sha256(again).hexdigest() == latest.sha256:
+            return latest
+    return None
 
 
 def issue_pending(tenant: TenantContext, now: dt.datetime, limit: int = BATCH) -> tuple[int, bool]:

@@ -94,6 +94,7 @@ def _expand_bill_mail(tenant: TenantContext, job: MailJob, now: dt.datetime) -> 
     if not claimed:
         return 0
     render = mail_renderer(tenant, "bill_ready")
+    date_style = tenant.settings["invoice"].get("date_style", "seireki")  # 令和8年10月分 in Nayoro
     mail_settings = tenant.settings["mail"]
     sender_address = mail_settings["sender_address"]
     domain = sender_address.rpartition("@")[2] or "localhost"
@@ -117,7 +118,7 @@ def _expand_bill_mail(tenant: TenantContext, job: MailJob, now: dt.datetime) -> 
         mails = []
         for bill, contract, member_id, email, nickname, label in rows:
             subject, body = render(nickname=nickname, label=label or "", bill=bill, contract=contract,
-                                   month=month_label(bill.billing_month),
+                                   month=month_label(bill.billing_month, date_style),
                                    cycle=CYCLE_WORDS[contract_cycle(tenant.settings, contract)],
                                    transfer_failure=transfer_failure(bill))
             mails.append({

@@ -15,6 +15,7 @@ from sqlalchemy.orm import aliased, undefer
 from waterportal.billing.models import Bill, Document
 from waterportal.contracts.models import Contract, MemberContract
 from waterportal.contracts.selection import LinkedContract, as_links, links_statement
+from waterportal.core.wareki import japanese_month
 from waterportal.extensions import db
 from waterportal.tenancy.context import current_tenant
 
@@ -29,10 +30,11 @@ def month_number(billing_month: str) -> int:
     return int(year) * 12 + int(month) - 1
 
 
-def month_label(billing_month: str) -> str:
-    """``"2024-09"`` -> 「2024年09月」 (the manual's style)."""
-    year, month = billing_month.split("-")
-    return f"{year}年{month}月"
+def month_label(billing_month: str, style: str = "seireki") -> str:
+    """``"2024-09"`` -> 「2024年09月」 (the manual's style), 「令和6年9月」 with ``style="wareki"``:
+    for Japanese text drawn outside a page (PDFs, mail), given the city's ``[invoice] date_style``.
+    Pages use the ``month_text`` filter (core/i18n.py), which also follows the language."""
+    return japanese_month(billing_month, style)
 
 
 def periods_per_year(cycle: str) -> int:

@@ -19,6 +19,7 @@ from waterportal.billing.queries import month_label
 from waterportal.billing.slip import barcode_drawing, parse
 from waterportal.contracts.models import Contract
 from waterportal.core.pdf_font import japanese_font
+from waterportal.core.wareki import japanese_date
 from waterportal.tenancy.context import TenantContext
 
 TITLE = "電子納付書"
@@ -37,17 +38,19 @@ def slip_filename(contract: Contract, bill: Bill) -> str:
 
 
 def slip_pdf(tenant: TenantContext, contract: Contract, bill: Bill) -> bytes:
-    """The PDF: who and what, the amount and due date, the channels, the barcode."""
+    """The PDF: who and what, the amount and due date (in the city's 西暦/和暦), the channels, the barcode."""
+    style = tenant.settings["invoice"].get("date_style", "seireki")
+    month = month_label(bill.billing_month, style)
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=20 * mm, rightMargin=20 * mm, topMargin=18 * mm,
-                            bottomMargin=18 * mm, title=f"{TITLE} {month_label(bill.billing_month)}分",
+                            bottomMargin=18 * mm, title=f"{TITLE} {month}分",
                             author=tenant.name, invariant=1, lang="ja")
     width = doc.width
     cell = _style(10)
     facts = Table([[_text(a, cell), _text(b, cell)] for a, b in (
         ("お客さま番号", contract.customer_number), ("お名前", f"{bill.holder_name or contract.holder_name} 様"),
-        ("請求月", f"{month_label(bill.billing_month)}分"), ("ご請求金額", f"{bill.total:,} 円"),
-        ("納期限", f"{bill.due_date.year}年{bill.due_date.month}月{bill.due_date.day}日"))],
+        ("請求月", f"{month}分"), ("ご請求金額", f"{bill.total:,} 円"),
+        ("納期限", japanese_date(bill.due_date, style)))],
         colWidths=[35 * mm, width - 35 * mm])
     facts.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.6, colors.HexColor("#6b7280")),
                                ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#eef1f5"))]))

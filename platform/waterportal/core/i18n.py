@@ -34,7 +34,7 @@ from babel.numbers import format_decimal
 from flask import Flask, current_app, g, has_app_context, has_request_context, request
 from flask_babel import Babel, Domain, force_locale
 
-from waterportal.core.wareki import wareki, wareki_month
+from waterportal.core.wareki import japanese_month, wareki, wareki_month
 
 LANGUAGES: dict[str, str] = {"ja": "日本語", "en": "English", "easy": "やさしい日本語"}
 DEFAULT_LANGUAGE = "ja"
@@ -188,6 +188,12 @@ def format_month(billing_month: str) -> str:
     if language == "easy":
         return f"{year}年{int(month)}月"
     return f"{year}年{month}月"
+
+
+def japanese_month_text(billing_month: str) -> str:
+    """2026年10月, or 令和8年10月 on a Japanese page of a city that writes 和暦: for Japanese
+    text made in Python (chart texts, option labels), which stays Japanese in every language."""
+    return japanese_month(billing_month, "wareki" if _wareki_page() else "seireki")
 
 
 def format_number(value: int | float | None) -> str:

@@ -34,6 +34,15 @@ def wareki_month(year: int, month: int) -> str:
     return wareki(dt.date(year, month, 1)).rsplit("月", 1)[0] + "月"
 
 
+def japanese_month(billing_month: str, style: str = "seireki") -> str:
+    """A billing month (``"2026-10"``) in the city's style: 2026年10月 (seireki, the manual's
+    two-digit month) or 令和8年10月 (wareki)."""
+    year, month = billing_month.split("-")
+    if style == "wareki":
+        return wareki_month(int(year), int(month))
+    return f"{year}年{month}月"
+
+
 def japanese_date(value: dt.date, style: str = "seireki") -> str:
     """The date in the city's style: 2026年05月25日 (seireki) or 令和8年5月25日 (wareki)."""
     if style == "wareki":

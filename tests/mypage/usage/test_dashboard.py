@@ -174,4 +174,4 @@ def test_the_dashboard_puts_the_amount_first_and_draws_the_last_12_periods(clien
     assert order == sorted(order)
     chart = main[main.index('<svg'):main.index('</svg>')]
     assert "使用量の推移(直近12回)" in chart and chart.count('<rect class="bar-now"') == 12
-    assert "2025年11月: 12 m³" in chart and "2025年10月" not in chart  # 14 bills: the oldest two left out
+    assert "令和7年11月: 12 m³" in chart and "令和7年10月" not in chart  # 14 bills: the oldest two left out (Nayoro: 和暦)

@@ -105,13 +105,13 @@ def test_the_dashboard_reads_links_and_the_newest_bill_in_one_statement(client_f
     reads = [s for s in seen if "member_contracts" in s and "member_sessions" not in s]
     assert len(reads) == 1, reads
     assert not [s for s in seen if "FROM bills" in s and s not in reads]
-    assert "2026年10月" in body  # NUMBER's newest month, the first link is selected
+    assert "令和8年10月" in body  # NUMBER's newest month, the first link is selected
     contract_ids = dict(re.findall(r'<option value="(\d+)"[^>]*>[^<]*?(\d{11})[^<]*</option>', body))
     token = client.csrf_token("/mypage")
     second = next(value for value, number in contract_ids.items() if number == NUMBER2)
     client.post("/mypage/contract", data={"csrf_token": token, "contract_id": second})
     body = client.get("/mypage").get_data(as_text=True)
-    assert "2026年09月" in body and "2026年10月" not in body
+    assert "令和8年9月" in body and "令和8年10月" not in body
 
 
 def notice(app, tenant, title, published, expires=None):

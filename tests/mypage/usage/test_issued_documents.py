@@ -13,6 +13,7 @@ from tests.imports.helpers import csv_text
 from tests.mypage.usage.conftest import history_rows, issue_all
 from tests.mypage.usage.test_pdf import pdf_text
 from tests.pdf_support import assert_japanese_font_embedded
+from waterportal.billing.bill_pdf import LEGACY_MONTH_STYLE, bill_pdf
 from waterportal.billing.invoice import invoice_facts
 from waterportal.billing.models import Bill, BillDocument
 from waterportal.contracts.models import Contract
@@ -134,6 +135,35 @@ def test_a_payment_is_no_correction(client, nayoro, customer, login, clock, bill
     assert client.get(f"/mypage/bills/{bill_id}/pdf").data == original
 
 
+def test_a_version_issued_with_the_western_month_stays_unchanged(client, nayoro, customer, login, clock, bill_ids,
+                                                                  app):
+    """Nayoro's PDFs print the billing month in 和暦 (令和8年10月分); those issued before, in
+    西暦 (2026年10月分), keep their bytes and version when a payment changes the bill row."""
+    rows = history_rows(NAYORO_NO, 1, newest="2026-10")
+    customer(nayoro, [NAYORO_NO], bills=rows)
+    login(client, nayoro)
+    bill_id = bill_ids(nayoro, NAYORO_NO)["2026-10"]
+    assert "令和8年10月分" in pdf_text(client.get(f"/mypage/bills/{bill_id}/pdf").data)
+    with app.app_context(), tenant_context(nayoro):  # the version as the old layout drew it
+        document = db.session.scalar(select(BillDocument))
+        bill, contract = db.session.get(Bill, bill_id), db.session.scalar(select(Contract))
+        old = bill_pdf(nayoro, contract, bill, issued_on=document.issued_on, month_style=LEGACY_MONTH_STYLE)
+        document.data, document.size, document.sha256 = old, len(old), hashlib.sha256(old).hexdigest()
+        db.session.commit()
+    assert "2026年10月分" in pdf_text(old) and "令和8年10月20日" in pdf_text(old)
+    clock.shift(minutes=60 * 24)
+    assert reimport(app, nayoro, [{**rows[0], "paid_on": "2026-10-27"}]) == 0  # recognised: no 訂正 version
+    (kept,) = documents(app, nayoro)
+    assert kept.version == 1 and kept.superseded_at is None and kept.sha256 == hashlib.sha256(old).hexdigest()
+    login(client, nayoro)
+    assert client.get(f"/mypage/bills/{bill_id}/pdf").data == old
+    corrected = {**rows[0], "paid_on": "2026-10-27", "water_charge": "1900", "total": "2900", "tax": str(2900 * 10 // 110)}
+    clock.shift(minutes=60)
+    assert reimport(app, nayoro, [corrected]) == 1  # a real correction is still a new version, in 和暦
+    login(client, nayoro)
+    assert "令和8年10月分(訂正後・第2版)" in pdf_text(client.get(f"/mypage/bills/{bill_id}/pdf").data)
+
+
 def test_the_recipient_is_the_holder_billed_not_the_current_one(client, nayoro, customer, login, clock, bill_ids, app):
     row = {**history_rows(NAYORO_NO, 1, newest="2026-10")[0], "holder_name": "株式会社 名寄製作所"}
     customer(nayoro, [NAYORO_NO])
@@ -200,13 +230,13 @@ def test_members_search_their_documents(client, nayoro, customer, login, clock, 
 
     def months(query: str = "") -> list[str]:
         html = client.get(f"/mypage/documents{query}").get_data(as_text=True)
-        return re.findall(r"(\d{4}年\d+月)分", html)
+        return re.findall(r"(令和\d+年\d+月)分", html)  # Nayoro writes 和暦
 
-    assert months() == ["2026年10月", "2026年09月", "2026年08月"]
-    assert months("?issued_from=2026-11-20") == ["2026年10月"]
-    assert months("?issued_to=２０２６-11-18") == ["2026年09月", "2026年08月"]
-    assert months("?amount_min=3010&amount_max=3,050") == ["2026年09月"]
-    assert months(f"?issuer={NAYORO_T}") == ["2026年10月", "2026年09月", "2026年08月"]
+    assert months() == ["令和8年10月", "令和8年9月", "令和8年8月"]
+    assert months("?issued_from=2026-11-20") == ["令和8年10月"]
+    assert months("?issued_to=２０２６-11-18") == ["令和8年9月", "令和8年8月"]
+    assert months("?amount_min=3010&amount_max=3,050") == ["令和8年9月"]
+    assert months(f"?issuer={NAYORO_T}") == ["令和8年10月", "令和8年9月", "令和8年8月"]
     page = client.get("/mypage/documents?issued_from=2026-13-01&amount_max=-5&issuer=T0&amount_min=%3Cb%3E")
     html = page.get_data(as_text=True)
     assert page.status_code == 422 and page.headers["Cache-Control"] == "no-store"
@@ -259,10 +289,10 @@ def test_document_search_pages_by_30_and_keeps_the_filters(client, nayoro, custo
 
     def listed(query: str) -> tuple[list[str], str]:
         html = client.get(f"/mypage/documents{query}").get_data(as_text=True)
-        return re.findall(r"(\d{4}年\d+月)分", html), html
+        return re.findall(r"(令和\d+年\d+月)分", html), html
 
     first, html = listed("?issuer=" + NAYORO_T)
-    assert len(first) == 30 and first[0] == "2026年10月" and "1〜30件目" in html
+    assert len(first) == 30 and first[0] == "令和8年10月" and "1〜30件目" in html
     assert f'href="/mypage/documents?issuer={NAYORO_T}&amp;page=2" rel="next"' in html and 'rel="prev"' not in html
     second, html = listed(f"?issuer={NAYORO_T}&page=2")
     assert len(second) == 5 and not set(first) & set(second) and "31〜35件目" in html

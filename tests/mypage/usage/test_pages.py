@@ -27,10 +27,11 @@ def test_nayoro_graph_compares_latest_12_months_with_the_year_before(client, nay
     assert "<title id=\"usage-chart-title\">使用量の推移(m³)</title>" in body
     assert "<title id=\"amount-chart-title\">請求金額の推移(円)</title>" in body
     newest, year_before = amounts(23), amounts(11)
-    assert f"2026年10月: 直近1年 {newest['usage']} m³、前年同期 {year_before['usage']} m³" in body
-    assert f"2026年10月: 直近1年 {newest['total']:,} 円、前年同期 {year_before['total']:,} 円" in body
+    # Nayoro writes 和暦 ([invoice] date_style): the charts' texts and the table too
+    assert f"令和8年10月: 直近1年 {newest['usage']} m³、前年同期 {year_before['usage']} m³" in body
+    assert f"令和8年10月: 直近1年 {newest['total']:,} 円、前年同期 {year_before['total']:,} 円" in body
     oldest_shown, its_year_before = amounts(12), amounts(0)
-    assert f"2025年11月: 直近1年 {oldest_shown['usage']} m³、前年同期 {its_year_before['usage']} m³" in body
+    assert f"令和7年11月: 直近1年 {oldest_shown['usage']} m³、前年同期 {its_year_before['usage']} m³" in body
     svg_usage = body[body.index('id="usage-chart-title"'):body.index('id="amount-chart-title"')]
     assert svg_usage.count("<rect class=\"bar-") == 24  # 12 months x (this year, last year)
     assert "(m³)" in svg_usage and 'viewBox="0 0 300' in body
@@ -38,8 +39,9 @@ def test_nayoro_graph_compares_latest_12_months_with_the_year_before(client, nay
     labels = re.findall(r'<text x="[\d.]+" y="\d+">(\d+月)</text>', svg_usage)
     assert labels == ["12月", "2月", "4月", "6月", "8月", "10月"], labels
     table = body[body.index("<table"):]
-    rows = re.findall(r"<tr>\s*<th scope=\"row\">(\d{4}年\d{2}月)</th>", table)
-    assert rows[0] == "2025年11月" and rows[-1] == "2026年10月" and len(rows) == 12
+    rows = re.findall(r"<tr>\s*<th scope=\"row\">(令和\d+年\d+月)</th>", table)
+    assert rows[0] == "令和7年11月" and rows[-1] == "令和8年10月" and len(rows) == 12
+    assert re.findall(r'<text[^>]*>(令和\d+年)</text>', svg_usage) == ["令和8年"]  # the year under 2月
     assert f"<td class=\"num\">{newest['total']:,} 円</td>" in table
     assert f"<td class=\"num\">{year_before['total']:,} 円</td>" in table
     assert "<script" not in body
@@ -62,7 +64,7 @@ def test_graph_without_last_year_says_so(client, nayoro, customer, login, clock)
     customer(nayoro, [NAYORO_NO], bills=history_rows(NAYORO_NO, 3, newest="2026-10"))
     login(client, nayoro)
     body = client.get("/mypage/graph").get_data(as_text=True)
-    assert f"2026年10月: 直近1年 {amounts(2)['usage']} m³、前年同期 データなし" in body  # two charts x 3 bars below
+    assert f"令和8年10月: 直近1年 {amounts(2)['usage']} m³、前年同期 データなし" in body  # two charts x 3 bars below
     assert body.count('<rect class="bar-now"') == 6 and '<rect class="bar-last"' not in body
 
 
@@ -137,7 +139,8 @@ def test_documents_page_lists_a_pdf_per_bill(request, client_for, customer, logi
     assert len(ids) == 2
     for month, bill_id in ids.items():
         assert f'href="/mypage/bills/{bill_id}/pdf"' in body
-        assert f"{month[:4]}年{month[5:]}月分 検針票・請求書" in body
+        shown = f"令和8年{int(month[5:])}月" if slug == "nayoro" else f"{month[:4]}年{month[5:]}月"  # the city's style
+        assert f"{shown}分 検針票・請求書" in body
     assert "お送りした通知書はありません。" in body
 
 

@@ -81,8 +81,8 @@ def test_a_certificate_is_issued_once_and_audited(app, payer, bill_ids, nayoro):
     download = payer.get(first.headers["Location"])
     assert download.status_code == 200 and "no-store" in download.headers["Cache-Control"]
     text = text_of(download.data)
-    assert "収納済証明書" in text and NAYORO_NO in text and "2026年08月分" in text and "5,000 円" in text
-    assert "2026年8月27日" in text and "口座振替" in text and "名寄市長 上下水道事業管理者" in text
+    assert "収納済証明書" in text and NAYORO_NO in text and "令和8年8月分" in text and "5,000 円" in text  # 和暦
+    assert "令和8年8月27日" in text and "令和8年8月1日〜" in text and "口座振替" in text and "名寄市長 上下水道事業管理者" in text
     assert "上記の上下水道料金について、名寄市に収納されたことを証明します。" in text  # the city's wording
     assert len(PdfReader(io.BytesIO(download.data)).pages[0].images) == 1  # the seal from tenants/nayoro/assets
     again = payer.submit(f"/mypage/bills/{paid}/certificate", {}, form_page=f"/mypage/bills/{paid}")
@@ -103,6 +103,7 @@ def test_the_period_form_keeps_input_and_refuses_unpaid_months(app, client, nayo
     login(client, nayoro)
     page = client.get("/mypage/certificates").get_data(as_text=True)
     assert re.findall(r'<option (?:selected )?value="(\d{4}-\d{2})"', page)[:3] == ["2026-07", "2026-08", "2026-09"]
+    assert '<option selected value="2026-07">令和8年7月分</option>' in page  # values stay machine-readable
     wrong = client.submit("/mypage/certificates", {"month_from": "2026-09", "month_to": "2026-07"})
     body = wrong.get_data(as_text=True)
     assert wrong.status_code == 422 and "終了の請求月は開始の請求月と同じか" in body
@@ -110,9 +111,9 @@ def test_the_period_form_keeps_input_and_refuses_unpaid_months(app, client, nayo
     issued = client.submit("/mypage/certificates", {"month_from": "2026-07", "month_to": "2026-09"})
     assert issued.status_code == 303
     text = text_of(client.get(issued.headers["Location"]).data)
-    assert "2026年07月分" in text and "2026年09月分" in text and "合計" in text
+    assert "令和8年7月分" in text and "令和8年9月分" in text and "合計" in text
     listed = client.get("/mypage/certificates").get_data(as_text=True)
-    assert "2026年07月分〜2026年09月分(3件" in listed and "SHA-256" in listed
+    assert "令和8年7月分〜令和8年9月分(3件" in listed and "SHA-256" in listed
     # A month outside the choices (the unpaid October) is refused at its field.
     outside = client.submit("/mypage/certificates", {"month_from": "2026-07", "month_to": "2026-10"})
     assert outside.status_code == 422 and "お支払いが確認できた請求月から選択してください。" in outside.get_data(as_text=True)
@@ -138,8 +139,8 @@ def test_a_bimonthly_suburb_contract_in_a_monthly_city(app, client, nayoro, cust
     graph = client.get("/mypage/graph").get_data(as_text=True)
     assert "各期(2か月ごと)" in graph
     table = graph[graph.index("<table"):]
-    months = re.findall(r"<th scope=\"row\">(\d{4}年\d{2}月)</th>", table)
-    assert months == ["2025年11月", "2026年01月", "2026年03月", "2026年05月", "2026年07月", "2026年09月"]
+    months = re.findall(r"<th scope=\"row\">(令和\d+年\d+月)</th>", table)  # 和暦 in Nayoro
+    assert months == ["令和7年11月", "令和8年1月", "令和8年3月", "令和8年5月", "令和8年7月", "令和8年9月"]
     assert "2か月ごとの検針・請求" in client.get("/mypage/bills").get_data(as_text=True)
 
 
@@ -166,7 +167,7 @@ def test_the_bill_mail_follows_the_cycle_and_says_what_the_bank_reported(app, na
         _subject, body = render_mail(nayoro, "bill_ready", nickname="花子", label="", bill=bill, contract=contract,
                                      month="2026年09月", cycle=CYCLE_WORDS["bimonthly"],
                                      transfer_failure=transfer_failure(bill))
-    assert "〜2026/08/31(2か月分)" in body
-    assert "お支払い方法: 口座振替(振替日 2026/09/28)" in body
+    assert "〜令和8年8月31日(2か月分)" in body  # Nayoro's dates in 和暦
+    assert "お支払い方法: 口座振替(振替日 令和8年9月28日)" in body
     assert "口座振替ができませんでした(理由: 資金不足)。後日、名寄市から納付書をお送りします。" in body
     assert "通信欄: 漏水の可能性があります。" in body

@@ -27,7 +27,9 @@ def pdf_text(data: bytes) -> str:
     return "\n".join(page.extract_text() for page in reader.pages)
 
 
-def check_bill_pdf(response, tenant_name: str, number: str, row: dict) -> str:
+def check_bill_pdf(response, tenant_name: str, number: str, row: dict, month: str = "") -> str:
+    """The downloaded PDF's headers and text; ``month`` is the billing month as the city prints
+    it (default: 西暦 2026年09月)."""
     assert response.status_code == 200
     assert response.mimetype == "application/pdf"
     assert response.headers["Cache-Control"] == "no-store"
@@ -36,9 +38,9 @@ def check_bill_pdf(response, tenant_name: str, number: str, row: dict) -> str:
     name = unquote(disposition.split("filename*=UTF-8''")[1])
     assert name == f"検針票_請求書_{row['billing_month']}_{number}.pdf"
     text = pdf_text(response.data)
-    year, month = row["billing_month"].split("-")
+    year, mm = row["billing_month"].split("-")
     for expected in (
-        tenant_name, "検針票・請求書", f"{year}年{month}月分", number, "風連 花子 様", f"テスト町{number[-3:]}番地",
+        tenant_name, "検針票・請求書", f"{month or f'{year}年{mm}月'}分", number, "風連 花子 様", f"テスト町{number[-3:]}番地",
         f"{int(row['usage_m3']):,} m³", f"{int(row['previous_reading']):,}", f"{int(row['current_reading']):,}",
         f"{int(row['water_charge']):,} 円", f"{int(row['sewer_charge']):,} 円", f"{int(row['tax']):,} 円",
         f"{int(row['total']):,} 円", "納期限", "M54321 / 13 mm",
@@ -52,12 +54,12 @@ def test_nayoro_bill_pdf_has_the_imported_amounts(client, nayoro, customer, logi
     customer(nayoro, [NAYORO_NO], bills=rows)
     login(client, nayoro)
     bill_id = bill_ids(nayoro, NAYORO_NO)["2026-10"]
-    text = check_bill_pdf(client.get(f"/mypage/bills/{bill_id}/pdf"), "名寄市", NAYORO_NO, rows[-1])
-    # Nayoro prints its dates in 和暦 ([invoice] date_style = "wareki").
+    text = check_bill_pdf(client.get(f"/mypage/bills/{bill_id}/pdf"), "名寄市", NAYORO_NO, rows[-1], "令和8年10月")
+    # Nayoro prints its dates and the billing month in 和暦 ([invoice] date_style = "wareki").
     assert "令和8年10月28日" in text and "未納" not in text  # the issued invoice carries no payment status
     assert "令和8年10月1日 〜 令和8年10月20日" in text
     older = check_bill_pdf(client.get(f"/mypage/bills/{bill_ids(nayoro, NAYORO_NO)['2026-09']}/pdf"),
-                           "名寄市", NAYORO_NO, rows[0])
+                           "名寄市", NAYORO_NO, rows[0], "令和8年9月")
     assert "納付済" not in older
 
 

@@ -79,7 +79,7 @@ def test_the_slip_page_pdf_and_barcode(open_bill, client):
     pdf = client.get(f"/mypage/bills/{open_bill['2026-10']}/slip.pdf")
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)
-    assert "電子納付書" in text and "5,509 円" in text and "2026年11月30日" in text
+    assert "電子納付書" in text and "5,509 円" in text and "令和8年11月30日" in text and "令和8年10月分" in text  # 和暦
     assert re.sub(r"\s", "", text).count(DIGITS[8:29]) == 1  # the digits under the bars
     # Printed at 300 dpi, the page's bars read back as GS1-128 with the bill's 44 digits.
     found = barcodes_in_pdf(pdf.data)

@@ -4,8 +4,8 @@ from __future__ import annotations
 from wtforms import SelectField
 from wtforms.validators import ValidationError
 
-from waterportal.billing.queries import month_label
 from waterportal.core.forms import CitizenForm, labelled_choices
+from waterportal.core.i18n import japanese_month_text
 
 NOT_PAID = "お支払いが確認できた請求月から選択してください。"
 
@@ -18,7 +18,7 @@ class PeriodForm(CitizenForm):
     def __init__(self, *args, months: list[str], **kwargs):
         super().__init__(*args, **kwargs)
         self.months = months
-        choices = labelled_choices([(month, f"{month_label(month)}分") for month in months])
+        choices = labelled_choices([(month, f"{japanese_month_text(month)}分") for month in months])
         self.month_from.choices = choices
         self.month_to.choices = list(choices)
         if months and not self.is_submitted():

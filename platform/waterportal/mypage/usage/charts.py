@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from waterportal.billing.models import Bill
-from waterportal.billing.queries import month_label, month_number, periods_per_year
+from waterportal.billing.queries import month_number, periods_per_year
+from waterportal.core.i18n import japanese_month_text
 
 WIDTH, HEIGHT = 300, 236
 LEFT, RIGHT, TOP, BOTTOM = 52, 6, 40, 46
@@ -38,7 +39,7 @@ class ComparisonRow:
 
     @property
     def label(self) -> str:
-        return month_label(self.billing_month)
+        return japanese_month_text(self.billing_month)
 
     @property
     def month(self) -> int:
@@ -142,7 +143,7 @@ def bar_chart(chart_id: str, title: str, unit: str, points: Sequence[tuple[str, 
     previous_year, year_at = "", None  # the label that shows the latest year written
     for index, (month, now, last) in enumerate(points):
         centre = LEFT + slot * (index + 0.5)
-        label = month_label(month)
+        label = japanese_month_text(month)  # 2026年10月, or 令和8年10月 where the city writes 和暦
         placed = (("now", now, centre - bar_w / 2),) if not compare else (
             ("last", last, centre - bar_w - 1), ("now", now, centre + 1))
         for series, value, x in placed:
@@ -153,12 +154,12 @@ def bar_chart(chart_id: str, title: str, unit: str, points: Sequence[tuple[str, 
             bars.append(Bar(round(x, 1), round(TOP + PLOT_H - height, 1), round(bar_w, 1), round(height, 1),
                             series, f"{label}{name}: {fmt(value, unit)}"))
         if (len(points) - 1 - index) % every == 0:  # the newest period always has its label
-            year = month[:4]
+            year = label[: label.index("年") + 1]  # 「2026年」 or 「令和8年」
             if year != previous_year and year_at is not None and centre - labels[year_at].x < YEAR_GAP:
                 # too close to the previous year's label: the new year wins (the older one is implied)
                 labels[year_at] = XLabel(labels[year_at].x, labels[year_at].month, "")
             shows_year = year != previous_year
-            labels.append(XLabel(round(centre, 1), f"{int(month[5:])}月", f"{year}年" if shows_year else ""))
+            labels.append(XLabel(round(centre, 1), f"{int(month[5:])}月", year if shows_year else ""))
             if shows_year:
                 previous_year, year_at = year, len(labels) - 1
         if compare:

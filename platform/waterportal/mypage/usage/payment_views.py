@@ -24,7 +24,6 @@ from waterportal.tenancy.context import current_tenant
 
 portal.add_app_template_global(transfer_failure, "transfer_failure")
 portal.add_app_template_global(transfer_status, "transfer_status")
-portal.add_app_template_global(queries.month_label, "month_label")  # for the macros of portal/_parts.html
 
 
 @portal.app_template_global("cycle_words")
@@ -79,8 +78,7 @@ def certificates_page():
         status = 422
     issued = certificates.member_certificates(page.member.id, page.contract_id) if page.shows_data else []
     return render_member("portal/certificates.html", page, title=page.tenant.settings["payment"]["certificate_title"],
-                         form=form, months=months, issued=issued, refused=refused,
-                         month_label=queries.month_label), status
+                         form=form, months=months, issued=issued, refused=refused), status
 
 
 @portal.get("/certificates/<int:certificate_id>")
@@ -113,7 +111,7 @@ def slip(bill_id: int):
     page, bill, contract = _open_bill(bill_id)
     barcode = parse(bill.payment_barcode) if bill.payment_barcode else None
     return render_member("portal/slip.html", page, title="電子納付書", bill=bill, contract=contract, barcode=barcode,
-                         provider=provider_for(page.tenant.settings), month_label=queries.month_label)
+                         provider=provider_for(page.tenant.settings))
 
 
 @portal.get("/bills/<int:bill_id>/slip.pdf")

@@ -114,7 +114,7 @@ def dashboard():
     return render_member(
         "portal/dashboard.html", page, title="会員さま専用サイト", greeting=greeting(page.now.hour),
         notices=notices, bill=bill, updated_at=updated,
-        usage_chart=recent_usage_chart(page.recent) if bill else None, month_label=queries.month_label,
+        usage_chart=recent_usage_chart(page.recent) if bill else None,
         city_time=lambda moment: to_city_time(moment, page.tenant.timezone), autolink=autolink,
     )
 
@@ -156,7 +156,7 @@ def bills():
     """⑤ 料金明細: up to two years of bills of the selected contract, newest first."""
     page = member_page()
     history = queries.recent_bills(page.contract_id, _cycle(page)) if page.shows_data else []
-    return render_member("portal/bills.html", page, title="料金明細", bills=history, month_label=queries.month_label)
+    return render_member("portal/bills.html", page, title="料金明細", bills=history)
 
 
 def _member_bill(page: MemberPage, bill_id: int):
@@ -175,7 +175,7 @@ def bill(bill_id: int):
     facts = invoice_facts(page.tenant.settings, found[1], found[0]) if found[0] else None
     versions = bill_versions(bill_id) if found[0] else []
     return render_member("portal/bill.html", page, title="料金明細の詳細", bill=found[0], contract=found[1],
-                         month_label=queries.month_label, facts=facts, versions=versions)
+                         facts=facts, versions=versions)
 
 
 @portal.get("/bills/<int:bill_id>/pdf")
@@ -225,7 +225,7 @@ def documents():
             status = 422
     filters = {key: value for key, value in request.args.items() if key != "page"}  # kept in the page links
     return render_member("portal/documents.html", page, title="書類ダウンロード", found=found, issued=issued,
-                         form=form, searched=bool(filters), month_label=queries.month_label,
+                         form=form, searched=bool(filters),
                          first=(number - 1) * DOCUMENTS_PER_PAGE + 1,
                          previous_url=url_for("portal.documents", **filters, page=number - 1) if number > 1 else None,
                          next_url=url_for("portal.documents", **filters, page=number + 1) if more else None), status
