@@ -143,6 +143,7 @@ VIEW_MODULES = (
     "waterportal.accounts.registration.views",  # registration
     "waterportal.mypage.usage.views",  # portal
     "waterportal.mypage.usage.payment_views",  # portal: 収納済証明書, payment details
+    "waterportal.mypage.usage.alert_views",  # portal: 地区別のお知らせ (issue 14 §4)
     "waterportal.mypage.account.views",  # profile
     "waterportal.mypage.account.contract_views",  # profile
     "waterportal.inquiries.views",  # inquiry
@@ -158,6 +159,7 @@ VIEW_MODULES = (
     "waterportal.admin.procedures_views",
     "waterportal.admin.procedure_debit_views",
     "waterportal.admin.notices_views",
+    "waterportal.admin.alerts_views",  # 地区別のお知らせ (issue 14 §4)
     "waterportal.admin.members.views",
     "waterportal.admin.settings.views",
     "waterportal.admin.staff.views",

@@ -4,6 +4,7 @@ from __future__ import annotations
 from waterportal.accounts.models import Member, MemberSession, MemberUnlockLink, VerificationCode  # noqa: F401
 from waterportal.accounts.registration.models import RegistrationDraft  # noqa: F401
 from waterportal.admin.models import SettingsRevision, StaffMember, StaffSession, StaffUnlockLink  # noqa: F401
+from waterportal.alerts.models import AreaAlert, AreaAlertArea, AreaAlertOptOut  # noqa: F401
 from waterportal.audit.models import AuditEntry  # noqa: F401
 from waterportal.billing.models import Bill, Document  # noqa: F401
 from waterportal.contracts.models import (

@@ -4,8 +4,9 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import Index, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
+from waterportal.contracts.areas import area_of
 from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db
 from waterportal.tenancy.models import TenantScoped, tenant_fk
@@ -28,6 +29,9 @@ class Contract(TenantScoped, db.Model):
     # Digits only.
     phone: Mapped[str] = mapped_column(String(20))
     address: Mapped[str] = mapped_column(String(300))
+    # The address's 町名/丁目 (contracts/areas.py area_of), set with the address here and by
+    # the contracts import: area alerts match it by equality, set-wise (issue 14 §4).
+    address_area: Mapped[str | None] = mapped_column(String(100))
     meter_number: Mapped[str] = mapped_column(String(30))
     meter_diameter_mm: Mapped[int]
     # "monthly" / "bimonthly" from the contracts import's optional billing_cycle column
@@ -37,8 +41,14 @@ class Contract(TenantScoped, db.Model):
     # When an import last changed this contract's data or its bills (最終更新時間).
     data_updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)
 
+    @validates("address")
+    def _keep_area(self, _key: str, address: str) -> str:
+        self.address_area = area_of(address)
+        return address
+
 
 Index("ix_contracts_tenant_phone", Contract.tenant_id, Contract.phone)
+Index("ix_contracts_tenant_area", Contract.tenant_id, Contract.address_area)
 
 
 class MemberContract(TenantScoped, db.Model):

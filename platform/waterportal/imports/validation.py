@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from operator import itemgetter
 from typing import Any
 
+from waterportal.contracts.areas import area_of
 from waterportal.core.text import digits_only, is_katakana, katakana_name, squash_spaces
 from waterportal.imports.reading import SHOWN, Problem, shown
 
@@ -41,7 +42,10 @@ BILL_VALUES = (
 # Optional: the contract's billing cycle (issue 12 §5); without the column the city's applies.
 CONTRACT_OPTIONAL = ("billing_cycle",)
 BILLING_CYCLES = ("monthly", "bimonthly")
-CONTRACT_VALUES = (*CONTRACT_COLUMNS[1:], *CONTRACT_OPTIONAL)
+# Stored with each contract, computed from the row (not a column of the file): the address's
+# 町名/丁目 for area alerts (contracts/areas.py, issue 14 §4). Always last.
+CONTRACT_DERIVED = ("address_area",)
+CONTRACT_VALUES = (*CONTRACT_COLUMNS[1:], *CONTRACT_OPTIONAL, *CONTRACT_DERIVED)
 LIMITS = {"holder_name": 100, "holder_name_kana": 100, "address": 300, "meter_number": 30}
 
 REQUIRED = "必須です"
@@ -221,5 +225,5 @@ class ContractRows:
             number, values = _check_contract(self.pick(record), line, self.digits, self.seen, bad)
             cycle = _check_cycle(record[self.cycle_at].strip(), bad) if self.cycle_at is not None else None
             if len(problems) == before:
-                clean.append((number, *values, cycle))
+                clean.append((number, *values, cycle, area_of(values[3])))
         return clean

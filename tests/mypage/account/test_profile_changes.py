@@ -93,8 +93,9 @@ def test_notification_settings(tenant, person, logged_in, load_member, audit_act
     taro = person(tenant)
     client = logged_in(taro)
     form = text(client.get("/mypage/profile/notifications"))
-    assert form.count("checked") == 2
-    assert client.submit("/mypage/profile/notifications", {"notify_notices": "y"}).status_code == 302
+    assert form.count("checked") == 6  # bills, notices and the four kinds of area alert (issue 14 §4)
+    kinds = {"alert_outage": "y", "alert_turbid": "y", "alert_works": "y", "alert_other": "y"}
+    assert client.submit("/mypage/profile/notifications", {"notify_notices": "y", **kinds}).status_code == 302
     row = load_member(taro)
     assert row["notify_bills"] is False and row["notify_notices"] is True
     page = text(client.get("/mypage/profile"))
@@ -102,7 +103,7 @@ def test_notification_settings(tenant, person, logged_in, load_member, audit_act
     assert client.submit("/mypage/profile/notifications", {}).status_code == 302
     row = load_member(taro)
     assert row["notify_bills"] is False and row["notify_notices"] is False
-    assert audit_actions(taro)[-2:] == ["member.notifications_changed"] * 2
+    assert audit_actions(taro)[-3:] == ["member.notifications_changed"] * 2 + ["member.alert_mail_changed"]
 
 
 # --- secret question (login-ID cities) -----------------------------------------------------

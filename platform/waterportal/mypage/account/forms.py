@@ -6,6 +6,7 @@ the services and shown next to their fields by the views.
 """
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
@@ -69,6 +70,11 @@ class NotificationsForm(CitizenForm):
 
     notify_bills = BooleanField("請求金額のお知らせメール(新しい請求金額が確定したとき)を受け取る")
     notify_notices = BooleanField("お知らせメール(市からのお知らせが掲載されたとき)を受け取る")
+    # 地区別のお知らせ (alerts/, issue 14 §4): one box per kind; unchecked means no mail of that kind.
+    alert_outage = BooleanField(_l("断水のお知らせメール(お住まいの地区で断水があるとき)を受け取る"))
+    alert_turbid = BooleanField(_l("濁水のお知らせメール(お住まいの地区で水がにごるおそれがあるとき)を受け取る"))
+    alert_works = BooleanField(_l("工事のお知らせメール(お住まいの地区で水道工事があるとき)を受け取る"))
+    alert_other = BooleanField(_l("そのほかの地区別のお知らせメールを受け取る"))
 
 
 class SecretQuestionForm(CitizenForm):

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from waterportal.accounts.registration.forms import CodeForm
 from waterportal.accounts.session import current_session_key
+from waterportal.alerts import services as alert_services
 from waterportal.accounts.verification import ResendTooSoon, message_for, resend_message
 from waterportal.core.auth.passwords import policy_lines
 from waterportal.core.time import utcnow_naive
@@ -178,11 +179,16 @@ def notifications():
     """お知らせメールの受取設定."""
     current = member()
     data = {"notify_bills": current.notify_bills, "notify_notices": current.notify_notices}
+    alerts_off = alert_services.mail_kinds_off(current.id)
+    data.update({f"alert_{kind}": kind not in alerts_off for kind in alert_services.KINDS})
     form = NotificationsForm(data=data if request.method == "GET" else None)
     if form.validate_on_submit():
         services.update_notifications(
             current, bills=form.notify_bills.data, notices=form.notify_notices.data, remote_addr=client_address()
         )
+        alert_services.set_mail_kinds(current_tenant(), current, {kind for kind in alert_services.KINDS
+                                                                  if form[f"alert_{kind}"].data},
+                                      actor=f"member:{current.id}", remote_addr=client_address())
         db.session.commit()
         flash("お知らせメールの受取設定を変更しました。", "info")
         return redirect(url_for(".index"))
