@@ -30,9 +30,15 @@ TRANSLATED = (
     "base.html", "macros/forms.html", "accounts/login.html", "portal/_parts.html", "portal/dashboard.html",
     "portal/bills.html", "registration/email.html", "registration/help.html", "pages/text.html",
     "pages/faq.html", "mail/password_changed.txt", "mail/welcome.txt",
+    "mail/leak_notice.txt", "portal/_leak_notice.html",  # issue 14 §1, 漏水の可能性
     # issue 13 §10, the usage and payment pages
     "portal/graph.html", "portal/bill.html", "portal/documents.html", "portal/certificates.html", "portal/slip.html",
     "pages/simulator.html",
+    "procedures/_fields.html", "procedures/detail.html", "procedures/form.html", "procedures/index.html",
+    "procedures/receipt.html", "procedures/verify.html", "procedures/kinds/billing_address.html",
+    "procedures/kinds/holder_change.html", "procedures/kinds/leak_reduction.html", "procedures/kinds/move_in.html",
+    "procedures/kinds/move_out.html", "procedures/kinds/paperless.html", "procedures/kinds/payment_method.html",
+    "procedures/kinds/payment_method_receipt.html", "procedures/kinds/reduction.html",
 )
 LANGUAGES = ("en", "easy")
 JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff01-\uff5e、。「」]")

@@ -11,12 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, jsonify, redirect, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 from jinja2 import Template, TemplateNotFound
 
 from waterportal.core.files import private_download
 from waterportal.procedures import banks, dates, paperless_state, services
 from waterportal.procedures.blueprint import procedures
+from waterportal.procedures.catalog.payment_method import ACCOUNT_TYPES
 from waterportal.procedures.debit_pdf import debit_pdf, is_debit, sheet_filename, sheet_for
 from waterportal.tenancy.context import current_tenant
 from waterportal.tenancy.templating import city_template
@@ -67,6 +69,20 @@ def bank_lookup(values: dict[str, Any]) -> dict[str, Any]:
             if branch.found is not None:
                 result["found"] += f" / {branch.found.code} {branch.found.name}"
     return result
+
+
+@procedures.app_template_filter("shown")
+def shown(word: Any) -> str:
+    """A word the procedures store in Japanese (a choice, a field's label, a status) in the
+    page's language: its catalogue entry, else as stored (a city's own word). Unlike ``_()``
+    in a template, a ``%`` in the word is no format."""
+    return gettext(str(word)) if word else ""
+
+
+@procedures.app_template_global("account_types")
+def account_types() -> list[str]:
+    """The 預金種目 the 口座振替 form offers (stored in Japanese, shown with ``_()``)."""
+    return list(ACCOUNT_TYPES)
 
 
 @procedures.app_template_global("has_debit_sheet")
