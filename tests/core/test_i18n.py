@@ -31,6 +31,7 @@ TRANSLATED = (
     "portal/bills.html", "registration/email.html", "registration/help.html", "pages/text.html",
     "pages/faq.html", "mail/password_changed.txt", "mail/welcome.txt",
     "mail/leak_notice.txt", "portal/_leak_notice.html",  # issue 14 §1, 漏水の可能性
+    "mail/leak_notice.txt", "portal/_leak_notice.html",  # issue 14 §1, 漏水の可能性
     # issue 13 §10, the usage and payment pages
     "portal/graph.html", "portal/bill.html", "portal/documents.html", "portal/certificates.html", "portal/slip.html",
     "pages/simulator.html",

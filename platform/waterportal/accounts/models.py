@@ -35,6 +35,9 @@ class Member(TenantScoped, UserMixin, db.Model):
     payment_method: Mapped[str] = mapped_column(String(40), default="none")
     notify_bills: Mapped[bool] = mapped_column(default=True)
     notify_notices: Mapped[bool] = mapped_column(default=True)
+    # 漏水の可能性のお知らせ mail (billing.leak_mail): on unless the member switches it off
+    # (rare and costly to miss); members from before it existed kept their bill-mail choice.
+    notify_leak: Mapped[bool] = mapped_column(default=True)
     # The member's language for pages and mail (core/i18n.py: ja, en, easy); set at
     # registration and by the language switch while logged in.
     language: Mapped[str] = mapped_column(String(8), default="ja", server_default="ja")

@@ -14,6 +14,8 @@ _EXACT = {
     "Unknown field.": "この項目は使用できません(項目名の綴りをご確認ください)。",
     "Field may not be null.": "空にはできません。",
     "Not a valid integer.": "整数で指定してください。",
+    "Not a valid number.": "数値で指定してください。",
+    "Special numeric values (nan or infinity) are not permitted.": "数値で指定してください。",
     "Not a valid boolean.": "true または false で指定してください。",
     "Not a valid string.": "文字列で指定してください。",
     "Not a valid email address.": "メールアドレスの形式で指定してください。",

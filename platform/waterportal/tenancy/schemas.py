@@ -459,6 +459,16 @@ class InsightSchema(Section):
     # contribute (privacy: never fewer than 20), else the national table.
     comparison_enabled = fields.Boolean(load_default=True)
     comparison_min_households = fields.Integer(load_default=20, validate=validate.Range(20, 1_000_000))
+    # 漏水の可能性 (§1, billing/leaks.py): a new bill is flagged when its usage is at least
+    # leak_ratio times the same period last year's, at least leak_min_m3 more, and above
+    # the largest of the contract's leak_usual_bills bills before it. Off: the step is skipped.
+    leak_enabled = fields.Boolean(load_default=True)
+    leak_ratio = fields.Float(load_default=1.5, validate=validate.Range(
+        1.1, 10, error="leak_ratio(前年同期との比)は{min}以上{max}以下で指定してください"))
+    leak_min_m3 = fields.Integer(load_default=5, validate=validate.Range(
+        1, 10_000, error="leak_min_m3(前年同期からの増加量 m³)は{min}以上{max}以下で指定してください"))
+    leak_usual_bills = fields.Integer(load_default=6, validate=validate.Range(
+        1, 24, error="leak_usual_bills(ふだんの使用量とみなす直前の請求の数)は{min}以上{max}以下で指定してください"))
 
 
 class TenantDefinitionSchema(Section):
@@ -571,6 +581,7 @@ CITY_OWNED: dict[str, tuple[str, ...]] = {
     "tariff": (
         "basic", "water_tiers", "sewer_tiers", "tax_rate", "rounding", "rounding_unit", "bimonthly", "note",
     ),
+    "insight": ("leak_enabled", "leak_ratio", "leak_min_m3", "leak_usual_bills"),
 }
 # Sections a city may switch off entirely (``None``): no service hours = always open.
 NULLABLE_SECTIONS = frozenset({"service_hours"})

@@ -45,12 +45,16 @@ GROUPS: dict[str, Group] = {g.slug: g for g in (
     Group("tariff", "料金表", (("tariff", CITY_OWNED["tariff"]),),
           "料金シミュレーションに使う料金表です(1か月あたり・税抜)。段は「下限を超え上限まで」で、"
           "1段目の下限は0、次の段の下限は前の段の上限、最後の段は上限を空欄にします。"),
+    Group("insight", "使用量のお知らせ", (("insight", CITY_OWNED["insight"]),),
+          "新しい請求の取込み時に、使用量が前年同期より大きく増え、ふだんの使用量も上回った世帯へ"
+          "「漏水の可能性」をお知らせします(会員ページの表示と、希望した会員へのメール)。"),
 )}
 
 SECTION_TITLES = {
     "service_hours": "利用時間", "calendar": "休業日", "password_policy": "パスワードの条件",
     "registration": "会員登録", "texts": "文章", "contact": "お問い合わせ", "branding": "デザイン",
     "notices": "お知らせ", "admin": "管理画面", "procedures": "各種お手続き", "tariff": "料金表",
+    "insight": "使用量のお知らせ",
 }
 
 LABELS = {
@@ -116,6 +120,10 @@ LABELS = {
     "tariff.rounding_unit": "端数処理の単位(円)",
     "tariff.bimonthly": "2か月分の計算方法",
     "tariff.note": "料金シミュレーションの注記",
+    "insight.leak_enabled": "漏水の可能性をお知らせする",
+    "insight.leak_ratio": "前年同期の何倍以上で知らせるか(倍)",
+    "insight.leak_min_m3": "前年同期から何m³以上増えたら知らせるか(m³)",
+    "insight.leak_usual_bills": "ふだんの使用量とみなす直前の請求の数",
 }
 
 HINTS = {
@@ -139,6 +147,9 @@ HINTS = {
     "tariff.rounding": "floor(切り捨て)、half_up(四捨五入)、ceil(切り上げ)のいずれか",
     "tariff.rounding_unit": "1(1円未満を処理)または 10(10円未満を処理)",
     "tariff.bimonthly": "double(基本料金2か月分・各段の水量を2倍)または split(使用水量を2か月に分けて各月で計算)",
+    "insight.leak_ratio": "1.1〜10(例: 1.5)。2か月ごとの契約は2か月分どうしで比べます",
+    "insight.leak_min_m3": "少ない使用量のわずかな増加では知らせないための下限(例: 5)",
+    "insight.leak_usual_bills": "今回の使用量がこの数の直前の請求のどれよりも多いときに知らせます(例: 6)",
     "tariff.water_tiers.upto": "最後の段は空欄",
     "tariff.sewer_tiers.upto": "最後の段は空欄",
 }

@@ -77,6 +77,8 @@ _MESSAGES = {
     "Missing data for required field.": "入力してください。",
     "Field may not be null.": "入力してください。",
     "Not a valid integer.": "整数で入力してください。",
+    "Not a valid number.": "数値で入力してください。",
+    "Special numeric values (nan or infinity) are not permitted.": "数値で入力してください。",
     "Not a valid string.": "文字で入力してください。",
     "Not a valid email address.": "メールアドレスの形式が正しくありません。",
     "Not a valid boolean.": "はい・いいえで指定してください。",

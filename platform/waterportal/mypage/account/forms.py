@@ -70,6 +70,7 @@ class NotificationsForm(CitizenForm):
 
     notify_bills = BooleanField("請求金額のお知らせメール(新しい請求金額が確定したとき)を受け取る")
     notify_notices = BooleanField("お知らせメール(市からのお知らせが掲載されたとき)を受け取る")
+    notify_leak = BooleanField("漏水の可能性のお知らせメール(使用量が昨年の同じ時期より大きく増えたとき)を受け取る")
     # 地区別のお知らせ (alerts/, issue 14 §4): one box per kind; unchecked means no mail of that kind.
     alert_outage = BooleanField(_l("断水のお知らせメール(お住まいの地区で断水があるとき)を受け取る"))
     alert_turbid = BooleanField(_l("濁水のお知らせメール(お住まいの地区で水がにごるおそれがあるとき)を受け取る"))

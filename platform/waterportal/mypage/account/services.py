@@ -213,11 +213,15 @@ def change_password(
     )
 
 
-def update_notifications(member: Member, *, bills: bool, notices: bool, remote_addr: str = "") -> None:
-    """お知らせメールの受取設定: bill-ready mail and notice mail."""
+def update_notifications(member: Member, *, bills: bool, notices: bool, leak: bool | None = None,
+                         remote_addr: str = "") -> None:
+    """お知らせメールの受取設定: bill-ready mail, notice mail and leak mail (None: unchanged)."""
     member.notify_bills, member.notify_notices = bool(bills), bool(notices)
+    if leak is not None:
+        member.notify_leak = bool(leak)
     audit.record(_actor(member), "member.notifications_changed", target=_actor(member), remote_addr=remote_addr,
-                 notify_bills=member.notify_bills, notify_notices=member.notify_notices)
+                 notify_bills=member.notify_bills, notify_notices=member.notify_notices,
+                 notify_leak=member.notify_leak)
 
 
 def change_secret_question(

@@ -178,13 +178,15 @@ def password():
 def notifications():
     """お知らせメールの受取設定."""
     current = member()
-    data = {"notify_bills": current.notify_bills, "notify_notices": current.notify_notices}
+    data = {"notify_bills": current.notify_bills, "notify_notices": current.notify_notices,
+            "notify_leak": current.notify_leak}
     alerts_off = alert_services.mail_kinds_off(current.id)
     data.update({f"alert_{kind}": kind not in alerts_off for kind in alert_services.KINDS})
     form = NotificationsForm(data=data if request.method == "GET" else None)
     if form.validate_on_submit():
         services.update_notifications(
-            current, bills=form.notify_bills.data, notices=form.notify_notices.data, remote_addr=client_address()
+            current, bills=form.notify_bills.data, notices=form.notify_notices.data, leak=form.notify_leak.data,
+            remote_addr=client_address()
         )
         alert_services.set_mail_kinds(current_tenant(), current, {kind for kind in alert_services.KINDS
                                                                   if form[f"alert_{kind}"].data},
