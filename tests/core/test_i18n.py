@@ -31,10 +31,21 @@ TRANSLATED = (
     "portal/bills.html", "registration/email.html", "registration/help.html", "pages/text.html",
     "pages/faq.html", "mail/password_changed.txt", "mail/welcome.txt",
     "mail/leak_notice.txt", "portal/_leak_notice.html",  # issue 14 §1, 漏水の可能性
-    "mail/leak_notice.txt", "portal/_leak_notice.html",  # issue 14 §1, 漏水の可能性
     # issue 13 §10, the usage and payment pages
     "portal/graph.html", "portal/bill.html", "portal/documents.html", "portal/certificates.html", "portal/slip.html",
     "pages/simulator.html",
+    # issue 13 §10, registration 2-4, recovery, the member's account pages, inquiry, contact, policy, their mails
+    "registration/details.html", "registration/confirm.html", "registration/done.html",
+    "accounts/forgot_password.html", "accounts/forgot_sent.html", "accounts/new_password.html",
+    "accounts/recover_email.html", "accounts/recover_question.html", "accounts/recover_sent.html",
+    "accounts/token_invalid.html", "accounts/unlock.html",
+    "profile/index.html", "profile/nickname.html", "profile/email.html", "profile/email_verify.html",
+    "profile/password.html", "profile/secret.html", "profile/notifications.html", "profile/contracts.html",
+    "profile/contract_label.html", "profile/contract_remove.html", "profile/withdraw.html", "profile/withdrawn.html",
+    "inquiry/new.html", "inquiry/sent.html", "pages/contact.html", "pages/accessibility.html",
+    "mail/verification_code.txt", "mail/already_registered.txt", "mail/email_change_code.txt",
+    "mail/email_change_taken.txt", "mail/email_changed_notice.txt", "mail/inquiry_ack.txt", "mail/login_unlock.txt",
+    "mail/password_reset.txt", "mail/recovery.txt", "mail/withdrawn.txt",
     "procedures/_fields.html", "procedures/detail.html", "procedures/form.html", "procedures/index.html",
     "procedures/receipt.html", "procedures/verify.html", "procedures/kinds/billing_address.html",
     "procedures/kinds/holder_change.html", "procedures/kinds/leak_reduction.html", "procedures/kinds/move_in.html",

@@ -15,7 +15,7 @@ from waterportal.core.forms import CitizenForm
 
 # Loose on purpose: the mail that follows is the real check of an address.
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-EMAIL_MESSAGE = "メールアドレスの形式が正しくありません。"
+EMAIL_MESSAGE = _l("メールアドレスの形式が正しくありません。")
 
 
 class Required(DataRequired):
@@ -29,8 +29,8 @@ class Required(DataRequired):
 
 def _email_validators() -> list:
     return [
-        DataRequired("メールアドレスを入力してください。"),
-        Length(max=254, message="メールアドレスは254文字以内で入力してください。"),
+        DataRequired(_l("メールアドレスを入力してください。")),
+        Length(max=254, message=_l("メールアドレスは254文字以内で入力してください。")),
         Regexp(EMAIL_PATTERN, message=EMAIL_MESSAGE),
     ]
 
@@ -67,15 +67,15 @@ class UnlockForm(CitizenForm):
 class EmailForm(CitizenForm):
     """The registered メールアドレス (password reset request, recovery step 1)."""
 
-    email = StringField("メールアドレス", validators=_email_validators())
+    email = StringField(_l("メールアドレス"), validators=_email_validators())
 
 
 class AnswerForm(CitizenForm):
     """The answer to the secret question (recovery step 2)."""
 
     answer = StringField(
-        "秘密の質問の答え",
-        validators=[DataRequired("答えを入力してください。"), Length(max=100, message="100文字以内で入力してください。")],
+        _l("秘密の質問の答え"),
+        validators=[DataRequired(_l("答えを入力してください。")), Length(max=100, message=_l("100文字以内で入力してください。"))],
     )
 
 
@@ -83,13 +83,13 @@ class NewPasswordForm(CitizenForm):
     """新しいパスワード twice; the city's policy is applied by the view (it needs the member)."""
 
     password = PasswordField(
-        "新しいパスワード",
-        validators=[DataRequired("新しいパスワードを入力してください。"), Length(max=1024, message="パスワードが長すぎます。")],
+        _l("新しいパスワード"),
+        validators=[DataRequired(_l("新しいパスワードを入力してください。")), Length(max=1024, message=_l("パスワードが長すぎます。"))],
     )
     password_confirm = PasswordField(
-        "新しいパスワード(確認)",
+        _l("新しいパスワード(確認)"),
         validators=[
-            DataRequired("確認のため、もう一度入力してください。"),
-            EqualTo("password", message="確認用のパスワードが一致しません。"),
+            DataRequired(_l("確認のため、もう一度入力してください。")),
+            EqualTo("password", message=_l("確認用のパスワードが一致しません。")),
         ],
     )

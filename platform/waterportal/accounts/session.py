@@ -15,6 +15,7 @@ import datetime as dt
 import logging
 
 from flask import current_app, flash, g, session
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from waterportal.accounts.models import Member, MemberSession
@@ -26,7 +27,9 @@ from waterportal.tenancy.context import TenantContext, current_tenant, current_t
 log = logging.getLogger("waterportal.accounts")
 
 login_manager.login_view = "accounts.login"
-login_manager.login_message = "このページをご利用になるには、ログインしてください。"
+# Lazy, read in the request's language when Flask-Login flashes it (localize_callback).
+login_manager.login_message = _l("このページをご利用になるには、ログインしてください。")
+login_manager.localize_callback = str
 login_manager.login_message_category = "info"
 
 # Flask-Login's keys in the cookie session.
@@ -121,7 +124,7 @@ def refresh_session() -> None:
         drop_login_keys()
         reason = g.get("session_end_reason")
         if reason in END_MESSAGES:
-            flash(END_MESSAGES[reason], "info")
+            flash(str(END_MESSAGES[reason]), "info")
             log.info("session ended: %s (tenant=%s)", reason, current_tenant().slug)
     if db.session.dirty:
         db.session.commit()

@@ -29,6 +29,8 @@ import secrets
 from dataclasses import dataclass
 
 from flask import current_app
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select, update
 
 from waterportal.accounts.models import VerificationCode
@@ -57,14 +59,15 @@ class CodeStatus(enum.Enum):
     MISSING = "missing"
 
 
-# What the citizen reads for each outcome (except OK and WRONG, see :func:`message_for`).
+# What the citizen reads for each outcome (except OK and WRONG, see :func:`message_for`), in the
+# request's language (lazy: read when shown; %(ttl)s and %(max)s filled by message_for).
 MESSAGES = {
-    CodeStatus.MALFORMED: "認証コードはメールに記載された6桁の数字で入力してください。",
-    CodeStatus.EXPIRED: "認証コードの有効期限({ttl}分)が切れています。「認証コードの送信」を押して、新しい認証コードを受け取ってください。",
-    CodeStatus.TOO_MANY: "認証コードの入力を{max}回間違えたため、この認証コードは無効になりました。「認証コードの送信」を押して、新しい認証コードを受け取ってください。",
-    CodeStatus.SUPERSEDED: "新しい認証コードを送信したため、この認証コードは無効です。最後に届いたメールの認証コードを入力してください。",
-    CodeStatus.USED: "この認証コードは使用済みです。「認証コードの送信」を押して、新しい認証コードを受け取ってください。",
-    CodeStatus.MISSING: "認証コードが送信されていません。「認証コードの送信」を押してください。",
+    CodeStatus.MALFORMED: _l("認証コードはメールに記載された6桁の数字で入力してください。"),
+    CodeStatus.EXPIRED: _l("認証コードの有効期限(%(ttl)s分)が切れています。「認証コードの送信」を押して、新しい認証コードを受け取ってください。"),
+    CodeStatus.TOO_MANY: _l("認証コードの入力を%(max)s回間違えたため、この認証コードは無効になりました。「認証コードの送信」を押して、新しい認証コードを受け取ってください。"),
+    CodeStatus.SUPERSEDED: _l("新しい認証コードを送信したため、この認証コードは無効です。最後に届いたメールの認証コードを入力してください。"),
+    CodeStatus.USED: _l("この認証コードは使用済みです。「認証コードの送信」を押して、新しい認証コードを受け取ってください。"),
+    CodeStatus.MISSING: _l("認証コードが送信されていません。「認証コードの送信」を押してください。"),
 }
 
 
@@ -89,19 +92,21 @@ class ResendTooSoon(Exception):
 
 
 def message_for(result: CheckResult, ttl_minutes: int) -> str:
-    """The Japanese message for a failed check."""
+    """The message for a failed check, in the request's language."""
     if result.status is CodeStatus.WRONG:
         if result.remaining:
-            return f"認証コードが正しくありません。メールに記載された認証コードを入力してください(あと{result.remaining}回入力できます)。"
-        return MESSAGES[CodeStatus.TOO_MANY].format(max=MAX_ATTEMPTS)
-    return MESSAGES[result.status].format(ttl=ttl_minutes, max=MAX_ATTEMPTS)
+            return gettext("認証コードが正しくありません。メールに記載された認証コードを入力してください(あと%(remaining)s回入力できます)。",
+                           remaining=result.remaining)
+        return str(MESSAGES[CodeStatus.TOO_MANY]) % {"max": MAX_ATTEMPTS}
+    text = str(MESSAGES[result.status])
+    return text % {"ttl": ttl_minutes, "max": MAX_ATTEMPTS} if "%(" in text else text
 
 
 def resend_message(seconds: int) -> str:
-    """Japanese notice for a refused resend."""
+    """The notice for a refused resend, in the request's language."""
     if seconds > 90:
-        return f"認証コードの送信回数が上限に達しました。約{-(-seconds // 60)}分後に再度お試しください。"
-    return f"認証コードは送信済みです。再送信は{seconds}秒後から行えます。"
+        return gettext("認証コードの送信回数が上限に達しました。約%(minutes)s分後に再度お試しください。", minutes=-(-seconds // 60))
+    return gettext("認証コードは送信済みです。再送信は%(seconds)s秒後から行えます。", seconds=seconds)
 
 
 def _digest(tenant: TenantContext, purpose: str, email: str, salt: str, code: str) -> str:

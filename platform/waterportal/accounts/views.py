@@ -13,6 +13,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext
 from flask_login import current_user, login_user, logout_user
 from itsdangerous import BadSignature, URLSafeSerializer
 
@@ -167,9 +168,9 @@ def unlock_login(token: str):
     except unlock.LinkInvalid as exc:
         expired = isinstance(exc, unlock.LinkExpired)
         return token_page(make_response(render_page(
-            "accounts/token_invalid.html", title="URLの有効期限切れ" if expired else "無効なURL", expired=expired,
+            "accounts/token_invalid.html", title=gettext("URLの有効期限切れ") if expired else gettext("無効なURL"), expired=expired,
             again_url=url_for("accounts.login")), 400))
-    return token_page(make_response(render_page("accounts/unlock.html", title="ログインの制限の解除", form=form)))
+    return token_page(make_response(render_page("accounts/unlock.html", title=gettext("ログインの制限の解除"), form=form)))
 
 
 def _lines(text: str) -> list[str]:
@@ -197,5 +198,5 @@ def logout():
         logout_user()
         db.session.commit()
     clear_citizen_session()
-    flash("ログアウトしました。", "info")
+    flash(gettext("ログアウトしました。"), "info")
     return redirect(url_for("accounts.login"))

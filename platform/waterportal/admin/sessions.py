@@ -60,7 +60,7 @@ def load_staff() -> None:
         return
     loaded = sessions.load_from_cookie(STAFF, tenant)
     if loaded.ended in END_MESSAGES:
-        flash(END_MESSAGES[loaded.ended], "info")
+        flash(str(END_MESSAGES[loaded.ended]), "info")
     g.staff = loaded.account
 
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import re
 
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from wtforms import StringField
 from wtforms.validators import ValidationError
 
@@ -19,15 +21,15 @@ class ContractFieldsMixin:
     def validate_customer_number(self, field: StringField) -> None:
         digits = self.tenant.settings["registration"]["customer_number_digits"]
         if not re.fullmatch(rf"[0-9]{{{digits}}}", digits_only(field.data)):
-            raise ValidationError(f"お客様番号は{digits}桁の数字で入力してください(ハイフンは不要です)。")
+            raise ValidationError(gettext("お客様番号は%(digits)s桁の数字で入力してください(ハイフンは不要です)。", digits=digits))
 
     def validate_phone(self, field: StringField) -> None:
         if not re.fullmatch(r"0[0-9]{9,10}", digits_only(field.data)):
-            raise ValidationError("電話番号は市外局番から、ハイフンを除いた数字(10桁または11桁)で入力してください。")
+            raise ValidationError(_l("電話番号は市外局番から、ハイフンを除いた数字(10桁または11桁)で入力してください。"))
 
     def validate_holder_kana(self, field: StringField) -> None:
         value = katakana_name(field.data)
         if not is_katakana(value):
-            raise ValidationError("お客様氏名カナはカタカナで入力してください(例: スイドウタロウ)。")
+            raise ValidationError(_l("お客様氏名カナはカタカナで入力してください(例: スイドウタロウ)。"))
         if len(value) > 50:
-            raise ValidationError("お客様氏名カナは50文字以内で入力してください。")
+            raise ValidationError(_l("お客様氏名カナは50文字以内で入力してください。"))

@@ -18,6 +18,8 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from waterportal.contracts.models import Contract, MemberContract
@@ -34,12 +36,13 @@ NUMBER_UNKNOWN = "number_unknown"
 PHONE_MISMATCH = "phone_mismatch"
 KANA_MISMATCH = "kana_mismatch"
 
+# What the citizen reads, in the language of the page that shows it (lazy strings).
 REASON_TEXT = {
-    NUMBER_UNKNOWN: "・お客様番号が存在しません。",
-    PHONE_MISMATCH: "・電話番号が登録内容と一致しません。",
-    KANA_MISMATCH: "・お客様氏名カナが登録内容と一致しません。",
+    NUMBER_UNKNOWN: _l("・お客様番号が存在しません。"),
+    PHONE_MISMATCH: _l("・電話番号が登録内容と一致しません。"),
+    KANA_MISMATCH: _l("・お客様氏名カナが登録内容と一致しません。"),
 }
-NOT_FOUND = "該当する契約が見つかりませんでした。入力内容をご確認ください。"
+NOT_FOUND = _l("該当する契約が見つかりませんでした。入力内容をご確認ください。")
 
 
 @dataclass(frozen=True)
@@ -60,12 +63,10 @@ class MatchOutcome:
 
 
 def throttle_message(seconds: int) -> str:
-    """Japanese notice saying when matching may be tried again."""
+    """The notice saying when matching may be tried again (in the request's language)."""
     minutes = max(1, -(-seconds // 60))
-    return (
-        "お客様番号の照合が短時間に繰り返されたため、一時的に受け付けを停止しています。"
-        f"{minutes}分後に再度お試しください。"
-    )
+    return gettext("お客様番号の照合が短時間に繰り返されたため、一時的に受け付けを停止しています。"
+                   "%(minutes)s分後に再度お試しください。", minutes=minutes)
 
 
 def _keys(number: str, requester: str, remote_addr: str) -> list[tuple[throttle.Rule, str]]:

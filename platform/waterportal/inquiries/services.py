@@ -14,6 +14,7 @@ import logging
 from collections.abc import Sequence
 
 from flask import url_for
+from flask_babel import gettext
 from sqlalchemy import func, select, update
 
 from waterportal.accounts.models import Member
@@ -46,12 +47,10 @@ class InquiryThrottled(Exception):
 
 
 def throttle_message(seconds: int) -> str:
-    """Japanese notice for a throttled submission."""
+    """The notice for a throttled submission, in the request's language."""
     minutes = max(1, -(-seconds // 60))
-    return (
-        "短時間に多くのお問い合わせが送信されたため、受付を一時停止しています。"
-        f"{minutes}分ほど時間をおいてから、もう一度お試しください。"
-    )
+    return gettext("短時間に多くのお問い合わせが送信されたため、受付を一時停止しています。"
+                   "%(minutes)s分ほど時間をおいてから、もう一度お試しください。", minutes=minutes)
 
 
 def submit_inquiry(

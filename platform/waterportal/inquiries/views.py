@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import redirect, request, session, url_for
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from waterportal.contracts.selection import selected_contract
@@ -18,7 +19,7 @@ from waterportal.tenancy.context import TenantContext, current_tenant
 from waterportal.tenancy.templating import render_page
 
 SENT_KEY = "inquiry_sent"
-TITLE = "メールでのお問い合わせ"
+TITLE = _l("メールでのお問い合わせ")
 
 
 def _member():

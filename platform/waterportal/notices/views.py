@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import abort
+from flask_babel import lazy_gettext as _l
 
 from waterportal.notices.accessibility import STANDARD, TARGET_LEVEL, latest_check
 from waterportal.notices.blueprint import pages
@@ -10,9 +11,9 @@ from waterportal.tenancy.templating import render_page
 from waterportal.tenancy.words import filled_texts
 
 TEXT_PAGES = {
-    "about": ("このサイトについて", "about"),
-    "privacy": ("個人情報のお取り扱いについて", "privacy"),
-    "terms": ("利用規約", "terms"),
+    "about": (_l("このサイトについて"), "about"),
+    "privacy": (_l("個人情報のお取り扱いについて"), "privacy"),
+    "terms": (_l("利用規約"), "terms"),
 }
 
 

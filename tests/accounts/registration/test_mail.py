@@ -50,7 +50,7 @@ def render_done(app, city, text: str) -> str:
     member = SimpleNamespace(login_id=None, email=EMAIL)
     with app.test_request_context(headers={"Host": "nayoro.localhost"}), \
             tenant_context(replace(city, settings=MappingProxyType(settings))):
-        return render_page("registration/done.html", member=member, visible_from="2026年11月19日(木)", login_url="/login")
+        return render_page("registration/done.html", member=member, visible_from=dt.date(2026, 11, 19), login_url="/login")
 
 
 def test_done_page_uses_the_citys_words_then_the_date(app, nayoro):

@@ -6,6 +6,7 @@ Pages that carry a token in their URL send ``Referrer-Policy: no-referrer`` and
 from __future__ import annotations
 
 from flask import flash, make_response, redirect, request, session, url_for
+from flask_babel import gettext
 from flask_login import current_user, logout_user
 
 from waterportal.accounts import services
@@ -30,9 +31,11 @@ from waterportal.tenancy.context import TenantContext, current_tenant
 from waterportal.tenancy.templating import render_page
 
 RECOVER_EMAIL_KEY = "recover_email"
-THROTTLED = "短時間に何度も送信されたため、受付を一時停止しています。{minutes}分ほど時間をおいてから、もう一度お試しください。"
-WRONG_ANSWER = "秘密の質問の答えが正しくありません。"
-ANSWERS_THROTTLED = "答えの誤りが続いたため、しばらくの間お手続きできません。{minutes}分ほど時間をおいてから、もう一度お試しください。"
+
+
+def _throttled(wait: int) -> str:
+    return gettext("短時間に何度も送信されたため、受付を一時停止しています。%(minutes)s分ほど時間をおいてから、もう一度お試しください。",
+                   minutes=wait_minutes(wait))
 
 
 _private = token_page
@@ -54,12 +57,12 @@ def forgot_password():
     if form.validate_on_submit():
         wait = services.request_password_reset(tenant, form.email.data, client_address())
         if wait:
-            body = render_page("accounts/forgot_password.html", title="パスワードの再設定", form=form,
-                               message=THROTTLED.format(minutes=wait_minutes(wait)))
+            body = render_page("accounts/forgot_password.html", title=gettext("パスワードの再設定"), form=form,
+                               message=_throttled(wait))
             return throttled_response(body, wait)
         db.session.commit()
-        return render_page("accounts/forgot_sent.html", title="パスワードの再設定")
-    return render_page("accounts/forgot_password.html", title="パスワードの再設定", form=form, message=None)
+        return render_page("accounts/forgot_sent.html", title=gettext("パスワードの再設定"))
+    return render_page("accounts/forgot_password.html", title=gettext("パスワードの再設定"), form=form, message=None)
 
 
 @accounts.route("/password/reset/<token>", methods=["GET", "POST"])
@@ -80,14 +83,14 @@ def recover():
     if form.validate_on_submit():
         wait = recovery.start_lookup(tenant, client_address())
         if wait:
-            body = render_page("accounts/recover_email.html", title="ログインID・パスワードをお忘れの方", form=form,
-                               message=THROTTLED.format(minutes=wait_minutes(wait)))
+            body = render_page("accounts/recover_email.html", title=gettext("ログインID・パスワードをお忘れの方"), form=form,
+                               message=_throttled(wait))
             return throttled_response(body, wait)
         session[RECOVER_EMAIL_KEY] = normalise_email(form.email.data)
         return redirect(url_for("accounts.recover_question"))
     if request.method == "GET" and session.get(RECOVER_EMAIL_KEY):
         form.email.data = session[RECOVER_EMAIL_KEY]
-    return render_page("accounts/recover_email.html", title="ログインID・パスワードをお忘れの方", form=form, message=None)
+    return render_page("accounts/recover_email.html", title=gettext("ログインID・パスワードをお忘れの方"), form=form, message=None)
 
 
 @accounts.route("/recover/question", methods=["GET", "POST"])
@@ -104,15 +107,17 @@ def recover_question():
         if result.status == "sent":
             session.pop(RECOVER_EMAIL_KEY, None)
             db.session.commit()
-            return render_page("accounts/recover_sent.html", title="ログインID・パスワードをお忘れの方")
+            return render_page("accounts/recover_sent.html", title=gettext("ログインID・パスワードをお忘れの方"))
         if result.status == "throttled":
-            message, wait = ANSWERS_THROTTLED.format(minutes=wait_minutes(result.retry_after)), result.retry_after
+            message = gettext("答えの誤りが続いたため、しばらくの間お手続きできません。%(minutes)s分ほど時間をおいてから、もう一度お試しください。",
+                              minutes=wait_minutes(result.retry_after))
+            wait = result.retry_after
         else:
-            form.answer.errors.append(WRONG_ANSWER)
+            form.answer.errors.append(gettext("秘密の質問の答えが正しくありません。"))
         # The answer is a secret like a password: never echoed back.
         form.answer.data, form.answer.raw_data = "", []
     body = render_page(
-        "accounts/recover_question.html", title="ログインID・パスワードをお忘れの方", form=form, email=email,
+        "accounts/recover_question.html", title=gettext("ログインID・パスワードをお忘れの方"), form=form, email=email,
         question=recovery.recovery_question(tenant, email), message=message,
     )
     return throttled_response(body, wait) if wait else body
@@ -132,10 +137,10 @@ def _new_password_page(token: str, purpose: str, show_login_id: bool):
         member = read_token(tenant, token, purpose)
     except TokenExpired:
         return _private(make_response(render_page(
-            "accounts/token_invalid.html", title="URLの有効期限切れ", expired=True, again_url=_again_url(tenant)), 400))
+            "accounts/token_invalid.html", title=gettext("URLの有効期限切れ"), expired=True, again_url=_again_url(tenant)), 400))
     except TokenInvalid:
         return _private(make_response(render_page(
-            "accounts/token_invalid.html", title="無効なURL", expired=False, again_url=_again_url(tenant)), 400))
+            "accounts/token_invalid.html", title=gettext("無効なURL"), expired=False, again_url=_again_url(tenant)), 400))
     form = NewPasswordForm()
     if form.validate_on_submit():
         problems = services.password_errors(tenant, member, form.password.data)
@@ -143,9 +148,9 @@ def _new_password_page(token: str, purpose: str, show_login_id: bool):
             form.password.errors.extend(problems)
         else:
             _apply_new_password(tenant, member, form.password.data)
-            flash("パスワードを再設定しました。新しいパスワードでログインしてください。", "info")
+            flash(gettext("パスワードを再設定しました。新しいパスワードでログインしてください。"), "info")
             return _private(redirect(url_for("accounts.login")))
-    title = "ログインIDの確認・パスワードの再設定" if show_login_id else "パスワードの再設定"
+    title = gettext("ログインIDの確認・パスワードの再設定") if show_login_id else gettext("パスワードの再設定")
     return _private(make_response(render_page(
         "accounts/new_password.html", title=title, form=form, member=member, show_login_id=show_login_id,
         policy=policy_lines(tenant.settings["password_policy"]), action=request.path,

@@ -9,6 +9,7 @@ import re
 import unicodedata
 from typing import Any
 
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, PasswordField, RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
@@ -38,9 +39,10 @@ def check_email(_form: CitizenForm, field: StringField) -> None:
 
 
 def login_id_rule(tenant: TenantContext) -> str:
-    """The login ID rule as shown next to the field."""
+    """The login ID rule as shown next to the field (in the request's language)."""
     login = tenant.settings["login"]
-    return f"{login['login_id_min_length']}〜{login['login_id_max_length']}文字の半角英数字と記号(- _)で入力してください。"
+    return gettext("%(low)s〜%(high)s文字の半角英数字と記号(- _)で入力してください。",
+                   low=login["login_id_min_length"], high=login["login_id_max_length"])
 
 
 def normalise_login_id(value: str | None) -> str:
@@ -86,25 +88,27 @@ class DetailsForm(ContractFieldsMixin, CitizenForm):
     to keep the one entered before.
     """
 
-    login_id = StringField("ログインID", validators=[DataRequired("ログインIDを入力してください。")])
+    # Steps 2-4 are translated (core/i18n.py): lazy gettext labels and messages.
+    login_id = StringField(_l("ログインID"), validators=[DataRequired(_l("ログインIDを入力してください。"))])
     nickname = StringField(
-        "お名前(ニックネームでも登録いただけます)",
-        validators=[DataRequired("お名前を入力してください。"), Length(max=50, message="お名前は50文字以内で入力してください。")],
+        _l("お名前(ニックネームでも登録いただけます)"),
+        validators=[DataRequired(_l("お名前を入力してください。")), Length(max=50, message=_l("お名前は50文字以内で入力してください。"))],
     )
-    password = PasswordField("パスワード")
-    password_confirm = PasswordField("パスワード(確認用)")
-    secret_question = SelectField("秘密の質問", validate_choice=False, validators=[_choice("秘密の質問を選択してください。")])
-    secret_answer = StringField("秘密の質問の答え")
-    customer_number = StringField("お客様番号", validators=[DataRequired("お客様番号を入力してください。")])
-    phone = StringField("電話番号", validators=[DataRequired("電話番号を入力してください。")])
-    holder_kana = StringField("お客様氏名カナ", validators=[DataRequired("お客様氏名カナを入力してください。")])
-    agree_terms = BooleanField("利用規約", validators=[DataRequired("利用規約をお読みいただき、「同意する」にチェックを入れてください。")])
+    password = PasswordField(_l("パスワード"))
+    password_confirm = PasswordField(_l("パスワード(確認用)"))
+    secret_question = SelectField(_l("秘密の質問"), validate_choice=False, validators=[_choice(_l("秘密の質問を選択してください。"))])
+    secret_answer = StringField(_l("秘密の質問の答え"))
+    customer_number = StringField(_l("お客様番号"), validators=[DataRequired(_l("お客様番号を入力してください。"))])
+    phone = StringField(_l("電話番号"), validators=[DataRequired(_l("電話番号を入力してください。"))])
+    holder_kana = StringField(_l("お客様氏名カナ"), validators=[DataRequired(_l("お客様氏名カナを入力してください。"))])
+    agree_terms = BooleanField(_l("利用規約"), validators=[DataRequired(_l("利用規約をお読みいただき、「同意する」にチェックを入れてください。"))])
     agree_privacy = BooleanField(
-        "個人情報の取り扱いについて",
-        validators=[DataRequired("個人情報の取り扱いについてお読みいただき、「同意する」にチェックを入れてください。")],
+        _l("個人情報の取り扱いについて"),
+        validators=[DataRequired(_l("個人情報の取り扱いについてお読みいただき、「同意する」にチェックを入れてください。"))],
     )
-    relationship = RadioField("申込者と契約者の関係", validate_choice=False, validators=[_choice("申込者と契約者の関係を選択してください。")])
-    payment_method = RadioField("支払方法", validate_choice=False, validators=[_choice("支払方法を選択してください。")])
+    relationship = RadioField(_l("申込者と契約者の関係"), validate_choice=False,
+                              validators=[_choice(_l("申込者と契約者の関係を選択してください。"))])
+    payment_method = RadioField(_l("支払方法"), validate_choice=False, validators=[_choice(_l("支払方法を選択してください。"))])
 
     def __init__(self, tenant: TenantContext, email: str, has_password: bool = False, has_answer: bool = False, **kwargs: Any):
         registration = tenant.settings["registration"]
@@ -119,7 +123,7 @@ class DetailsForm(ContractFieldsMixin, CitizenForm):
         self.relationship.choices = [(v, v) for v in registration["relationships"]]
         self.payment_method.choices = [(v, v) for v in registration["payment_methods"]]
         if tenant.login_mode == "login_id":
-            self.secret_question.choices = [("", "選択してください")] + [(q, q) for q in registration["secret_questions"]]
+            self.secret_question.choices = [("", _l("選択してください"))] + [(q, q) for q in registration["secret_questions"]]
             self.secret_answer.flags.required = not has_answer
         else:
             del self.login_id
@@ -134,15 +138,15 @@ class DetailsForm(ContractFieldsMixin, CitizenForm):
         value = normalise_login_id(field.data)
         low, high = login["login_id_min_length"], login["login_id_max_length"]
         if not (low <= len(value) <= high) or not LOGIN_ID_CHARS.match(value):
-            raise ValidationError(f"ログインIDは{login_id_rule(self.tenant)}")
+            raise ValidationError(gettext("ログインIDは%(rule)s", rule=login_id_rule(self.tenant)))
         if login_id_taken(self.tenant, value):
-            raise ValidationError("このログインIDは既に使われています。別のログインIDを入力してください。")
+            raise ValidationError(_l("このログインIDは既に使われています。別のログインIDを入力してください。"))
 
     def validate_password(self, field: PasswordField) -> None:
         if not field.data:
             if self.has_password:
                 return
-            raise ValidationError("パスワードを入力してください。")
+            raise ValidationError(_l("パスワードを入力してください。"))
         login_id = normalise_login_id(self.login_id.data) if "login_id" in self else None
         problems = password_problems(field.data, self.tenant.settings["password_policy"], email=self.email,
                                      login_id=login_id, name=self.nickname.data)
@@ -155,18 +159,18 @@ class DetailsForm(ContractFieldsMixin, CitizenForm):
         if not self.password.data and self.has_password and not field.data:
             return
         if not field.data:
-            raise ValidationError("確認のため、パスワードをもう一度入力してください。")
+            raise ValidationError(_l("確認のため、パスワードをもう一度入力してください。"))
         if field.data != self.password.data:
-            raise ValidationError("パスワードとパスワード(確認用)が一致しません。")
+            raise ValidationError(_l("パスワードとパスワード(確認用)が一致しません。"))
 
     def validate_secret_answer(self, field: StringField) -> None:
         value = squash_spaces(field.data)
         if not value:
             if self.has_answer:
                 return
-            raise ValidationError("秘密の質問の答えを入力してください。")
+            raise ValidationError(_l("秘密の質問の答えを入力してください。"))
         if len(value) > 50:
-            raise ValidationError("秘密の質問の答えは50文字以内で入力してください。")
+            raise ValidationError(_l("秘密の質問の答えは50文字以内で入力してください。"))
 
 
     # -- output ------------------------------------------------------------------

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from waterportal.accounts.models import Member
@@ -180,12 +181,12 @@ def register_member(
     """
     contract = get_contract(tenant, contract_id)
     if contract is None:
-        raise RegistrationRefused("該当する契約が見つかりませんでした。入力内容をご確認ください。", "customer_number")
+        raise RegistrationRefused(_l("該当する契約が見つかりませんでした。入力内容をご確認ください。"), "customer_number")
     email = normalise_email(email)
     if email_registered(tenant, email):
-        raise RegistrationRefused("このメールアドレスは既に登録されています。ログイン画面からログインしてください。", "email")
+        raise RegistrationRefused(_l("このメールアドレスは既に登録されています。ログイン画面からログインしてください。"), "email")
     if login_id and login_id_taken(tenant, login_id):
-        raise RegistrationRefused("このログインIDは既に使われています。別のログインIDを入力してください。", "login_id")
+        raise RegistrationRefused(_l("このログインIDは既に使われています。別のログインIDを入力してください。"), "login_id")
     if password_hash is None:
         if not password:
             raise ValueError("register_member needs password_hash or password")
@@ -216,7 +217,7 @@ def register_member(
 def complete_registration(tenant: TenantContext, draft: RegistrationDraft, remote_addr: str = "") -> Member:
     """Step 3/4 「登録」: turn a verified, matched draft into a member and drop the draft."""
     if not (draft.verified and draft.details_done and draft.contract_id):
-        raise RegistrationRefused("入力内容をご確認ください。", "")
+        raise RegistrationRefused(_l("入力内容をご確認ください。"), "")
     details = draft.details
     member = register_member(
         tenant,

@@ -10,6 +10,8 @@ them all, so the button-only forms use the ``csrf_token()`` template global).
 from __future__ import annotations
 
 from flask import flash, redirect, request, session, url_for
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -30,7 +32,6 @@ from waterportal.accounts.registration.forms import (
 from waterportal.accounts.registration.services import (
     RegistrationRefused,
     complete_registration,
-    format_date_ja,
     save_details,
     send_registration_code,
     verify_registration_code,
@@ -54,7 +55,7 @@ DONE_KEY = "registration_done"
 # The 口座振替 application and its choice (procedures/catalog/payment_method.py: KEY, DEBIT; the
 # procedures feature sits above accounts, so they are named here and a test keeps them equal).
 DEBIT_KIND, DEBIT_METHOD = "payment_method", "口座振替（新規の申込み・口座の変更）"
-EXPIRED = "登録の有効期限が切れました。お手数ですが、メールアドレスの登録からやり直してください。"
+EXPIRED = _l("登録の有効期限が切れました。お手数ですが、メールアドレスの登録からやり直してください。")
 
 
 def login_url() -> str:
@@ -73,7 +74,7 @@ def _ttl() -> int:
 
 
 def _restart(message: str = EXPIRED):
-    flash(message, "error")
+    flash(str(message), "error")
     return redirect(url_for(".start"))
 
 
@@ -113,7 +114,7 @@ def start():
             form.email.errors.append(resend_message(exc.seconds))
             return _email_page(draft, form)
         db.session.commit()
-        flash(f"{draft.email} 宛に認証コードを送信しました。", "info")
+        flash(gettext("%(email)s 宛に認証コードを送信しました。", email=draft.email), "info")
         return redirect(url_for(".verify"))
     return _email_page(draft, form)
 
@@ -152,7 +153,7 @@ def resend():
         flash(resend_message(exc.seconds), "error")
         return redirect(url_for(".verify"))
     db.session.commit()
-    flash(f"{draft.email} 宛に新しい認証コードを送信しました。以前の認証コードは使えません。", "info")
+    flash(gettext("%(email)s 宛に新しい認証コードを送信しました。以前の認証コードは使えません。", email=draft.email), "info")
     return redirect(url_for(".verify"))
 
 
@@ -171,7 +172,7 @@ def details():
     if draft is None:
         return _restart()
     if not draft.verified:
-        flash("先にメールアドレスの確認(認証コードの入力)を行ってください。", "error")
+        flash(gettext("先にメールアドレスの確認(認証コードの入力)を行ってください。"), "error")
         return redirect(url_for(".verify" if draft.email else ".start"))
     kwargs = {} if request.method == "POST" else {"data": DetailsForm.initial(draft.details)}
     form = DetailsForm(
@@ -200,7 +201,7 @@ def cancel():
     """キャンセル: forget this registration and go back to the login page."""
     discard_draft(current_tenant())
     db.session.commit()
-    flash("会員登録を中止しました。", "info")
+    flash(gettext("会員登録を中止しました。"), "info")
     return redirect(login_url())
 
 
@@ -227,7 +228,7 @@ def confirm():
             error = exc.message
         except IntegrityError:  # a concurrent registration took the address or login ID
             db.session.rollback()
-            error = "このメールアドレスまたはログインIDは既に登録されています。入力内容をご確認ください。"
+            error = gettext("このメールアドレスまたはログインIDは既に登録されています。入力内容をご確認ください。")
         else:
             session.pop(SESSION_KEY, None)
             session[DONE_KEY] = member.id
@@ -252,8 +253,8 @@ def done():
         member = db.session.scalar(select(Member).where(Member.tenant_id == current_tenant().id, Member.id == member_id))
     if member is None:
         return redirect(url_for(".start"))
-    visible = format_date_ja(member.data_visible_from) if member.data_visible_from else ""
-    return _page("done.html", member=member, visible_from=visible, debit_url=_debit_url(member))
+    # The date is written by the template's day_text filter, in the page's language.
+    return _page("done.html", member=member, visible_from=member.data_visible_from, debit_url=_debit_url(member))
 
 
 def _debit_url(member: Member) -> str:

@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app, flash, redirect, request
+from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from waterportal.core.web import token_page
 
 MAX_AGE_DAYS = 365
-UNLOCKED = "このブラウザのログインの制限を解除しました。パスワードを入力してログインしてください。"
+UNLOCKED = _l("このブラウザのログインの制限を解除しました。パスワードを入力してログインしてください。")
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ def remember(kind: DeviceKind, response, token: str | None) -> None:
 def unlocked(kind: DeviceKind, login_url: str, token: str):
     """The answer to a used unlock link (core/auth/unlock.py): back to the login page, as a
     known device of the link's account from now on."""
-    flash(UNLOCKED, "info")
+    flash(str(UNLOCKED), "info")
     response = token_page(redirect(login_url))
     remember(kind, response, token)
     return response

@@ -19,6 +19,7 @@ from pathlib import Path
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from flask import current_app, has_app_context
+from flask_babel import gettext
 
 from waterportal.core.database import release_write_lock
 
@@ -84,17 +85,18 @@ def common_passwords() -> frozenset[str]:
 
 
 def policy_lines(policy: Mapping) -> list[str]:
-    """The rules as citizens read them next to the password field."""
-    lines = [f"半角英数字{max(policy['min_length'], FLOOR_MIN_LENGTH)}文字以上"]
+    """The rules as citizens read them next to the password field (in the request's language)."""
+    symbols = policy["allowed_symbols"]
+    lines = [gettext("半角英数字%(length)s文字以上", length=max(policy["min_length"], FLOOR_MIN_LENGTH))]
     if policy.get("require_upper"):
-        lines.append("アルファベット大文字を含む")
+        lines.append(gettext("アルファベット大文字を含む"))
     if policy.get("require_lower"):
-        lines.append("アルファベット小文字を含む")
+        lines.append(gettext("アルファベット小文字を含む"))
     if policy.get("require_digit"):
-        lines.append("数字を含む")
+        lines.append(gettext("数字を含む"))
     if policy.get("require_symbol"):
-        lines.append(f"記号({policy['allowed_symbols']})を含む")
-    lines.append(f"使用できる記号は {policy['allowed_symbols']} のみ")
+        lines.append(gettext("記号(%(symbols)s)を含む", symbols=symbols))
+    lines.append(gettext("使用できる記号は %(symbols)s のみ", symbols=symbols))
     return lines
 
 
@@ -109,7 +111,7 @@ def _identifiers(email: str | None, login_id: str | None, name: str | None) -> l
 def password_problems(
     password: str, policy: Mapping, *, email: str | None = None, login_id: str | None = None, name: str | None = None,
 ) -> list[str]:
-    """Every rule ``password`` breaks, as Japanese messages (empty list: acceptable).
+    """Every rule ``password`` breaks, as messages in the request's language (empty list: acceptable).
 
     ``policy`` is a city's ``password_policy`` (or the staff policy); the floor applies on
     top. Pass the account's identifiers that are known: the same rule holds for every caller.
@@ -120,23 +122,24 @@ def password_problems(
     symbols = set(policy["allowed_symbols"])
     allowed = set(string.ascii_letters + string.digits) | symbols
     if len(password) < min_length:
-        problems.append(f"パスワードは{min_length}文字以上で入力してください。")
+        problems.append(gettext("パスワードは%(length)s文字以上で入力してください。", length=min_length))
     if len(password) > max_length:
-        problems.append(f"パスワードは{max_length}文字以内で入力してください。")
+        problems.append(gettext("パスワードは%(length)s文字以内で入力してください。", length=max_length))
     bad = sorted({ch for ch in password if ch not in allowed})
     if bad:
-        problems.append(f"使用できない文字が含まれています({''.join(bad)})。半角英数字と記号 {policy['allowed_symbols']} のみ使用できます。")
+        problems.append(gettext("使用できない文字が含まれています(%(bad)s)。半角英数字と記号 %(symbols)s のみ使用できます。",
+                                bad="".join(bad), symbols=policy["allowed_symbols"]))
     if policy.get("require_upper") and not any(ch in string.ascii_uppercase for ch in password):
-        problems.append("アルファベット大文字を含めてください。")
+        problems.append(gettext("アルファベット大文字を含めてください。"))
     if policy.get("require_lower") and not any(ch in string.ascii_lowercase for ch in password):
-        problems.append("アルファベット小文字を含めてください。")
+        problems.append(gettext("アルファベット小文字を含めてください。"))
     if policy.get("require_digit") and not any(ch in string.digits for ch in password):
-        problems.append("数字を含めてください。")
+        problems.append(gettext("数字を含めてください。"))
     if policy.get("require_symbol") and not any(ch in symbols for ch in password):
-        problems.append(f"記号({policy['allowed_symbols']})を含めてください。")
+        problems.append(gettext("記号(%(symbols)s)を含めてください。", symbols=policy["allowed_symbols"]))
     lowered = password.lower()
     if lowered in common_passwords():
-        problems.append("よく使われていて推測されやすいパスワードです。別のパスワードにしてください。")
+        problems.append(gettext("よく使われていて推測されやすいパスワードです。別のパスワードにしてください。"))
     if any(ident in lowered for ident in _identifiers(email, login_id, name)):
-        problems.append("メールアドレスやログインIDを含むパスワードは使用できません。")
+        problems.append(gettext("メールアドレスやログインIDを含むパスワードは使用できません。"))
     return problems

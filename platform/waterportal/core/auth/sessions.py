@@ -25,15 +25,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import session
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, bindparam, select, update
 
 from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db
 
-# Why a session ended on its own, as the account holder reads it after the redirect.
+# Why a session ended on its own, as the account holder reads it after the redirect (lazy:
+# the citizen's language; the consoles are always Japanese).
 END_MESSAGES = {
-    "idle": "一定時間操作がなかったため、自動的にログアウトしました。もう一度ログインしてください。",
-    "max_age": "ログインの有効期限が切れました。もう一度ログインしてください。",
+    "idle": _l("一定時間操作がなかったため、自動的にログアウトしました。もう一度ログインしてください。"),
+    "max_age": _l("ログインの有効期限が切れました。もう一度ログインしてください。"),
 }
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from flask import Blueprint
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from waterportal.mypage.account.errors import ProfileError
 from waterportal.tenancy.templating import render_page
 
 profile = Blueprint("profile", __name__, url_prefix="/mypage")
-TITLE = "会員登録情報の照会・変更"
+TITLE = _l("会員登録情報の照会・変更")
 
 
 def member():

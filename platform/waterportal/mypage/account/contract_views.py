@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, request, session, url_for
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_login import login_required, logout_user
 
 from waterportal.accounts.session import clear_citizen_session
@@ -23,7 +25,7 @@ from waterportal.tenancy.context import TenantContext, current_tenant
 WITHDRAWN_KEY = "withdrawn"
 # Link ids are INTEGER columns: a larger number in the address is a 404, not a database error.
 LINK_ID = "<int(max=2147483647):link_id>"
-CONTRACTS_TITLE = "各種お手続き"
+CONTRACTS_TITLE = _l("各種お手続き")
 
 
 # --- ⑧ 退会のお手続き ---------------------------------------------------------------------
@@ -48,7 +50,7 @@ def withdraw():
             session[WITHDRAWN_KEY] = True
             return redirect(url_for(".withdrawn"))
     links = services.member_links(tenant, current)
-    return page("withdraw.html", title="退会のお手続き", form=form, member=current, links=links)
+    return page("withdraw.html", title=gettext("退会のお手続き"), form=form, member=current, links=links)
 
 
 @profile.get("/withdrawn")
@@ -56,7 +58,7 @@ def withdrawn():
     """退会完了 (shown once, right after withdrawal)."""
     if not session.pop(WITHDRAWN_KEY, False):
         return redirect(url_for("accounts.login"))
-    return page("withdrawn.html", title="退会のお手続き")
+    return page("withdrawn.html", title=gettext("退会のお手続き"))
 
 
 # --- ⑨ 各種お手続き: contracts ----------------------------------------------------------
@@ -103,7 +105,7 @@ def contract_add():
     if not outcome.linked:
         return _contracts_page(form, reasons=[REASON_TEXT[r] for r in outcome.reasons if r in REASON_TEXT])
     db.session.commit()
-    flash("お客様番号を追加しました。", "info")
+    flash(gettext("お客様番号を追加しました。"), "info")
     return redirect(url_for(".contracts"))
 
 
@@ -132,7 +134,7 @@ def contract_label(link_id: int):
             show_error(form, exc)
         else:
             db.session.commit()
-            flash("呼び名を変更しました。", "info")
+            flash(gettext("呼び名を変更しました。"), "info")
             return redirect(url_for(".contracts"))
     return page("contract_label.html", title=CONTRACTS_TITLE, form=form, link=link, contract=_contract_of(link))
 
@@ -152,6 +154,6 @@ def contract_remove(link_id: int):
             flash(exc.message, "error")
         else:
             db.session.commit()
-            flash(f"お客様番号 {contract.customer_number} の登録を削除しました。", "info")
+            flash(gettext("お客様番号 %(number)s の登録を削除しました。", number=contract.customer_number), "info")
         return redirect(url_for(".contracts"))
     return page("contract_remove.html", title=CONTRACTS_TITLE, form=form, link=link, contract=contract)

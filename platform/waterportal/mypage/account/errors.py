@@ -1,4 +1,4 @@
-"""The one refusal the profile services raise: Japanese messages and the field they belong to."""
+"""The one refusal the profile services raise: messages (the request's language) and their field."""
 from __future__ import annotations
 
 
@@ -6,12 +6,13 @@ class ProfileError(Exception):
     """A change was refused. ``messages`` are shown next to the form field ``field``."""
 
     def __init__(self, messages: str | list[str], field: str = "", throttled: bool = False):
-        self.messages = [messages] if isinstance(messages, str) else list(messages)
+        # One message may be a lazy gettext string (not a str, but never a list of messages).
+        self.messages = list(messages) if isinstance(messages, list | tuple) else [messages]
         self.field = field
         self.throttled = throttled
-        super().__init__(" ".join(self.messages))
+        super().__init__(" ".join(str(m) for m in self.messages))
 
     @property
     def message(self) -> str:
         """All messages as one line."""
-        return " ".join(self.messages)
+        return " ".join(str(m) for m in self.messages)

@@ -20,8 +20,8 @@ from waterportal.tenancy.context import TenantContext
 
 def _current_password() -> PasswordField:
     return PasswordField(
-        "現在のパスワード",
-        validators=[DataRequired("現在のパスワードを入力してください。"), Length(max=1024, message="パスワードが長すぎます。")],
+        _l("現在のパスワード"),
+        validators=[DataRequired(_l("現在のパスワードを入力してください。")), Length(max=1024, message=_l("パスワードが長すぎます。"))],
     )
 
 
@@ -29,21 +29,21 @@ class NicknameForm(CitizenForm):
     """お名前(ニックネーム)."""
 
     nickname = StringField(
-        "お名前(ニックネーム)",
-        validators=[DataRequired("お名前を入力してください。"), Length(max=50, message="お名前は50文字以内で入力してください。")],
+        _l("お名前(ニックネーム)"),
+        validators=[DataRequired(_l("お名前を入力してください。")), Length(max=50, message=_l("お名前は50文字以内で入力してください。"))],
     )
 
     def validate_nickname(self, field: StringField) -> None:
         if not squash_spaces(field.data):
-            raise ValidationError("お名前を入力してください。")
+            raise ValidationError(_l("お名前を入力してください。"))
 
 
 class EmailChangeForm(CitizenForm):
     """新しいメールアドレス and the current password."""
 
     email = StringField(
-        "新しいメールアドレス",
-        validators=[DataRequired("新しいメールアドレスを入力してください。"), Length(max=254, message="メールアドレスが長すぎます。"), check_email],
+        _l("新しいメールアドレス"),
+        validators=[DataRequired(_l("新しいメールアドレスを入力してください。")), Length(max=254, message=_l("メールアドレスが長すぎます。")), check_email],
     )
     password = _current_password()
 
@@ -53,14 +53,14 @@ class PasswordChangeForm(CitizenForm):
 
     current_password = _current_password()
     password = PasswordField(
-        "新しいパスワード",
-        validators=[DataRequired("新しいパスワードを入力してください。"), Length(max=1024, message="パスワードが長すぎます。")],
+        _l("新しいパスワード"),
+        validators=[DataRequired(_l("新しいパスワードを入力してください。")), Length(max=1024, message=_l("パスワードが長すぎます。"))],
     )
     password_confirm = PasswordField(
-        "新しいパスワード(確認用)",
+        _l("新しいパスワード(確認用)"),
         validators=[
-            DataRequired("確認のため、新しいパスワードをもう一度入力してください。"),
-            EqualTo("password", message="新しいパスワードと確認用のパスワードが一致しません。"),
+            DataRequired(_l("確認のため、新しいパスワードをもう一度入力してください。")),
+            EqualTo("password", message=_l("新しいパスワードと確認用のパスワードが一致しません。")),
         ],
     )
 
@@ -68,9 +68,9 @@ class PasswordChangeForm(CitizenForm):
 class NotificationsForm(CitizenForm):
     """お知らせメールの受取設定."""
 
-    notify_bills = BooleanField("請求金額のお知らせメール(新しい請求金額が確定したとき)を受け取る")
-    notify_notices = BooleanField("お知らせメール(市からのお知らせが掲載されたとき)を受け取る")
-    notify_leak = BooleanField("漏水の可能性のお知らせメール(使用量が昨年の同じ時期より大きく増えたとき)を受け取る")
+    notify_bills = BooleanField(_l("請求金額のお知らせメール(新しい請求金額が確定したとき)を受け取る"))
+    notify_notices = BooleanField(_l("お知らせメール(市からのお知らせが掲載されたとき)を受け取る"))
+    notify_leak = BooleanField(_l("漏水の可能性のお知らせメール(使用量が昨年の同じ時期より大きく増えたとき)を受け取る"))
     # 地区別のお知らせ (alerts/, issue 14 §4): one box per kind; unchecked means no mail of that kind.
     alert_outage = BooleanField(_l("断水のお知らせメール(お住まいの地区で断水があるとき)を受け取る"))
     alert_turbid = BooleanField(_l("濁水のお知らせメール(お住まいの地区で水がにごるおそれがあるとき)を受け取る"))
@@ -81,50 +81,50 @@ class NotificationsForm(CitizenForm):
 class SecretQuestionForm(CitizenForm):
     """秘密の質問 and its answer (login-ID cities), confirmed with the current password."""
 
-    secret_question = SelectField("秘密の質問", validate_choice=False)
+    secret_question = SelectField(_l("秘密の質問"), validate_choice=False)
     secret_answer = StringField(
-        "秘密の質問の答え",
-        validators=[DataRequired("秘密の質問の答えを入力してください。"), Length(max=50, message="秘密の質問の答えは50文字以内で入力してください。")],
+        _l("秘密の質問の答え"),
+        validators=[DataRequired(_l("秘密の質問の答えを入力してください。")), Length(max=50, message=_l("秘密の質問の答えは50文字以内で入力してください。"))],
     )
     password = _current_password()
 
     def __init__(self, tenant: TenantContext, **kwargs):
         super().__init__(**kwargs)
         self.questions = list(tenant.settings["registration"]["secret_questions"])
-        self.secret_question.choices = [("", "選択してください")] + [(q, q) for q in self.questions]
+        self.secret_question.choices = [("", _l("選択してください"))] + [(q, q) for q in self.questions]
         self.secret_question.flags.required = True
 
     def validate_secret_question(self, field: SelectField) -> None:
         if field.data not in self.questions:
-            raise ValidationError("秘密の質問を選択してください。")
+            raise ValidationError(_l("秘密の質問を選択してください。"))
 
     def validate_secret_answer(self, field: StringField) -> None:
         if not squash_spaces(field.data):
-            raise ValidationError("秘密の質問の答えを入力してください。")
+            raise ValidationError(_l("秘密の質問の答えを入力してください。"))
 
 
 class WithdrawForm(CitizenForm):
     """退会: the password and an explicit confirmation."""
 
     confirm = BooleanField(
-        "上記の内容を確認し、退会します",
-        validators=[DataRequired("退会される場合は、「上記の内容を確認し、退会します」にチェックを入れてください。")],
+        _l("上記の内容を確認し、退会します"),
+        validators=[DataRequired(_l("退会される場合は、「上記の内容を確認し、退会します」にチェックを入れてください。"))],
     )
     password = _current_password()
 
 
 def _label_field() -> StringField:
     return StringField(
-        "呼び名", validators=[Length(max=LABEL_MAX, message=f"呼び名は{LABEL_MAX}文字以内で入力してください。")]
+        _l("呼び名"), validators=[Length(max=LABEL_MAX, message=_l("呼び名は%(max)s文字以内で入力してください。", max=LABEL_MAX))]
     )
 
 
 class AddContractForm(ContractFieldsMixin, CitizenForm):
     """Another contract: the same three details as at registration, plus an optional label."""
 
-    customer_number = StringField("お客様番号", validators=[DataRequired("お客様番号を入力してください。")])
-    phone = StringField("電話番号", validators=[DataRequired("電話番号を入力してください。")])
-    holder_kana = StringField("お客様氏名カナ", validators=[DataRequired("お客様氏名カナを入力してください。")])
+    customer_number = StringField(_l("お客様番号"), validators=[DataRequired(_l("お客様番号を入力してください。"))])
+    phone = StringField(_l("電話番号"), validators=[DataRequired(_l("電話番号を入力してください。"))])
+    holder_kana = StringField(_l("お客様氏名カナ"), validators=[DataRequired(_l("お客様氏名カナを入力してください。"))])
     label = _label_field()
 
     def __init__(self, tenant: TenantContext, **kwargs):

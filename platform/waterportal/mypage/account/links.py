@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from waterportal.accounts.models import Member
@@ -31,8 +33,8 @@ from waterportal.tenancy.context import TenantContext
 
 MAX_LINKS = 20
 LABEL_MAX = 20
-ALREADY_LINKED = "このお客様番号は既に登録されています。"
-LAST_LINK = (
+ALREADY_LINKED = _l("このお客様番号は既に登録されています。")
+LAST_LINK = _l(
     "最後のお客様番号は削除できません。別のお客様番号を追加してから削除してください。"
     "ポータルサイトのご利用をやめる場合は「退会のお手続き」をご利用ください。"
 )
@@ -75,7 +77,7 @@ def clean_label(label: str | None) -> str:
     """Spaces squashed; refused when longer than :data:`LABEL_MAX`."""
     value = squash_spaces(label)
     if len(value) > LABEL_MAX:
-        raise ProfileError(f"呼び名は{LABEL_MAX}文字以内で入力してください。", "label")
+        raise ProfileError(gettext("呼び名は%(max)s文字以内で入力してください。", max=LABEL_MAX), "label")
     return value
 
 
@@ -94,7 +96,7 @@ def add_contract_link(
     if any(contract.customer_number == number for _, contract in links):
         raise ProfileError(ALREADY_LINKED, "customer_number")
     if len(links) >= MAX_LINKS:
-        raise ProfileError(f"登録できるお客様番号は{MAX_LINKS}件までです。", "customer_number")
+        raise ProfileError(gettext("登録できるお客様番号は%(max)s件までです。", max=MAX_LINKS), "customer_number")
     outcome = match_contract(tenant, number, phone, kana, requester=f"member:{member.id}", remote_addr=remote_addr)
     if not outcome.matched:
         return LinkOutcome(reasons=outcome.reasons, retry_after=outcome.retry_after)

@@ -10,6 +10,7 @@ are re-exported here, so views, the staff console and CLI all import from one pl
 """
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select, update
 
 from waterportal.accounts import services as account_services
@@ -46,9 +47,10 @@ PASSWORD_CHECKS = throttle.Rule("profile-password", "5 per 15 minutes")
 # accounts.verification do not stop one account mailing many strangers).
 EMAIL_CHANGES = throttle.Rule("email-change-member", "10 per hour")
 
-WRONG_PASSWORD = "現在のパスワードが正しくありません。"  # noqa: S105 - a message
-PASSWORD_THROTTLED = "パスワードの誤りが続いたため、しばらくの間お手続きできません。{minutes}分ほど時間をおいてから、もう一度お試しください。"  # noqa: S105 - a message
-EMAIL_TAKEN = "このメールアドレスは既に登録されています。別のメールアドレスを入力してください。"
+# Messages in the language of the page that shows them (lazy gettext strings).
+WRONG_PASSWORD = _l("現在のパスワードが正しくありません。")
+PASSWORD_THROTTLED = _l("パスワードの誤りが続いたため、しばらくの間お手続きできません。%(minutes)s分ほど時間をおいてから、もう一度お試しください。")
+EMAIL_TAKEN = _l("このメールアドレスは既に登録されています。別のメールアドレスを入力してください。")
 
 
 def _actor(member: Member) -> str:
@@ -71,7 +73,7 @@ def check_password(tenant: TenantContext, member: Member, password: str, field: 
     key = str(member.id)
     if not throttle.allowed(tenant, PASSWORD_CHECKS, key):
         minutes = max(1, -(-throttle.retry_after(tenant, PASSWORD_CHECKS, key) // 60))
-        raise ProfileError(PASSWORD_THROTTLED.format(minutes=minutes), field, throttled=True)
+        raise ProfileError(str(PASSWORD_THROTTLED) % {"minutes": minutes}, field, throttled=True)
     if not verify_password(member.password_hash, password or ""):
         throttle.hit(tenant, PASSWORD_CHECKS, key)
         raise ProfileError(WRONG_PASSWORD, field)
@@ -81,9 +83,9 @@ def change_nickname(member: Member, nickname: str, remote_addr: str = "") -> Non
     """Store a new お名前(ニックネーム)."""
     value = squash_spaces(nickname)
     if not value:
-        raise ProfileError("お名前を入力してください。", "nickname")
+        raise ProfileError(_l("お名前を入力してください。"), "nickname")
     if len(value) > 50:
-        raise ProfileError("お名前は50文字以内で入力してください。", "nickname")
+        raise ProfileError(_l("お名前は50文字以内で入力してください。"), "nickname")
     member.nickname = value
     audit.record(_actor(member), "member.nickname_changed", target=_actor(member), remote_addr=remote_addr)
 
@@ -103,7 +105,7 @@ def request_email_change(
     check_password(tenant, member, password)
     email = normalise_email(new_email)
     if email == member.email:
-        raise ProfileError("現在ご登録のメールアドレスと同じです。新しいメールアドレスを入力してください。", "email")
+        raise ProfileError(_l("現在ご登録のメールアドレスと同じです。新しいメールアドレスを入力してください。"), "email")
     _send_change_code(tenant, member, email)
     audit.record(_actor(member), "member.email_change_requested", target=_actor(member), remote_addr=remote_addr)
     return email
@@ -116,7 +118,7 @@ def resend_email_change(tenant: TenantContext, member: Member) -> str:
     """
     pending = pending_email_change(member)
     if pending is None:
-        raise ProfileError("メールアドレスの変更手続きが見つかりません。もう一度最初からお手続きください。")
+        raise ProfileError(_l("メールアドレスの変更手続きが見つかりません。もう一度最初からお手続きください。"))
     _send_change_code(tenant, member, pending.email)
     return pending.email
 
@@ -207,7 +209,7 @@ def change_password(
     if problems:
         raise ProfileError(problems, "password")
     if verify_password(member.password_hash, new):
-        raise ProfileError("現在のパスワードとは異なるパスワードを入力してください。", "password")
+        raise ProfileError(_l("現在のパスワードとは異なるパスワードを入力してください。"), "password")
     return account_services.set_password(
         tenant, member, new, actor=_actor(member), keep_key=keep_key, remote_addr=remote_addr
     )
@@ -231,9 +233,9 @@ def change_secret_question(
     if tenant.login_mode != "login_id":
         raise ValueError("secret questions exist in login-ID cities only")
     if question not in tenant.settings["registration"]["secret_questions"]:
-        raise ProfileError("秘密の質問を選択してください。", "secret_question")
+        raise ProfileError(_l("秘密の質問を選択してください。"), "secret_question")
     if not squash_spaces(answer):
-        raise ProfileError("秘密の質問の答えを入力してください。", "secret_answer")
+        raise ProfileError(_l("秘密の質問の答えを入力してください。"), "secret_answer")
     check_password(tenant, member, password)
     member.secret_question = question
     member.secret_answer_hash = hash_answer(answer)

@@ -9,13 +9,14 @@ they show personal data.
 from __future__ import annotations
 
 from flask import abort, flash, redirect, request, url_for
+from flask_babel import gettext
 from flask_login import login_required
 from sqlalchemy.exc import IntegrityError
 
 from waterportal.accounts.registration.forms import CodeForm
 from waterportal.accounts.session import current_session_key
-from waterportal.alerts import services as alert_services
 from waterportal.accounts.verification import ResendTooSoon, message_for, resend_message
+from waterportal.alerts import services as alert_services
 from waterportal.core.auth.passwords import policy_lines
 from waterportal.core.time import utcnow_naive
 from waterportal.core.web import client_address
@@ -62,7 +63,7 @@ def nickname():
             show_error(form, exc)
         else:
             db.session.commit()
-            flash("お名前を変更しました。", "info")
+            flash(gettext("お名前を変更しました。"), "info")
             return redirect(url_for(".index"))
     return page("nickname.html", form=form)
 
@@ -85,7 +86,7 @@ def email():
             form.email.errors.append(resend_message(exc.seconds))
         else:
             db.session.commit()
-            flash(f"{address} 宛に認証コードを送信しました。", "info")
+            flash(gettext("%(email)s 宛に認証コードを送信しました。", email=address), "info")
             return redirect(url_for(".email_verify"))
     return page("email.html", form=form, member=current, ttl=_ttl(tenant))
 
@@ -112,10 +113,10 @@ def email_verify():
             db.session.commit()
         except IntegrityError:  # someone registered the address a moment ago
             db.session.rollback()
-            flash(services.EMAIL_TAKEN, "error")
+            flash(str(services.EMAIL_TAKEN), "error")
             return redirect(url_for(".email"))
         if result.ok:
-            flash("メールアドレスを変更しました。これまでのメールアドレスにも、変更のお知らせをお送りしました。", "info")
+            flash(gettext("メールアドレスを変更しました。これまでのメールアドレスにも、変更のお知らせをお送りしました。"), "info")
             return redirect(url_for(".index"))
         form.code.errors.append(message_for(result, _ttl(tenant)))
     return page("email_verify.html", form=form, new_address=new_address, ttl=_ttl(tenant))
@@ -136,7 +137,7 @@ def email_resend():
         flash(resend_message(exc.seconds), "error")
         return redirect(url_for(".email_verify"))
     db.session.commit()
-    flash(f"{address} 宛に新しい認証コードを送信しました。以前の認証コードは使えません。", "info")
+    flash(gettext("%(email)s 宛に新しい認証コードを送信しました。以前の認証コードは使えません。", email=address), "info")
     return redirect(url_for(".email_verify"))
 
 
@@ -146,7 +147,7 @@ def email_cancel():
     """Give up the email change; the registered address stays."""
     services.cancel_email_change(member())
     db.session.commit()
-    flash("メールアドレスの変更を中止しました。", "info")
+    flash(gettext("メールアドレスの変更を中止しました。"), "info")
     return redirect(url_for(".index"))
 
 
@@ -168,7 +169,7 @@ def password():
             show_error(form, exc)
         else:
             db.session.commit()
-            flash("パスワードを変更しました。ほかの端末でのログインは終了しました。", "info")
+            flash(gettext("パスワードを変更しました。ほかの端末でのログインは終了しました。"), "info")
             return redirect(url_for(".index"))
     return page("password.html", form=form, policy=policy_lines(tenant.settings["password_policy"]))
 
@@ -192,7 +193,7 @@ def notifications():
                                                                   if form[f"alert_{kind}"].data},
                                       actor=f"member:{current.id}", remote_addr=client_address())
         db.session.commit()
-        flash("お知らせメールの受取設定を変更しました。", "info")
+        flash(gettext("お知らせメールの受取設定を変更しました。"), "info")
         return redirect(url_for(".index"))
     return page("notifications.html", form=form)
 
@@ -216,7 +217,7 @@ def secret():
             show_error(form, exc)
         else:
             db.session.commit()
-            flash("秘密の質問と答えを変更しました。", "info")
+            flash(gettext("秘密の質問と答えを変更しました。"), "info")
             return redirect(url_for(".index"))
     # The answer is a secret like a password: never echoed back.
     form.secret_answer.data, form.secret_answer.raw_data = "", []
