@@ -42,7 +42,7 @@ def test_contracts_and_bills_load_through_copy_and_one_upsert(nayoro, contracts_
     copies = [s for s in driver_statements if s.startswith("COPY")]
     assert len(copies) == 2
     assert copies[0] == ("COPY import_stage_contracts (customer_number, holder_name, holder_name_kana, phone, "
-                         "address, meter_number, meter_diameter_mm, billing_cycle) FROM STDIN")
+                         "address, meter_number, meter_diameter_mm, billing_cycle, persons, address_area) FROM STDIN")
     assert copies[1].startswith("COPY import_stage_bills (contract_id, billing_month, ")
     # The upsert is the body of a WITH that also stamps the contracts and counts (RETURNING).
     upserts = [s for s in driver_statements if "INSERT INTO bills" in s]

@@ -168,3 +168,7 @@ class Document(TenantScoped, db.Model):
 
 # A member's documents by contract and 発行日 (the search of 電子帳簿保存法's 検索要件).
 Index("ix_bill_documents_contract", BillDocument.tenant_id, BillDocument.contract_id, BillDocument.issued_on)
+
+# One billing month of a city's bills (同じ人数の世帯の平均: billing/households.py reads a month's
+# bills set-wise at import time; the unique key leads with contract_id after tenant_id).
+Index("ix_bills_tenant_month", Bill.tenant_id, Bill.billing_month)

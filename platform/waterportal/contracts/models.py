@@ -37,6 +37,9 @@ class Contract(TenantScoped, db.Model):
     # "monthly" / "bimonthly" from the contracts import's optional billing_cycle column
     # (Nayoro's suburbs are read every two months); NULL: the city's [billing] cycle.
     billing_cycle: Mapped[str | None] = mapped_column(String(10))
+    # 世帯人数 from the contracts import's optional persons column (1-20; NULL: not known): the
+    # household's group for 同じ人数の世帯の平均 (billing/households.py, issue 14 §2).
+    persons: Mapped[int | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)
     # When an import last changed this contract's data or its bills (最終更新時間).
     data_updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)

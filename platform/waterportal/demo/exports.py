@@ -28,7 +28,7 @@ from waterportal.demo.documents import issuer, write_documents
 
 CONTRACT_COLUMNS = (
     "customer_number", "holder_name", "holder_name_kana", "phone", "address", "meter_number", "meter_diameter_mm",
-    "billing_cycle",
+    "billing_cycle", "persons",
 )
 BILL_COLUMNS = (
     "customer_number", "billing_month", "period_start", "period_end", "reading_date", "previous_reading",
@@ -280,6 +280,8 @@ def contract_row(profile: CityProfile, household: Household) -> dict[str, str]:
         "meter_diameter_mm": str(household.meter_diameter_mm),
         # Only where it differs from the city's (Nayoro's suburbs): empty means the city's cycle.
         "billing_cycle": "bimonthly" if any(area in household.address for area in profile.bimonthly_areas) else "",
+        # 世帯人数 (同じ人数の世帯の平均): a shop's (0) is not a household size.
+        "persons": str(household.persons) if household.persons else "",
     }
 
 

@@ -12,7 +12,6 @@ the city's data as it was.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import gc
 import queue
 import threading
@@ -23,9 +22,8 @@ from typing import Any
 
 from flask import current_app
 
+from waterportal.billing.households import comparison_enabled, refresh_medians, touched_months
 from waterportal.billing.issuing import record_bill_issue
-from waterportal.billing.leak_mail import record_leak_mail
-from waterportal.billing.leaks import flag_leaks, leak_enabled
 from waterportal.billing.notify import record_bill_mail
 from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db
@@ -41,7 +39,6 @@ from waterportal.imports.validation import (
     ContractRows,
     map_header,
 )
-from waterportal.mail.models import MailJob
 from waterportal.tenancy.context import TenantContext, tenant_context
 
 # (phase, rows done, rows in phase); phases are "validate" and "write".
@@ -336,19 +333,16 @@ def import_bills(tenant: TenantContext, source: Source, *, filename: str | None 
             return run.finish({})
         _written(progress, writer.rows)
         run.lap("write")
-        _flag_leaks(tenant, mail_job, writer.now)
+        _insight(tenant, writer)
         run.lap("insight")
         result = run.finish(counts)
         result.mail_job = mail_job
         return result
 
 
-def _flag_leaks(tenant: TenantContext, mail_job: int, now: dt.datetime) -> None:
-    """The leak after-step (issue 14 §1, billing.leaks): one statement flags the file's new
-    bills whose usage jumped, and their mail becomes one job for the worker. Skipped when the
-    city has it off (``[insight] leak_enabled``)."""
-    if not leak_enabled(tenant.settings):
-        return
-    bills_job = db.session.get(MailJob, mail_job)  # in the session: its watermark and links
-    if flag_leaks(tenant, bills_job.ref_id, now):
-        record_leak_mail(tenant, bills_job.ref_id, bills_job.recipients_upto)
+def _insight(tenant: TenantContext, writer: writers.BillWriter) -> None:
+    """The bills import's insight after-step (issue 14), in its transaction, set-wise: the
+    city's household medians (同じ人数の世帯の平均) of the billing months the file changed."""
+    if comparison_enabled(tenant.settings):
+        months = touched_months(db.session.connection(), tenant.id, writer.months, writer.now)
+        refresh_medians(tenant, months, writer.now)

@@ -39,8 +39,10 @@ BILL_VALUES = (
     "meter_exchanged", "water_charge", "sewer_charge", "tax", "total", "due_date", "paid_on", *INVOICE_COLUMNS,
     *PAYMENT_COLUMNS,
 )
-# Optional: the contract's billing cycle (issue 12 §5); without the column the city's applies.
-CONTRACT_OPTIONAL = ("billing_cycle",)
+# Optional: the contract's billing cycle (issue 12 §5; without the column the city's applies) and
+# the household's number of persons (世帯人数, issue 14 §2: 同じ人数の世帯の平均; empty: not known).
+CONTRACT_OPTIONAL = ("billing_cycle", "persons")
+PERSONS_MAX = 20
 BILLING_CYCLES = ("monthly", "bimonthly")
 # Stored with each contract, computed from the row (not a column of the file): the address's
 # 町名/丁目 for area alerts (contracts/areas.py, issue 14 §4). Always last.
@@ -196,6 +198,16 @@ def _check_cycle(raw: str, bad: Report) -> str | None:
     return value or None
 
 
+def _check_persons(raw: str, bad: Report) -> int | None:
+    """The optional number of persons in the household: 1 to PERSONS_MAX, or empty (not known)."""
+    if not raw:
+        return None
+    persons = _int(raw)
+    if persons is None or not 1 <= persons <= PERSONS_MAX:
+        bad("persons", f"世帯人数は1から{PERSONS_MAX}の整数で入力してください(不明の場合は空欄): {shown(raw)}")
+    return persons
+
+
 class ContractRows:
     """Validates a contracts file chunk by chunk; remembers the customer numbers seen so far.
 
@@ -206,6 +218,7 @@ class ContractRows:
     def __init__(self, index: Mapping[str, int], digits: int):
         self.pick = itemgetter(*(index[name] for name in CONTRACT_COLUMNS))
         self.cycle_at = index.get("billing_cycle")
+        self.persons_at = index.get("persons")
         self.width = len(index)
         self.digits = digits
         self.seen: dict[str, int] = {}
@@ -224,6 +237,7 @@ class ContractRows:
 
             number, values = _check_contract(self.pick(record), line, self.digits, self.seen, bad)
             cycle = _check_cycle(record[self.cycle_at].strip(), bad) if self.cycle_at is not None else None
+            persons = _check_persons(record[self.persons_at].strip(), bad) if self.persons_at is not None else None
             if len(problems) == before:
-                clean.append((number, *values, cycle, area_of(values[3])))
+                clean.append((number, *values, cycle, persons, area_of(values[3])))
         return clean

@@ -219,6 +219,7 @@ class BillWriter(_Writer):
 
     def open(self) -> None:
         super().open()
+        self.months: set[str] = set()  # the file's billing months: the after-steps look no further
         extra = {"tenant_id": self.tenant_id, "updated_at": self.now}
         if not self.postgres:
             self.upsert = self._sqlite_upsert(extra)
@@ -230,6 +231,11 @@ class BillWriter(_Writer):
             "AND id IN (SELECT contract_id FROM written)) "
             "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written")
         self.merge_params = (*extra.values(), self.now, self.tenant_id)
+
+    def add(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Write one chunk (see :meth:`_Writer.add`), remembering its billing months."""
+        self.months.update({row[1] for row in rows})
+        super().add(rows)
 
     def merge(self) -> dict[str, int]:
         """Finish: counts inserted / updated / unchanged (SQLite: and stamp the contracts)."""

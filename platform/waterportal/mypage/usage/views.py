@@ -18,6 +18,7 @@ from waterportal.accounts.models import Member
 from waterportal.billing import queries
 from waterportal.billing.cycles import contract_cycle
 from waterportal.billing.documents import contract_documents
+from waterportal.billing.households import Comparison, comparison_for
 from waterportal.billing.invoice import invoice_facts
 from waterportal.billing.issuing import bill_versions, member_bill_document, search_documents
 from waterportal.billing.models import Bill
@@ -114,6 +115,7 @@ def dashboard():
     return render_member(
         "portal/dashboard.html", page, title="会員さま専用サイト", greeting=greeting(page.now.hour),
         notices=notices, bill=bill, updated_at=updated,
+        comparison=_household_comparison(page, bill.billing_month, bill.usage_m3) if bill else None,
         usage_chart=recent_usage_chart(page.recent) if bill else None,
         city_time=lambda moment: to_city_time(moment, page.tenant.timezone), autolink=autolink,
     )
@@ -143,7 +145,16 @@ def graph():
         rows = comparison_rows(queries.recent_bills(page.contract_id, _cycle(page)), _cycle(page))
         charts = usage_and_amount_charts(rows) if rows else []
     return render_member("portal/graph.html", page, title="使用量・請求金額のグラフ", rows=rows, charts=charts,
-                         bimonthly=_cycle(page) == "bimonthly")
+                         bimonthly=_cycle(page) == "bimonthly",
+                         comparison=_household_comparison(page, rows[-1].billing_month, rows[-1].usage) if rows else None)
+
+
+def _household_comparison(page: MemberPage, billing_month: str, usage_m3: int) -> Comparison | None:
+    """同じ人数の世帯の平均 for the selected contract's bill of ``billing_month`` (None: no household
+    size known or the city does not compare; one statement)."""
+    if page.selected is None:
+        return None
+    return comparison_for(page.tenant, page.selected.contract, billing_month, usage_m3)
 
 
 def _cycle(page: MemberPage) -> str:
