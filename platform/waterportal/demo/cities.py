@@ -38,6 +38,9 @@ class Household:
     # the newest bill carries this 通信欄.
     failed_transfer: bool = False
     message: str = ""
+    # Issue 14 §1: the newest bill's usage is this many m³ higher (a leak since the last reading),
+    # so the bills import flags it (漏水の可能性) and mails the demo member.
+    leak_m3: int = 0
 
 
 @dataclass(frozen=True)
@@ -127,7 +130,7 @@ NAYORO = CityProfile(
                   "54321", 13, persons=3, reading_day=20),
         Household("00012345682", "風連 花子", "フウレン ハナコ", "01654-3-5678", "名寄市西4条南7丁目3番地",
                   "54388", 20, persons=4, reading_day=12, failed_transfer=True,
-                  message="水道メーターの有効期限が近づいています。後日、係員が交換にお伺いします。"),
+                  message="水道メーターの有効期限が近づいています。後日、係員が交換にお伺いします。", leak_m3=30),
     ),
     surnames=(("工藤", "クドウ"), ("成田", "ナリタ"), ("菅原", "スガワラ"), ("千葉", "チバ")),
     bimonthly_areas=("風連町", "智恵文"),
@@ -177,7 +180,7 @@ KANAZAWA = CityProfile(
     meter_number=_kanazawa_meter,
     fixed=(
         Household("0100012345", "金沢 一郎", "カナザワ イチロウ", "076-231-4567", "金沢市広坂1丁目2番5号",
-                  "19-000123", 13, persons=2, reading_day=10,
+                  "19-000123", 13, persons=2, reading_day=10, leak_m3=30,
                   message="前回より使用水量が増えています。漏水の可能性がありますので、点検をお勧めします。"),
         # The same holder's shop: a second お客さま番号 to add after registering the first.
         Household("0100012356", "金沢 一郎", "カナザワ イチロウ", "076-231-4567", "金沢市片町2丁目8番14号",

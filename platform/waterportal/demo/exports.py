@@ -192,6 +192,7 @@ def household_bills(
     for index in range(start, billed[-1] + 1):
         reading += monthly_usage(profile, household, *from_index(index), seed)
         cumulative[index] = reading
+    cumulative[billed[-1]] += household.leak_m3  # the demo leak: the newest bill jumps (charges follow)
     rows = []
     for index in billed:
         year, month = from_index(index)

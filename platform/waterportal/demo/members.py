@@ -17,6 +17,7 @@ from waterportal.accounts.registration.services import register_member
 from waterportal.accounts.secret import hash_answer
 from waterportal.accounts.services import find_member_by_email
 from waterportal.billing.certificates import issue_certificate, paid_months
+from waterportal.billing.leak_mail import record_leak_mail_for_links
 from waterportal.billing.models import PaymentCertificate
 from waterportal.contracts.models import Contract
 from waterportal.contracts.services import link_contract
@@ -82,6 +83,8 @@ def ensure_demo_member(tenant: TenantContext, today: dt.date) -> tuple[DemoMembe
         ):
             db.session.delete(message)
         db.session.flush()
+        # ... and the 漏水の可能性 mail of its contracts' flagged bills reaches it (the worker's job).
+        record_leak_mail_for_links(tenant)
     return spec, True
 
 
