@@ -4,7 +4,7 @@ cycle and household size (city-owned: UNIQUE (tenant_id, id), row security); bil
 index on (tenant_id, billing_month) for the import's set-wise median of a month.
 
 Revision ID: b4e7c2a9d5f0
-Revises: e7a3c5b9d1f4
+Revises: f1c6a8d3e5b2
 Create Date: 2026-11-27 19:10:00
 
 """
@@ -15,7 +15,7 @@ from waterportal.tenancy.row_security import apply_row_security
 
 # revision identifiers, used by Alembic.
 revision = 'b4e7c2a9d5f0'
-down_revision = 'e7a3c5b9d1f4'
+down_revision = 'f1c6a8d3e5b2'
 branch_labels = None
 depends_on = None
 
