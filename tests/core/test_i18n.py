@@ -51,6 +51,7 @@ TRANSLATED = (
     "procedures/kinds/holder_change.html", "procedures/kinds/leak_reduction.html", "procedures/kinds/move_in.html",
     "procedures/kinds/move_out.html", "procedures/kinds/paperless.html", "procedures/kinds/payment_method.html",
     "procedures/kinds/payment_method_receipt.html", "procedures/kinds/reduction.html",
+    "mail/bill_ready.txt", "mail/notice.txt", "mail/procedure_received.txt", "mail/procedure_status.txt",
 )
 LANGUAGES = ("en", "easy")
 JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff01-\uff5e、。「」]")

@@ -22,28 +22,31 @@ highest link id), with ``notify_bills`` on, and whose data is visible already
 (``data_visible_from`` passed) when the worker expands the job: a
 member still waiting for the city's check must not learn amounts by mail that the portal
 does not show yet. The body differs per member and bill (nickname, label, amounts), so the
-worker renders each mail (the template looked up once) and writes them in batches.
+worker renders each mail (the template looked up once) and writes them in batches. Each mail is
+in its member's language (``members.language``, issue 13 §10): a batch's rows are grouped by
+language and each group rendered with the language set once (:func:`mail.services.renderer_in`).
 """
 from __future__ import annotations
 
 import datetime as dt
 import logging
 from email.utils import formataddr
+from itertools import groupby
 
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import aliased
 
 from waterportal.accounts.models import Member
-from waterportal.billing.cycles import CYCLE_WORDS, contract_cycle
+from waterportal.billing.cycles import contract_cycle
 from waterportal.billing.models import Bill
 from waterportal.billing.payments import transfer_failure
-from waterportal.billing.queries import month_label
 from waterportal.contracts.models import Contract, MemberContract
+from waterportal.core.i18n import format_month
 from waterportal.core.time import local_now
 from waterportal.extensions import db
 from waterportal.mail.jobs import JobCounter, expander, recent_jobs, record_job
 from waterportal.mail.models import MailJob, OutboxMessage
-from waterportal.mail.services import mail_renderer
+from waterportal.mail.services import renderer_in
 from waterportal.tenancy.context import TenantContext, tenant_context
 
 log = logging.getLogger("waterportal.billing")
@@ -93,8 +96,6 @@ def _expand_bill_mail(tenant: TenantContext, job: MailJob, now: dt.datetime) -> 
     ))
     if not claimed:
         return 0
-    render = mail_renderer(tenant, "bill_ready")
-    date_style = tenant.settings["invoice"].get("date_style", "seireki")  # 令和8年10月分 in Nayoro
     mail_settings = tenant.settings["mail"]
     sender_address = mail_settings["sender_address"]
     domain = sender_address.rpartition("@")[2] or "localhost"
@@ -108,7 +109,7 @@ def _expand_bill_mail(tenant: TenantContext, job: MailJob, now: dt.datetime) -> 
         these = aliased(Bill)
         of_these_bills = select(these.contract_id).where(these.tenant_id == tenant.id, these.id.in_(ids))
         rows = db.session.execute(
-            select(Bill, Contract, Member.id, Member.email, Member.nickname, MemberContract.label)
+            select(Bill, Contract, Member.id, Member.email, Member.nickname, MemberContract.label, Member.language)
             .join(Contract, Contract.id == Bill.contract_id)
             .join(MemberContract, MemberContract.contract_id == Bill.contract_id)
             .join(Member, Member.id == MemberContract.member_id)
@@ -116,17 +117,23 @@ def _expand_bill_mail(tenant: TenantContext, job: MailJob, now: dt.datetime) -> 
             .order_by(Bill.billing_month, Bill.id, Member.id)
         ).all()
         mails = []
-        for bill, contract, member_id, email, nickname, label in rows:
-            subject, body = render(nickname=nickname, label=label or "", bill=bill, contract=contract,
-                                   month=month_label(bill.billing_month, date_style),
-                                   cycle=CYCLE_WORDS[contract_cycle(tenant.settings, contract)],
-                                   transfer_failure=transfer_failure(bill))
-            mails.append({
-                "tenant_id": tenant.id, "to_address": email, "sender": sender, "subject": subject, "body": body,
-                "kind": "bill_ready", "status": "pending", "attempts": 0, "next_attempt_at": now,
-                "created_at": now, "job_id": job.id,
-                "message_id": f"<job{job.id}.{bill.id}.{member_id}@{domain}>",
-            })
+        # One language switch per language of the batch, not per mail (sorted is stable: within
+        # a language the rows keep their order).
+        for language, group in groupby(sorted(rows, key=lambda row: row.language or ""), key=lambda row: row.language):
+            with renderer_in(tenant, "bill_ready", language) as render:
+                for bill, contract, member_id, email, nickname, label, _language in group:
+                    # The month and dates in the member's language (和暦 in Nayoro's Japanese:
+                    # the month_text and ymd filters follow the city's date_style).
+                    subject, body = render(nickname=nickname, label=label or "", bill=bill, contract=contract,
+                                           month=format_month(bill.billing_month),
+                                           bimonthly=contract_cycle(tenant.settings, contract) == "bimonthly",
+                                           transfer_failure=transfer_failure(bill))
+                    mails.append({
+                        "tenant_id": tenant.id, "to_address": email, "sender": sender, "subject": subject,
+                        "body": body, "kind": "bill_ready", "status": "pending", "attempts": 0,
+                        "next_attempt_at": now, "created_at": now, "job_id": job.id,
+                        "message_id": f"<job{job.id}.{bill.id}.{member_id}@{domain}>",
+                    })
         if mails:
             db.session.execute(insert(OutboxMessage.__table__), mails)
         queued += len(mails)

@@ -9,7 +9,8 @@ request's Host header.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from email.utils import formataddr, make_msgid
 
@@ -44,12 +45,8 @@ def _subject(line: str) -> str:
     return line if len(line) <= SUBJECT_MAX else line[: SUBJECT_MAX - 1] + "…"
 
 
-def mail_renderer(tenant: TenantContext, template: str, language: str | None = None) -> Callable[..., tuple[str, str]]:
-    """``render(**context) -> (subject, body with signature)`` for ``mail/<template>.txt`` of
-    ``tenant``: the template is looked up once, for a worker that renders many mails.
-
-    ``language`` (core/i18n.py) is the recipient's: the mail is rendered in it whatever the
-    request's language; None renders in the current language (Japanese outside a request)."""
+def _template_renderer(tenant: TenantContext, template: str) -> Callable[..., tuple[str, str]]:
+    """``render(**context) -> (subject, body with signature)`` in the current language."""
     env = current_app.jinja_env
     tmpl = env.select_template(chain(tenant, f"mail/{template}.txt"))
     signature = tenant.settings["mail"].get("signature", "")
@@ -63,11 +60,31 @@ def mail_renderer(tenant: TenantContext, template: str, language: str | None = N
             body += f"\n――――――――――――――――――――\n{tenant.portal_name}\n{signature}\n"
         return _subject(subject), body
 
+    return render
+
+
+def mail_renderer(tenant: TenantContext, template: str, language: str | None = None) -> Callable[..., tuple[str, str]]:
+    """``render(**context) -> (subject, body with signature)`` for ``mail/<template>.txt`` of
+    ``tenant``: the template is looked up once, for a worker that renders many mails.
+
+    ``language`` (core/i18n.py) is the recipient's: the mail is rendered in it whatever the
+    request's language; None renders in the current language (Japanese outside a request)."""
+    render = _template_renderer(tenant, template)
+
     def render_in_language(**context) -> tuple[str, str]:
         with force_language(language or current_language()):
             return render(**context)
 
     return render_in_language
+
+
+@contextmanager
+def renderer_in(tenant: TenantContext, template: str, language: str | None) -> Iterator[Callable[..., tuple[str, str]]]:
+    """Within the block, ``render(**context)`` renders ``mail/<template>.txt`` in ``language``
+    (unknown or None: Japanese), set once for the block: a worker rendering many mails groups
+    its recipients by language instead of switching the language around every mail."""
+    with force_language(language):
+        yield _template_renderer(tenant, template)
 
 
 def render_mail(tenant: TenantContext, template: str, language: str | None = None, **context) -> tuple[str, str]:

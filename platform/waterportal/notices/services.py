@@ -19,6 +19,7 @@ from sqlalchemy import func, or_, select, update
 
 from waterportal.accounts.models import Member
 from waterportal.audit import services as audit
+from waterportal.core.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db
 from waterportal.mail.jobs import JobCounter, expander, insert_outbox_rows, job_counters, record_job
@@ -229,15 +230,21 @@ def _expand_notice_mail(tenant: TenantContext, job: MailJob, now: dt.datetime) -
     """The worker's half: one mail per member who opted in, set-wise; audited with the count.
 
     The notice mail has no per-member part (the template gets the city and the notice), so
-    it is rendered once and written with one ``INSERT ... SELECT`` from the members."""
+    it is rendered once per language (issue 13 §10: the member's ``language``; Japanese for
+    anything else) and written with one ``INSERT ... SELECT`` from that language's members."""
     notice = db.session.scalar(select(Notice).where(Notice.tenant_id == tenant.id, Notice.id == job.ref_id))
     if notice is None:  # deleted before the worker came to it
         return 0
-    subject, body = render_mail(tenant, "notice", notice=notice)
-    recipients = (select(Member.id, Member.email)
-                  .where(Member.tenant_id == tenant.id, Member.notify_notices.is_(True),
-                         Member.id <= job.recipients_upto))
-    queued = insert_outbox_rows(tenant, job, "notice", subject, body, recipients, now)
+    queued = 0
+    others = [code for code in LANGUAGES if code != DEFAULT_LANGUAGE]
+    for code in LANGUAGES:
+        speaks = (or_(Member.language.is_(None), Member.language.not_in(others)) if code == DEFAULT_LANGUAGE
+                  else Member.language == code)
+        recipients = (select(Member.id, Member.email)
+                      .where(Member.tenant_id == tenant.id, Member.notify_notices.is_(True),
+                             Member.id <= job.recipients_upto, speaks))
+        subject, body = render_mail(tenant, "notice", code, notice=notice)
+        queued = insert_outbox_rows(tenant, job, "notice", subject, body, recipients, now)  # the job's total so far
     audit.record("system", "notice.mail", target=f"notice:{notice.id}", recipients=queued)
     return queued
 
