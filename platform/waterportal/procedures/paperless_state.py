@@ -19,8 +19,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from flask import current_app
+from flask_babel import gettext
 from sqlalchemy import select
 
+from waterportal.core.i18n import current_language, format_month
 from waterportal.extensions import db
 from waterportal.procedures.models import STATUS_COMPLETED, STATUS_WITHDRAWN, ProcedureRequest
 from waterportal.tenancy.context import TenantContext
@@ -79,14 +81,19 @@ class PaperlessState:
 
     @property
     def text(self) -> str:
-        now = "ペーパーレス（会員さま専用サイトでご確認）" if self.paperless else "紙の検針票を郵送"
+        """The state in the page's language (the Japanese exactly as before)."""
+        def month(value: str) -> str:
+            return month_text(value) if current_language() == "ja" else format_month(value)
+
+        now = gettext("ペーパーレス（会員さま専用サイトでご確認）") if self.paperless else gettext("紙の検針票を郵送")
         if self.paperless and self.since:
-            now += f" {month_text(self.since)}から"
+            now += gettext(" %(month)sから", month=month(self.since))
         if self.pending is not None:
-            wish = "ペーパーレス" if self.pending.payload.get("choice") == OPT_IN else "紙の検針票"
-            month = self.pending.payload.get("effective_month", "")
-            when = f"、{month_text(month)}から" if month else ""
-            now += f"／{wish}への切替: {self.pending.status_label}（{self.pending.receipt_number}{when}）"
+            wish = gettext("ペーパーレス") if self.pending.payload.get("choice") == OPT_IN else gettext("紙の検針票")
+            effective = self.pending.payload.get("effective_month", "")
+            when = gettext("、%(month)sから", month=month(effective)) if effective else ""
+            now += gettext("／%(wish)sへの切替: %(status)s（%(receipt)s%(when)s）", wish=wish,
+                           status=gettext(self.pending.status_label), receipt=self.pending.receipt_number, when=when)
         return now
 
 
