@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from flask import abort, current_app, redirect, request, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from waterportal.accounts.forms import LogoutForm
@@ -113,7 +114,7 @@ def dashboard():
     bill = page.latest_bill if page.shows_data else None
     updated = to_city_time(page.selected.contract.data_updated_at, page.tenant.timezone) if page.selected else None
     return render_member(
-        "portal/dashboard.html", page, title="会員さま専用サイト", greeting=greeting(page.now.hour),
+        "portal/dashboard.html", page, title=gettext("会員さま専用サイト"), greeting=greeting(page.now.hour),
         notices=notices, bill=bill, updated_at=updated,
         comparison=_household_comparison(page, bill.billing_month, bill.usage_m3) if bill else None,
         usage_chart=recent_usage_chart(page.recent) if bill else None,
@@ -144,7 +145,7 @@ def graph():
     if page.shows_data:
         rows = comparison_rows(queries.recent_bills(page.contract_id, _cycle(page)), _cycle(page))
         charts = usage_and_amount_charts(rows) if rows else []
-    return render_member("portal/graph.html", page, title="使用量・請求金額のグラフ", rows=rows, charts=charts,
+    return render_member("portal/graph.html", page, title=gettext("使用量・請求金額のグラフ"), rows=rows, charts=charts,
                          bimonthly=_cycle(page) == "bimonthly",
                          comparison=_household_comparison(page, rows[-1].billing_month, rows[-1].usage) if rows else None)
 
@@ -167,7 +168,7 @@ def bills():
     """⑤ 料金明細: up to two years of bills of the selected contract, newest first."""
     page = member_page()
     history = queries.recent_bills(page.contract_id, _cycle(page)) if page.shows_data else []
-    return render_member("portal/bills.html", page, title="料金明細", bills=history)
+    return render_member("portal/bills.html", page, title=gettext("料金明細"), bills=history)
 
 
 def _member_bill(page: MemberPage, bill_id: int):
@@ -185,7 +186,7 @@ def bill(bill_id: int):
     found = _member_bill(page, bill_id) if page.visible_from is None else (None, None)
     facts = invoice_facts(page.tenant.settings, found[1], found[0]) if found[0] else None
     versions = bill_versions(bill_id) if found[0] else []
-    return render_member("portal/bill.html", page, title="料金明細の詳細", bill=found[0], contract=found[1],
+    return render_member("portal/bill.html", page, title=gettext("料金明細の詳細"), bill=found[0], contract=found[1],
                          facts=facts, versions=versions)
 
 
@@ -235,7 +236,7 @@ def documents():
         else:
             status = 422
     filters = {key: value for key, value in request.args.items() if key != "page"}  # kept in the page links
-    return render_member("portal/documents.html", page, title="書類ダウンロード", found=found, issued=issued,
+    return render_member("portal/documents.html", page, title=gettext("書類ダウンロード"), found=found, issued=issued,
                          form=form, searched=bool(filters),
                          first=(number - 1) * DOCUMENTS_PER_PAGE + 1,
                          previous_url=url_for("portal.documents", **filters, page=number - 1) if number > 1 else None,
