@@ -18,6 +18,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 from flask import current_app
+from flask_babel import gettext
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
@@ -31,6 +32,7 @@ from waterportal.audit import services as audit
 from waterportal.billing.models import Bill, PaymentCertificate
 from waterportal.billing.queries import month_label
 from waterportal.contracts.models import Contract, MemberContract
+from waterportal.core.i18n import format_month
 from waterportal.core.pdf_font import japanese_font
 from waterportal.core.time import to_city_time
 from waterportal.core.wareki import japanese_date
@@ -71,11 +73,12 @@ def _period_bills(contract_id: int, month_from: str, month_to: str) -> list[Bill
         Bill.contract_id == contract_id, Bill.billing_month >= month_from, Bill.billing_month <= month_to,
     ).order_by(Bill.billing_month)))
     if not bills:
-        raise CertificateRefused("この期間のご請求はありません。")
-    style = current_tenant().settings["invoice"].get("date_style", "seireki")
-    unpaid = [month_label(bill.billing_month, style) for bill in bills if bill.paid_on is None]
+        raise CertificateRefused(gettext("この期間のご請求はありません。"))
+    # The refusal is the member's page's text: months and words in its language (和暦 in Nayoro's Japanese).
+    unpaid = [format_month(bill.billing_month) for bill in bills if bill.paid_on is None]
     if unpaid:
-        raise CertificateRefused(f"{'、'.join(unpaid)}分の納付が確認できていないため、証明書を発行できません。")
+        raise CertificateRefused(gettext("%(months)s分の納付が確認できていないため、証明書を発行できません。",
+                                         months=gettext("、").join(unpaid)))
     return bills
 
 

@@ -153,7 +153,6 @@ def test_a_sewer_only_bill(client, nayoro, customer, login, clock, bill_ids):
 
 
 def test_the_bill_mail_follows_the_cycle_and_says_what_the_bank_reported(app, nayoro, customer, clock):
-    from waterportal.billing.cycles import CYCLE_WORDS
     from waterportal.billing.models import Bill
     from waterportal.billing.payments import transfer_failure
     from waterportal.contracts.models import Contract
@@ -165,7 +164,7 @@ def test_the_bill_mail_follows_the_cycle_and_says_what_the_bank_reported(app, na
         contract = db.session.scalar(select(Contract))
         bill = db.session.scalar(select(Bill).where(Bill.billing_month == "2026-09"))
         _subject, body = render_mail(nayoro, "bill_ready", nickname="花子", label="", bill=bill, contract=contract,
-                                     month="2026年09月", cycle=CYCLE_WORDS["bimonthly"],
+                                     month="2026年09月", bimonthly=True,
                                      transfer_failure=transfer_failure(bill))
     assert "〜令和8年8月31日(2か月分)" in body  # Nayoro's dates in 和暦
     assert "お支払い方法: 口座振替(振替日 令和8年9月28日)" in body

@@ -10,13 +10,18 @@ there are more than eight, so they never overlap; the <desc> and the table keep 
 """
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from babel.dates import format_date
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+
 from waterportal.billing.models import Bill
 from waterportal.billing.queries import month_number, periods_per_year
-from waterportal.core.i18n import japanese_month_text
+from waterportal.core.i18n import current_language, format_month
 
 WIDTH, HEIGHT = 300, 236
 LEFT, RIGHT, TOP, BOTTOM = 52, 6, 40, 46
@@ -39,7 +44,7 @@ class ComparisonRow:
 
     @property
     def label(self) -> str:
-        return japanese_month_text(self.billing_month)
+        return format_month(self.billing_month)
 
     @property
     def month(self) -> int:
@@ -118,11 +123,19 @@ def nice_step(maximum: float, intervals: int = 4) -> int:
 
 
 def fmt(value: int | None, unit: str) -> str:
-    """「1,234 円」 / 「20 m³」 / 「データなし」."""
-    return "データなし" if value is None else f"{value:,} {unit}"
+    """「1,234 円」 / 「20 m³」 / 「データなし」 (in the page's language)."""
+    return gettext("データなし") if value is None else f"{value:,} {unit}"
 
 
-SERIES = {"now": "直近1年", "last": "前年同期"}
+SERIES = {"now": _l("直近1年"), "last": _l("前年同期")}
+
+
+def axis_labels(month: str, label: str) -> tuple[str, str]:
+    """The x axis's month and year of a billing month: 「10月」「2026年」 (「令和8年」 where the city
+    writes 和暦), 「Oct」「2026」 in English."""
+    if current_language() == "en":
+        return format_date(dt.date(int(month[:4]), int(month[5:]), 1), "MMM", locale="en"), month[:4]
+    return f"{int(month[5:])}月", label[: label.index("年") + 1]
 
 
 def bar_chart(chart_id: str, title: str, unit: str, points: Sequence[tuple[str, int | None, int | None]],
@@ -143,7 +156,7 @@ def bar_chart(chart_id: str, title: str, unit: str, points: Sequence[tuple[str, 
     previous_year, year_at = "", None  # the label that shows the latest year written
     for index, (month, now, last) in enumerate(points):
         centre = LEFT + slot * (index + 0.5)
-        label = japanese_month_text(month)  # 2026年10月, or 令和8年10月 where the city writes 和暦
+        label = format_month(month)  # 2026年10月 (令和8年10月 where the city writes 和暦), October 2026
         placed = (("now", now, centre - bar_w / 2),) if not compare else (
             ("last", last, centre - bar_w - 1), ("now", now, centre + 1))
         for series, value, x in placed:
@@ -154,35 +167,39 @@ def bar_chart(chart_id: str, title: str, unit: str, points: Sequence[tuple[str, 
             bars.append(Bar(round(x, 1), round(TOP + PLOT_H - height, 1), round(bar_w, 1), round(height, 1),
                             series, f"{label}{name}: {fmt(value, unit)}"))
         if (len(points) - 1 - index) % every == 0:  # the newest period always has its label
-            year = label[: label.index("年") + 1]  # 「2026年」 or 「令和8年」
+            month_text, year = axis_labels(month, label)
             if year != previous_year and year_at is not None and centre - labels[year_at].x < YEAR_GAP:
                 # too close to the previous year's label: the new year wins (the older one is implied)
                 labels[year_at] = XLabel(labels[year_at].x, labels[year_at].month, "")
             shows_year = year != previous_year
-            labels.append(XLabel(round(centre, 1), f"{int(month[5:])}月", year if shows_year else ""))
+            labels.append(XLabel(round(centre, 1), month_text, year if shows_year else ""))
             if shows_year:
                 previous_year, year_at = year, len(labels) - 1
         if compare:
-            lines.append(f"{label}: {SERIES['now']} {fmt(now, unit)}、{SERIES['last']} {fmt(last, unit)}")
+            lines.append(gettext("%(month)s: %(now_name)s %(now)s、%(last_name)s %(last)s。", month=label,
+                                 now_name=SERIES["now"], now=fmt(now, unit), last_name=SERIES["last"], last=fmt(last, unit)))
         else:
-            lines.append(f"{label}: {fmt(now, unit)}")
-    kind = f"に、{SERIES['now']}と{SERIES['last']}を並べた" if compare else "の"
-    desc = (f"{title}。請求月ごと{kind}棒グラフです。"
-            + "。".join(lines) + ("。" if lines else "表示できるデータがありません。"))
+            lines.append(gettext("%(month)s: %(value)s。", month=label, value=fmt(now, unit)))
+    if compare:
+        desc = gettext("%(title)s。請求月ごとに、%(now)sと%(last)sを並べた棒グラフです。", title=title, now=SERIES["now"],
+                       last=SERIES["last"])
+    else:
+        desc = gettext("%(title)s。請求月ごとの棒グラフです。", title=title)
+    desc += "".join(lines) if lines else gettext("表示できるデータがありません。")
     return Chart(chart_id, title, desc, unit, bars, ticks, labels, compare=compare)
 
 
 def recent_usage_chart(newest_first: Sequence[Bill]) -> Chart:
     """The dashboard's small chart: the usage of the last 12 periods (the newest on the right)."""
-    return bar_chart("recent-usage", "使用量の推移(直近12回)", "m³",
+    return bar_chart("recent-usage", gettext("使用量の推移(直近12回)"), "m³",
                      [(b.billing_month, b.usage_m3, None) for b in reversed(newest_first[:12])], compare=False)
 
 
 def usage_and_amount_charts(rows: Sequence[ComparisonRow]) -> list[Chart]:
     """The two charts of ④: usage in m³ and the billed amount in yen."""
     return [
-        bar_chart("usage-chart", "使用量の推移(m³)", "m³",
+        bar_chart("usage-chart", gettext("使用量の推移(m³)"), "m³",
                   [(r.billing_month, r.usage, r.usage_last_year) for r in rows]),
-        bar_chart("amount-chart", "請求金額の推移(円)", "円",
+        bar_chart("amount-chart", gettext("請求金額の推移(円)"), gettext("円"),
                   [(r.billing_month, r.amount, r.amount_last_year) for r in rows]),
     ]

@@ -5,6 +5,7 @@ bill (page, PDF, GS1-128 barcode) and the way to the city's online payment provi
 from __future__ import annotations
 
 from flask import abort, current_app, redirect, request, url_for
+from flask_babel import gettext
 from flask_login import login_required
 
 from waterportal.billing import certificates, queries
@@ -110,7 +111,7 @@ def slip(bill_id: int):
     barcode (when the billing system sent one) and the online provider (when the city has one)."""
     page, bill, contract = _open_bill(bill_id)
     barcode = parse(bill.payment_barcode) if bill.payment_barcode else None
-    return render_member("portal/slip.html", page, title="電子納付書", bill=bill, contract=contract, barcode=barcode,
+    return render_member("portal/slip.html", page, title=gettext("電子納付書"), bill=bill, contract=contract, barcode=barcode,
                          provider=provider_for(page.tenant.settings))
 
 
