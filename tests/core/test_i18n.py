@@ -31,6 +31,7 @@ TRANSLATED = (
     "portal/bills.html", "registration/email.html", "registration/help.html", "pages/text.html",
     "pages/faq.html", "mail/password_changed.txt", "mail/welcome.txt",
     "mail/leak_notice.txt", "portal/_leak_notice.html",  # issue 14 §1, 漏水の可能性
+    "profile/watch.html", "profile/watch_verify.html", "mail/watch_code.txt", "mail/watch_alert.txt",  # §6 見守り
     # issue 13 §10, the usage and payment pages
     "portal/graph.html", "portal/bill.html", "portal/documents.html", "portal/certificates.html", "portal/slip.html",
     "pages/simulator.html",

@@ -26,6 +26,7 @@ import datetime as dt
 import logging
 from email.utils import formataddr
 
+from flask_babel import gettext
 from sqlalchemy import Date, String, and_, case, cast, delete, exists, func, insert, literal, or_, select, update
 
 from waterportal.accounts.models import Member
@@ -96,9 +97,9 @@ def set_watch(tenant: TenantContext, member: Member, *, contract_id: int, email:
     accounts.verification.ResendTooSoon when a code went to the address a moment ago. Flushes.
     """
     if days not in DAYS:
-        raise WatchError("days", "日数は1日から7日の間で選択してください。")
+        raise WatchError("days", gettext("日数は1日から7日の間で選択してください。"))
     if contract_id not in {c[0] for c in watchable_contracts(member)}:
-        raise WatchError("contract_id", "見守りの対象にする契約を選択してください。")
+        raise WatchError("contract_id", gettext("見守りの対象にする契約を選択してください。"))
     watch = current_watch(member)
     same_address = watch is not None and watch.verified_at is not None and watch.email == email
     if watch is None:
@@ -127,7 +128,7 @@ def resend_watch_code(tenant: TenantContext, member: Member, ttl_minutes: int) -
     WatchError when nothing waits, ResendTooSoon inside the resend interval. Flushes."""
     watch = current_watch(member)
     if watch is None or watch.verified_at is not None:
-        raise WatchError("code", "確認を待っている見守りの連絡先はありません。")
+        raise WatchError("code", gettext("確認を待っている見守りの連絡先はありません。"))
     _mail_code(tenant, member, watch.email, ttl_minutes)
     return watch.email
 
@@ -137,7 +138,7 @@ def confirm_watch(tenant: TenantContext, member: Member, code: str, remote_addr:
     (the caller commits, also after a wrong code: tries are counted)."""
     watch = current_watch(member)
     if watch is None or watch.verified_at is not None:
-        raise WatchError("code", "確認を待っている見守りの連絡先はありません。")
+        raise WatchError("code", gettext("確認を待っている見守りの連絡先はありません。"))
     result = check_code(tenant, PURPOSE, watch.email, _subject(member), code)
     if result.ok:
         watch.verified_at = utcnow_naive()
@@ -228,7 +229,7 @@ def _expand_watch(tenant: TenantContext, job: MailJob, now: dt.datetime) -> int:
         return 0
     rows = db.session.execute(
         select(Watch.id, Watch.email, Watch.days, Member.nickname, Member.language, MemberContract.label,
-               Contract.customer_number, Contract.address)
+               Contract.customer_number)
         .join(Member, and_(Member.tenant_id == Watch.tenant_id, Member.id == Watch.member_id))
         .join(Contract, and_(Contract.tenant_id == Watch.tenant_id, Contract.id == Watch.contract_id))
         .join(MemberContract, and_(MemberContract.tenant_id == Watch.tenant_id,
@@ -243,11 +244,10 @@ def _expand_watch(tenant: TenantContext, job: MailJob, now: dt.datetime) -> int:
     sender = formataddr((mail_settings["sender_name"], sender_address))
     renderers: dict[str, object] = {}
     mails = []
-    for watch_id, email, days, nickname, language, label, number, address in rows:
+    for watch_id, email, days, nickname, language, label, number in rows:
         language = valid_language(language) or "ja"
         render = renderers.setdefault(language, mail_renderer(tenant, "watch_alert", language))
-        subject, body = render(nickname=nickname, days=days, label=label or "", number_tail=number[-4:],
-                               address=address)  # type: ignore[operator]
+        subject, body = render(nickname=nickname, days=days, label=label or "", number_tail=number[-4:])  # type: ignore[operator]
         mails.append({
             "tenant_id": tenant.id, "to_address": email, "sender": sender, "subject": subject, "body": body,
             "kind": "watch_alert", "status": "pending", "attempts": 0, "next_attempt_at": now,

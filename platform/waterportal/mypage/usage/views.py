@@ -33,8 +33,10 @@ from waterportal.core.files import private_download
 from waterportal.core.time import local_now, to_city_time
 from waterportal.mypage.usage.blueprint import portal
 from waterportal.mypage.usage.charts import comparison_rows, recent_usage_chart, usage_and_amount_charts
+from waterportal.mypage.usage.daily import daily_chart, daily_rows
 from waterportal.mypage.usage.forms import DocumentSearchForm, issuer_choices
 from waterportal.notices.services import autolink, is_new, member_notices
+from waterportal.readings.queries import recent_days
 from waterportal.tenancy.context import TenantContext, current_tenant
 from waterportal.tenancy.templating import city_template, render_page
 
@@ -139,15 +141,18 @@ def switch_contract():
 @portal.get("/graph")
 @login_required
 def graph():
-    """④ 使用量・請求金額のグラフ: up to two years, this year against the same months last year."""
+    """④ 使用量・請求金額のグラフ: up to two years, this year against the same months last year; and
+    the last 30 days, one bar a day, for a contract with daily readings (issue 14 §6)."""
     page = member_page()
-    rows, charts = [], []
+    rows, charts, days = [], [], []
     if page.shows_data:
         rows = comparison_rows(queries.recent_bills(page.contract_id, _cycle(page)), _cycle(page))
         charts = usage_and_amount_charts(rows) if rows else []
+        days = daily_rows(recent_days(page.contract_id, page.now.date())) if page.contract_id else []
     return render_member("portal/graph.html", page, title=gettext("使用量・請求金額のグラフ"), rows=rows, charts=charts,
                          bimonthly=_cycle(page) == "bimonthly",
-                         comparison=_household_comparison(page, rows[-1].billing_month, rows[-1].usage) if rows else None)
+                         comparison=_household_comparison(page, rows[-1].billing_month, rows[-1].usage) if rows else None,
+                         days=days, daily=daily_chart(days) if days else None)
 
 
 def _household_comparison(page: MemberPage, billing_month: str, usage_m3: int) -> Comparison | None:
