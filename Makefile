@@ -109,6 +109,7 @@ demo-data: install
 	$(FLASK) demo members
 	$(FLASK) demo staff
 	$(FLASK) demo procedures
+	$(FLASK) demo alerts
 
 # One gunicorn process with threads: the demo keeps throttles in memory, which several
 # worker processes would not share (production uses Redis, see docs/operations.md).

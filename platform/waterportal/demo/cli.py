@@ -7,6 +7,7 @@ import click
 from flask import current_app
 
 from waterportal.core.time import local_now, utcnow_naive
+from waterportal.demo.alerts import seed_area_alert
 from waterportal.demo.cities import PROFILES
 from waterportal.demo.exports import (
     DEFAULT_SEED,
@@ -129,3 +130,17 @@ def procedures_command(slugs: tuple[str, ...]) -> None:
         db.session.commit()
         click.echo(f"{tenant.slug}: {len(filed)} demo procedure(s) filed" + (f" ({', '.join(filed)})" if filed else
                                                                           " (the city has requests already)"))
+
+
+@demo_cli.command("alerts")
+@click.option("--tenant", "slugs", multiple=True, metavar="SLUG", help="Only this city; repeat for more.")
+def alerts_command(slugs: tuple[str, ...]) -> None:
+    """Publish one area alert (断水・濁水) per city on the demo member's street (once)."""
+    for tenant in _cities(slugs):
+        alert = seed_area_alert(tenant, utcnow_naive())
+        db.session.commit()
+        if alert is None:
+            click.echo(f"{tenant.slug}: the city has area alerts already")
+        else:
+            click.echo(f"{tenant.slug}: area alert 「{alert.title}」: {alert.matched_contracts} contract(s), "
+                       f"{alert.matched_members} member(s); the outbox worker mails them")
