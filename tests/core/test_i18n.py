@@ -32,6 +32,7 @@ TRANSLATED = (
     "pages/faq.html", "mail/password_changed.txt", "mail/welcome.txt",
     "mail/leak_notice.txt", "portal/_leak_notice.html",  # issue 14 §1, 漏水の可能性
     "profile/watch.html", "profile/watch_verify.html", "mail/watch_code.txt", "mail/watch_alert.txt",  # §6 見守り
+    "portal/area_alert.html", "mail/area_alert.txt",  # §4 地区別のお知らせ (断水・濁水・工事)
     # issue 13 §10, the usage and payment pages
     "portal/graph.html", "portal/bill.html", "portal/documents.html", "portal/certificates.html", "portal/slip.html",
     "pages/simulator.html",
