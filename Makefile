@@ -104,6 +104,7 @@ demo-data: install
 	for city in $(DEMO_CITIES); do \
 	  $(FLASK) import contracts --tenant $$city $(DEMO_DATA)/$$city/contracts.csv || exit 1; \
 	  $(FLASK) import bills --tenant $$city $(DEMO_DATA)/$$city/bills.csv || exit 1; \
+	  $(FLASK) import readings --tenant $$city $(DEMO_DATA)/$$city/readings.csv || exit 1; \
 	  $(FLASK) import documents --tenant $$city $(DEMO_DATA)/$$city/documents || exit 1; \
 	done
 	$(FLASK) demo members

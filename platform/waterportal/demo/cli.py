@@ -17,6 +17,7 @@ from waterportal.demo.exports import (
 )
 from waterportal.demo.members import DEMO_MEMBERS, DemoMember, ensure_demo_certificate, ensure_demo_member
 from waterportal.demo.procedures import seed_procedures
+from waterportal.demo.readings import write_readings
 from waterportal.demo.staff import DEMO_STAFF, ensure_demo_staff
 from waterportal.extensions import db
 from waterportal.tenancy.context import TenantContext
@@ -51,7 +52,7 @@ def _cities(slugs: tuple[str, ...]) -> list[TenantContext]:
 @click.option("--seed", default=DEFAULT_SEED, show_default=True, help="Seed of the random data.")
 @click.argument("outdir", type=click.Path(file_okay=False, path_type=Path))
 def generate_command(slugs: tuple[str, ...], contracts: int, months: int, seed: str, outdir: Path) -> None:
-    """Write OUTDIR/<slug>/contracts.csv and bills.csv as each city's billing system would.
+    """Write OUTDIR/<slug>/contracts.csv, bills.csv and readings.csv as each city's systems would.
 
     Load them with `flask import contracts --tenant SLUG FILE` and `flask import bills ...`.
     """
@@ -61,6 +62,9 @@ def generate_command(slugs: tuple[str, ...], contracts: int, months: int, seed: 
         contracts_path, bills_path = write_city(outdir, export)
         click.echo(f"{tenant.slug}: {len(export.contracts)} contracts -> {contracts_path}, "
                    f"{len(export.bills)} bills -> {bills_path} ({export.encoding})")
+        readings_path = write_readings(outdir, tenant.slug, export.encoding, today, seed)
+        if readings_path is not None:
+            click.echo(f"{tenant.slug}: daily readings of the demo smart meter -> {readings_path}")
 
 
 def _login_line(member: DemoMember) -> str:
