@@ -14,6 +14,7 @@ import datetime as dt
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from unicodedata import east_asian_width
 
 from babel.dates import format_date
 from flask_babel import gettext
@@ -110,6 +111,14 @@ class Chart:
     plot_height: int = PLOT_H
     font: int = FONT
     compare: bool = True  # two series (with a legend), or this period's only
+
+    @property
+    def legend_x(self) -> float:
+        """Where the legend's second entry starts: after the first entry's text (a full-width
+        character one em wide, another about 0.6 em), so a longer word in another language does
+        not run into it (Japanese: 130, as before)."""
+        width = sum(self.font if east_asian_width(ch) in "WF" else 0.6 * self.font for ch in str(SERIES["last"]))
+        return round(self.left + 16 + width + 10, 1)
 
 
 def nice_step(maximum: float, intervals: int = 4) -> int:
