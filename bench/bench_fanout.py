@@ -35,7 +35,7 @@ from pathlib import Path
 
 import doc_tables
 from gen_billing import BILL_HEADER, CONTRACT_HEADER, bill_rows, contract_rows, write_csv
-from generate import app_url, build_schema, owner_app
+from generate import app_url, nayoro_database
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 
@@ -50,7 +50,6 @@ from waterportal.imports.services import import_bills, import_contracts
 from waterportal.mail.jobs import expand_due
 from waterportal.mail.models import MailJob, OutboxMessage
 from waterportal.notices.services import create_notice
-from waterportal.provisioning.services import apply_definition, read_definition
 from waterportal.tenancy.context import tenant_context
 from waterportal.tenancy.registry import get_registry
 
@@ -85,13 +84,7 @@ def app_for(url: str):
 
 def setup(url: str, members: int, workdir: Path) -> Path:
     """Schema, Nayoro, ``members`` contracts each with an opted-in member; returns the contracts CSV."""
-    owner = owner_app(url)
-    build_schema(owner)
-    with owner.app_context():
-        apply_definition(read_definition(TENANTS_DIR / "nayoro"))
-        db.session.commit()
-        db.session.remove()
-        db.engine.dispose()
+    owner = nayoro_database(url)
     contracts = write_csv(workdir / "contracts.csv", CONTRACT_HEADER, contract_rows(members, 11))
     app = app_for(app_url(url))
     with app.app_context():

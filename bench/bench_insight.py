@@ -32,7 +32,7 @@ from types import MappingProxyType
 import doc_tables
 from bench_fanout import database
 from gen_billing import BILL_HEADER, CONTRACT_HEADER, bill_rows, contract_rows, months_ending, write_csv
-from generate import app_url, build_schema, owner_app
+from generate import app_url, nayoro_database
 from sqlalchemy import text
 
 from waterportal.app import create_app
@@ -43,7 +43,6 @@ from waterportal.extensions import db
 from waterportal.imports import services
 from waterportal.imports.services import import_bills, import_contracts
 from waterportal.mail.models import MailJob
-from waterportal.provisioning.services import apply_definition, read_definition
 from waterportal.tenancy.context import TenantContext, tenant_context
 from waterportal.tenancy.registry import get_registry
 
@@ -82,13 +81,7 @@ def insight_switched(tenant: TenantContext, on: bool) -> TenantContext:
 def setup(url: str, contracts: int, history: int, workdir: Path) -> list[str]:
     """Schema, Nayoro, the contracts with their sizes and ``history`` months of bills (insight on);
     returns the customer numbers."""
-    owner = owner_app(url)
-    build_schema(owner)
-    with owner.app_context():
-        apply_definition(read_definition(TENANTS_DIR / "nayoro"))
-        db.session.commit()
-        db.session.remove()
-        db.engine.dispose()
+    owner = nayoro_database(url)
     rows = contract_rows(contracts, 11)
     numbers = [row[0] for row in rows]
     contracts_csv = write_csv(workdir / "contracts.csv", [*CONTRACT_HEADER, "persons"], with_persons(rows))
@@ -207,12 +200,6 @@ def table(rows: list[tuple], args) -> str:
                             f"median of {args.rounds} rounds", rows)
 
 
-def write_doc(path: Path, body: str, postgres: bool) -> None:
-    """Replace this backend's table in the "Usage insight at import" section of ``path``."""
-    doc_tables.write_block(path, "bench_insight", "Usage insight at import (issue 14)",
-                           "insight-postgresql" if postgres else "insight-sqlite", body)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--postgres", metavar="URL", help="a PostgreSQL server (owner URL); a SQLite file otherwise")
@@ -226,12 +213,9 @@ def main() -> None:
         args.contracts, args.history, args.rounds = 300, 2, 1
         if args.doc == str(DOC):
             args.doc = ""
-    rows = run(args)
-    body = table(rows, args)
-    print(body)
-    if args.doc:
-        write_doc(Path(args.doc), body, bool(args.postgres))
-        print(f"written to {args.doc}")
+    body = table(run(args), args)
+    doc_tables.publish(args.doc, "bench_insight", "Usage insight at import (issue 14)",
+                       "insight-postgresql" if args.postgres else "insight-sqlite", body)
 
 
 if __name__ == "__main__":

@@ -36,3 +36,12 @@ def write_block(path: Path, name: str, title: str, key: str, body: str) -> None:
     pattern = re.compile(rf"<!-- {re.escape(key)} -->.*?<!-- /{re.escape(key)} -->", re.S)
     inner = pattern.sub(lambda _: block, inner) if pattern.search(inner) else inner.rstrip("\n") + f"\n{block}\n"
     path.write_text(f"{head}{start}\n{inner.strip()}\n{end}{tail}", encoding="utf-8")
+
+
+def publish(doc: str, name: str, title: str, key: str, body: str) -> None:
+    """Print ``body`` and, unless ``doc`` is empty (a smoke run), put it as block ``key`` of
+    section ``name`` in the file ``doc`` (:func:`write_block`)."""
+    print(body)
+    if doc:
+        write_block(Path(doc), name, title, key, body)
+        print(f"written to {doc}")

@@ -45,7 +45,7 @@ from waterportal.app import create_app
 from waterportal.core.auth.passwords import hash_password
 from waterportal.core.paths import TENANTS_DIR
 from waterportal.extensions import db
-from waterportal.provisioning.services import read_definition, settings_of
+from waterportal.provisioning.services import apply_definition, read_definition, settings_of
 from waterportal.provisioning.toml_writer import dumps
 from waterportal.tenancy.registry import effective_record
 from waterportal.tenancy.row_security import APP_ROLE, apply_row_security
@@ -280,6 +280,19 @@ def build_schema(app) -> None:
         db.create_all()
         with db.engine.begin() as conn:
             apply_row_security(conn)
+
+
+def nayoro_database(url: str):
+    """Build the schema in the empty database at ``url`` (as its owner) with Nayoro applied;
+    return the owner's app (ANALYZE and other owner work after a bulk load)."""
+    owner = owner_app(url)
+    build_schema(owner)
+    with owner.app_context():
+        apply_definition(read_definition(TENANTS_DIR / "nayoro"))
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+    return owner
 
 
 def generate(url: str, cities: int = CITIES, contracts: int = CONTRACTS, months: int = MONTHS,
