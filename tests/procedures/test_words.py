@@ -1,0 +1,41 @@
+"""The procedures' Japanese words in the citizen's language (issue 13 §10): every kind's name,
+description, field label and choice and every status is listed for the catalogues
+(procedures/words.py), and the pages show them translated while the stored values stay
+Japanese."""
+from __future__ import annotations
+
+import pytest
+
+from waterportal.procedures.kinds import load_catalog
+from waterportal.procedures.models import STATUS_LABELS
+from waterportal.procedures.words import WORDS
+
+LISTED = {str(word) for word in WORDS}  # outside a request: the message ids
+
+
+def kind_words() -> set[str]:
+    words = set(STATUS_LABELS.values())
+    for kind in load_catalog().values():
+        words |= {kind.label, kind.description} - {""}
+        for field in kind.schema().fields.values():
+            words |= {field.metadata["label"]} if field.metadata.get("label") else set()
+            words |= set(field.metadata.get("choices", ()) or ())
+    return words
+
+
+def test_every_word_of_every_kind_is_listed_for_the_catalogues():
+    assert sorted(kind_words() - LISTED) == []
+
+
+@pytest.mark.parametrize(("language", "texts"), [
+    ("en", ["Start water service", "Address where water is used", "Household size",
+            "Direct debit", "Undecided (ask at the counter)", "Apply"]),
+    ("easy", ["水道を はじめる", "水道を つかう ばしょの じゅうしょ", "まだ きめて いない（まどぐちで そうだん）"]),
+])
+def test_a_kind_form_shows_its_words_in_the_language_and_keeps_the_japanese_values(member_client, language, texts):
+    client, _contract_id = member_client("nayoro")
+    client.set_cookie("lang", language, domain="nayoro.localhost")
+    page = client.get("/procedures/new/move_in").get_data(as_text=True)
+    for text in texts:
+        assert text in page, text
+    assert 'value="口座振替"' in page  # the stored choice stays the manual's word
