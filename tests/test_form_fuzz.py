@@ -25,6 +25,7 @@ from tests.registration_support import latest_code
 from tests.upload_support import multipart
 from waterportal.core import throttle
 from waterportal.core.errors import CSRF_MESSAGE
+from waterportal.readings.models import MeterReading
 
 OTHER_CONSOLES = ("/admin", "/vendor")
 MARKUP = '<script>alert("fuzz")</script>'
@@ -195,6 +196,8 @@ def link(app, tenant, identifier: str, contract_id: int) -> int:
         )
         row = MemberContract(member_id=member.id, contract_id=contract_id, label="自宅")
         db.session.add(row)
+        # A day's reading: the contract can be watched (見守り, issue 14 §6), so its form is fuzzed too.
+        db.session.add(MeterReading(contract_id=contract_id, reading_date=dt.date(2026, 6, 9), usage_litres=0))
         db.session.commit()
         return row.id
 

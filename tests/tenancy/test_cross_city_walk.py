@@ -29,6 +29,7 @@ from waterportal.extensions import db
 from waterportal.inquiries.models import Inquiry
 from waterportal.notices.models import Notice
 from waterportal.procedures.models import ProcedureAttachment, ProcedureEvent, ProcedureRequest
+from waterportal.readings.models import MeterReading, Watch
 from waterportal.tenancy.context import tenant_context
 
 SHARED_NUMBER = "00012345678"
@@ -45,6 +46,10 @@ CITY_DATA = {
     "kanazawa": {"holder": "金沢 花子", "address": "金沢市広坂1丁目", "total": 8888, "notice": "金沢の断水のお知らせ",
                  "inquiry": "金沢の問い合わせ件名", "document": "金沢の通知書"},
 }
+
+
+# 見守り's family address (issue 14 §6): shown on the member's own settings only.
+FAMILY = {"nayoro": "family-nayoro@example.jp", "kanazawa": "family-kanazawa@example.jp"}
 
 
 LOGO_LABEL = {"nayoro": 'aria-label="名寄市"', "kanazawa": 'aria-label="金沢市企業局"'}
@@ -99,6 +104,11 @@ def world(app, nayoro, kanazawa, make_contract, make_member):
             )
             db.session.add_all([link, bill, document, notice, inquiry, procedure])
             db.session.flush()
+            # Daily readings (the 30-day graph) and a verified 見守り of the contract.
+            db.session.add_all([MeterReading(contract_id=contract_id, reading_date=dt.date(2026, 11, day), usage_litres=100 + day)
+                                for day in range(10, 18)])
+            db.session.add(Watch(member_id=member_id, contract_id=contract_id, email=FAMILY[city.slug], days=3,
+                                 verified_at=dt.datetime(2026, 11, 1)))
             receipt_file = f"%PDF-1.4 {city.slug} leak receipt".encode()
             attachment = ProcedureAttachment(
                 request_id=procedure.id, filename="receipt.pdf", content_type="application/pdf", size=len(receipt_file),
@@ -180,7 +190,7 @@ def test_no_page_shows_the_other_citys_data(app, world, client_for, slug, other)
                 # Every page a logged-in member gets stays out of caches (the pipeline's rule).
                 assert response.headers.get("Cache-Control") == "no-store", f"{url} can be cached"
             text = body.decode("utf-8", "replace")
-            leaked = [m for m in markers(other) if m in text]
+            leaked = [m for m in [*markers(other), FAMILY[other]] if m in text]
             assert not leaked, f"{slug} member saw {other}'s {leaked} at {url}"
             assert f"%PDF-1.4 {other}".encode() not in body, url
             own_files += body == f"%PDF-1.4 {slug} leak receipt".encode()
@@ -196,7 +206,7 @@ def snapshot(app, city) -> dict:
     with app.app_context(), tenant_context(city):
         tables = {}
         for model in (Member, MemberContract, Contract, Bill, Document, Notice, Inquiry, ProcedureRequest,
-                      ProcedureEvent, ProcedureAttachment, PaymentCertificate):
+                      ProcedureEvent, ProcedureAttachment, PaymentCertificate, MeterReading, Watch):
             columns = [c for c in model.__table__.columns if c.name != "data"]
             rows = db.session.execute(select(*[getattr(model, c.key) for c in columns]).order_by(model.id)).all()
             tables[model.__tablename__] = [tuple(row) for row in rows]
