@@ -48,12 +48,13 @@ install-test: $(TEST_STAMP)
 
 # The whole suite on SQLite, then again on PostgreSQL when TEST_DATABASE_URL is set
 # (each run creates and drops its own databases). Browser tests skip without Chromium
-# unless REQUIRE_BROWSER=1.
+# unless REQUIRE_BROWSER=1. With SCREENSHOTS_DIR set (.ci/run) the axe walk saves its
+# screenshots in the SQLite pass only: the pages are the same on PostgreSQL and at night.
 test: lint
 	env -u TEST_DATABASE_URL $(BIN)/pytest -n auto $(PYTEST_ARGS)
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 	  echo "== again on PostgreSQL ($$TEST_DATABASE_URL)"; \
-	  $(BIN)/pytest -n auto $(PYTEST_ARGS); \
+	  env -u SCREENSHOTS_DIR $(BIN)/pytest -n auto $(PYTEST_ARGS); \
 	fi
 
 # The suite once more on SQLite with the machine's clock at 03:30 JST (18:30 UTC), when
@@ -66,7 +67,7 @@ test: lint
 NIGHT ?= 2026-11-27 03:30:00 +0900
 test-night: install-test
 	@command -v faketime >/dev/null || { echo "test-night needs libfaketime: apt-get install faketime"; exit 1; }
-	env -u TEST_DATABASE_URL faketime -m --exclude-monotonic '$(NIGHT)' $(BIN)/pytest -n auto $(PYTEST_ARGS)
+	env -u TEST_DATABASE_URL -u SCREENSHOTS_DIR faketime -m --exclude-monotonic '$(NIGHT)' $(BIN)/pytest -n auto $(PYTEST_ARGS)
 
 # Benchmarks print ratios against a baseline measured in the same run (docs/performance.md).
 bench: install

@@ -11,6 +11,13 @@ With ``AXE_RESULTS=1`` (CI) the run writes its date, pages, scans and violations
 ``docs/accessibility.json`` (read by the city's accessibility policy page,
 notices/accessibility.py) and ``docs/accessibility.md``; an ordinary run writes nothing.
 axe-core comes with ``axe-playwright-python`` (the test extra); nothing is downloaded at run time.
+
+Each scan also checks that nothing is cut off (tests/browser/layout.py ``clipped``: no sideways
+scrolling, no text outside the window or cut in its box) and, with ``SCREENSHOTS_DIR`` set
+(CI), saves the page whole (tests/browser/screenshots.py). A page that needs earlier steps
+(会員登録 2/4, a form's answer) is reached by walking them (tests/browser/journeys.py); any other
+page that leads elsewhere in its own state (logged out for the public pages, logged in for
+/mypage) needs a reason in ``REDIRECTS``, so the walk never scans a redirect instead of a page.
 """
 from __future__ import annotations
 
@@ -19,20 +26,28 @@ import json
 import os
 import re
 import subprocess
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import select
 
+from tests.browser.journeys import JOURNEYS, LOGGED_IN, LOGGED_OUT, Walk
+from tests.browser.layout import clipped
 from tests.browser.members import PASSWORD, member_with_bills
+from tests.browser.screenshots import Shots
 from tests.clock import without_libfaketime
 from waterportal.accounts.models import Member
+from waterportal.accounts.services import UNLOCK
 from waterportal.accounts.tokens import LOGIN_RECOVERY, PASSWORD_RESET, make_token
 from waterportal.billing.models import Bill
 from waterportal.contracts.models import MemberContract
+from waterportal.core import throttle
+from waterportal.core.auth import unlock
 from waterportal.extensions import db
 from waterportal.notices.accessibility import RESULTS_FILE
+from waterportal.procedures.kinds import get_kind
 from waterportal.procedures.models import ProcedureRequest
 from waterportal.tenancy.context import tenant_context
 from waterportal.tenancy.registry import get_registry
@@ -66,7 +81,7 @@ ARGS = {
     "/pages/<name>": lambda own: ["/pages/about", "/pages/privacy", "/pages/terms"],
     "/procedures/<receipt_number>": lambda own: [f"/procedures/{own['receipt_number']}"],
     "/procedures/new/<kind>": lambda own: [f"/procedures/new/{kind}" for kind in own["kinds"]],
-    "/login/unlock/<token>": lambda own: ["/login/unlock/not-a-valid-token"],
+    "/login/unlock/<token>": lambda own: [f"/login/unlock/{own['unlock_token']}", "/login/unlock/not-a-valid-token"],
     "/password/reset/<token>": lambda own: [f"/password/reset/{own['reset_token']}"],
     "/recover/<token>": lambda own: [f"/recover/{own['recovery_token']}"],
 }
@@ -119,7 +134,7 @@ def own_data(app, slug: str) -> tuple[str, dict]:
             link = db.session.scalar(select(MemberContract).where(MemberContract.member_id == member.id))
             bill_id = db.session.scalar(select(Bill.id).where(Bill.contract_id == link.contract_id)
                                         .order_by(Bill.billing_month.desc()))
-            request = ProcedureRequest(kind="move_out", receipt_number=f"R2026-{member.id:06d}", member_id=member.id,
+            request = ProcedureRequest(kind="move_out", receipt_number=f"R2026-9{member.id:05d}", member_id=member.id,
                                        contract_id=link.contract_id, applicant_email=member.email,
                                        fingerprint=f"axe-{member.id}")
             db.session.add(request)
@@ -127,7 +142,9 @@ def own_data(app, slug: str) -> tuple[str, dict]:
             own = {"bill_id": bill_id, "link_id": link.id, "receipt_number": request.receipt_number,
                    "kinds": list(city.settings["procedures"]["enabled"]),
                    "reset_token": make_token(city, member, PASSWORD_RESET),
-                   "recovery_token": make_token(city, member, LOGIN_RECOVERY)}
+                   "recovery_token": make_token(city, member, LOGIN_RECOVERY),
+                   "unlock_token": unlock.issue(UNLOCK, member)}
+            db.session.commit()
     return identifier, own
 
 
@@ -139,17 +156,69 @@ def log_in(page, live_server, slug: str, identifier: str) -> None:
     page.wait_for_url("**/mypage")
 
 
-def scan(axe, page, live_server, slug: str, path_list: list[str], seen: set, found: list, label: str) -> int:
-    """Scan each page ``path_list`` leads to (once per landing URL, state, language and width)."""
-    scans = 0
-    for path in path_list:
-        page.goto(live_server.url(slug, path))
-        landed = urlsplit(page.url).path  # /login?next=... is the login page again
-        if (landed, label) in seen:
-            continue
-        seen.add((landed, label))
-        scans += scan_page(axe, page, f"{slug} {label}", landed, found)
-    return scans
+class Scanner:
+    """What one city's walk found: axe's violations, what is cut off, the pages that led
+    elsewhere; each page scanned once per landing address, state, language and width."""
+
+    def __init__(self, axe, slug: str, own: dict):
+        self.axe, self.slug, self.own = axe, slug, own
+        self.shots = Shots(slug)
+        self.seen: set = set()
+        self.found: list[str] = []  # axe's violations
+        self.problems: list[str] = []  # what is cut off; pages scanned in another state than their own
+        self.scans = 0
+        self.seconds: dict[str, float] = {}  # time spent per step, printed by the test
+
+    def visit(self, walk: Walk, state: str, path: str, name: str = "") -> None:
+        """Scan the page the browser is on, which ``path`` led to."""
+        landed = urlsplit(walk.page.url).path  # /login?next=... is the login page again
+        label = f"{state} {walk.language} {walk.width}px"
+        if landed != path and at_home(path, state) and not redirects(path):
+            self.problems.append(f"{self.slug} {label} {path} led to {landed}: walk the steps that reach it "
+                              f"(tests/browser/journeys.py) or say why in REDIRECTS")
+        key = f"{landed} ({name})" if name else landed
+        if (key, label) in self.seen:
+            return
+        self.seen.add((key, label))
+        started = time.perf_counter()
+        self.scans += scan_page(self.axe, walk.page, f"{self.slug} {label}", key, self.found)
+        checked = time.perf_counter()
+        self.problems += [f"{self.slug} {label} {key}: {problem}" for problem in clipped(walk.page)]
+        shot = time.perf_counter()
+        self.shots.take(walk.page, walk.language, walk.width, self.page_name(key, state))
+        for step, seconds in (("axe", checked - started), ("clipped", shot - checked),
+                              ("screenshots", time.perf_counter() - shot)):
+            self.seconds[step] = self.seconds.get(step, 0.0) + seconds
+
+    def page_name(self, key: str, state: str) -> str:
+        """The screenshot's name: the address without the walk's ids and tokens (they change
+        every run), the state when a public page is seen logged in, the answer's name."""
+        for arg, value in self.own.items():
+            if isinstance(value, str | int) and not isinstance(value, bool):
+                key = key.replace(f"/{value}", f"/{arg}")
+        name = re.sub(r"[^a-z0-9_()-]+", "-", key.lower()).strip("-").replace("(", "-").replace(")", "") or "top"
+        return f"{name}--{state}" if state == LOGGED_IN and not key.startswith("/mypage") else name
+
+
+def at_home(path: str, state: str) -> bool:
+    """Whether ``state`` is the page's own (logged out for the public pages, logged in for /mypage)."""
+    return path.startswith("/mypage") == (state == LOGGED_IN)
+
+
+# Pages that lead elsewhere in their own state, and why (not for want of earlier steps).
+REDIRECTS = {
+    "/procedures/receipt": "the 受付番号 of this browser's last filing: logged out, none (the logged-in walk files one)",
+    "/recover": "login-ID cities only; an email city sends it to /password/forgot",
+    "/recover/question": "login-ID cities only",
+    "/password/forgot": "email cities only; a login-ID city sends it to /recover",
+}
+
+
+def redirects(path: str) -> bool:
+    """A known reason for ``path`` to lead elsewhere: REDIRECTS, or a procedure only members file."""
+    if path.startswith("/procedures/new/"):
+        return get_kind(path.rsplit("/", 1)[1]).needs_login
+    return path in REDIRECTS
 
 
 def scan_page(axe, page, label: str, landed: str, found: list) -> int:
@@ -193,36 +262,55 @@ def markdown(data: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def walk_city(axe, browser, live_server, live_app, slug: str, languages: list[str], widths) -> Scanner:
+    """Scan every page of ``slug`` in each language and width: in a fresh browser, the public
+    pages logged out, then every page logged in; each state's journeys last."""
+    identifier, own = own_data(live_app, slug)
+    path_list = paths(live_app, own)
+    scanner = Scanner(axe, slug, own)
+    for language in languages:
+        for width in widths:
+            with live_app.app_context():
+                throttle.reset_all()  # each walk sends its own mails and forms; the per-address limits count all six
+            context = browser.new_context(viewport={"width": width, "height": 900}, locale="ja-JP")
+            context.set_default_timeout(10_000)
+            context.add_cookies([{"name": "lang", "value": language, "url": live_server.url(slug)}])
+            walk = Walk(context.new_page(), live_server, live_app, slug, language, width)
+            for state in (LOGGED_OUT, LOGGED_IN):
+                if state == LOGGED_IN:
+                    log_in(walk.page, live_server, slug, identifier)
+                journeys = [journey for journey in JOURNEYS if journey.state == state and journey.when(walk)]
+                reached = {journey.path for journey in journeys if not journey.name}
+                for path in path_list:
+                    if (state == LOGGED_IN or not path.startswith("/mypage")) and path not in reached:
+                        walk.page.goto(walk.url(path))
+                        scanner.visit(walk, state, path)
+                for journey in journeys:
+                    journey.go(walk)
+                    scanner.visit(walk, state, journey.path, journey.name)
+            context.close()
+    return scanner
+
+
 @pytest.mark.browser
 @pytest.mark.parametrize("slug", CITIES)
 def test_axe_finds_no_violation_on_any_citizen_page(browser, live_server, live_app, slug):
     from axe_playwright_python.sync_playwright import Axe
 
-    axe = Axe()
-    identifier, own = own_data(live_app, slug)
     with live_app.app_context():
         languages = list(get_registry().by_slug(slug).settings["languages"]["offered"])
-    path_list = paths(live_app, own)
-    public = [path for path in path_list if not path.startswith("/mypage")]
-    seen: set = set()
-    found: list[str] = []
-    scans = 0
-    for language in languages:
-        for width in WIDTHS:
-            context = browser.new_context(viewport={"width": width, "height": 900}, locale="ja-JP")
-            context.add_cookies([{"name": "lang", "value": language, "url": live_server.url(slug)}])
-            page = context.new_page()
-            scans += scan(axe, page, live_server, slug, public, seen, found, f"logged-out {language} {width}px")
-            log_in(page, live_server, slug, identifier)
-            scans += scan(axe, page, live_server, slug, path_list, seen, found, f"logged-in {language} {width}px")
-            context.close()
+    scanner = walk_city(Axe(), browser, live_server, live_app, slug, languages, WIDTHS)
+    index = scanner.shots.write_index()
+    print(f"{slug}: {scanner.scans} scans, {len(scanner.shots.taken)} screenshots{f' ({index})' if index else ''}; "
+          + ", ".join(f"{step} {seconds:.0f} s" for step, seconds in scanner.seconds.items()))
+    seen, found, scans, axe, own = scanner.seen, scanner.found, scanner.scans, scanner.axe, scanner.own
     landed = sorted({path for path, _label in seen})
     if os.environ.get("AXE_RESULTS") == "1":
         record_results({"checked_on": real_date(), "tool": f"axe-core {axe_version(axe)}", "tags": TAGS,
                         "widths": list(WIDTHS), "languages": languages}, slug,
                        {"pages": len(landed), "scans": scans, "violations": len(found), "paths": landed, "found": found})
     assert "/accessibility" in landed and "/mypage" in landed and f"/mypage/bills/{own['bill_id']}" in landed
-    assert found == [], "\n".join(found)
+    assert not found and not scanner.problems, "\n".join(found + scanner.problems)
 
 
 def real_date() -> str:
