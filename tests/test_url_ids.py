@@ -10,7 +10,8 @@ HUGE = "99999999999999999999"
     "path",
     [f"/mypage/bills/{HUGE}", f"/mypage/bills/{HUGE}/pdf", f"/mypage/documents/{HUGE}", f"/mypage/contracts/{HUGE}/label",
      f"/mypage/bill-documents/{HUGE}", f"/mypage/certificates/{HUGE}", f"/mypage/bills/{HUGE}/slip",
-     f"/mypage/bills/{HUGE}/slip.pdf", f"/mypage/bills/{HUGE}/barcode.svg", f"/mypage/bills/{HUGE}/pay"],
+     f"/mypage/bills/{HUGE}/slip.pdf", f"/mypage/bills/{HUGE}/barcode.svg", f"/mypage/bills/{HUGE}/pay",
+     f"/mypage/bills/history/{HUGE}.csv"],
 )
 def test_huge_ids_are_not_found(client, path):
     assert client.get(path).status_code == 404

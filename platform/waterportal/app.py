@@ -143,6 +143,7 @@ VIEW_MODULES = (
     "waterportal.accounts.registration.views",  # registration
     "waterportal.mypage.usage.views",  # portal
     "waterportal.mypage.usage.payment_views",  # portal: 収納済証明書, payment details
+    "waterportal.mypage.usage.history_views",  # portal: 使用量・請求の履歴 CSV (issue 14 §5)
     "waterportal.mypage.usage.leak_views",  # portal: the 漏水の可能性 notice (issue 14 §1)
     "waterportal.mypage.usage.alert_views",  # portal: 地区別のお知らせ (issue 14 §4)
     "waterportal.mypage.account.views",  # profile

@@ -83,6 +83,7 @@ def own_data(app, nayoro, kanazawa, make_contract, make_member):
                 "token": make_token(city, member, PASSWORD_RESET),
                 "recovery_token": make_token(city, member, LOGIN_RECOVERY),
                 "filename": "logo.svg", "name": "terms", "theme": "default",
+                "contract_id": contract_id,  # /mypage/bills/history/<contract_id>.csv
             }
     return ids
 

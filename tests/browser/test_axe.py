@@ -65,6 +65,7 @@ NOT_PAGES = {
     "/mypage/bills/<int:bill_id>/pay": "a redirect to the payment provider",
     "/mypage/bills/<int:bill_id>/pdf": "the bill's PDF",
     "/mypage/bills/<int:bill_id>/slip.pdf": "the slip's PDF",
+    "/mypage/bills/history/<int:contract_id>.csv": "the bill history CSV",
     "/mypage/certificates/<int:certificate_id>": "the certificate's PDF",
     "/mypage/documents/<int:document_id>": "a document's PDF",
     "/procedures/<receipt_number>/debit.pdf": "the 口座振替依頼書 PDF",

@@ -132,6 +132,7 @@ def world(app, nayoro, kanazawa, make_contract, make_member):
                 "filename": "logo.svg", "name": "about", "unlock_token": unlock_token,
                 "kind": "leak_reduction", "receipt_number": RECEIPT, "attachment_id": attachment.id,
                 "issued_id": issued.id, "certificate_id": certificate.id,
+                "contract_id": contract_id,  # /mypage/bills/history/<contract_id>.csv
             }
     return ids
 

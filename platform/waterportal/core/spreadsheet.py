@@ -23,13 +23,15 @@ def neutralise(value: Any) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-def excel_csv(header: Iterable[Any], rows: Iterable[Iterable[Any]]) -> bytes:
-    """UTF-8 CSV with a BOM (Excel then shows Japanese correctly) and CRLF line ends, every
-    cell neutralised."""
+def excel_csv(header: Iterable[Any], rows: Iterable[Iterable[Any]], encoding: str = "utf-8") -> bytes:
+    """CSV with CRLF line ends, every cell neutralised: UTF-8 with a BOM (Excel then shows
+    Japanese correctly), or ``encoding="cp932"`` (Shift_JIS as Windows writes it, no BOM: what
+    older spreadsheets and billing tools read; a character it lacks becomes "?")."""
     buffer = io.StringIO()
-    buffer.write("\ufeff")
+    if encoding == "utf-8":
+        buffer.write("\ufeff")
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow([neutralise(cell) for cell in header])
     for row in rows:
         writer.writerow([neutralise(cell) for cell in row])
-    return buffer.getvalue().encode("utf-8")
+    return buffer.getvalue().encode(encoding, errors="replace")
