@@ -62,7 +62,8 @@ def _strip_municipality(text: str) -> str:
 
 def area_of(address: str | None) -> str | None:
     """The 町名 and 丁目 of ``address`` (``西4条南7丁目``, ``広坂1丁目``, ``此花町``), or None."""
-    text = _strip_municipality(normalise(address or ""))
+    # An area is never long: reading only the start keeps the patterns linear on a hostile line.
+    text = _strip_municipality(normalise((address or "")[:160]))[:MAX_LENGTH + 20]
     match = _CHOME.match(text)
     if match:
         area = f"{match['town']}{int(match['chome'])}丁目"

@@ -142,9 +142,9 @@ def alerts_command(slugs: tuple[str, ...]) -> None:
     """Publish one area alert (断水・濁水) per city on the demo member's street (once)."""
     for tenant in _cities(slugs):
         alert = seed_area_alert(tenant, utcnow_naive())
+        # Read before the commit: afterwards the row is expired, and outside its city row
+        # security (PostgreSQL) would not let it be read again.
+        line = (f"area alert 「{alert.title}」: {alert.matched_contracts} contract(s), {alert.matched_members} "
+                "member(s); the outbox worker mails them") if alert else "the city has area alerts already"
         db.session.commit()
-        if alert is None:
-            click.echo(f"{tenant.slug}: the city has area alerts already")
-        else:
-            click.echo(f"{tenant.slug}: area alert 「{alert.title}」: {alert.matched_contracts} contract(s), "
-                       f"{alert.matched_members} member(s); the outbox worker mails them")
+        click.echo(f"{tenant.slug}: {line}")
