@@ -39,3 +39,14 @@ def test_a_kind_form_shows_its_words_in_the_language_and_keeps_the_japanese_valu
     for text in texts:
         assert text in page, text
     assert 'value="口座振替"' in page  # the stored choice stays the manual's word
+
+
+def test_the_field_messages_are_in_the_language(member_client):
+    client, _contract_id = member_client("nayoro")
+    client.set_cookie("lang", "en", domain="nayoro.localhost")
+    response = client.submit("/procedures/new/move_in", {"persons": "99", "phone": "12"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Please enter your Address where water is used." in page
+    assert "Household size: a number from 1 to 20." in page
+    assert "Phone number: 10 or 11 digits starting with 0." in page

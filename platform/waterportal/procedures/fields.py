@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext
 from marshmallow import ValidationError, fields
 from marshmallow.experimental.context import Context
 
@@ -22,6 +23,18 @@ from waterportal.procedures.dates import date_window
 from waterportal.tenancy.context import TenantContext
 
 PHONE = re.compile(r"^0\d{9,10}$")
+
+
+def _label(field: Any) -> str:
+    """The field's label in the page's language (procedures/words.py lists every label)."""
+    return gettext(field.label)
+
+
+def _missing(field: Any) -> ValidationError:
+    """「…を入力してください。」 (a choice: 「…を選択してください。」) in the page's language."""
+    if getattr(field, "verb", "入力") == "選択":
+        return ValidationError(gettext("%(label)sを選択してください。", label=_label(field)))
+    return ValidationError(gettext("%(label)sを入力してください。", label=_label(field)))
 
 
 class Text(fields.String):
@@ -38,13 +51,22 @@ class Text(fields.String):
                                          "invalid": f"{label}の形式が正しくありません。"}, **kwargs)
         self.label, self.max_length, self.multiline, self.must = label, max_length, multiline, required
 
+    def make_error(self, key: str, **kwargs: Any) -> ValidationError:
+        # The messages given at import time are Japanese; a citizen reads the page's language.
+        if key == "required":
+            return _missing(self)
+        if key == "invalid":
+            return ValidationError(gettext("%(label)sの形式が正しくありません。", label=_label(self)))
+        return super().make_error(key, **kwargs)
+
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
         text = text.strip() if self.multiline else squash_spaces(text)
         if not text and self.must:
-            raise ValidationError(f"{self.label}を{self.verb}してください。")
+            raise _missing(self)
         if len(text) > self.max_length:
-            raise ValidationError(f"{self.label}は{self.max_length}文字以内で入力してください。")
+            raise ValidationError(gettext("%(label)sは%(max)s文字以内で入力してください。", label=_label(self),
+                                          max=self.max_length))
         return text
 
 
@@ -54,7 +76,7 @@ class Kana(Text):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = katakana_name(super()._deserialize(value, attr, data, **kwargs))
         if text and not is_katakana(text):
-            raise ValidationError(f"{self.label}はカタカナで入力してください。")
+            raise ValidationError(gettext("%(label)sはカタカナで入力してください。", label=_label(self)))
         return text
 
 
@@ -67,7 +89,7 @@ class Phone(Text):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = digits_only(super()._deserialize(value, attr, data, **kwargs))
         if text and not PHONE.match(text):
-            raise ValidationError(f"{self.label}は0から始まる10桁または11桁の数字で入力してください。")
+            raise ValidationError(gettext("%(label)sは0から始まる10桁または11桁の数字で入力してください。", label=_label(self)))
         return text
 
 
@@ -82,9 +104,10 @@ class Digits(Text):
         text = super()._deserialize(value, attr, data, **kwargs)
         digits = digits_only(text)
         if text and not digits.isdigit():
-            raise ValidationError(f"{self.label}は数字で入力してください。")
+            raise ValidationError(gettext("%(label)sは数字で入力してください。", label=_label(self)))
         if digits and self.length and len(digits) != self.length:
-            raise ValidationError(f"{self.label}は{self.length}桁の数字で入力してください。")
+            raise ValidationError(gettext("%(label)sは%(length)s桁の数字で入力してください。", label=_label(self),
+                                          length=self.length))
         return digits
 
 
@@ -100,7 +123,7 @@ class Choice(Text):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
         if text and text not in self.choices:
-            raise ValidationError(f"{self.label}を選択肢から選んでください。")
+            raise ValidationError(gettext("%(label)sを選択肢から選んでください。", label=_label(self)))
         return text
 
 
@@ -114,16 +137,24 @@ class Count(fields.Integer):
                                          "invalid": f"{label}は数字で入力してください。"})
         self.label, self.low, self.high = label, low, high
 
+    def make_error(self, key: str, **kwargs: Any) -> ValidationError:
+        if key == "required":
+            return _missing(self)
+        if key == "invalid":
+            return ValidationError(gettext("%(label)sは数字で入力してください。", label=_label(self)))
+        return super().make_error(key, **kwargs)
+
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int | None:
         if isinstance(value, str):
             value = digits_only(value)
             if not value:
                 if self.required:
-                    raise ValidationError(f"{self.label}を入力してください。")
+                    raise _missing(self)
                 return None
         number = super()._deserialize(value, attr, data, **kwargs)
         if number is not None and not self.low <= number <= self.high:
-            raise ValidationError(f"{self.label}は{self.low}から{self.high}までの数字で入力してください。")
+            raise ValidationError(gettext("%(label)sは%(low)sから%(high)sまでの数字で入力してください。", label=_label(self),
+                                          low=self.low, high=self.high))
         return number
 
 
@@ -150,19 +181,23 @@ class Day(fields.Field):
                          error_messages={"required": f"{label}を入力してください。"})
         self.label, self.window = label, window
 
+    def make_error(self, key: str, **kwargs: Any) -> ValidationError:
+        return _missing(self) if key == "required" else super().make_error(key, **kwargs)
+
     def _deserialize(self, value: Any, *_: Any, **__: Any) -> dt.date:
         if isinstance(value, dt.date):
             return value
         text = str(value or "").strip()
         if not text:
-            raise ValidationError(f"{self.label}を入力してください。")
+            raise _missing(self)
         match = self._PATTERN.match(unicodedata.normalize("NFKC", text))
         try:
             if not match:
                 raise ValueError
             day = dt.date(int(match[1]), int(match[2]), int(match[3]))
         except ValueError:
-            raise ValidationError(f"{self.label}は 2026-12-04 の形式で、正しい日付を入力してください。") from None
+            raise ValidationError(gettext("%(label)sは 2026-12-04 の形式で、正しい日付を入力してください。",
+                                          label=_label(self))) from None
         if self.window:
             context = Context[FieldContext].get(None)
             if context is not None:

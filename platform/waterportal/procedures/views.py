@@ -13,6 +13,8 @@ import datetime as dt
 from typing import Any
 
 from flask import abort, flash, redirect, request, session, url_for
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from waterportal.accounts.registration.forms import EMAIL
@@ -30,7 +32,7 @@ from waterportal.procedures.services import ProcedureStateError, ProcedureUnavai
 from waterportal.tenancy.context import TenantContext, current_tenant
 from waterportal.tenancy.templating import city_template, render_page
 
-TITLE = "各種お手続き"
+TITLE = _l("各種お手続き")
 APPLICANT_KEY = "procedure_applicant"
 RECEIPT_KEY = "procedure_receipt"
 MAX_VALUE = 2000  # no form value is longer; a longer one is cut before validation
@@ -115,7 +117,7 @@ def _verify_step(tenant: TenantContext, heading: str, target: str):
             state.pop("verified_at", None)
             session[APPLICANT_KEY] = state
             db.session.commit()
-            flash(f"{state['email']} 宛に認証コードを送信しました。", "info")
+            flash(gettext("%(email)s 宛に認証コードを送信しました。", email=state["email"]), "info")
             return redirect(target)
         if action == "verify" and state.get("email"):
             result = applicants.verify_code(tenant, state["email"], state["subject"], request.form.get("code", "")[:40])
@@ -126,7 +128,7 @@ def _verify_step(tenant: TenantContext, heading: str, target: str):
                 return redirect(target)
             errors["code"] = [message_for(result, tenant.settings["registration"]["code_ttl_minutes"])]
             return _verify_page(heading, target, state, errors, values, 422)
-        errors["email"] = ["メールアドレスを入力して「認証コードを送信」を押してください。"]
+        errors["email"] = [gettext("メールアドレスを入力して「認証コードを送信」を押してください。")]
         return _verify_page(heading, target, state, errors, values, 422)
     session[APPLICANT_KEY] = state
     return _verify_page(heading, target, state, errors, values)
@@ -135,10 +137,10 @@ def _verify_step(tenant: TenantContext, heading: str, target: str):
 def _email_problem(email: str) -> str:
     """Registration's rule for an address, as a message ('' when fine)."""
     if not email:
-        return "メールアドレスを入力してください。"
+        return gettext("メールアドレスを入力してください。")
     value = normalise_email(email)
     if len(value) > 254 or not EMAIL.match(value):
-        return "メールアドレスの形式が正しくありません(例: suido@example.jp)。"
+        return gettext("メールアドレスの形式が正しくありません(例: suido@example.jp)。")
     return ""
 
 
@@ -203,7 +205,7 @@ def new(kind: str):
     procedure = _kind_or_404(tenant, kind)
     member = _member()
     if member is None and procedure.needs_login:
-        flash("このお手続きは、ログインしてからお申込みください。", "info")
+        flash(gettext("このお手続きは、ログインしてからお申込みください。"), "info")
         return redirect(url_for("accounts.login", next=request.path))
     if member is None and not _verified_email():
         return _verify_step(tenant, procedure.label, url_for(".new", kind=procedure.key))
@@ -220,7 +222,7 @@ def new(kind: str):
             procedure.needs_login or services.member_contracts(member)):
         # A member picks one of their contracts; one without any may still identify a contract
         # by お客様番号 where the kind allows it (使用中止).
-        return _form_page(tenant, procedure, member, values, {"contract_id": ["お手続きするお客様番号を選んでください。"]},
+        return _form_page(tenant, procedure, member, values, {"contract_id": [gettext("お手続きするお客様番号を選んでください。")]},
                           status=422)
     try:
         filed = services.submit_procedure(
@@ -234,7 +236,7 @@ def new(kind: str):
     db.session.commit()
     session[RECEIPT_KEY] = filed.receipt_number
     if filed.duplicate:
-        flash("同じ内容のお申込みを受付済みです。受付番号をご確認ください。", "info")
+        flash(gettext("同じ内容のお申込みを受付済みです。受付番号をご確認ください。"), "info")
     return redirect(url_for(".receipt"))
 
 
@@ -250,7 +252,7 @@ def receipt():
     if filed is None:
         return redirect(url_for(".index"))
     kind = services.kind_label(filed.kind)
-    return render_page("procedures/receipt.html", title="お申込みを受け付けました", filed=filed, kind_label=kind,
+    return render_page("procedures/receipt.html", title=gettext("お申込みを受け付けました"), filed=filed, kind_label=kind,
                        rows=services.summary(tenant, filed), note=services.note_for(tenant, filed.kind), member=_member(),
                        fields_macros=city_template(tenant, "procedures/_fields.html"), values={}, errors={}, labels={})
 
@@ -268,7 +270,7 @@ def _own_request(receipt_number: str):
 
 def _follow_verify(receipt_number: str):
     """A visitor following a request: prove the address it was filed from first."""
-    return _verify_step(current_tenant(), "お申込みの状況の確認", url_for(".detail", receipt_number=receipt_number))
+    return _verify_step(current_tenant(), gettext("お申込みの状況の確認"), url_for(".detail", receipt_number=receipt_number))
 
 
 @procedures.route("/<receipt_number>", methods=["GET", "POST"])
@@ -296,16 +298,16 @@ def detail(receipt_number: str):
             errors, status = exc.errors, 422
         except ProcedureStateError:
             db.session.rollback()
-            flash("このお申込みは現在、再提出できません。", "error")
+            flash(gettext("このお申込みは現在、再提出できません。"), "error")
             return redirect(url_for(".detail", receipt_number=filed.receipt_number))
         else:
             db.session.commit()
-            flash("再提出を受け付けました。", "info")
+            flash(gettext("再提出を受け付けました。"), "info")
             return redirect(url_for(".detail", receipt_number=filed.receipt_number))
     elif filed.status == "returned" and kind is not None:
         values = services.editable_payload(kind, filed.payload or {})
     return _kind_page(
-        tenant, "procedures/detail.html", kind, title=f"受付番号 {filed.receipt_number}", filed=filed, member=member,
+        tenant, "procedures/detail.html", kind, title=gettext("受付番号 %(number)s", number=filed.receipt_number), filed=filed, member=member,
         kind_label=services.kind_label(filed.kind), rows=services.summary(tenant, filed),
         events=services.history(tenant, filed), files=services.attachments_of(tenant, filed), values=values,
         errors=errors, contracts=[], resubmitting=filed,
@@ -323,10 +325,10 @@ def withdraw(receipt_number: str):
         services.withdraw(tenant, filed, member, email=_verified_email(), remote_addr=client_address())
     except ProcedureStateError:
         db.session.rollback()
-        flash("このお申込みは取り下げできません。", "error")
+        flash(gettext("このお申込みは取り下げできません。"), "error")
     else:
         db.session.commit()
-        flash("お申込みを取り下げました。", "info")
+        flash(gettext("お申込みを取り下げました。"), "info")
     return redirect(url_for(".detail", receipt_number=filed.receipt_number))
 
 
