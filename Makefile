@@ -77,6 +77,8 @@ bench: install
 	@if [ -n "$$TEST_DATABASE_URL" ]; then $(BIN)/python bench/bench_http.py --postgres "$$TEST_DATABASE_URL"; fi
 	$(BIN)/python bench/bench_fanout.py
 	@if [ -n "$$TEST_DATABASE_URL" ]; then $(BIN)/python bench/bench_fanout.py --postgres "$$TEST_DATABASE_URL"; fi
+	$(BIN)/python bench/bench_insight.py
+	@if [ -n "$$TEST_DATABASE_URL" ]; then $(BIN)/python bench/bench_insight.py --postgres "$$TEST_DATABASE_URL"; fi
 	$(BIN)/python bench/bench_cities.py
 	@if [ -n "$$TEST_DATABASE_URL" ]; then $(BIN)/python bench/bench_cities.py --postgres "$$TEST_DATABASE_URL"; fi
 
