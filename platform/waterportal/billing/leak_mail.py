@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from email.utils import formataddr
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import func, or_, select, update
 
 from waterportal.accounts.models import Member
 from waterportal.billing.cycles import contract_cycle
@@ -29,8 +28,8 @@ from waterportal.billing.models import Bill
 from waterportal.contracts.models import Contract, MemberContract
 from waterportal.core.time import local_now
 from waterportal.extensions import db
-from waterportal.mail.jobs import expander, record_job
-from waterportal.mail.models import MailJob, OutboxMessage
+from waterportal.mail.jobs import JobMails, expander, record_job
+from waterportal.mail.models import MailJob
 from waterportal.mail.services import mail_renderer
 from waterportal.tenancy.context import TenantContext, tenant_context
 
@@ -75,10 +74,7 @@ def _expand_leak_mail(tenant: TenantContext, job: MailJob, now: dt.datetime) -> 
     ))
     if not claimed:
         return 0
-    mail_settings = tenant.settings["mail"]
-    sender_address = mail_settings["sender_address"]
-    domain = sender_address.rpartition("@")[2] or "localhost"
-    sender = formataddr((mail_settings["sender_name"], sender_address))
+    outbox = JobMails(tenant, job, TEMPLATE, now)
     leak_form = "leak_reduction" in tenant.settings["procedures"]["enabled"]
     renderers: dict[str, object] = {}  # language -> renderer: the template looked up once per language
     queued = 0
@@ -94,7 +90,6 @@ def _expand_leak_mail(tenant: TenantContext, job: MailJob, now: dt.datetime) -> 
             .where(BillAlert.id.in_(ids), *_wants_mail(tenant, job, today))
             .order_by(BillAlert.id, Member.id)
         ).all()
-        mails = []
         for alert, bill, contract, member_id, email, nickname, language, label in rows:
             render = renderers.get(language)
             if render is None:
@@ -104,15 +99,8 @@ def _expand_leak_mail(tenant: TenantContext, job: MailJob, now: dt.datetime) -> 
             subject, body = render(nickname=nickname, label=label or "", alert=alert, bill=bill, contract=contract,
                                    bimonthly=contract_cycle(tenant.settings, contract) == "bimonthly",
                                    leak_form=leak_form)
-            mails.append({
-                "tenant_id": tenant.id, "to_address": email, "sender": sender, "subject": subject, "body": body,
-                "kind": TEMPLATE, "status": "pending", "attempts": 0, "next_attempt_at": now,
-                "created_at": now, "job_id": job.id,
-                "message_id": f"<job{job.id}.{alert.id}.{member_id}@{domain}>",
-            })
-        if mails:
-            db.session.execute(insert(OutboxMessage.__table__), mails)
-        queued += len(mails)
+            outbox.add(email, subject, body, f"{alert.id}.{member_id}")
+        queued += outbox.flush()
         db.session.expunge_all()  # constant memory over a large job
     log.info("leak mail: %d mails for %d flagged bills (tenant=%s)", queued, len(claimed), tenant.slug)
     return queued

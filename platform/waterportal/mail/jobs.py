@@ -58,6 +58,33 @@ def record_job(tenant: TenantContext, kind: str, ref_id: int = 0, recipients_upt
     return job
 
 
+class JobMails:
+    """The outbox rows of a job whose mails differ per recipient (rendered by the expander):
+    ``add(to, subject, body, key)`` collects one, ``flush()`` writes the batch with one INSERT
+    and returns how many. The Message-ID is ``<job{id}.{key}@city domain>`` (key: unique in the job)."""
+
+    def __init__(self, tenant: TenantContext, job: MailJob, kind: str, now: dt.datetime):
+        mail_settings = tenant.settings["mail"]
+        sender_address = mail_settings["sender_address"]
+        self.domain = sender_address.rpartition("@")[2] or "localhost"
+        self.common = {"tenant_id": tenant.id, "sender": formataddr((mail_settings["sender_name"], sender_address)),
+                       "kind": kind, "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now,
+                       "job_id": job.id}
+        self.job_id = job.id
+        self.rows: list[dict] = []
+
+    def add(self, to_address: str, subject: str, body: str, key: str) -> None:
+        self.rows.append({**self.common, "to_address": to_address, "subject": subject, "body": body,
+                          "message_id": f"<job{self.job_id}.{key}@{self.domain}>"})
+
+    def flush(self) -> int:
+        written = len(self.rows)
+        if self.rows:
+            db.session.execute(insert(OutboxMessage.__table__), self.rows)
+        self.rows = []
+        return written
+
+
 def insert_outbox_rows(tenant: TenantContext, job: MailJob, template: str, subject: str, body: str,
                        recipients: Select, now: dt.datetime) -> int:
     """Queue the same mail to every recipient of ``recipients`` with one ``INSERT ... SELECT``.
