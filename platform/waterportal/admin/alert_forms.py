@@ -8,10 +8,10 @@ from wtforms.validators import Length, StopValidation, ValidationError
 from waterportal.alerts.services import KINDS, MAX_AREAS, AreaChoice, resolve_areas
 from waterportal.core.forms import ConsoleForm, labelled_choices
 from waterportal.core.time import city_to_utc, utcnow_naive
-from waterportal.notices.forms import TIME_MESSAGE, parse_local
+from waterportal.notices.forms import TIME_MESSAGE, TitleAndText, parse_local
 
 
-class AreaAlertForm(ConsoleForm):
+class AreaAlertForm(TitleAndText, ConsoleForm):
     """種類, タイトル, 本文, 期間 (開始・終了), 対象の地区 (list and/or pasted lines)."""
 
     kind = RadioField("種類", validate_choice=False)
@@ -32,18 +32,6 @@ class AreaAlertForm(ConsoleForm):
     def validate_kind(self, field) -> None:
         if field.data not in KINDS:
             raise StopValidation("種類を選択してください。")
-
-    def validate_title(self, field) -> None:
-        field.data = (field.data or "").strip()
-        if not field.data:
-            raise StopValidation("タイトルを入力してください。")
-        Length(max=200, message="タイトルは200文字以内で入力してください。")(self, field)
-
-    def validate_body(self, field) -> None:
-        field.data = (field.data or "").replace("\r\n", "\n").strip()
-        if not field.data:
-            raise StopValidation("本文を入力してください。")
-        Length(max=5000, message="本文は5000文字以内で入力してください。")(self, field)
 
     def validate_starts_at(self, field) -> None:
         if not (field.data or "").strip():

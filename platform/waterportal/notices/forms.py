@@ -26,15 +26,9 @@ def parse_local(value: str | None) -> dt.datetime | None:
 
 
 
-class NoticeForm(ConsoleForm):
-    """タイトル, 本文 (plain text; URLs become links), 重要, 掲載開始, 掲載終了, メール配信."""
-
-    title = StringField("タイトル")
-    body = TextAreaField("本文")
-    important = BooleanField("重要なお知らせとして表示する")
-    published_at = StringField("掲載開始日時")
-    expires_at = StringField("掲載終了日時")
-    mail_members = BooleanField("掲載開始時に、お知らせメールを希望する会員へメールで送る")
+class TitleAndText:
+    """タイトル (at most 200 characters) and 本文 (plain text, at most 5,000), required and
+    stripped, as notices and area alerts (admin/alert_forms.py) check them."""
 
     def validate_title(self, field) -> None:
         field.data = (field.data or "").strip()
@@ -47,6 +41,17 @@ class NoticeForm(ConsoleForm):
         if not field.data:
             raise StopValidation("本文を入力してください。")
         Length(max=5000, message="本文は5000文字以内で入力してください。")(self, field)
+
+
+class NoticeForm(TitleAndText, ConsoleForm):
+    """タイトル, 本文 (plain text; URLs become links), 重要, 掲載開始, 掲載終了, メール配信."""
+
+    title = StringField("タイトル")
+    body = TextAreaField("本文")
+    important = BooleanField("重要なお知らせとして表示する")
+    published_at = StringField("掲載開始日時")
+    expires_at = StringField("掲載終了日時")
+    mail_members = BooleanField("掲載開始時に、お知らせメールを希望する会員へメールで送る")
 
     def validate_published_at(self, field) -> None:
         if not (field.data or "").strip():
