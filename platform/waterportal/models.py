@@ -7,6 +7,7 @@ from waterportal.admin.models import SettingsRevision, StaffMember, StaffSession
 from waterportal.alerts.models import AreaAlert, AreaAlertArea, AreaAlertOptOut  # noqa: F401
 from waterportal.audit.models import AuditEntry  # noqa: F401
 from waterportal.billing.households import HouseholdMedian  # noqa: F401
+from waterportal.billing.leaks import BillAlert  # noqa: F401
 from waterportal.billing.models import Bill, Document  # noqa: F401
 from waterportal.contracts.models import (
     Contract,  # noqa: F401

@@ -12,6 +12,7 @@ the city's data as it was.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import gc
 import queue
 import threading
@@ -24,6 +25,8 @@ from flask import current_app
 
 from waterportal.billing.households import comparison_enabled, refresh_medians, touched_months
 from waterportal.billing.issuing import record_bill_issue
+from waterportal.billing.leak_mail import record_leak_mail
+from waterportal.billing.leaks import flag_leaks, leak_enabled
 from waterportal.billing.notify import record_bill_mail
 from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db
@@ -39,6 +42,7 @@ from waterportal.imports.validation import (
     ContractRows,
     map_header,
 )
+from waterportal.mail.models import MailJob
 from waterportal.tenancy.context import TenantContext, tenant_context
 
 # (phase, rows done, rows in phase); phases are "validate" and "write".
@@ -334,6 +338,7 @@ def import_bills(tenant: TenantContext, source: Source, *, filename: str | None 
         _written(progress, writer.rows)
         run.lap("write")
         _insight(tenant, writer)
+        _flag_leaks(tenant, mail_job, writer.now)
         run.lap("insight")
         result = run.finish(counts)
         result.mail_job = mail_job
@@ -346,3 +351,14 @@ def _insight(tenant: TenantContext, writer: writers.BillWriter) -> None:
     if comparison_enabled(tenant.settings):
         months = touched_months(db.session.connection(), tenant.id, writer.months, writer.now)
         refresh_medians(tenant, months, writer.now)
+
+
+def _flag_leaks(tenant: TenantContext, mail_job: int, now: dt.datetime) -> None:
+    """The leak after-step (issue 14 §1, billing.leaks): one statement flags the file's new
+    bills whose usage jumped, and their mail becomes one job for the worker. Skipped when the
+    city has it off (``[insight] leak_enabled``)."""
+    if not leak_enabled(tenant.settings):
+        return
+    bills_job = db.session.get(MailJob, mail_job)  # in the session: its watermark and links
+    if flag_leaks(tenant, bills_job.ref_id, now):
+        record_leak_mail(tenant, bills_job.ref_id, bills_job.recipients_upto)
