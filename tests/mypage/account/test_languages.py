@@ -243,3 +243,14 @@ def test_every_account_mail_renders_in_each_language(app, nayoro, kanazawa, make
                 elif language == "ja":
                     assert "このメール" in text or "認証コード" in text or "会員登録" in text, kind
             db.session.rollback()
+
+
+def test_login_required_and_logout_notices_follow_the_language(client_for, person, login, tenant, slug, clock):
+    client = with_language(client_for(slug), "easy")
+    asked = client.get("/mypage/profile")
+    assert asked.status_code == 302
+    assert "この ページを 見るには ログイン して ください。" in page(client.get(asked.headers["Location"]))
+    login(client, person(tenant))
+    with_language(client, "en")
+    out = client.submit("/logout", {}, form_page="/mypage/profile")
+    assert "You have logged out." in page(client.get(out.headers["Location"]))
