@@ -148,6 +148,7 @@ VIEW_MODULES = (
     "waterportal.mypage.usage.alert_views",  # portal: 地区別のお知らせ (issue 14 §4)
     "waterportal.mypage.account.views",  # profile
     "waterportal.mypage.account.contract_views",  # profile
+    "waterportal.mypage.account.watch_views",  # profile: 見守り (issue 14 §6)
     "waterportal.inquiries.views",  # inquiry
     "waterportal.billing.simulator_views",  # simulator: 料金シミュレーション
     "waterportal.procedures.views",  # procedures

@@ -224,4 +224,4 @@ def secret():
     return page("secret.html", form=form)
 
 
-from waterportal.mypage.account import contract_views, watch_views  # noqa: E402,F401 - routes attach to this blueprint
+from waterportal.mypage.account import contract_views  # noqa: E402,F401 - routes attach to this blueprint
