@@ -32,16 +32,20 @@ class Shots:
         self.taken.append({"page": name, "language": language, "width": width, "file": relative})
 
     def write_index(self) -> Path | None:
-        """Write this city's list next to its shots and rebuild ``index.html`` from every city's
-        list (under xdist the other city may be another worker, hence the lock)."""
+        """Write the list of each language's shots next to them and rebuild ``index.html`` from
+        every city's and language's list (under xdist the others are other workers' tests,
+        hence the lock)."""
         if self.root is None:
             return None
         self.root.mkdir(parents=True, exist_ok=True)
         with open(self.root / "index.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            (self.root / self.slug / "shots.json").write_text(json.dumps(self.taken, indent=1), encoding="utf-8")
-            cities = {path.parent.name: json.loads(path.read_text(encoding="utf-8"))
-                      for path in sorted(self.root.glob("*/shots.json"))}
+            for language in sorted({shot["language"] for shot in self.taken}):
+                mine = [shot for shot in self.taken if shot["language"] == language]
+                (self.root / self.slug / language / "shots.json").write_text(json.dumps(mine, indent=1), encoding="utf-8")
+            cities: dict[str, list[dict]] = {}
+            for path in sorted(self.root.glob("*/*/shots.json")):
+                cities.setdefault(path.parent.parent.name, []).extend(json.loads(path.read_text(encoding="utf-8")))
             (self.root / "index.html").write_text(index_html(cities), encoding="utf-8")
         return self.root / "index.html"
 

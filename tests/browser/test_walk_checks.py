@@ -65,4 +65,6 @@ def test_the_index_lists_every_city_s_screenshots(tmp_path):
     text = index.read_text(encoding="utf-8")
     assert "16 screenshots" in text and text.count("<img") == 16
     assert 'href="nayoro/en/1280/mypage-bills-bill_id.png"' in text and "kanazawa: 2 pages, 8 screenshots" in text
-    assert len(json.loads((tmp_path / "nayoro/shots.json").read_text())) == 8
+    assert len(json.loads((tmp_path / "nayoro/en/shots.json").read_text())) == 4
+    Shots("nayoro", root=str(tmp_path)).write_index()  # another test of the city: the others' shots stay listed
+    assert index.read_text(encoding="utf-8").count("<img") == 16
