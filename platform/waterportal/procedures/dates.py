@@ -11,7 +11,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from waterportal.accounts.registration.services import format_date_ja
+from flask_babel import gettext
+
+from waterportal.core.i18n import format_day
 from waterportal.core.time import add_business_days, closure_days, is_business_day, local_now
 from waterportal.procedures.kinds import ProcedureInvalid
 from waterportal.tenancy.context import TenantContext
@@ -30,13 +32,12 @@ class DateWindow:
         return self.earliest <= day <= self.latest and is_business_day(day, list(self.closure))
 
     def message(self) -> str:
-        """Which dates are allowed, in Japanese (shown next to the field on a wrong date)."""
+        """Which dates are allowed, in the page's language (shown next to the field and on a
+        wrong date): 2026年12月24日(木)から… in Japanese, Thu, Dec 24, 2026 in English."""
         if self.earliest > self.latest:
-            return "現在、受け付けできる日付がありません。お手数ですが窓口へお問い合わせください。"
-        return (
-            f"{format_date_ja(self.earliest)}から{format_date_ja(self.latest)}までの"
-            "営業日(土日・祝日・休業日を除く)を指定してください。"
-        )
+            return gettext("現在、受け付けできる日付がありません。お手数ですが窓口へお問い合わせください。")
+        return gettext("%(first)sから%(last)sまでの営業日(土日・祝日・休業日を除く)を指定してください。",
+                       first=format_day(self.earliest), last=format_day(self.latest))
 
     def business_days(self) -> list[dt.date]:
         """Every allowed date (for a date picker's hints)."""
