@@ -14,6 +14,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 from itsdangerous import BadSignature, URLSafeSerializer
 
@@ -34,9 +35,10 @@ from waterportal.tenancy.templating import render_page
 from waterportal.tenancy.words import fill
 
 REMEMBER_ID_COOKIE = "remembered_id"
+# Lazy: read in the login page's language.
 INVALID_LOGIN = {
-    "email": "メールアドレスまたはパスワードが正しくありません。",
-    "login_id": "ログインIDまたはパスワードが正しくありません。",
+    "email": _l("メールアドレスまたはパスワードが正しくありません。"),
+    "login_id": _l("ログインIDまたはパスワードが正しくありません。"),
 }
 THROTTLED_LOGIN = (
     "ログインの失敗が続いたため、一時的にログインを制限しています。"
@@ -140,7 +142,7 @@ def login():
         if result.throttled:
             message, status, wait = throttled_message(result, THROTTLED_LOGIN), 429, result.retry_after
         else:
-            message = INVALID_LOGIN[tenant.login_mode]
+            message = str(INVALID_LOGIN[tenant.login_mode])
     body = render_page(
         "accounts/login.html", form=form, message=message, next_path=next_path,
         notice=login_notice(tenant), security_lines=_lines(fill(tenant.settings["texts"].get("security_notice", ""), tenant.settings)),

@@ -254,3 +254,12 @@ def test_login_required_and_logout_notices_follow_the_language(client_for, perso
     with_language(client, "en")
     out = client.submit("/logout", {}, form_page="/mypage/profile")
     assert "You have logged out." in page(client.get(out.headers["Location"]))
+
+
+def test_a_refused_login_says_so_in_the_language(client_for, person, tenant, slug, clock):
+    who = person(tenant)
+    client = with_language(client_for(slug), "en")
+    refused = page(client.submit("/login", {"identifier": who.identifier, "password": "wrong-password"}))
+    expected = "The email address or password is not correct." if slug == "nayoro" else \
+        "The login ID or password is not correct."
+    assert expected in refused and "正しくありません" not in refused

@@ -115,9 +115,9 @@ def test_withdraw_and_register_again(tenant, app, client_for, make_contract, out
     for browser in (client, other):
         assert browser.get("/mypage").status_code == 302
     refused = log_in(client_for(tenant.slug))
-    assert refused.status_code == 200 and INVALID_LOGIN[tenant.login_mode] in text(refused)
+    assert refused.status_code == 200 and str(INVALID_LOGIN[tenant.login_mode]) in text(refused)
     unknown = client_for(tenant.slug).submit("/login", {"identifier": "nobody_here", "password": password})
-    assert INVALID_LOGIN[tenant.login_mode] in text(unknown)
+    assert str(INVALID_LOGIN[tenant.login_mode]) in text(unknown)
 
     clock.shift(minutes=2)  # past the registration code's resend interval for this address
     again = Registration(app, client_for(tenant.slug), tenant).complete(EMAIL, number)
