@@ -15,6 +15,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
+from tests.admin.alert_support import add_area_alert
 from tests.billing.issued import issued_bill
 from tests.conftest import city
 from tests.procedures.staff_support import add_request
@@ -23,6 +24,7 @@ from waterportal.admin.models import SettingsRevision, StaffMember
 from waterportal.admin.settings.groups import GROUPS
 from waterportal.admin.settings.services import apply_overrides
 from waterportal.admin.staff.services import UNLOCK
+from waterportal.alerts.models import AreaAlert
 from waterportal.contracts.models import MemberContract
 from waterportal.core.auth import unlock
 from waterportal.extensions import db
@@ -54,7 +56,7 @@ NOT_AN_IMAGE = b"MZ\x90\x00 this is no image, nor a CSV \x00\xff"
 # What a form sent back with errors carries.
 REFUSED = ('aria-invalid="true"', 'class="error-summary"', 'class="error"')
 # Leave the session (and the data others rely on) for the end of each walk.
-LAST = ("admin.notice_delete", "admin.member_unlink_contract", "admin.logout")
+LAST = ("admin.notice_delete", "admin.area_alert_withdraw", "admin.member_unlink_contract", "admin.logout")
 # Not a form: the vendor console's link is a GET with its own key.
 SKIP = {"admin.static", "admin.vendor_login"}
 
@@ -87,6 +89,7 @@ def city_data(app, make_staff, make_member, make_contract):
         with app.app_context(), tenant_context(tenant):
             ids["attachment_id"] = db.session.scalar(select(ProcedureAttachment.id))
         ids["issued_id"] = issued_bill(app, tenant, contract_id)  # a bill PDF as issued (billing.issuing)
+        ids["alert_id"] = add_area_alert(app, tenant, contract_id)  # 地区別のお知らせ
         return ids
 
     return make
@@ -110,6 +113,8 @@ def snapshot(app, tenant) -> tuple:
             [(r.id, r.status, r.assignee_id, r.exported_at)
              for r in db.session.scalars(select(ProcedureRequest).order_by(ProcedureRequest.id))],
             db.session.scalar(select(func.count(ProcedureEvent.id))),
+            [(a.id, a.kind, a.title, a.body, a.starts_at, a.ends_at, a.withdrawn_at)
+             for a in db.session.scalars(select(AreaAlert).order_by(AreaAlert.id))],
         )
 
 

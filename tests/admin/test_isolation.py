@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from tests.admin.alert_support import add_area_alert
 from tests.admin.conftest import login_staff
 from tests.billing.issued import issued_bill
 from tests.procedures.staff_support import add_request
@@ -61,6 +62,7 @@ def nayoro_data(app, nayoro, make_staff, make_member, make_contract):
     with app.app_context(), tenant_context(nayoro):
         ids["attachment_id"] = db.session.scalar(select(ProcedureAttachment.id))
     ids["issued_id"] = issued_bill(app, nayoro, contract_id)  # a bill PDF as issued (billing.issuing)
+    ids["alert_id"] = add_area_alert(app, nayoro, contract_id)  # 地区別のお知らせ
     return ids
 
 

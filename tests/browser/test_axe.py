@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import select
 
+from tests.admin.alert_support import add_area_alert
 from tests.browser.journeys import JOURNEYS, LOGGED_IN, LOGGED_OUT, Walk
 from tests.browser.layout import clipped
 from tests.browser.members import PASSWORD, member_with_bills
@@ -76,6 +77,7 @@ NOT_PAGES = {
 }
 # How to fill each argument of a page route, from the member's own data (``own`` below).
 ARGS = {
+    "/mypage/alerts/<int:alert_id>": lambda own: [f"/mypage/alerts/{own['alert_id']}"],
     "/mypage/bills/<int:bill_id>": lambda own: [f"/mypage/bills/{own['bill_id']}"],
     "/mypage/bills/<int:bill_id>/slip": lambda own: [f"/mypage/bills/{own['bill_id']}/slip"],
     "/mypage/contracts/<int(max=2147483647):link_id>/label": lambda own: [f"/mypage/contracts/{own['link_id']}/label"],
@@ -147,6 +149,11 @@ def own_data(app, slug: str) -> tuple[str, dict]:
                    "recovery_token": make_token(city, member, LOGIN_RECOVERY),
                    "unlock_token": unlock.issue(UNLOCK, member)}
             db.session.commit()
+    with app.app_context():
+        city = get_registry().by_slug(slug)
+        with tenant_context(city):
+            contract_id = db.session.get(MemberContract, own["link_id"]).contract_id
+    own["alert_id"] = add_area_alert(app, city, contract_id)  # its banner on the dashboard, its page
     return identifier, own
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from waterportal.accounts.models import Member
 from waterportal.accounts.services import UNLOCK
 from waterportal.accounts.tokens import LOGIN_RECOVERY, PASSWORD_RESET, make_token
+from waterportal.alerts.models import AreaAlert, AreaAlertArea
 from waterportal.billing.certificates import issue_certificate
 from waterportal.billing.issuing import issue_bill
 from waterportal.billing.models import Bill, Document, PaymentCertificate
@@ -42,9 +43,9 @@ OWNED_ELSEWHERE = ("/admin", "/vendor", "/healthz", "/_theme/")
 
 CITY_DATA = {
     "nayoro": {"holder": "名寄 太郎", "address": "名寄市風連町西町196", "total": 5509, "notice": "名寄の断水のお知らせ",
-               "inquiry": "名寄の問い合わせ件名", "document": "名寄の通知書"},
+               "inquiry": "名寄の問い合わせ件名", "document": "名寄の通知書", "alert": "名寄の配水管工事"},
     "kanazawa": {"holder": "金沢 花子", "address": "金沢市広坂1丁目", "total": 8888, "notice": "金沢の断水のお知らせ",
-                 "inquiry": "金沢の問い合わせ件名", "document": "金沢の通知書"},
+                 "inquiry": "金沢の問い合わせ件名", "document": "金沢の通知書", "alert": "金沢の配水管工事"},
 }
 
 
@@ -59,7 +60,7 @@ def markers(slug: str) -> list[str]:
     data = CITY_DATA[slug]
     return [
         data["holder"], data["address"], f"{data['total']:,}", data["notice"], data["inquiry"], data["document"],
-        LOGO_LABEL[slug],
+        data["alert"], LOGO_LABEL[slug],
     ]
 
 
@@ -116,6 +117,12 @@ def world(app, nayoro, kanazawa, make_contract, make_member):
             )
             db.session.add_all([attachment, ProcedureEvent(request_id=procedure.id, status="received",
                                                            actor_kind="applicant", actor_id=member_id)])
+            # An area alert on the contract's street, shown now: /mypage/alerts/<alert_id>.
+            alert = AreaAlert(kind="works", title=data["alert"], body="本文", starts_at=dt.datetime(2026, 11, 1),
+                              ends_at=dt.datetime(2026, 12, 1), created_by="staff:1")
+            db.session.add(alert)
+            db.session.flush()
+            db.session.add(AreaAlertArea(alert_id=alert.id, area=db.session.get(Contract, contract_id).address_area))
             # The bill's issued PDF (billing.issuing), as the worker makes it: /mypage/bill-documents/<issued_id>.
             issued = issue_bill(city, bill, db.session.get(Contract, contract_id), dt.datetime(2026, 11, 1, 1, 0))
             # The bill paid and its 収納済証明書 issued (billing.certificates): /mypage/certificates/<id>.
@@ -131,7 +138,7 @@ def world(app, nayoro, kanazawa, make_contract, make_member):
                 "token": make_token(city, member, PASSWORD_RESET), "recovery_token": make_token(city, member, LOGIN_RECOVERY),
                 "filename": "logo.svg", "name": "about", "unlock_token": unlock_token,
                 "kind": "leak_reduction", "receipt_number": RECEIPT, "attachment_id": attachment.id,
-                "issued_id": issued.id, "certificate_id": certificate.id,
+                "issued_id": issued.id, "certificate_id": certificate.id, "alert_id": alert.id,
                 "contract_id": contract_id,  # /mypage/bills/history/<contract_id>.csv
             }
     return ids
