@@ -1,6 +1,6 @@
 """How the axe walk (tests/browser/test_axe.py) reaches the pages that only exist after earlier
 steps: 会員登録 2/4 to 4/4, the recovery steps, the pages shown after a form is sent (お問い合わせ,
-各種お手続き's 受付番号, メールアドレスの変更 2/2, 退会完了). Each journey walks the real previous
+各種お手続き's 受付番号, 見守り's code, メールアドレスの変更 2/2, 退会完了). Each journey walks the real previous
 steps in the browser, in the walk's language, and ends on the page in its real state; the walk
 then scans it. They run in the order listed, each after the ones before it in the same browser
 (2/4 follows 1/4's code; the recovery asks the secret question of the member 4/4 registered;
@@ -166,6 +166,15 @@ def procedure(walk: Walk) -> None:
     walk.send("/procedures/new/billing_address", "/procedures/receipt")
 
 
+def watch(walk: Walk) -> None:
+    """見守り: the member's contract with daily readings and a family address (a new one each
+    walk: the code waits a minute before another goes to the same address) → the code page."""
+    walk.page.goto(walk.url("/mypage/profile/watch"))
+    walk.page.locator("input[name=contract_id]").first.check()
+    walk.page.locator("#email").fill(f"walk-family-{uuid.uuid4().hex[:8]}@example.jp")
+    walk.send("/mypage/profile/watch", "/mypage/profile/watch/verify")
+
+
 def change_email(walk: Walk) -> None:
     """メールアドレスの変更 1/2 → 2/2, as the member the walk registered (logged in for it)."""
     walk.page.context.clear_cookies()
@@ -199,6 +208,7 @@ JOURNEYS = (
     Journey("/inquiry/sent", LOGGED_OUT, inquiry),
     Journey("/inquiry/sent", LOGGED_IN, inquiry),
     Journey("/procedures/receipt", LOGGED_IN, procedure),
+    Journey("/mypage/profile/watch/verify", LOGGED_IN, watch),
     Journey("/mypage/profile/email/verify", LOGGED_IN, change_email),
     Journey("/mypage/withdrawn", LOGGED_IN, withdraw),
 )
