@@ -202,10 +202,9 @@ class Scanner:
     def page_path(self, key: str) -> str:
         """The address with the walk's ids and tokens named (they change every run):
         /mypage/bills/<bill_id>."""
-        for arg, value in self.own.items():
-            if isinstance(value, str | int) and not isinstance(value, bool):
-                key = key.replace(f"/{value}", f"/<{arg}>")
-        return key
+        names = {str(value): f"<{arg}>" for arg, value in reversed(self.own.items())  # the first wins
+                 if isinstance(value, str | int) and not isinstance(value, bool)}
+        return "/".join(names.get(segment, segment) for segment in key.split("/"))
 
     def page_name(self, key: str, state: str) -> str:
         """The screenshot's name: the page's path as a file name, the state when a public page
