@@ -66,7 +66,7 @@ def test_the_bill_mail_is_in_each_members_language(app, nayoro, customer, clock,
     subject, body = mails["en@example.jp"]
     assert subject == "[名寄市上下水道ポータル] Your bill for October 2026"
     assert "Dear Alex," in body and "Amount billed: 5,509 yen" in body
-    assert "Due date: Oct 31, 2026" in body and "(debited on Oct 26, 2026)" in body
+    assert "Due date: Oct 31, 2026" in body and "Payment method: Direct debit (debited on Oct 26, 2026)" in body
     assert "The direct debit failed (reason: insufficient funds)." in body and "http://nayoro.localhost/mypage" in body
     assert mails["en2@example.jp"][0] == subject
 

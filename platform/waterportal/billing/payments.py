@@ -18,6 +18,9 @@ from waterportal.billing.models import Bill
 METHODS = ("口座振替", "納付書", "クレジット", "スマホ決済")
 # The payment-result import's channels (how a collector reports a payment).
 CHANNELS = ("口座振替", "納付書", "コンビニ", "スマホ決済", "クレジット", "窓口", "オンライン決済")
+# The same words for the catalogues: the pages show the stored word through the ``shown``
+# filter (core/i18n.py) in the citizen's language.
+WORDS = (_l("口座振替"), _l("納付書"), _l("クレジット"), _l("スマホ決済"), _l("コンビニ"), _l("窓口"), _l("オンライン決済"))
 TRANSFERRED = "0"
 # 全銀協 振替結果コード -> its meaning.
 TRANSFER_RESULTS = {

@@ -32,7 +32,7 @@ from babel import support
 from babel.dates import format_date
 from babel.numbers import format_decimal
 from flask import Flask, current_app, g, has_app_context, has_request_context, request
-from flask_babel import Babel, Domain, force_locale
+from flask_babel import Babel, Domain, force_locale, gettext
 
 from waterportal.core.wareki import japanese_month, wareki, wareki_month
 
@@ -201,6 +201,13 @@ def format_number(value: int | float | None) -> str:
     return "" if value is None else format_decimal(value, locale=FORMAT_LOCALE[current_language()])
 
 
+def shown_word(word: object) -> str:
+    """A word stored in Japanese (a procedure's choice or label, a bill's payment method) in the
+    page's language: its catalogue entry, else as stored (a city's own word). The ``shown``
+    filter; unlike ``_()`` in a template, a ``%`` in the word is no format."""
+    return gettext(str(word)) if word else ""
+
+
 def install_i18n(app: Flask, offered: Callable[[], Sequence[str]], japanese_only: Sequence[str] = (),
                  date_style: Callable[[], str] = _seireki) -> None:
     """Flask-Babel with our domain, ``offered()`` giving the current city's languages,
@@ -212,7 +219,8 @@ def install_i18n(app: Flask, offered: Callable[[], Sequence[str]], japanese_only
     app.extensions["waterportal_languages"] = offered
     app.extensions["waterportal_japanese_only"] = frozenset(japanese_only)
     app.extensions["waterportal_date_style"] = date_style
-    app.jinja_env.filters.update(ymd=format_ymd, day_text=format_day, month_text=format_month, number=format_number)
+    app.jinja_env.filters.update(ymd=format_ymd, day_text=format_day, month_text=format_month, number=format_number,
+                                 shown=shown_word)
 
     @app.context_processor
     def language_globals() -> dict:

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, jsonify, redirect, request, url_for
-from flask_babel import gettext
 from flask_login import current_user
 from jinja2 import Template, TemplateNotFound
 
@@ -69,14 +68,6 @@ def bank_lookup(values: dict[str, Any]) -> dict[str, Any]:
             if branch.found is not None:
                 result["found"] += f" / {branch.found.code} {branch.found.name}"
     return result
-
-
-@procedures.app_template_filter("shown")
-def shown(word: Any) -> str:
-    """A word the procedures store in Japanese (a choice, a field's label, a status) in the
-    page's language: its catalogue entry, else as stored (a city's own word). Unlike ``_()``
-    in a template, a ``%`` in the word is no format."""
-    return gettext(str(word)) if word else ""
 
 
 @procedures.app_template_global("account_types")
