@@ -295,7 +295,6 @@ def walk_city(axe, browser, live_server, live_app, slug: str, languages: list[st
             with live_app.app_context():
                 throttle.reset_all()  # each walk sends its own mails and forms; the per-address limits count all six
             context = browser.new_context(viewport={"width": width, "height": 900}, locale="ja-JP")
-            context.set_default_timeout(10_000)
             context.add_cookies([{"name": "lang", "value": language, "url": live_server.url(slug)}])
             walk = Walk(context.new_page(), live_server, live_app, slug, language, width)
             for state in (LOGGED_OUT, LOGGED_IN):
