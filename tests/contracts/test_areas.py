@@ -5,9 +5,16 @@ from __future__ import annotations
 import random
 
 import pytest
+from sqlalchemy import select
 
+from tests.imports.helpers import contract_row, csv_text
 from waterportal.contracts.areas import area_of, split_area
+from waterportal.contracts.models import Contract
 from waterportal.demo.cities import KANAZAWA, NAYORO
+from waterportal.extensions import db
+from waterportal.imports.services import import_contracts
+from waterportal.imports.validation import CONTRACT_COLUMNS
+from waterportal.tenancy.context import tenant_context
 
 
 @pytest.mark.parametrize(("address", "area"), [
@@ -62,3 +69,22 @@ def test_every_demo_address_has_its_town_and_chome(profile):
             assert area.endswith("丁目") and street[len(area):][:1].isdigit(), (address, area)
         else:
             assert not any(ch.isdigit() for ch in area.replace("条", "")), (address, area)
+
+
+def test_the_contracts_import_stores_each_address_area(app_ctx, nayoro):
+    """The import's writers (executemany on SQLite, COPY + merge on PostgreSQL) store the area
+    with each row, and a changed address changes it; the model does the same."""
+    def load(*addresses):
+        rows = [contract_row(f"0001234{n:04d}", address=a) for n, a in enumerate(addresses)]
+        assert import_contracts(nayoro, csv_text(CONTRACT_COLUMNS, rows).encode()).ok
+        with tenant_context(nayoro):
+            return db.session.scalars(select(Contract.address_area).order_by(Contract.customer_number)).all()
+
+    assert load("名寄市西4条南1丁目3番地", "名寄市西4条南11丁目3番地", "風連町西町196番地1") == [
+        "西4条南1丁目", "西4条南11丁目", "風連町西町"]
+    assert load("名寄市西4条南2丁目3番地", "名寄市西4条南11丁目3番地", "風連町西町196番地1")[0] == "西4条南2丁目"
+    with tenant_context(nayoro):
+        contract = db.session.scalar(select(Contract).order_by(Contract.customer_number))
+        contract.address = "名寄市東1条北2丁目"
+        assert contract.address_area == "東1条北2丁目"
+        db.session.rollback()
