@@ -89,7 +89,7 @@ def test_the_console_lists_the_citys_streets_and_counts_before_publishing(app, s
 
 
 def test_publish_reaches_exactly_the_members_on_the_chosen_street_once(app, staff_client, streets, nayoro, kanazawa,
-                                                                       smtp_server, audit_entries):
+                                                                       smtp_server, audit_entries, runner):
     client = staff_client("nayoro")
     response = publish(client)
     assert response.status_code == 302
@@ -103,9 +103,15 @@ def test_publish_reaches_exactly_the_members_on_the_chosen_street_once(app, staf
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "契約 4件・会員 2人" in page and "宛先を準備中です。" in page
 
+    # The operator's view of the fan-out, as for notice mail: the job waits for the worker.
+    status = runner.invoke(args=["outbox", "status"]).output.splitlines()
+    assert any(row.split()[1:4] == ["nayoro", "area_alert", "pending"] for row in status if row.strip()[:1].isdigit())
     with app.app_context():
         assert expand_due() == 2
         assert expand_due() == 0  # never twice
+    status = runner.invoke(args=["outbox", "status"]).output.splitlines()
+    assert any(row.split()[1:5] == ["nayoro", "area_alert", "delivering", "2"] for row in status
+               if row.strip()[:1].isdigit())
     rows = outbox(app, nayoro)
     assert [to for to, _subject in rows] == ["futa@example.jp", "ichi@example.jp"]  # not 11丁目, one mail each
     assert outbox(app, kanazawa) == []

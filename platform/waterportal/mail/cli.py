@@ -129,10 +129,10 @@ def status_command(hours: int) -> None:
                        f"{_age(city.oldest_pending_age_seconds)}")
     jobs = jobs_in_progress(now - dt.timedelta(hours=hours))
     click.echo("")
-    click.echo(f"{'job':>8}  {'city':<16}{'kind':<8}{'state':<11}{'queued':>8}{'waiting':>9}{'sent':>9}{'failed':>9}"
+    click.echo(f"{'job':>8}  {'city':<16}{'kind':<12}{'state':<11}{'queued':>8}{'waiting':>9}{'sent':>9}{'failed':>9}"
                "  recorded (UTC)")
     for job in jobs:
-        click.echo(f"{job.job_id:>8}  {slugs.get(job.tenant_id, job.tenant_id)!s:<16}{job.kind:<8}{job.state:<11}"
+        click.echo(f"{job.job_id:>8}  {slugs.get(job.tenant_id, job.tenant_id)!s:<16}{job.kind:<12}{job.state:<11}"
                    f"{job.queued:>8}{job.waiting:>9}{job.sent:>9}{job.failed:>9}  {job.created_at:%Y-%m-%d %H:%M}")
 
 
