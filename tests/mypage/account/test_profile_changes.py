@@ -93,7 +93,7 @@ def test_notification_settings(tenant, person, logged_in, load_member, audit_act
     taro = person(tenant)
     client = logged_in(taro)
     form = text(client.get("/mypage/profile/notifications"))
-    assert form.count("checked") == 6  # bills, notices and the four kinds of area alert (issue 14 §4)
+    assert form.count("checked") == 7  # bills, notices, leak and the four kinds of area alert (issue 14 §4)
     kinds = {"alert_outage": "y", "alert_turbid": "y", "alert_works": "y", "alert_other": "y"}
     assert client.submit("/mypage/profile/notifications", {"notify_notices": "y", **kinds}).status_code == 302
     row = load_member(taro)
