@@ -8,11 +8,13 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
+from tests.admin.test_mail_fanout import PASSWORD_HASH, counting
 from tests.clock import JST
 from tests.smtp import body_of
+from waterportal.accounts.models import Member
 from waterportal.alerts import services
 from waterportal.alerts.models import AreaAlert, AreaAlertArea
-from waterportal.contracts.models import MemberContract
+from waterportal.contracts.models import Contract, MemberContract
 from waterportal.extensions import db
 from waterportal.mail.jobs import expand_due
 from waterportal.mail.models import OutboxMessage
@@ -286,3 +288,30 @@ def test_another_citys_staff_can_neither_see_nor_publish(app, staff_client, stre
     assert [to for to, _ in outbox(app, kanazawa)] == ["kana@example.jp"]
     with app.app_context(), tenant_context(nayoro):
         assert db.session.scalar(select(func.count()).select_from(AreaAlert)) == 1
+
+
+def test_publish_and_the_fan_out_cost_the_same_statements_for_few_or_many_members(app, staff_client, nayoro):
+    """Set-wise: the staff POST and the worker's expansion send as many statements for 3 members
+    on the street as for 60 (one INSERT ... SELECT per language, never one per member)."""
+    def street(count, start):
+        with app.app_context(), tenant_context(nayoro):
+            for n in range(start, start + count):
+                member = Member(email=f"s{n}@example.jp", nickname=f"会員{n}", password_hash=PASSWORD_HASH)
+                contract = Contract(customer_number=f"{90000000000 + n}", holder_name="水道 太郎",
+                                    holder_name_kana="スイドウタロウ", phone="0165432111", meter_number=f"S{n}",
+                                    meter_diameter_mm=13, address=f"名寄市西4条南1丁目{n}番地")
+                db.session.add_all([member, contract])
+                db.session.flush()
+                db.session.add(MemberContract(member_id=member.id, contract_id=contract.id))
+            db.session.commit()
+
+    client = staff_client("nayoro")
+    costs = []
+    for count, start in ((1, 0), (3, 1), (56, 4)):  # the first round warms the caches
+        street(count, start)
+        with counting(app) as posted:
+            assert publish(client, title=f"{count}人").status_code == 302
+        with counting(app) as expanded, app.app_context():
+            assert expand_due() == start + count
+        costs.append((len(posted), len(expanded)))
+    assert costs[1] == costs[2], costs
