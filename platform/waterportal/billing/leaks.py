@@ -84,6 +84,12 @@ FLAG_SQL = (
 )
 
 
+MARK_SQL = (
+    "UPDATE bills SET leak_flagged_at = :now WHERE tenant_id = :tenant_id AND id IN "
+    "(SELECT bill_id FROM bill_alerts WHERE tenant_id = :tenant_id AND kind = 'leak' AND created_at = :now)"
+)
+
+
 def leak_enabled(settings: Mapping[str, Any]) -> bool:
     """Whether the city flags 漏水の可能性 (``[insight] leak_enabled``); off: the import skips the step."""
     return bool(settings["insight"]["leak_enabled"])
@@ -97,7 +103,10 @@ def flag_leaks(tenant: TenantContext, after_bill_id: int, now: dt.datetime) -> i
         "tenant_id": tenant.id, "after": after_bill_id, "now": now, "ratio": float(insight["leak_ratio"]),
         "min_m3": int(insight["leak_min_m3"]), "usual": int(insight["leak_usual_bills"]),
     })
-    return max(done.rowcount, 0)
+    flagged = max(done.rowcount, 0)
+    if flagged:  # the bills carry the mark the pages read (one more statement, only when any)
+        db.session.execute(text(MARK_SQL), {"tenant_id": tenant.id, "now": now})
+    return flagged
 
 
 def bill_alert(bill_id: int, kind: str = LEAK) -> BillAlert | None:

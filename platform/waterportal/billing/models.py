@@ -45,6 +45,9 @@ class Bill(TenantScoped, db.Model):
     # When the 「今回の請求金額のお知らせ」 mail was queued for this bill (billing.notify);
     # NULL when nobody was told (no opted-in member linked when the bill arrived).
     bill_notified_at: Mapped[dt.datetime | None]
+    # When the bills import flagged this bill 漏水の可能性 (billing.leaks; the figures are in
+    # bill_alerts): the pages, which load the bill anyway, look up the alert only when set.
+    leak_flagged_at: Mapped[dt.datetime | None]
     # 適格請求書 (issue 12), from the bills import's optional columns (docs/import-formats.md):
     # the contract holder as the billing system sent it for this bill (NULL: not sent, the
     # contract's holder stands in), and the amounts (tax included) and tax per rate (NULL: not

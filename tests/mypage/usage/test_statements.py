@@ -40,6 +40,9 @@ def test_statement_count_does_not_grow_with_history(client_for, nayoro, customer
                  f"/mypage/bills/{bill_id}/pdf"]
         results.append(statements_per_page(client, paths, count_statements))
     short, long = results
+    # history_rows' use rises every month, so the long history's newest bill is flagged 漏水の可能性
+    # (issue 14 §1): its notice costs the one lookup of its figures, whatever the history.
+    long = {k: [s for s in v if "FROM bill_alerts" not in s] for k, v in long.items()}
     assert {k: len(v) for k, v in short.items()} == {k: len(v) for k, v in long.items()}
     # savepoint + its rollback (test transaction), tenant registry check, session and member in
     # one (user loader), the member's links, and the page's own one or two queries

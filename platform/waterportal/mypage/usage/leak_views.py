@@ -19,7 +19,7 @@ LEAK_FORM = "leak_reduction"  # procedures/catalog/leak_reduction.py
 @portal.app_template_global("leak_notice")
 def leak_notice(bill: Bill | None) -> Markup:
     """The notice of ``bill`` if it was flagged, else nothing: one statement (the alert's unique key)."""
-    if bill is None:
+    if bill is None or bill.leak_flagged_at is None:  # no statement for a bill never flagged
         return Markup("")
     alert = bill_alert(bill.id)
     if alert is None:
