@@ -26,7 +26,14 @@ def test_dashboard_graph_and_bill_detail_at_360px(page, live_server, live_app):
 
     page.get_by_role("link", name="使用量・請求金額のグラフ").click()
     page.wait_for_url("**/mypage/graph")
-    assert page.locator("svg[role=img]").count() == 2  # usage and amount (the logo is the third img)
+    # usage, amount and the smart meter's 30 days (issue 14 §6; the logo is the fourth img)
+    assert page.locator("svg[role=img]").count() == 3
+    daily = page.get_by_role("img", name="直近30日の使用量(1日ごと、リットル)")
+    daily_box = daily.bounding_box()
+    assert daily_box and 200 < daily_box["width"] <= 360
+    # Its day labels render at 12 px or more on the phone, as the monthly charts' text.
+    sizes = daily.locator("text").evaluate_all("els => els.map(e => e.getBoundingClientRect().height)")
+    assert sizes and min(sizes) >= 12
     usage = page.get_by_role("img", name="使用量の推移(m³)")
     box = usage.bounding_box()
     assert box and 200 < box["width"] <= 360 and box["height"] > 100
