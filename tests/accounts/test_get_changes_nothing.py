@@ -19,8 +19,9 @@ from sqlalchemy import select
 
 from waterportal.accounts.models import Member
 from waterportal.accounts.tokens import LOGIN_RECOVERY, PASSWORD_RESET, make_token
+from waterportal.alerts.models import AreaAlert, AreaAlertArea
 from waterportal.billing.models import Bill, BillDocument, Document, PaymentCertificate
-from waterportal.contracts.models import MemberContract
+from waterportal.contracts.models import Contract, MemberContract
 from waterportal.extensions import db
 from waterportal.inquiries.models import Inquiry
 from waterportal.notices.models import Notice
@@ -73,11 +74,16 @@ def own_data(app, nayoro, kanazawa, make_contract, make_member):
             db.session.add_all([issued, certificate, request])
             db.session.flush()
             attachment = ProcedureAttachment(request_id=request.id, content_type="application/pdf", **stored)
-            db.session.add(attachment)
+            # An area alert on the contract's street, shown now: /mypage/alerts/<alert_id>.
+            alert = AreaAlert(kind="works", title="配水管工事", body="本文", starts_at=dt.datetime(2026, 11, 1),
+                              ends_at=dt.datetime(2026, 12, 1), created_by="staff:1")
+            db.session.add_all([attachment, alert])
+            db.session.flush()
+            db.session.add(AreaAlertArea(alert_id=alert.id, area=db.session.get(Contract, contract_id).address_area))
             db.session.commit()
             member = db.session.get(Member, member_id)
             ids[city.slug] = {
-                "issued_id": issued.id, "certificate_id": certificate.id, "receipt_number": request.receipt_number,
+                "issued_id": issued.id, "certificate_id": certificate.id, "alert_id": alert.id, "receipt_number": request.receipt_number,
                 "attachment_id": attachment.id, "kind": "move_out",
                 "bill_id": bill.id, "document_id": document.id, "link_id": link.id,
                 "token": make_token(city, member, PASSWORD_RESET),
