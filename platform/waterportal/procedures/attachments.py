@@ -22,6 +22,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, Any, Protocol
 
+from flask_babel import gettext
+
 from waterportal.core.files import EXTENSIONS, HEIC, JPEG, PDF, PNG, TYPE_NAMES, safe_filename, sniff
 
 ACCEPTED = (JPEG, PNG, PDF)
@@ -64,7 +66,8 @@ class AttachmentLimits:
 
     def hint(self) -> str:
         """The line under the file field."""
-        return f"JPEG・PNG の写真または PDF を {self.max_files} 件まで(1 ファイル {self.max_mb} MB まで)添付できます。"
+        return gettext("JPEG・PNG の写真または PDF を %(files)s 件まで(1 ファイル %(mb)s MB まで)添付できます。",
+                       files=self.max_files, mb=self.max_mb)
 
 
 @dataclass(frozen=True)
@@ -85,7 +88,7 @@ class CheckedFile:
 
 
 class AttachmentRefused(ValueError):
-    """One or more files were refused; ``messages`` (Japanese) go next to the file field."""
+    """One or more files were refused; ``messages`` (the page's language) go next to the file field."""
 
     def __init__(self, messages: list[str]):
         super().__init__(" ".join(messages))
@@ -102,18 +105,21 @@ def _named(filename: str, content_type: str, number: int) -> str:
     return name
 
 
-def _refusal(label: str, data: bytes, limits: AttachmentLimits) -> str | None:
+def _refusal(name: str, data: bytes, limits: AttachmentLimits) -> str | None:
+    # gettext at the call: a citizen reads the refusal in the page's language.
     if not data:
-        return f"{label}は空のファイルです。"
+        return gettext("「%(name)s」は空のファイルです。", name=name)
     if len(data) > limits.max_bytes:
-        return f"{label}は大きすぎます(1 ファイル {limits.max_mb} MB までです)。"
+        return gettext("「%(name)s」は大きすぎます(1 ファイル %(mb)s MB までです)。", name=name, mb=limits.max_mb)
     found = sniff(data)
     if found == HEIC:
-        return (f"{label}は HEIC 形式の写真のため添付できません。"
-                "カメラの設定を「互換性優先」(JPEG)にして撮り直すか、JPEG・PNG に変換してから選択してください。")
+        return gettext("「%(name)s」は HEIC 形式の写真のため添付できません。"
+                       "カメラの設定を「互換性優先」(JPEG)にして撮り直すか、JPEG・PNG に変換してから選択してください。", name=name)
     if found not in ACCEPTED:
-        shown = f"({TYPE_NAMES[found]} 形式)" if found else ""
-        return f"{label}{shown}は添付できない種類のファイルです。JPEG・PNG の写真か PDF を選択してください。"
+        if found:
+            return gettext("「%(name)s」(%(type)s 形式)は添付できない種類のファイルです。JPEG・PNG の写真か PDF を選択してください。",
+                           name=name, type=TYPE_NAMES[found])
+        return gettext("「%(name)s」は添付できない種類のファイルです。JPEG・PNG の写真か PDF を選択してください。", name=name)
     return None
 
 
@@ -135,12 +141,13 @@ def check_uploads(uploads: Sequence[Upload], limits: AttachmentLimits) -> list[C
     """
     chosen = [u for u in uploads if u.data or u.filename.strip()]
     if len(chosen) > limits.max_files:
-        raise AttachmentRefused([f"添付できるファイルは {limits.max_files} 件までです({len(chosen)} 件選択されています)。"])
+        raise AttachmentRefused([gettext("添付できるファイルは %(max)s 件までです(%(chosen)s 件選択されています)。",
+                                         max=limits.max_files, chosen=len(chosen))])
     accepted: list[CheckedFile] = []
     problems: list[str] = []
     for number, upload in enumerate(chosen, start=1):
-        label = f"「{safe_filename(upload.filename, f'{number} 件目のファイル', limit=60)}」"
-        problem = _refusal(label, upload.data, limits)
+        name = safe_filename(upload.filename, gettext("%(number)s 件目のファイル", number=number), limit=60)
+        problem = _refusal(name, upload.data, limits)
         if problem:
             problems.append(problem)
             continue

@@ -13,6 +13,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 import jaconv
+from flask_babel import gettext
 
 from waterportal.core.text import digits_only
 
@@ -155,32 +156,34 @@ def resolve_bank(text: str | None, picked: str | None = None) -> Resolved:
     """The bank a typed value names: a leading 4-digit code, a name matching exactly one
     bank, or one of several candidates the citizen picked (``picked``, a code)."""
     if not (text or "").strip():
-        return Resolved(None, error="金融機関名または金融機関コード（4桁）を入力してください。")
+        return Resolved(None, error=gettext("金融機関名または金融機関コード（4桁）を入力してください。"))
     code = leading_code(text, 4)
     if code:
         found = bank(code)
         if found is None:
-            return Resolved(None, error=f"金融機関コード「{code}」の金融機関は見つかりません。")
+            return Resolved(None, error=gettext("金融機関コード「%(code)s」の金融機関は見つかりません。", code=code))
         return Resolved(found)
-    missing = f"「{text.strip()[:40]}」に当たる金融機関が見つかりません。名前の一部か4桁のコードで探してください。"
-    return _choose(text, search_banks(text), picked, bank, missing, "金融機関")
+    missing = gettext("「%(text)s」に当たる金融機関が見つかりません。名前の一部か4桁のコードで探してください。",
+                      text=text.strip()[:40])
+    return _choose(text, search_banks(text), picked, bank, missing, gettext("候補がいくつかあります。一覧から金融機関を選んでください。"))
 
 
 def resolve_branch(bank_: Bank, text: str | None, picked: str | None = None) -> Resolved:
     """The branch of ``bank_`` a typed value names (3-digit code or name), as :func:`resolve_bank`."""
     if not (text or "").strip():
-        return Resolved(None, error="支店名または支店コード（3桁）を入力してください。")
+        return Resolved(None, error=gettext("支店名または支店コード（3桁）を入力してください。"))
     code = leading_code(text, 3)
     if code:
         found = bank_.branches.get(code)
         if found is None:
-            return Resolved(None, error=f"{bank_.name}に支店コード「{code}」の支店は見つかりません。")
+            return Resolved(None, error=gettext("%(bank)sに支店コード「%(code)s」の支店は見つかりません。", bank=bank_.name, code=code))
         return Resolved(found)
-    missing = f"{bank_.name}に「{text.strip()[:40]}」に当たる支店が見つかりません。"
-    return _choose(text, search_branches(bank_, text), picked, bank_.branches.get, missing, "支店")
+    missing = gettext("%(bank)sに「%(text)s」に当たる支店が見つかりません。", bank=bank_.name, text=text.strip()[:40])
+    return _choose(text, search_branches(bank_, text), picked, bank_.branches.get, missing,
+                   gettext("候補がいくつかあります。一覧から支店を選んでください。"))
 
 
-def _choose(text: str, candidates: list, picked: str | None, by_code, missing: str, what: str) -> Resolved:
+def _choose(text: str, candidates: list, picked: str | None, by_code, missing: str, several: str) -> Resolved:
     """Among the candidates of a typed name: the one picked from the list, the one whose
     name or kana is exactly what was typed, the only one; else the list (or ``missing``)."""
     if picked and any(c.code == picked for c in candidates):
@@ -193,7 +196,7 @@ def _choose(text: str, candidates: list, picked: str | None, by_code, missing: s
         return Resolved(candidates[0])
     if not candidates:
         return Resolved(None, error=missing)
-    return Resolved(None, tuple(candidates), f"候補がいくつかあります。一覧から{what}を選んでください。")
+    return Resolved(None, tuple(candidates), several)
 
 
 @dataclass(frozen=True)
@@ -219,24 +222,24 @@ def yucho_account(symbol: str | None, number: str | None) -> tuple[YuchoAccount 
     symbol, number = digits_only(symbol), digits_only(number)
     errors: dict[str, str] = {}
     if not re.fullmatch(r"[0-9]{5}", symbol):
-        errors["symbol"] = "記号は5桁の数字で入力してください（通帳の表紙に記載されています）。"
+        errors["symbol"] = gettext("記号は5桁の数字で入力してください（通帳の表紙に記載されています）。")
     elif symbol[0] not in "01":
-        errors["symbol"] = "記号は「1」（通常貯金）または「0」（振替口座）で始まる5桁です。"
+        errors["symbol"] = gettext("記号は「1」（通常貯金）または「0」（振替口座）で始まる5桁です。")
     if not re.fullmatch(r"[0-9]{1,8}", number):
-        errors["number"] = "番号は8桁までの数字で入力してください。"
+        errors["number"] = gettext("番号は8桁までの数字で入力してください。")
     if errors:
         return None, errors
     if symbol[0] == "1":
         if len(number) < 2 or not number.endswith("1"):
-            return None, {"number": "通常貯金の番号は末尾が「1」の8桁までの数字です。通帳のとおりに入力してください。"}
+            return None, {"number": gettext("通常貯金の番号は末尾が「1」の8桁までの数字です。通帳のとおりに入力してください。")}
         branch, kind, account = symbol[1:3] + "8", "1", number[:-1].zfill(7)
     else:
         if len(number) > 7:
-            return None, {"number": "振替口座の番号は7桁までの数字です。"}
+            return None, {"number": gettext("振替口座の番号は7桁までの数字です。")}
         branch, kind, account = symbol[1:3] + "9", "2", number.zfill(7)
     yucho = bank(YUCHO)
     if yucho is not None and branch not in yucho.branches:
-        return None, {"symbol": f"記号「{symbol}」に当たるゆうちょ銀行の店がありません。記号を確かめてください。"}
+        return None, {"symbol": gettext("記号「%(symbol)s」に当たるゆうちょ銀行の店がありません。記号を確かめてください。", symbol=symbol)}
     return YuchoAccount(symbol, number.zfill(8) if symbol[0] == "1" else number, branch, kind, account), {}
 
 
@@ -245,7 +248,7 @@ def account_number(value: str | None) -> tuple[str, str | None]:
     allowed), or the error."""
     digits = digits_only(value)
     if not digits:
-        return "", "口座番号を入力してください。"
+        return "", gettext("口座番号を入力してください。")
     if not re.fullmatch(r"[0-9]{7}", digits):
-        return "", "口座番号は7桁の数字で入力してください（7桁に満たない場合は先頭に0を付けてください）。"
+        return "", gettext("口座番号は7桁の数字で入力してください（7桁に満たない場合は先頭に0を付けてください）。")
     return digits, None

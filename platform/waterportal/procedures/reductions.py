@@ -13,6 +13,7 @@ import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
+from flask_babel import gettext
 from marshmallow import ValidationError, fields
 
 from waterportal.procedures.kinds import ProcedureKind
@@ -65,7 +66,9 @@ def month_ja(month: str) -> str:
 
 
 def month_window_message(label: str, first: str, last: str) -> str:
-    return f"{label}は{month_ja(first)}から{month_ja(last)}までの月を指定してください。"
+    """「…は2026年10月から2027年4月までの月を指定してください。」 in the page's language."""
+    return gettext("%(label)sは%(first)sから%(last)sまでの月を指定してください。", label=gettext(str(label)),
+                   first=month_ja(first), last=month_ja(last))
 
 
 def reduction_kinds(tenant: TenantContext) -> list[Mapping[str, str]]:

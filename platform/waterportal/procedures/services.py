@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext
 from marshmallow import ValidationError
 from marshmallow.experimental.context import Context
 from sqlalchemy import select, update
@@ -229,7 +230,7 @@ def validate_payload(
     except ValidationError as exc:
         messages = exc.normalized_messages()
         raise ProcedureInvalid({
-            key: [m for m in (value if isinstance(value, list) else [str(value)]) if isinstance(m, str)] or ["入力内容を確認してください。"]
+            key: [m for m in (value if isinstance(value, list) else [str(value)]) if isinstance(m, str)] or [gettext("入力内容を確認してください。")]
             for key, value in messages.items()
         }) from exc
     ctx = KindContext(tenant=tenant, today=today, member=member, contract=contract,
@@ -237,7 +238,7 @@ def validate_payload(
     if kind.check is not None:
         kind.check(ctx, data)
     if kind.needs_contract and ctx.contract is None:
-        raise ProcedureInvalid({"_form": ["お手続きの対象となるお客様番号を確認できませんでした。"]})
+        raise ProcedureInvalid({"_form": [gettext("お手続きの対象となるお客様番号を確認できませんでした。")]})
     return _jsonable(data), ctx.contract
 
 
@@ -249,10 +250,10 @@ def check_attachments(tenant: TenantContext, kind: ProcedureKind, uploads: Seque
     uploads = [u for u in uploads if u.data or u.filename]
     if not uploads:
         if kind.attachments_required and not already:
-            raise ProcedureInvalid({"attachments": ["ファイルを添付してください(修理の領収書、修理箇所の写真など)。"]})
+            raise ProcedureInvalid({"attachments": [gettext("ファイルを添付してください(修理の領収書、修理箇所の写真など)。")]})
         return []
     if not kind.attachments:
-        raise ProcedureInvalid({"attachments": ["このお手続きにはファイルを添付できません。"]})
+        raise ProcedureInvalid({"attachments": [gettext("このお手続きにはファイルを添付できません。")]})
     try:
         return check_uploads(uploads, AttachmentLimits.of(tenant.settings["procedures"]))
     except AttachmentRefused as refused:
@@ -364,7 +365,7 @@ def submit_procedure(
         raise ProcedureUnavailable("contract not linked to the member")
     email = normalise_email(member.email if member is not None else (email or ""))
     if not email:
-        raise ProcedureInvalid({"email": ["メールアドレスを確認できませんでした。"]})
+        raise ProcedureInvalid({"email": [gettext("メールアドレスを確認できませんでした。")]})
     data, contract = validate_payload(tenant, kind, payload, member=member, contract=contract, email=email,
                                       remote_addr=remote_addr, today=today)
     checked = check_attachments(tenant, kind, attachments)

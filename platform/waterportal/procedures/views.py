@@ -208,7 +208,7 @@ def new(kind: str):
         flash(gettext("このお手続きは、ログインしてからお申込みください。"), "info")
         return redirect(url_for("accounts.login", next=request.path))
     if member is None and not _verified_email():
-        return _verify_step(tenant, procedure.label, url_for(".new", kind=procedure.key))
+        return _verify_step(tenant, gettext(procedure.label), url_for(".new", kind=procedure.key))
     if request.method == "GET":
         # A link may preselect choices (the contract, 口座振替 from registration's 「支払方法」),
         # never typed values: a crafted link must not fill in an address or an account.

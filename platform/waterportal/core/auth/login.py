@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
+
 from waterportal.core.auth import throttling
 from waterportal.core.auth.passwords import hash_password, needs_rehash, verify_password
 from waterportal.core.time import wait_minutes
@@ -19,7 +21,8 @@ from waterportal.core.time import wait_minutes
 log = logging.getLogger("waterportal.auth")
 
 # The slowdown of an unknown device (every kind, known and unknown identifiers alike).
-SLOWED = (
+# Lazy: read in the login page's language (a member's page may be English or やさしい日本語).
+SLOWED = _l(
     "ログインの失敗が続いているため、新しい端末からのログインに待ち時間を設けています。"
     "あと{seconds}秒お待ちいただいてから、もう一度お試しください。"
 )
@@ -29,8 +32,8 @@ def throttled_message(attempt: LoginAttempt, blocked: str) -> str:
     """The page's message for a throttled attempt: the slowdown's seconds, or ``blocked``
     (a block of this address or this device, with ``{minutes}``)."""
     if attempt.slowed:
-        return SLOWED.format(seconds=attempt.retry_after)
-    return blocked.format(minutes=wait_minutes(attempt.retry_after))
+        return str(SLOWED).format(seconds=attempt.retry_after)
+    return str(blocked).format(minutes=wait_minutes(attempt.retry_after))
 
 
 @dataclass

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from flask_babel import gettext
 from marshmallow import Schema
 
 from waterportal.core.text import digits_only
@@ -40,7 +41,7 @@ def check(ctx: KindContext, data: dict[str, Any]) -> None:  # noqa: ARG001 - the
     errors: dict[str, list[str]] = {}
     postal = digits_only(data["postal_code"].replace("〒", ""))
     if not _POSTAL.fullmatch(postal):
-        errors["postal_code"] = ["郵便番号は7桁の数字で入力してください（例: 096-8686）。"]
+        errors["postal_code"] = [gettext("郵便番号は7桁の数字で入力してください（例: 096-8686）。")]
     else:
         data["postal_code"] = format_postal(postal)
     if errors:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import gettext
 from marshmallow import Schema
 
 from waterportal.core.text import squash_spaces
@@ -42,7 +43,7 @@ def check(ctx: KindContext, data: dict[str, Any]) -> None:
     the current holder's."""
     errors: dict[str, list[str]] = {}
     if data["reason"] == OTHER and not data["reason_detail"]:
-        errors["reason_detail"] = ["「その他」を選んだときは、理由の詳細を入力してください。"]
+        errors["reason_detail"] = [gettext("「その他」を選んだときは、理由の詳細を入力してください。")]
     try:
         check_payload_date(ctx.tenant, data, "effective_date", ctx.today)
     except ProcedureInvalid as exc:
@@ -51,7 +52,7 @@ def check(ctx: KindContext, data: dict[str, Any]) -> None:
     # (a new kana reading, 旧字体 to 新字体 is a different name anyway).
     same_person = data["relationship"] == RELATIONSHIPS[0]
     if ctx.contract is not None and not same_person and _bare(data["new_name"]) == _bare(ctx.contract.holder_name):
-        errors["new_name"] = ["現在のご契約者と同じお名前です。新しいご契約者のお名前を入力してください。"]
+        errors["new_name"] = [gettext("現在のご契約者と同じお名前です。新しいご契約者のお名前を入力してください。")]
     if errors:
         raise ProcedureInvalid(errors)
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from marshmallow import Schema
 
 from waterportal.procedures.fields import Choice, Day, Phone, Text
@@ -58,23 +60,23 @@ def check(ctx: KindContext, data: dict[str, Any]) -> None:
     errors: dict[str, list[str]] = {}
     today = ctx.today
     if data["leak_location"] == OTHER and not data["leak_detail"]:
-        errors["leak_detail"] = ["「その他」を選んだときは、漏水箇所の詳しい場所を入力してください。"]
+        errors["leak_detail"] = [gettext("「その他」を選んだときは、漏水箇所の詳しい場所を入力してください。")]
     noticed, repaired = data["noticed_on"], data["repaired_on"]
     if noticed > today:
-        errors["noticed_on"] = ["漏水に気付いた日に、今日より後の日付は指定できません。"]
+        errors["noticed_on"] = [gettext("漏水に気付いた日に、今日より後の日付は指定できません。")]
     elif (today - noticed).days > NOTICED_WITHIN_DAYS:
-        errors["noticed_on"] = ["1年以上前に気付いた漏水は、オンラインでは申請できません。お手数ですが窓口へご相談ください。"]
+        errors["noticed_on"] = [gettext("1年以上前に気付いた漏水は、オンラインでは申請できません。お手数ですが窓口へご相談ください。")]
     if repaired > today:
-        errors["repaired_on"] = ["修理が完了してから申請してください(今日より後の日付は指定できません)。"]
+        errors["repaired_on"] = [gettext("修理が完了してから申請してください(今日より後の日付は指定できません)。")]
     elif repaired < noticed and "noticed_on" not in errors:
-        errors["repaired_on"] = ["修理が完了した日は、漏水に気付いた日以降の日付を指定してください。"]
+        errors["repaired_on"] = [gettext("修理が完了した日は、漏水に気付いた日以降の日付を指定してください。")]
     last_allowed = month_of(today)
     first_allowed = shift_month(last_allowed, -MONTHS_BACK)
-    for key, label in (("first_month", "請求月(始め)"), ("last_month", "請求月(終わり)")):
+    for key, label in (("first_month", _l("請求月(始め)")), ("last_month", _l("請求月(終わり)"))):
         if not month_index(first_allowed) <= month_index(data[key]) <= month_index(last_allowed):
             errors[key] = [month_window_message(label, first_allowed, last_allowed)]
     if "first_month" not in errors and "last_month" not in errors and data["last_month"] < data["first_month"]:
-        errors["last_month"] = ["請求月(終わり)は、請求月(始め)と同じか後の月を指定してください。"]
+        errors["last_month"] = [gettext("請求月(終わり)は、請求月(始め)と同じか後の月を指定してください。")]
     if errors:
         raise ProcedureInvalid(errors)
 

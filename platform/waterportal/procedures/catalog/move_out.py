@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import gettext
 from marshmallow import Schema
 
 from waterportal.contracts.services import NOT_FOUND, REASON_TEXT, get_contract, match_contract, throttle_message
@@ -39,12 +40,12 @@ def check(ctx: KindContext, data: dict[str, Any]) -> None:
     """Without a linked contract: the contract matched from お客様番号, phone and kana
     (registration's matching and throttles). The stop date is checked by its field."""
     if ctx.contract is None:
-        missing = {key: [f"{LABELS[key]}を入力してください。"] for key in MATCH_FIELDS if not data.get(key)}
+        missing = {key: [gettext("%(label)sを入力してください。", label=gettext(LABELS[key]))] for key in MATCH_FIELDS if not data.get(key)}
         if missing:
             raise ProcedureInvalid(missing)
         digits = ctx.tenant.settings["registration"]["customer_number_digits"]
         if len(data["customer_number"]) != digits:
-            raise ProcedureInvalid({"customer_number": [f"お客様番号は{digits}桁の数字で入力してください。"]})
+            raise ProcedureInvalid({"customer_number": [gettext("お客様番号は%(digits)s桁の数字で入力してください。", digits=digits)]})
         outcome = match_contract(ctx.tenant, data["customer_number"], data["registered_phone"], data["holder_kana"],
                                  requester=f"procedure:{ctx.email}", remote_addr=ctx.remote_addr)
         if outcome.throttled:

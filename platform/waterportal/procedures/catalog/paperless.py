@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import gettext
 from marshmallow import Schema, fields
 
 from waterportal.procedures import paperless_state
@@ -29,16 +30,17 @@ def check(ctx: KindContext, data: dict[str, Any]) -> None:
     asked for) is refused; the first billing month it applies to is stored."""
     errors: dict[str, list[str]] = {}
     if data["choice"] == paperless_state.OPT_IN and not data["consent"]:
-        errors["consent"] = ["ペーパーレスにするには、検針票を会員さま専用サイトで確認することへの同意が必要です。"]
+        errors["consent"] = [gettext("ペーパーレスにするには、検針票を会員さま専用サイトで確認することへの同意が必要です。")]
     if ctx.contract is not None:
         state = paperless_state.states(ctx.tenant, [ctx.contract.id])[ctx.contract.id]
         wanted = data["choice"] == paperless_state.OPT_IN
         # A request sent back (差戻し) is corrected by resubmitting it, which comes through here too.
         if state.pending is not None and state.pending.status != STATUS_RETURNED:
-            errors["choice"] = [f"このお客様番号の検針票の切替は受付中です（受付番号 {state.pending.receipt_number}）。"
-                                "完了までお待ちいただくか、お手続きの一覧から取り下げてください。"]
+            errors["choice"] = [gettext("このお客様番号の検針票の切替は受付中です（受付番号 %(number)s）。"
+                                        "完了までお待ちいただくか、お手続きの一覧から取り下げてください。",
+                                        number=state.pending.receipt_number)]
         elif state.paperless == wanted:
-            errors["choice"] = ["すでにペーパーレスです。" if wanted else "すでに紙の検針票を郵送しています。"]
+            errors["choice"] = [gettext("すでにペーパーレスです。") if wanted else gettext("すでに紙の検針票を郵送しています。")]
         month = paperless_state.latest_bill_month(ctx.contract.id)
         data["effective_month"] = paperless_state.next_billing_month(ctx.tenant, month, ctx.today)
     if errors:

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, fields, validate
 
 from waterportal.procedures import banks
@@ -28,7 +30,7 @@ KEY = "payment_method"
 # The choices are stored as shown (the receipt, the staff and the CSV read the same words).
 DEBIT, SLIP = "口座振替（新規の申込み・口座の変更）", "納付書（口座振替をやめる）"
 METHODS = (DEBIT, SLIP)
-PICK_AGAIN = "候補の一覧から選び直してください。"
+PICK_AGAIN = _l("候補の一覧から選び直してください。")  # lazy: read in the page's language
 ACCOUNT_TYPES = {"普通": "1", "当座": "2", "貯蓄": "4"}
 # The fields of the bank account, emptied when the citizen chose 納付書.
 ACCOUNT_FIELDS = ("bank_code", "bank_name", "branch_code", "branch_name", "account_type", "account_type_code",
@@ -58,7 +60,7 @@ def _account(data: dict[str, Any]) -> dict[str, list[str]]:
     found = banks.resolve_bank(data["bank"], data.get("bank_pick"))
     bank = found.found
     if bank is None:
-        errors["bank"] = [found.error or "金融機関を確認してください。"]
+        errors["bank"] = [found.error or gettext("金融機関を確認してください。")]
     else:
         data.update(bank=bank.label, bank_code=bank.code, bank_name=bank.name)
     if bank is not None and bank.code == banks.YUCHO:
@@ -75,12 +77,12 @@ def _account(data: dict[str, Any]) -> dict[str, list[str]]:
         data.update(yucho_symbol="", yucho_number="")
         branch = banks.resolve_branch(bank, data["branch"], data.get("branch_pick"))
         if branch.found is None:
-            errors["branch"] = [branch.error or "支店を確認してください。"]
+            errors["branch"] = [branch.error or gettext("支店を確認してください。")]
         else:
             data.update(branch=f"{branch.found.code} {branch.found.name}", branch_code=branch.found.code,
                         branch_name=branch.found.name)
         if data["account_type"] not in ACCOUNT_TYPES:
-            errors["account_type"] = ["預金種目を選択してください。"]
+            errors["account_type"] = [gettext("預金種目を選択してください。")]
         else:
             data["account_type_code"] = ACCOUNT_TYPES[data["account_type"]]
         number, problem = banks.account_number(data["account_number"])
@@ -90,11 +92,11 @@ def _account(data: dict[str, Any]) -> dict[str, list[str]]:
             data["account_number"] = number
     holder = bank_kana(data["holder_kana"])
     if not holder.value:
-        errors["holder_kana"] = ["口座名義をカタカナで入力してください。"]
+        errors["holder_kana"] = [gettext("口座名義をカタカナで入力してください。")]
     elif holder.refused:
         errors["holder_kana"] = [refused_message(holder.refused)]
     elif not holder.ok:
-        errors["holder_kana"] = [f"口座名義は半角に直して{MAX_LENGTH}文字以内です（濁点・半濁点も1文字）。"]
+        errors["holder_kana"] = [gettext("口座名義は半角に直して%(max)s文字以内です（濁点・半濁点も1文字）。", max=MAX_LENGTH)]
     else:
         data["holder_kana"] = holder.value
     return errors
@@ -105,14 +107,14 @@ def _lookup(data: dict[str, Any]) -> dict[str, list[str]]:
     were found (the form then shows them, and the candidates of an ambiguous name)."""
     found = banks.resolve_bank(data["bank"], data.get("bank_pick"))
     if found.found is None:
-        return {"bank": [found.error or "金融機関を確認してください。"]}
+        return {"bank": [found.error or gettext("金融機関を確認してください。")]}
     names = found.found.name
     if found.found.code != banks.YUCHO and data["branch"]:
         branch = banks.resolve_branch(found.found, data["branch"], data.get("branch_pick"))
         if branch.found is None:
-            return {"branch": [branch.error or "支店を確認してください。"]}
+            return {"branch": [branch.error or gettext("支店を確認してください。")]}
         names += f" {branch.found.name}"
-    return {"_form": [f"「{names}」を確認しました。残りの項目を入力して「申し込む」を押してください。"]}
+    return {"_form": [gettext("「%(names)s」を確認しました。残りの項目を入力して「申し込む」を押してください。", names=names)]}
 
 
 def check(ctx: KindContext, data: dict[str, Any]) -> None:  # noqa: ARG001 - the registry's hook signature
@@ -121,7 +123,7 @@ def check(ctx: KindContext, data: dict[str, Any]) -> None:  # noqa: ARG001 - the
     if data.pop("lookup", ""):
         raise ProcedureInvalid(_lookup(data))
     if not data["method"]:
-        raise ProcedureInvalid({"method": ["お支払方法を選択してください。"], **_account(data)})
+        raise ProcedureInvalid({"method": [gettext("お支払方法を選択してください。")], **_account(data)})
     if data["method"] == SLIP:
         data.update(dict.fromkeys(("bank", "branch", *ACCOUNT_FIELDS), ""))
         errors = {}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import gettext
 from marshmallow import Schema
 
 from waterportal.procedures.fields import Phone, Text
@@ -44,9 +45,9 @@ def check(ctx: KindContext, data: dict[str, Any]) -> None:
     errors: dict[str, list[str]] = {}
     names = [kind["name"] for kind in reduction_kinds(ctx.tenant)]
     if not names:
-        errors["reduction_kind"] = ["現在、オンラインで申請できる減免の種類がありません。お手数ですが窓口へお問い合わせください。"]
+        errors["reduction_kind"] = [gettext("現在、オンラインで申請できる減免の種類がありません。お手数ですが窓口へお問い合わせください。")]
     elif data["reduction_kind"] not in names:
-        errors["reduction_kind"] = ["減免の種類を選択肢から選んでください。"]
+        errors["reduction_kind"] = [gettext("減免の種類を選択肢から選んでください。")]
     first = month_of(ctx.today)
     last = shift_month(first, START_MONTHS_AHEAD)
     if not month_index(first) <= month_index(data["start_month"]) <= month_index(last):
