@@ -3,6 +3,8 @@ browsers, never a block) and per client address; windows expire by themselves an
 clears the account's counter. The unlock mail: test_login_unlock.py."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from waterportal.core import throttle
@@ -133,3 +135,16 @@ def test_device_cookie_is_host_only_httponly_and_signed(client, taro, login, clo
     cookie = next(c for c in response.headers.getlist("Set-Cookie") if c.startswith("known_device="))
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Domain" not in cookie
     assert EMAIL not in cookie  # a signed (base64) value naming the account, not the plain address
+
+
+@pytest.mark.parametrize(("language", "words"), [
+    ("en", r"logins from new devices have a waiting time\. Wait [12] more seconds, then try again\."),
+    ("easy", r"あと [12]びょう まってから、もう一度 ためして ください。"),
+])
+def test_the_slowdown_notice_is_in_the_page_language(client, taro, login, clock, language, words):
+    client.set_cookie("lang", language, domain=client.host)
+    fail(login, client, times=5)
+    response = login(client, EMAIL)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 429
+    assert re.search(words, page) and SLOWED not in page
