@@ -61,13 +61,14 @@ def test_a_kinds_refusals_and_the_verify_title_are_in_the_language(member_client
     client, contract_id = member_client("nayoro")
     client.set_cookie("lang", "en", domain="nayoro.localhost")
     payload = {"contract_id": str(contract_id), "method": "口座振替（新規の申込み・口座の変更）", "bank": "北海道",
-               "branch": "名寄", "account_type": "", "account_number": "12", "holder_kana": "たろう"}
+               "branch": "名寄", "account_type": "", "account_number": "12", "holder_kana": "タロウ@"}
     response = client.submit("/procedures/new/payment_method", payload)
     page = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "Choose the account type." in page
     assert "Enter the account number as 7 digits (if it is shorter, add 0s at the front)." in page
     assert "預金種目を選択してください。" not in page
+    assert "The account holder&#39;s name has characters a bank cannot use: " in page
     anonymous = client_for("nayoro")
     anonymous.set_cookie("lang", "easy", domain="nayoro.localhost")
     title = anonymous.get("/procedures/new/move_in").get_data(as_text=True).split("<title>")[1].split("</title>")[0]

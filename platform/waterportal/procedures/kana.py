@@ -15,6 +15,7 @@ import unicodedata
 from dataclasses import dataclass
 
 import jaconv
+from flask_babel import gettext
 
 # 預金者名 of a 全銀 口座振替 record: 30 half-width characters (a 濁点 takes one of them).
 MAX_LENGTH = 30
@@ -73,11 +74,12 @@ def bank_kana(value: str | None) -> BankKana:
 def refused_message(refused: tuple[str, ...]) -> str:
     """The error the form shows: which characters a bank cannot print."""
     shown = "」「".join(_visible(ch) for ch in refused[:8])
-    more = " など" if len(refused) > 8 else ""
-    return (
-        f"口座名義に使えない文字があります: 「{shown}」{more}。カタカナ・英大文字・数字と"
-        "スペース、( ) . - / , を使って、通帳に印字されているとおりに入力してください。"
-    )
+    # gettext at the call: the citizen reads it in the page's language.
+    if len(refused) > 8:
+        return gettext("口座名義に使えない文字があります: 「%(chars)s」 など。カタカナ・英大文字・数字と"
+                       "スペース、( ) . - / , を使って、通帳に印字されているとおりに入力してください。", chars=shown)
+    return gettext("口座名義に使えない文字があります: 「%(chars)s」。カタカナ・英大文字・数字と"
+                   "スペース、( ) . - / , を使って、通帳に印字されているとおりに入力してください。", chars=shown)
 
 
 def _visible(ch: str) -> str:
