@@ -225,7 +225,7 @@ def _members(sizes: list[int], share: float, password_hash: str, seed: int) -> t
                 continue
             email, login_id = member_login(contract_id)
             members.append((contract_id, rank + 1, email, login_id, f"会員{contract_id}", password_hash, "self",
-                            "none", True, True, 1, "2020-01-01", stamp))
+                            "none", True, True, True, 1, "2020-01-01", stamp))
             links.append((contract_id, rank + 1, contract_id, contract_id, "", stamp))
     return members, links
 
@@ -250,7 +250,7 @@ TABLES = {
               "previous_reading", "current_reading", "usage_m3", "meter_exchanged", "water_charge", "sewer_charge",
               "tax", "total", "due_date", "paid_on", "updated_at", "bill_notified_at"),
     "members": ("id", "tenant_id", "email", "login_id", "nickname", "password_hash", "relationship_to_holder",
-                "payment_method", "notify_bills", "notify_notices", "session_version", "data_visible_from",
+                "payment_method", "notify_bills", "notify_notices", "notify_leak", "session_version", "data_visible_from",
                 "created_at"),
     "member_contracts": ("id", "tenant_id", "member_id", "contract_id", "label", "created_at"),
     "notices": ("id", "tenant_id", "title", "body", "important", "published_at", "expires_at", "mail_members",

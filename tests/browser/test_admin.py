@@ -71,7 +71,7 @@ def test_city_admin_edits_service_hours_and_posts_a_notice_members_see(page, liv
     assert dict(hours) == {"open": "06:30", "close": "23:30"}
 
     # お知らせ: an important notice with a link.
-    page.get_by_role("navigation", name="管理メニュー").get_by_role("link", name="お知らせ").click()
+    page.get_by_role("navigation", name="管理メニュー").get_by_role("link", name="お知らせ", exact=True).click()
     page.get_by_role("link", name="お知らせを作成する").click()
     page.get_by_label("タイトル").fill("ご利用時間の変更")
     page.get_by_label("本文").fill("ご利用時間を 6:30〜23:30 に変更しました。詳しくは https://www.city.kanazawa.example/ をご覧ください。")
@@ -110,7 +110,7 @@ def test_an_operator_sees_notices_but_no_settings(page, live_server, live_app):
     page.get_by_label("パスワード").fill(STAFF_PASSWORD)
     page.get_by_role("button", name="ログイン").click()
     nav = page.get_by_role("navigation", name="管理メニュー")
-    nav.get_by_role("link", name="お知らせ").wait_for()
+    nav.get_by_role("link", name="お知らせ", exact=True).wait_for()
     assert nav.get_by_role("link", name="設定").count() == 0
     response = page.goto(live_server.url("nayoro", "/admin/settings"))
     assert response.status == 403

@@ -24,6 +24,8 @@ ACROSS_CITIES = {
     "demo contracts": "lists demo contracts of every demo city, or the ones --tenant names",
     "demo staff": "the demo console accounts of every demo city and the vendor",
     "demo procedures": "demo requests for every demo city, or the ones --tenant names",
+    "demo alerts": "one demo area alert for every demo city, or the ones --tenant names",
+    "readings watch": "cron job: records the 見守り check of every city, or of the one --tenant names",
     "procedures link-contracts": "cron job over every city, or the one --tenant names",
     "procedures daily-summary": "cron job over every city (set-wise), or the one --tenant names",
 }
