@@ -210,25 +210,6 @@ class ReadingWriter(writers._Writer):  # noqa: SLF001 - the imports package's ow
     table, columns, values, key = "meter_readings", ("contract_id", "reading_date", "usage_litres"), \
         ("usage_litres",), READING_KEY
 
-    def open(self) -> None:
-        super().open()
-        extra = {"tenant_id": self.tenant_id}
-        if not self.postgres:
-            self.upsert = self._sqlite_upsert(extra)
-            return
-        # Constant table and column names (as in imports/writers.py); the values are bound.
-        self.merge_sql = (f"WITH written AS ({self._pg_upsert(extra)}) "  # noqa: S608
-                          "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written")
-        self.merge_params = tuple(extra.values())
-
-    def merge(self) -> dict[str, int]:
-        """Finish: counts inserted / updated / unchanged."""
-        if self.postgres:
-            return self._pg_counts()
-        counts = self._sqlite_counts()
-        self._release()
-        return counts
-
 
 def import_readings(tenant: TenantContext, source: Source, *, filename: str | None = None,
                     actor: str = "", progress: ProgressCallback | None = None) -> ImportResult:

@@ -89,13 +89,23 @@ def _changed(table: str, values: Sequence[str], postgres: bool) -> str:
     return f"({old}) {'IS DISTINCT FROM' if postgres else 'IS NOT'} ({new})"
 
 
+# The PostgreSQL merge's last part: inserted and updated rows of the upsert named ``written``.
+_COUNT_WRITTEN = "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written"
+
+
 class _Writer:
-    """Common shape: ``add`` chunks, then ``merge`` -> counts (and new bills) or ``abort``."""
+    """Common shape: ``add`` chunks, then ``merge`` -> counts (and new bills) or ``abort``.
+
+    A subclass names its table, columns, compared values and key, the constant columns of
+    every written row (:meth:`constants`) and those an update leaves alone (``keep``); the
+    upsert, its counts and the finish are here, the same for every table.
+    """
 
     table: str
     columns: Sequence[str]
     values: Sequence[str]
     key: Sequence[str]
+    keep: Sequence[str] = ()  # constant columns an update leaves as they are (created_at)
 
     def __init__(self, conn: Connection, tenant_id: int, now: dt.datetime):
         _check_dialect(conn)
@@ -105,11 +115,31 @@ class _Writer:
         self.open()
 
     # -- per database ------------------------------------------------------------------
+    def constants(self) -> dict[str, Any]:
+        """The columns every row gets from the import itself (the city, a timestamp), in order."""
+        return {"tenant_id": self.tenant_id}
+
     def open(self) -> None:
-        if self.postgres:
-            self._open_copy()
-        else:
+        """Prepare the upsert: the SQLite statement, or the PostgreSQL stage and merge."""
+        extra = self.constants()
+        if not self.postgres:
             self._open_sqlite()
+            self.upsert = self._sqlite_upsert(extra, keep=self.keep)
+            return
+        self._open_copy()
+        self.merge_sql, self.merge_params = self._pg_merge(extra)
+
+    def _pg_merge(self, extra: dict[str, Any]) -> tuple[str, tuple[Any, ...]]:
+        """The statement (and its parameters) that merges the stage and returns the counts."""
+        return f"WITH written AS ({self._pg_upsert(extra, keep=self.keep)}) {_COUNT_WRITTEN}", tuple(extra.values())
+
+    def merge(self) -> dict[str, int]:
+        """Finish: counts inserted / updated / unchanged."""
+        if self.postgres:
+            return self._pg_counts()
+        counts = self._sqlite_counts()
+        self._release()
+        return counts
 
     def add(self, rows: Sequence[tuple[Any, ...]]) -> None:
         """Write one chunk of clean rows (in ``columns`` order); the caller's savepoint can undo it."""
@@ -192,24 +222,11 @@ class ContractWriter(_Writer):
     """Upserts contracts ``(customer_number, *CONTRACT_VALUES)``; stamps data_updated_at on written rows."""
 
     table, columns, values, key = "contracts", CONTRACT_COLUMNS, CONTRACT_VALUES, CONTRACT_KEY
+    keep = ("created_at",)
 
-    def open(self) -> None:
-        super().open()
-        extra = {"tenant_id": self.tenant_id, "created_at": self.now, "data_updated_at": self.now}
-        if not self.postgres:
-            self.upsert = self._sqlite_upsert(extra, keep=("created_at",))
-            return
-        self.merge_sql = (f"WITH written AS ({self._pg_upsert(extra, keep=('created_at',))}) "
-                          "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written")
-        self.merge_params = tuple(extra.values())
-
-    def merge(self) -> dict[str, int]:
-        """Finish: counts inserted / updated / unchanged."""
-        if self.postgres:
-            return self._pg_counts()
-        counts = self._sqlite_counts()
-        self._release()
-        return counts
+    def constants(self) -> dict[str, Any]:
+        """The city, and the import's time as created_at (new rows only) and data_updated_at."""
+        return {"tenant_id": self.tenant_id, "created_at": self.now, "data_updated_at": self.now}
 
 
 class BillWriter(_Writer):
@@ -218,19 +235,20 @@ class BillWriter(_Writer):
     table, columns, values, key = "bills", BILL_COLUMNS, BILL_VALUES, BILL_KEY
 
     def open(self) -> None:
-        super().open()
+        """Prepare the upsert (see :meth:`_Writer.open`) and the set of the file's billing months."""
         self.months: set[str] = set()  # the file's billing months: the after-steps look no further
-        extra = {"tenant_id": self.tenant_id, "updated_at": self.now}
-        if not self.postgres:
-            self.upsert = self._sqlite_upsert(extra)
-            return
+        super().open()
+
+    def constants(self) -> dict[str, Any]:
+        """The city, and the import's time as updated_at."""
+        return {"tenant_id": self.tenant_id, "updated_at": self.now}
+
+    def _pg_merge(self, extra: dict[str, Any]) -> tuple[str, tuple[Any, ...]]:
         # One statement: the upsert and 最終更新時間 of the contracts whose bills were written.
-        self.merge_sql = (
-            f"WITH written AS ({self._pg_upsert(extra)}), "
-            "touched AS (UPDATE contracts SET data_updated_at = %s WHERE tenant_id = %s "
-            "AND id IN (SELECT contract_id FROM written)) "
-            "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written")
-        self.merge_params = (*extra.values(), self.now, self.tenant_id)
+        return (f"WITH written AS ({self._pg_upsert(extra)}), "
+                "touched AS (UPDATE contracts SET data_updated_at = %s WHERE tenant_id = %s "
+                f"AND id IN (SELECT contract_id FROM written)) {_COUNT_WRITTEN}",
+                (*extra.values(), self.now, self.tenant_id))
 
     def add(self, rows: Sequence[tuple[Any, ...]]) -> None:
         """Write one chunk (see :meth:`_Writer.add`), remembering its billing months."""
