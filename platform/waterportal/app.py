@@ -52,6 +52,7 @@ from waterportal.tenancy.isolation import install_isolation
 from waterportal.tenancy.registry import TenantRegistry
 from waterportal.tenancy.row_security import install_row_security
 from waterportal.tenancy.templating import register_templating, render_page
+from waterportal.tenancy.words import customer_number_wording
 from waterportal.vendor_console.blueprint import vendor
 from waterportal.vendor_console.cli import vendor_cli
 
@@ -183,6 +184,12 @@ def _city_date_style() -> str:
     return tenant.settings["invoice"].get("date_style", "seireki") if tenant else "seireki"
 
 
+def _city_wording() -> tuple[tuple[str, str], ...]:
+    """The current city's own words written into the portal's texts (tenancy/words.py)."""
+    tenant = current_tenant_or_none()
+    return customer_number_wording(tenant.settings) if tenant else ()
+
+
 def register_blueprints(app: Flask) -> None:
     """Load every view module, then register one blueprint per feature (ids in URLs use
     :class:`DatabaseInt`)."""
@@ -234,7 +241,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_blueprints(app)
     # Citizen languages (core/i18n.py): the city's [languages] offered; a member's mail in theirs.
     # After the blueprints, so the language-aware ymd filter is the one templates get.
-    install_i18n(app, offered=_city_languages, japanese_only=(admin.name, vendor.name), date_style=_city_date_style)
+    install_i18n(app, offered=_city_languages, japanese_only=(admin.name, vendor.name), date_style=_city_date_style,
+                 wording=_city_wording)
     install_recipient_language(language_for_address)
     # 検針票 paperless (procedures) applies from a contract's next bill (billing): features do
     # not import each other, so the composition root hands the lookup over.

@@ -275,7 +275,9 @@ def test_move_out_without_an_account_is_matched_like_registration_and_throttled(
         ids = {"customer_number": contract.customer_number, "registered_phone": PHONES[tenant.slug],
                "holder_kana": "すいどう たろう"}
         errors = invalid(lambda: services.submit_procedure(tenant, "move_out", move_out(), email="t@example.jp"))
-        assert errors["customer_number"] == ["お客様番号を入力してください。"]
+        # The portal's texts say the city's word (名寄: お客様番号, 金沢: お客さま番号).
+        word = tenant.settings["registration"]["customer_number_label"]
+        assert errors["customer_number"] == [f"{word}を入力してください。"]
         assert errors["registered_phone"] == ["ご登録の電話番号を入力してください。"]
         errors = invalid(lambda: services.submit_procedure(
             tenant, "move_out", move_out(**{**ids, "registered_phone": "0120000000"}), email="t@example.jp"))
@@ -290,7 +292,7 @@ def test_move_out_without_an_account_is_matched_like_registration_and_throttled(
             invalid(lambda: services.submit_procedure(
                 tenant, "move_out", move_out(**{**ids, "holder_kana": "ベツジン"}), email="x@example.jp"))
         errors = invalid(lambda: services.submit_procedure(tenant, "move_out", move_out(**ids), email="y@example.jp"))
-        assert errors["_form"][0].startswith("お客様番号の照合が短時間に繰り返されたため")
+        assert errors["_form"][0].startswith(f"{word}の照合が短時間に繰り返されたため")
 
 
 def test_a_member_files_move_out_for_a_linked_contract_only(app, nayoro, make_member, make_contract):

@@ -5,7 +5,14 @@ import pytest
 from marshmallow import ValidationError
 
 from waterportal.tenancy.schemas import RegistrationSchema, TextsSchema
-from waterportal.tenancy.words import PLACEHOLDERS, city_words, clock_text, fill, filled_texts, unknown_placeholders
+from waterportal.tenancy.words import (
+    PLACEHOLDERS,
+    clock_text,
+    customer_number_wording,
+    fill,
+    filled_texts,
+    unknown_placeholders,
+)
 
 SETTINGS = {
     "service_hours": {"open": "07:00", "close": "02:00"},
@@ -24,7 +31,8 @@ def test_clock_text_writes_the_hours_as_the_manual_does(hhmm, text):
 
 def test_every_placeholder_is_filled_from_the_settings():
     text = "".join(f"[{{{name}}}]" for name in PLACEHOLDERS)
-    assert fill(text, SETTINGS) == ("[AM7:00〜AM2:00][30][2][10][noreply@city.example.jp][portal@city.example.jp]")
+    assert fill(text, SETTINGS) == ("[AM7:00〜AM2:00][30][2][10][お客様番号][noreply@city.example.jp]"
+                                    "[portal@city.example.jp]")
     assert fill("毎日{service_hours}", {**SETTINGS, "service_hours": None}) == "毎日24時間"
     assert fill("{x} と {} と {{", SETTINGS) == "{x} と {} と {{"  # not placeholders: left alone
     texts = filled_texts(SETTINGS)
@@ -43,9 +51,9 @@ def test_the_schema_refuses_a_mistyped_placeholder_naming_the_key():
 
 
 def test_the_customer_number_has_one_name_per_city():
-    assert city_words("お客様番号とお客さま番号", {"registration": {"customer_number_label": "お客さま番号"}}) == (
-        "お客さま番号とお客さま番号")
-    assert city_words("お客様番号とお客さま番号", {}) == "お客様番号とお客様番号"
+    assert customer_number_wording({"registration": {"customer_number_label": "お客さま番号"}}) == (
+        ("お客様番号", "お客さま番号"),)
+    assert customer_number_wording({}) == (("お客さま番号", "お客様番号"),)
     with pytest.raises(ValidationError):
         RegistrationSchema().load({"customer_number_label": "水栓番号"})
 

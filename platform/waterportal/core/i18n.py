@@ -118,20 +118,68 @@ def _load(code: str) -> support.NullTranslations:
         return support.Translations(handle, domain="messages")
 
 
+Wording = tuple[tuple[str, str], ...]
+
+
+def _no_wording() -> Wording:
+    return ()
+
+
+class WordedTranslations:
+    """A catalogue whose every message has the current city's own words written in (the
+    ``wording`` hook of :func:`install_i18n`: ``(("お客さま番号", "お客様番号"),)``): the
+    manuals' wording differs per city inside whole catalogue sentences, and changing it here
+    changes exactly the portal's texts (in templates and in Python, on pages and in mail),
+    never what a citizen typed. Each message is rewritten once per process."""
+
+    def __init__(self, catalogue: support.NullTranslations, wording: Wording) -> None:
+        self._catalogue = catalogue
+        self._wording = wording
+        self._done: dict[str, str] = {}
+
+    def _worded(self, message: str) -> str:
+        done = self._done.get(message)
+        if done is None:
+            done = message
+            for other, word in self._wording:
+                done = done.replace(other, word)
+            self._done[message] = done
+        return done
+
+    def ugettext(self, message: str) -> str:
+        return self._worded(self._catalogue.ugettext(message))
+
+    def ungettext(self, singular: str, plural: str, num: int) -> str:
+        return self._worded(self._catalogue.ungettext(singular, plural, num))
+
+    def upgettext(self, context: str, message: str) -> str:
+        return self._worded(self._catalogue.upgettext(context, message))
+
+    def unpgettext(self, context: str, singular: str, plural: str, num: int) -> str:
+        return self._worded(self._catalogue.unpgettext(context, singular, plural, num))
+
+    gettext, ngettext, pgettext, npgettext = ugettext, ungettext, upgettext, unpgettext
+
+
 class LanguageDomain(Domain):
     """Flask-Babel's domain keyed by our language code instead of the Babel locale (easy
-    Japanese and Japanese share the locale ``ja`` but not the catalogue). Catalogues are
-    read once per process."""
+    Japanese and Japanese share the locale ``ja`` but not the catalogue), with the current
+    city's wording written in (:class:`WordedTranslations`). Catalogues are read once per
+    process."""
 
     def __init__(self) -> None:
         super().__init__(domain="messages")
-        self._catalogues: dict[str, support.NullTranslations] = {}
+        self._catalogues: dict[tuple[str, Wording], support.NullTranslations | WordedTranslations] = {}
 
-    def get_translations(self) -> support.NullTranslations:
+    def get_translations(self) -> support.NullTranslations | WordedTranslations:  # type: ignore[override]
         code = current_language()
-        catalogue = self._catalogues.get(code)
+        wording = current_app.extensions.get("waterportal_wording", _no_wording)() if has_app_context() else ()
+        catalogue = self._catalogues.get((code, wording))
         if catalogue is None:
-            catalogue = self._catalogues[code] = _load(code)
+            plain = self._catalogues.get((code, ()))
+            if plain is None:
+                plain = self._catalogues[(code, ())] = _load(code)
+            catalogue = self._catalogues[(code, wording)] = WordedTranslations(plain, wording) if wording else plain
         return catalogue
 
 
@@ -209,9 +257,11 @@ def shown_word(word: object) -> str:
 
 
 def install_i18n(app: Flask, offered: Callable[[], Sequence[str]], japanese_only: Sequence[str] = (),
-                 date_style: Callable[[], str] = _seireki) -> None:
+                 date_style: Callable[[], str] = _seireki, wording: Callable[[], Wording] = _no_wording) -> None:
     """Flask-Babel with our domain, ``offered()`` giving the current city's languages,
-    ``date_style()`` the current city's "seireki" or "wareki" (``ymd`` and ``month_text``), the
+    ``date_style()`` the current city's "seireki" or "wareki" (``ymd`` and ``month_text``),
+    ``wording()`` the current city's ``(other word, its word)`` pairs written into every
+    message (:class:`WordedTranslations`), the
     blueprints that stay Japanese whatever the cookie (the consoles), and the
     template globals and filters every citizen page and mail uses (``language``, ``languages``,
     ``html_lang``, ``ymd``, ``day_text``, ``month_text``, ``number``)."""
@@ -219,6 +269,7 @@ def install_i18n(app: Flask, offered: Callable[[], Sequence[str]], japanese_only
     app.extensions["waterportal_languages"] = offered
     app.extensions["waterportal_japanese_only"] = frozenset(japanese_only)
     app.extensions["waterportal_date_style"] = date_style
+    app.extensions["waterportal_wording"] = wording
     app.jinja_env.filters.update(ymd=format_ymd, day_text=format_day, month_text=format_month, number=format_number,
                                  shown=shown_word)
 

@@ -26,7 +26,6 @@ from waterportal.mail.models import OutboxMessage
 from waterportal.tenancy.context import TenantContext, tenant_context
 from waterportal.tenancy.registry import get_registry
 from waterportal.tenancy.templating import chain
-from waterportal.tenancy.words import city_words
 
 
 def portal_url(tenant: TenantContext, path: str = "/") -> str:
@@ -53,7 +52,7 @@ def _template_renderer(tenant: TenantContext, template: str) -> Callable[..., tu
     common = {"tenant": tenant, "settings": tenant.settings, "portal_url": lambda p="/": portal_url(tenant, p)}
 
     def render(**context) -> tuple[str, str]:
-        text = city_words(tmpl.render(**common, **context), tenant.settings)
+        text = tmpl.render(**common, **context)
         subject, _, body = text.strip("\n").partition("\n")
         body = body.strip("\n") + "\n"
         if signature:

@@ -22,7 +22,7 @@ from jinja2 import BaseLoader, ChoiceLoader, FileSystemLoader, PrefixLoader, Tem
 from waterportal.core.web import install_remembered_url_for, remembered_url_for
 from waterportal.tenancy.branding import colours_key
 from waterportal.tenancy.context import TenantContext, current_tenant, current_tenant_or_none
-from waterportal.tenancy.words import city_words, filled_texts
+from waterportal.tenancy.words import filled_texts
 
 
 def build_loader(app: Flask, tenants_dir: Path, themes_dir: Path) -> BaseLoader:
@@ -72,12 +72,12 @@ def city_template(tenant: TenantContext, name: str) -> Template:
 
 
 def render_page(name: str, **context) -> str:
-    """Render a citizen page through the current city's template chain, in the city's words
-    (its one name for the customer number, tenancy/words.py)."""
+    """Render a citizen page through the current city's template chain (its texts say the
+    city's words through the catalogues, tenancy/words.py)."""
     tenant: TenantContext = current_tenant()
     context.setdefault("layout", city_template(tenant, "base.html"))
     context.setdefault("macros", city_template(tenant, "macros/forms.html"))
-    return city_words(render_template(city_template(tenant, name), **context), tenant.settings)
+    return render_template(city_template(tenant, name), **context)
 
 
 def register_templating(app: Flask) -> None:

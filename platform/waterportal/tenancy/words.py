@@ -1,9 +1,11 @@
 """A city's own words in what citizens read.
 
 - **The customer number's name**: 名寄市's manual writes お客様番号, 金沢市's お客さま番号. The
-  templates and forms use either; :func:`city_words` writes the city's one
-  (``[registration] customer_number_label``) into every rendered citizen page and mail, so a
-  city never shows both.
+  templates and forms use either; :func:`customer_number_wording` gives the pairs the message
+  catalogues write in (core/i18n.py ``WordedTranslations``), so every portal text on a page,
+  in a mail or in a form's message says the city's one (``[registration]
+  customer_number_label``) and a city never shows both, while what a citizen typed is
+  shown as typed.
 - **Placeholders in city texts** (``[texts]``, FAQ): ``{service_hours}``, ``{code_ttl_minutes}``...
   are filled from the city's effective settings (:func:`fill`), so a text that repeats a
   setting follows it when staff change the setting in the console. The settings schema
@@ -22,13 +24,11 @@ CUSTOMER_NUMBER_WORDS = ("お客様番号", "お客さま番号")
 DEFAULT_CUSTOMER_NUMBER_LABEL = CUSTOMER_NUMBER_WORDS[0]
 
 
-def city_words(text: str, settings: Mapping[str, Any]) -> str:
-    """``text`` with every spelling of the customer number's name replaced by the city's."""
+def customer_number_wording(settings: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    """``((other spelling, the city's), ...)``: how the customer number's name is rewritten in
+    the portal's texts for a city (``[registration] customer_number_label``)."""
     word = settings.get("registration", {}).get("customer_number_label", DEFAULT_CUSTOMER_NUMBER_LABEL)
-    for other in CUSTOMER_NUMBER_WORDS:
-        if other != word:
-            text = text.replace(other, word)
-    return text
+    return tuple((other, word) for other in CUSTOMER_NUMBER_WORDS if other != word)
 
 
 def clock_text(hhmm: str) -> str:
@@ -51,6 +51,7 @@ PLACEHOLDERS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "code_ttl_minutes": lambda s: str(s["registration"]["code_ttl_minutes"]),
     "data_visible_after_business_days": lambda s: str(s["registration"]["data_visible_after_business_days"]),
     "customer_number_digits": lambda s: str(s["registration"]["customer_number_digits"]),
+    "customer_number_label": lambda s: s["registration"].get("customer_number_label", DEFAULT_CUSTOMER_NUMBER_LABEL),
     "sender_address": lambda s: s["mail"]["sender_address"],
     "inquiry_email": lambda s: s["contact"]["inquiry_email"],
 }

@@ -9,14 +9,16 @@ from waterportal.audit.models import AuditEntry
 from waterportal.contracts.models import Contract, MemberContract
 from waterportal.extensions import db
 from waterportal.tenancy.context import tenant_context
-from waterportal.tenancy.words import city_words
+from waterportal.tenancy.words import customer_number_wording
 
 PHONE = "0165432111"  # what make_contract gives every contract
 
 
 def w(tenant, expected: str) -> str:
     """``expected`` in the city's word for the customer number (お客様番号 / お客さま番号)."""
-    return city_words(expected, tenant.settings)
+    for other, word in customer_number_wording(tenant.settings):
+        expected = expected.replace(other, word)
+    return expected
 
 
 def to_fullwidth(digits: str) -> str:
@@ -241,3 +243,17 @@ def test_linking_is_throttled_per_account(tenant, person, logged_in, make_contra
     assert len(links_of(app, taro)) == 1
     assert add(logged_in(hanako), number).status_code == 302
     assert len(links_of(app, hanako)) == 2
+
+
+def test_what_a_citizen_typed_keeps_its_spelling_while_the_portal_says_the_citys_word(tenant, person, logged_in,
+                                                                                      app):
+    """The city's word is written into the portal's own texts (the catalogues), never into
+    what a member typed: a label that says the other spelling is shown as typed."""
+    (word,) = {w for _, w in customer_number_wording(tenant.settings)}
+    (other,) = {o for o, _ in customer_number_wording(tenant.settings)}
+    taro = person(tenant)
+    client = logged_in(taro)
+    own = link_id(app, taro, taro.contract_ids[0])
+    assert client.submit(f"/mypage/contracts/{own}/label", {"label": f"{other}のメモ"}).status_code == 302
+    page = text(client.get("/mypage/contracts"))
+    assert f"{other}のメモ" in page and word in page
