@@ -30,10 +30,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from email.utils import formataddr
 from itertools import groupby
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import aliased
 
 from waterportal.accounts.models import Member
@@ -44,8 +43,8 @@ from waterportal.contracts.models import Contract, MemberContract
 from waterportal.core.i18n import format_month
 from waterportal.core.time import local_now
 from waterportal.extensions import db
-from waterportal.mail.jobs import JobCounter, expander, recent_jobs, record_job
-from waterportal.mail.models import MailJob, OutboxMessage
+from waterportal.mail.jobs import JobCounter, JobMails, expander, recent_jobs, record_job
+from waterportal.mail.models import MailJob
 from waterportal.mail.services import renderer_in
 from waterportal.tenancy.context import TenantContext, tenant_context
 
@@ -96,10 +95,7 @@ def _expand_bill_mail(tenant: TenantContext, job: MailJob, now: dt.datetime) -> 
     ))
     if not claimed:
         return 0
-    mail_settings = tenant.settings["mail"]
-    sender_address = mail_settings["sender_address"]
-    domain = sender_address.rpartition("@")[2] or "localhost"
-    sender = formataddr((mail_settings["sender_name"], sender_address))
+    outbox = JobMails(tenant, job, "bill_ready", now)
     queued = 0
     for start in range(0, len(claimed), CHUNK):
         ids = claimed[start:start + CHUNK]
@@ -116,7 +112,6 @@ def _expand_bill_mail(tenant: TenantContext, job: MailJob, now: dt.datetime) -> 
             .where(Bill.id.in_(ids), MemberContract.contract_id.in_(of_these_bills), *_wants_mail(tenant, job, today))
             .order_by(Bill.billing_month, Bill.id, Member.id)
         ).all()
-        mails = []
         # One language switch per language of the batch, not per mail (sorted is stable: within
         # a language the rows keep their order).
         for language, group in groupby(sorted(rows, key=lambda row: row.language or ""), key=lambda row: row.language):
@@ -128,15 +123,8 @@ def _expand_bill_mail(tenant: TenantContext, job: MailJob, now: dt.datetime) -> 
                                            month=format_month(bill.billing_month),
                                            bimonthly=contract_cycle(tenant.settings, contract) == "bimonthly",
                                            transfer_failure=transfer_failure(bill))
-                    mails.append({
-                        "tenant_id": tenant.id, "to_address": email, "sender": sender, "subject": subject,
-                        "body": body, "kind": "bill_ready", "status": "pending", "attempts": 0,
-                        "next_attempt_at": now, "created_at": now, "job_id": job.id,
-                        "message_id": f"<job{job.id}.{bill.id}.{member_id}@{domain}>",
-                    })
-        if mails:
-            db.session.execute(insert(OutboxMessage.__table__), mails)
-        queued += len(mails)
+                    outbox.add(email, subject, body, f"{bill.id}.{member_id}")
+        queued += outbox.flush()
         db.session.expunge_all()  # constant memory over a large job
     log.info("bill mail: %d mails for %d new bills (tenant=%s)", queued, len(claimed), tenant.slug)
     return queued
