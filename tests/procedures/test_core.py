@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import time
 
 import pytest
 from sqlalchemy import func, select
@@ -193,6 +194,28 @@ def test_receipt_numbers_stay_unique_when_submissions_come_at_once(two_workers):
 
     numbers = [number for numbers in at_once(apps, allocate) for number in numbers]
     assert sorted(numbers) == [f"R2026-{n:06d}" for n in range(1, len(apps) * per_thread + 1)]
+
+
+@pytest.mark.real_commits
+def test_a_double_click_stores_one_request_and_sends_one_mail(two_workers):  # noqa: F811
+    """Two identical submissions at the same moment (a double-clicked 申し込む, each POST on
+    its own worker): the second waits for the first's commit and returns it as a duplicate.
+    Each transaction stays open a moment after its check, so without the wait both checks
+    would find nothing and both would store and mail."""
+    def submit(app):
+        city = get_registry().by_slug("nayoro")
+        with app.test_request_context(method="POST"), tenant_context(city), writing_transactions():
+            filed = services.submit_procedure(city, "move_in", move_in(), email="hanako@example.jp")
+            time.sleep(0.3)
+            db.session.commit()
+            return filed.receipt_number, filed.duplicate
+
+    results = at_once(list(two_workers), submit)
+    assert sorted(results) == [("R2026-000001", False), ("R2026-000001", True)]
+    with two_workers[0].app_context(), tenant_context(get_registry().by_slug("nayoro")):
+        assert db.session.scalar(select(func.count(ProcedureRequest.id))) == 1
+        assert db.session.scalar(select(func.count(OutboxMessage.id))
+                                 .where(OutboxMessage.kind == "procedure_received")) == 1
 
 
 # --- status history ----------------------------------------------------------------------------

@@ -19,6 +19,7 @@ and rollbacks behave. Which ``BEGIN``:
   busy the citizen gets the 503 page, never a 500.
 
 :func:`writing_transactions` overrides the choice for a block of code.
+:func:`one_at_a_time` serialises a check-then-insert on PostgreSQL as the write lock does on SQLite.
 :func:`release_write_lock` ends a writing transaction that has written nothing yet before
 slow work (password hashing), so one login's argon2 does not hold every other writer up.
 
@@ -42,7 +43,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 from flask import has_request_context, request
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 
@@ -104,6 +105,17 @@ def is_busy(exc: BaseException) -> bool:
     if code is not None:
         return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
     return "locked" in str(orig) or "busy" in str(orig)
+
+
+def one_at_a_time(key: str) -> None:
+    """Until the current transaction ends, let no other transaction that asks for ``key`` past
+    this point: for a check-then-insert no unique key can say (an identical submission
+    *within minutes*). PostgreSQL: a transaction-scoped advisory lock on the key's hash, so the
+    second transaction waits and then, reading committed data, sees what the first stored.
+    SQLite: nothing to do, a writing transaction already holds the database's one write lock
+    (``BEGIN IMMEDIATE``)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
 
 
 def is_unavailable(exc: BaseException) -> bool:

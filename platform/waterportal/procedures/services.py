@@ -30,6 +30,7 @@ from waterportal.accounts.models import Member
 from waterportal.audit import services as audit
 from waterportal.contracts.models import Contract, MemberContract
 from waterportal.core.auth import secret_box
+from waterportal.core.database import one_at_a_time
 from waterportal.core.forms import without_controls
 from waterportal.core.text import normalise_email
 from waterportal.core.time import local_now, utcnow_naive
@@ -120,14 +121,16 @@ def export_payload(kind: ProcedureKind, payload: dict[str, Any]) -> dict[str, An
     return plain
 
 
-def _display(value: Any) -> str:
+def _display(value: Any, choices: tuple[str, ...] = ()) -> str:
+    """A payload value for the receipt rows: the form's own choices in the page's language
+    (procedures/words.py lists them), what the citizen typed as typed."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "はい" if value else "いいえ"
     if isinstance(value, list):
-        return "、".join(_display(v) for v in value)
-    return str(value)
+        return "、".join(_display(v, choices) for v in value)
+    return gettext(value) if value in choices else str(value)
 
 
 def summary(tenant: TenantContext, request: ProcedureRequest) -> list[tuple[str, str]]:
@@ -139,7 +142,9 @@ def summary(tenant: TenantContext, request: ProcedureRequest) -> list[tuple[str,
     shown = masked_payload(kind, request.payload or {})
     if kind.summary is not None:
         return kind.summary(tenant, shown)
-    return [(label, _display(shown.get(key))) for key, label in kind.labelled_fields() if shown.get(key) not in (None, "")]
+    fields = kind.schema().fields
+    return [(label, _display(shown.get(key), tuple(fields[key].metadata.get("choices", ()))))
+            for key, label in kind.labelled_fields() if shown.get(key) not in (None, "")]
 
 
 # --- which kinds a city offers ------------------------------------------------------------
@@ -370,6 +375,9 @@ def submit_procedure(
                                       remote_addr=remote_addr, today=today)
     checked = check_attachments(tenant, kind, attachments)
     fingerprint = _fingerprint(kind, member, email, contract, data, checked)
+    # A double-clicked 申し込む sends two requests at once: the second waits for the first's
+    # commit and then finds it, so one request is stored and one mail sent.
+    one_at_a_time(f"procedure:{tenant.id}:{fingerprint}")
     first = _recent_duplicate(tenant, fingerprint)
     if first is not None:
         first.duplicate = True
@@ -406,11 +414,22 @@ def _event(tenant: TenantContext, request: ProcedureRequest, status: str, messag
     return event
 
 
+class _RenderedRows:
+    """A request's summary rows, made when the mail's template reads them: in the mail's
+    language (the member's), not the page's the request came from."""
+
+    def __init__(self, tenant: TenantContext, request: ProcedureRequest):
+        self.tenant, self.request = tenant, request
+
+    def __iter__(self):
+        return iter(summary(self.tenant, self.request))
+
+
 def _mail_receipt(tenant: TenantContext, kind: ProcedureKind, request: ProcedureRequest, member: Member | None,
                   *, resubmitted: bool) -> None:
     queue_mail(
         tenant, request.applicant_email, "procedure_received",
-        request=request, kind=kind, rows=summary(tenant, request), note=note_for(tenant, kind.key),
+        request=request, kind=kind, rows=_RenderedRows(tenant, request), note=note_for(tenant, kind.key),
         received_at=local_now(tenant.timezone), member=member, resubmitted=resubmitted,
         detail_url=portal_url(tenant, DETAIL_PATH.format(receipt=request.receipt_number)),
     )
