@@ -89,7 +89,7 @@ def paperless_overview(contracts) -> list[tuple[Any, str, str]]:
     tenant = current_tenant()
     today = dates.city_today(tenant)
     found = paperless_state.states(tenant, [c.id for c in contracts])
-    return [(contract, found[contract.id].text, paperless_state.month_text(paperless_state.next_billing_month(
+    return [(contract, found[contract.id].text, paperless_state.shown_month(paperless_state.next_billing_month(
         tenant, paperless_state.latest_bill_month(contract.id), today))) for contract in contracts]
 
 

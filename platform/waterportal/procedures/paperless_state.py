@@ -71,6 +71,12 @@ def month_text(billing_month: str) -> str:
     return f"{year}年{month}月分"
 
 
+def shown_month(billing_month: str) -> str:
+    """The month in the page's language: 「2026年09月分」 in Japanese (as before), 2026年9月,
+    September 2026."""
+    return month_text(billing_month) if current_language() == "ja" else format_month(billing_month)
+
+
 @dataclass(frozen=True)
 class PaperlessState:
     """What the contracts page says about a contract's 検針票."""
@@ -82,9 +88,7 @@ class PaperlessState:
     @property
     def text(self) -> str:
         """The state in the page's language (the Japanese exactly as before)."""
-        def month(value: str) -> str:
-            return month_text(value) if current_language() == "ja" else format_month(value)
-
+        month = shown_month
         now = gettext("ペーパーレス（会員さま専用サイトでご確認）") if self.paperless else gettext("紙の検針票を郵送")
         if self.paperless and self.since:
             now += gettext(" %(month)sから", month=month(self.since))

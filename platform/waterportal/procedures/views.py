@@ -179,7 +179,7 @@ def _form_page(tenant: TenantContext, kind: ProcedureKind, member, values: dict[
                errors: dict[str, list[str]], *, status: int = 200):
     contracts = services.member_contracts(member) if member is not None and kind.needs_contract else []
     body = _kind_page(
-        tenant, "procedures/form.html", kind, title=kind.label, member=member, values=values, errors=errors,
+        tenant, "procedures/form.html", kind, title=gettext(kind.label), member=member, values=values, errors=errors,
         contracts=contracts, contracts_choices=[(str(c.id), f"{c.customer_number}({c.address})") for c in contracts],
         note=services.note_for(tenant, kind.key), email=member.email if member is not None else _verified_email(),
         resubmitting=None,

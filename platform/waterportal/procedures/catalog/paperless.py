@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import gettext
-from marshmallow import Schema, fields
+from marshmallow import Schema, ValidationError, fields
 
 from waterportal.procedures import paperless_state
 from waterportal.procedures.fields import Choice
@@ -17,12 +17,20 @@ from waterportal.tenancy.context import TenantContext
 CHOICES = (paperless_state.OPT_IN, paperless_state.OPT_OUT)
 
 
+class Consent(fields.Boolean):
+    """The consent box: a value that is no tick and no blank is refused in the page's language."""
+
+    def make_error(self, key: str, **kwargs: Any):
+        if key == "invalid":
+            return ValidationError(gettext("同意の確認を選択してください。"))
+        return super().make_error(key, **kwargs)
+
+
 class PaperlessSchema(Schema):
     choice = Choice("検針票", CHOICES)
     # A ticked box sends "y"; a resubmitted payload shows a stored True as 「はい」.
-    consent = fields.Boolean(load_default=False, truthy={"y", "on", "1", "true", "yes", "はい"},
-                             falsy={"", "0", "off", "false", "no", "いいえ"},
-                             error_messages={"invalid": "同意の確認を選択してください。"})
+    consent = Consent(load_default=False, truthy={"y", "on", "1", "true", "yes", "はい"},
+                      falsy={"", "0", "off", "false", "no", "いいえ"})
 
 
 def check(ctx: KindContext, data: dict[str, Any]) -> None:
@@ -50,11 +58,13 @@ def check(ctx: KindContext, data: dict[str, Any]) -> None:
 
 
 def summary(tenant: TenantContext, shown: dict[str, Any]) -> list[tuple[str, str]]:  # noqa: ARG001
-    rows = [("検針票", shown.get("choice", ""))]
+    """The receipt's rows in the page's language (the labels go through ``shown`` there)."""
+    choice = shown.get("choice", "")
+    rows = [("検針票", gettext(choice) if choice in CHOICES else choice)]
     if shown.get("effective_month"):
-        rows.append(("適用開始", paperless_state.month_text(shown["effective_month"]) + "から"))
-    if shown.get("choice") == paperless_state.OPT_IN:
-        rows.append(("同意", "検針票・請求書を会員さま専用サイトで確認することに同意する"))
+        rows.append(("適用開始", gettext("%(month)sから", month=paperless_state.shown_month(shown["effective_month"]))))
+    if choice == paperless_state.OPT_IN:
+        rows.append(("同意", gettext("検針票・請求書を会員さま専用サイトで確認することに同意する")))
     return rows
 
 

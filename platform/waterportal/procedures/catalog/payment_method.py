@@ -138,8 +138,9 @@ def check(ctx: KindContext, data: dict[str, Any]) -> None:  # noqa: ARG001 - the
 
 def summary(tenant: TenantContext, shown: dict[str, Any]) -> list[tuple[str, str]]:  # noqa: ARG001
     """The receipt's rows: the method, then the account with its number masked."""
-    rows = [("お支払方法", shown.get("method", ""))]
-    if shown.get("method") != DEBIT:
+    method = shown.get("method", "")
+    rows = [("お支払方法", gettext(method) if method in METHODS else method)]
+    if method != DEBIT:
         return rows
     rows.append(("金融機関", f"{shown.get('bank_name', '')}（{shown.get('bank_code', '')}）"))
     if shown.get("yucho_symbol"):
@@ -147,7 +148,8 @@ def summary(tenant: TenantContext, shown: dict[str, Any]) -> list[tuple[str, str
     else:
         rows += [
             ("支店", f"{shown.get('branch_name', '')}（{shown.get('branch_code', '')}）"),
-            ("預金種目", shown.get("account_type", "")),
+            ("預金種目", gettext(shown["account_type"]) if shown.get("account_type") in ACCOUNT_TYPES
+             else shown.get("account_type", "")),
             ("口座番号", shown.get("account_number", "")),
         ]
     rows.append(("口座名義（カナ）", shown.get("holder_kana", "")))

@@ -57,7 +57,7 @@ def check(ctx: KindContext, data: dict[str, Any]) -> None:
 
 
 def summary(tenant: TenantContext, shown: dict[str, Any]) -> list[tuple[str, str]]:  # noqa: ARG001
-    return summary_rows(KIND, shown, {"start_month": "から"})
+    return summary_rows(KIND, shown, starts=("start_month",))
 
 
 KIND = register(ProcedureKind(
