@@ -16,7 +16,7 @@ from waterportal.contracts.models import (
 from waterportal.imports.models import ImportBatch  # noqa: F401
 from waterportal.inquiries.models import Inquiry  # noqa: F401
 from waterportal.mail.models import OutboxMessage  # noqa: F401
-from waterportal.notices.models import Notice  # noqa: F401
+from waterportal.notices.models import Notice, NoticeText  # noqa: F401
 from waterportal.procedures.models import (  # noqa: F401
     ProcedureAttachment,
     ProcedureCounter,

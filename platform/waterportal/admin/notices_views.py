@@ -6,11 +6,12 @@ from flask import abort, flash, g, redirect, url_for
 from waterportal.admin.blueprint import admin, render
 from waterportal.admin.forms import ActionForm
 from waterportal.admin.sessions import staff_required
+from waterportal.core.i18n import offered_languages
 from waterportal.core.time import city_time_text, local_now, utcnow
 from waterportal.core.web import client_address
 from waterportal.extensions import db
 from waterportal.notices import services
-from waterportal.notices.forms import NoticeForm
+from waterportal.notices.forms import VARIANT_NAMES, NoticeForm
 from waterportal.notices.models import Notice
 from waterportal.tenancy.context import current_tenant
 
@@ -41,7 +42,8 @@ def notices():
     now = utcnow()
     found = services.all_notices()
     items = [(n, services.status(n, now), services.is_new(n, now, current_tenant())) for n in found]
-    return render("notices.html", title="お知らせ", items=items, mail_counters=services.mail_counters(found))
+    return render("notices.html", title="お知らせ", items=items, mail_counters=services.mail_counters(found),
+                  texts=services.notice_texts([n.id for n in found]), variant_names=VARIANT_NAMES)
 
 
 @admin.route("/notices/new", methods=["GET", "POST"])
@@ -49,7 +51,7 @@ def notices():
 def notice_new():
     """お知らせの作成."""
     tenant = current_tenant()
-    form = NoticeForm()
+    form = NoticeForm(languages=offered_languages())
     if form.validate_on_submit():
         notice = services.create_notice(tenant, g.staff.actor, client_address(), **form.values(tenant.timezone))
         db.session.commit()
@@ -66,14 +68,14 @@ def notice_edit(notice_id: int):
     """お知らせの編集."""
     tenant = current_tenant()
     notice = _notice_or_404(notice_id)
-    form = NoticeForm()
+    form = NoticeForm(languages=offered_languages())
     if form.validate_on_submit():
         changed = services.update_notice(tenant, notice, g.staff.actor, client_address(), **form.values(tenant.timezone))
         db.session.commit()
         flash("お知らせを更新しました。" if changed else "変更はありませんでした。", "info")
         return redirect(url_for("admin.notices"))
     if not form.is_submitted():
-        form.fill_from(notice, tenant.timezone)
+        form.fill_from(notice, services.notice_texts([notice.id]).get(notice.id, {}), tenant.timezone)
     return render("notice_form.html", title="お知らせの編集", form=form, notice=notice)
 
 

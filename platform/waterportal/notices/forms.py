@@ -1,4 +1,5 @@
-"""The notice form of the staff console. Times are typed in the city's time zone."""
+"""The notice form of the staff console. Times are typed in the city's time zone; the title
+and body may be written in English and やさしい日本語 too, for the languages the city offers."""
 from __future__ import annotations
 
 import datetime as dt
@@ -8,10 +9,12 @@ from wtforms.validators import Length, StopValidation, ValidationError
 
 from waterportal.core.forms import ConsoleForm
 from waterportal.core.time import city_time_text, city_to_utc
-from waterportal.notices.models import Notice
+from waterportal.notices.models import Notice, NoticeText
 
 FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M", "%Y-%m-%dT%H:%M:%S")
 TIME_MESSAGE = "日時は 2026-04-01 09:00 の形式で入力してください。"
+# The languages a notice may be written in besides Japanese, as the console names them.
+VARIANT_NAMES = {"en": "英語", "easy": "やさしい日本語"}
 
 
 def parse_local(value: str | None) -> dt.datetime | None:
@@ -44,14 +47,44 @@ class TitleAndText:
 
 
 class NoticeForm(TitleAndText, ConsoleForm):
-    """タイトル, 本文 (plain text; URLs become links), 重要, 掲載開始, 掲載終了, メール配信."""
+    """タイトル, 本文 (plain text; URLs become links), 重要, 掲載開始, 掲載終了, メール配信, and the
+    optional タイトル・本文 in English and やさしい日本語: only the ``languages`` given (those the
+    city offers) are checked and saved; a language needs both or neither."""
 
     title = StringField("タイトル")
     body = TextAreaField("本文")
+    title_en = StringField("タイトル(英語)")
+    body_en = TextAreaField("本文(英語)")
+    title_easy = StringField("タイトル(やさしい日本語)")
+    body_easy = TextAreaField("本文(やさしい日本語)")
     important = BooleanField("重要なお知らせとして表示する")
     published_at = StringField("掲載開始日時")
     expires_at = StringField("掲載終了日時")
     mail_members = BooleanField("掲載開始時に、お知らせメールを希望する会員へメールで送る")
+
+    def __init__(self, *args, languages: tuple[str, ...] | list[str] = (), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.languages = [code for code in VARIANT_NAMES if code in languages]
+
+    def variant_fields(self) -> list[tuple[str, str, StringField, TextAreaField]]:
+        """``(code, name, title field, body field)`` of each language the form offers."""
+        return [(code, VARIANT_NAMES[code], self[f"title_{code}"], self[f"body_{code}"]) for code in self.languages]
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        for _code, name, title, body in self.variant_fields():
+            title.data = (title.data or "").strip()
+            body.data = (body.data or "").replace("\r\n", "\n").strip()
+            if len(title.data) > 200:
+                title.errors.append(f"{name}のタイトルは200文字以内で入力してください。")
+            if len(body.data) > 5000:
+                body.errors.append(f"{name}の本文は5000文字以内で入力してください。")
+            if body.data and not title.data:
+                title.errors.append(f"{name}のタイトルを入力してください(本文だけでは掲載できません)。")
+            if title.data and not body.data:
+                body.errors.append(f"{name}の本文を入力してください(タイトルだけでは掲載できません)。")
+            valid = valid and not title.errors and not body.errors
+        return valid
 
     def validate_published_at(self, field) -> None:
         if not (field.data or "").strip():
@@ -69,9 +102,12 @@ class NoticeForm(TitleAndText, ConsoleForm):
         if start is not None and end <= start:
             raise ValidationError("掲載終了日時は掲載開始日時より後にしてください。")
 
-    def fill_from(self, notice: Notice, tz_name: str) -> None:
-        """Show a stored notice (UTC) in the city's time zone."""
+    def fill_from(self, notice: Notice, texts: dict[str, NoticeText], tz_name: str) -> None:
+        """Show a stored notice (UTC) in the city's time zone, with its texts in other languages."""
         self.title.data, self.body.data, self.important.data = notice.title, notice.body, notice.important
+        for code, _name, title, body in self.variant_fields():
+            if code in texts:
+                title.data, body.data = texts[code].title, texts[code].body
         self.mail_members.data = notice.mail_members
         self.published_at.data = city_time_text(notice.published_at, tz_name, sep="T")
         self.expires_at.data = city_time_text(notice.expires_at, tz_name, sep="T")
@@ -86,4 +122,7 @@ class NoticeForm(TitleAndText, ConsoleForm):
             "mail_members": bool(self.mail_members.data),
             "published_at": city_to_utc(parse_local(self.published_at.data), tz_name),
             "expires_at": city_to_utc(end, tz_name) if end else None,
+            # An emptied language removes its text; languages the form does not offer are kept.
+            "texts": {code: (title.data, body.data) if title.data else None
+                      for code, _name, title, body in self.variant_fields()},
         }

@@ -30,6 +30,7 @@ from waterportal.contracts.selection import (
     selected_contract,
 )
 from waterportal.core.files import private_download
+from waterportal.core.i18n import current_language
 from waterportal.core.time import local_now, to_city_time
 from waterportal.mypage.usage.blueprint import portal
 from waterportal.mypage.usage.charts import comparison_rows, recent_usage_chart, usage_and_amount_charts
@@ -112,7 +113,8 @@ def render_member(name: str, page: MemberPage, **context) -> str:
 def dashboard():
     """会員さま専用サイト: greeting, お客さま番号, お知らせ, 今回の請求金額 and the menu."""
     page = member_page(with_recent_bills=True)
-    notices = [(n, is_new(n, page.now, page.tenant)) for n in member_notices(page.tenant, page.now)]
+    language = current_language()
+    notices = [(n.in_language(language), is_new(n, page.now, page.tenant)) for n in member_notices(page.tenant, page.now)]
     bill = page.latest_bill if page.shows_data else None
     updated = to_city_time(page.selected.contract.data_updated_at, page.tenant.timezone) if page.selected else None
     return render_member(
