@@ -30,7 +30,7 @@ from waterportal.core.auth import unlock
 from waterportal.extensions import db
 from waterportal.imports.models import ImportBatch
 from waterportal.inquiries.models import Inquiry
-from waterportal.notices.models import Notice
+from waterportal.notices.models import Notice, NoticeText
 from waterportal.procedures.models import ProcedureAttachment, ProcedureEvent, ProcedureRequest
 from waterportal.tenancy.context import tenant_context
 from waterportal.tenancy.models import Tenant, TenantAsset
@@ -103,6 +103,8 @@ def snapshot(app, tenant) -> tuple:
             row.version, repr(row.overrides),
             [(n.id, n.title, n.body, n.important, n.published_at, n.expires_at, n.mail_members)
              for n in db.session.scalars(select(Notice).order_by(Notice.id))],
+            [(t.notice_id, t.language, t.title, t.body)
+             for t in db.session.scalars(select(NoticeText).order_by(NoticeText.id))],
             [(s.id, s.email, s.name, s.role, s.disabled, s.totp_secret, s.password_hash, s.session_version)
              for s in db.session.scalars(select(StaffMember).order_by(StaffMember.id))],
             db.session.scalar(select(func.count(SettingsRevision.id))),
@@ -290,6 +292,36 @@ def test_control_characters_are_dropped_not_stored(app, staff_client, nayoro):
     found = admin.get("/admin/members", query_string={"kind": "email", "q": "shimin\x00@example.jp"})
     assert found.status_code == 200
     assert admin.get("/admin/audit", query_string={"actor": "kanri\x00"}).status_code == 200
+
+
+def test_a_notices_other_languages_drop_control_characters_and_show_escaped(app, staff_client, client_for,
+                                                                           make_member, nayoro):
+    """Markup and a NUL in the English and やさしい日本語 texts: stored without the NUL, shown as text."""
+    admin = staff_client("nayoro")
+    response = admin.submit("/admin/notices/new", {
+        "title": "断水のお知らせ", "body": "本文", "published_at": "2026-04-01T09:00",
+        "title_en": f"Outage\x00 {MARKUP}", "body_en": f"Body\x00 {MARKUP}\r\nline 2",
+        "title_easy": "みず\x00", "body_easy": "でません\x00",
+    })
+    assert response.status_code == 302
+    with app.app_context(), tenant_context(nayoro):
+        texts = db.session.execute(select(NoticeText.notice_id, NoticeText.language, NoticeText.title, NoticeText.body)
+                                   .order_by(NoticeText.language)).all()
+    notice_id = texts[0].notice_id
+    assert [tuple(t) for t in texts] == [(notice_id, "easy", "みず", "でません"),
+                                         (notice_id, "en", f"Outage {MARKUP}", f"Body {MARKUP}\nline 2")]
+    assert_escaped(admin.get("/admin/notices"), "console list")
+    edit = admin.get(f"/admin/notices/{notice_id}/edit")
+    assert_escaped(edit, "edit form")
+    assert "Outage &lt;script&gt;" in edit.get_data(as_text=True)
+    make_member(nayoro, email="en@example.jp", login_id="en-reader")
+    reader = client_for("nayoro")
+    identifier = "en@example.jp" if nayoro.login_mode == "email" else "en-reader"
+    assert reader.submit("/login", {"identifier": identifier, "password": "Passw0rd!x"}).status_code == 302
+    reader.set_cookie("lang", "en", domain=reader.host)
+    page = reader.get("/mypage")
+    assert_escaped(page, "English dashboard")
+    assert "Outage &lt;script&gt;" in page.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("logo", ["長" * 300, "nai\x00.png"])
