@@ -32,7 +32,7 @@ from waterportal.core.web import client_address, safe_next, throttled_response, 
 from waterportal.extensions import db
 from waterportal.tenancy.context import TenantContext, current_tenant
 from waterportal.tenancy.templating import render_page
-from waterportal.tenancy.words import fill
+from waterportal.tenancy.words import filled_texts
 
 REMEMBER_ID_COOKIE = "remembered_id"
 # Lazy: read in the login page's language.
@@ -86,8 +86,9 @@ def forget_remembered_id(response) -> None:
 
 
 def login_notice(tenant: TenantContext) -> str:
-    """ご利用時間の案内: the city's text (placeholders filled), else one derived from its service hours."""
-    text = fill(tenant.settings["texts"].get("login_notice", ""), tenant.settings)
+    """ご利用時間の案内: the city's text in the page's language where it wrote one (placeholders
+    filled), else one derived from its service hours."""
+    text = filled_texts(tenant.settings)["login_notice"]
     hours = tenant.settings.get("service_hours")
     if not text and hours:
         text = f"ご利用可能時間は、毎日 {hours['open']}〜{hours['close']} の間です。"
@@ -145,7 +146,7 @@ def login():
             message = str(INVALID_LOGIN[tenant.login_mode])
     body = render_page(
         "accounts/login.html", form=form, message=message, next_path=next_path,
-        notice=login_notice(tenant), security_lines=_lines(fill(tenant.settings["texts"].get("security_notice", ""), tenant.settings)),
+        notice=login_notice(tenant), security_lines=_lines(filled_texts(tenant.settings)["security_notice"]),
         register_url=url_for("registration.start"),
         forgot_url=url_for("accounts.recover" if tenant.login_mode == "login_id" else "accounts.forgot_password"),
     )

@@ -8,6 +8,7 @@ from waterportal.notices.accessibility import STANDARD, TARGET_LEVEL, latest_che
 from waterportal.notices.blueprint import pages
 from waterportal.tenancy.context import current_tenant
 from waterportal.tenancy.templating import render_page
+from waterportal.tenancy.windows import windows_in
 from waterportal.tenancy.words import filled_texts
 
 TEXT_PAGES = {
@@ -34,8 +35,8 @@ def faq():
 
 @pages.get("/contact")
 def contact():
-    """お客さま窓口一覧."""
-    return render_page("pages/contact.html", contact=current_tenant().settings["contact"])
+    """お客さま窓口一覧, each window in the page's language where the city wrote one."""
+    return render_page("pages/contact.html", windows=windows_in(current_tenant().settings))
 
 
 @pages.get("/accessibility")

@@ -236,12 +236,25 @@ class MailSchema(Section):
     signature = fields.String(load_default="")
 
 
+class WindowVariantSchema(Section):
+    """``[contact.windows.en]`` / ``.easy``: one window's words in another language (any key may
+    be left out: the contact page shows the Japanese one with a note; the phone is shared)."""
+
+    name = fields.String()
+    hours = fields.String()
+    address = fields.String()
+    note = fields.String()
+
+
 class ContactWindowSchema(Section):
     name = fields.String(required=True)
     phone = fields.String(load_default="")
     hours = fields.String(load_default="")
     address = fields.String(load_default="")
     note = fields.String(load_default="")
+    # Optional translations (issue 13 §10), next to the window they translate.
+    en = fields.Nested(WindowVariantSchema)
+    easy = fields.Nested(WindowVariantSchema)
 
 
 def _refuse_unknown_placeholders(data: dict[str, Any]) -> None:
@@ -569,7 +582,7 @@ CITY_OWNED: dict[str, tuple[str, ...]] = {
     "registration": ("code_ttl_minutes", "data_visible_after_business_days"),
     "texts": (
         "about", "privacy", "terms", "login_notice", "security_notice", "registration_help",
-        "registration_done", "faq",
+        "registration_done", "faq", "en", "easy",
     ),
     "contact": ("inquiry_email", "windows"),
     "branding": ("primary_color", "primary_text_color", "accent_color", "logo", "copyright"),

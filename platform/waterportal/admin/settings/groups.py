@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from waterportal.core.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from waterportal.tenancy.schemas import CITY_OWNED
 
 
@@ -49,6 +50,11 @@ GROUPS: dict[str, Group] = {g.slug: g for g in (
           "新しい請求の取込み時に、使用量が前年同期より大きく増え、ふだんの使用量も上回った世帯へ"
           "「漏水の可能性」をお知らせします(会員ページの表示と、希望した会員へのメール)。"),
 )}
+
+# The groups whose words a city may also write in English and やさしい日本語 (issue 13 §10):
+# ``[texts.en]`` / ``[texts.easy]`` and each window's ``en`` / ``easy`` table (admin.settings.variant_form).
+TRANSLATABLE = ("pages", "faq", "contact")
+VARIANT_LANGUAGES = tuple(code for code in LANGUAGES if code != DEFAULT_LANGUAGE)
 
 SECTION_TITLES = {
     "service_hours": "利用時間", "calendar": "休業日", "password_policy": "パスワードの条件",
@@ -179,11 +185,16 @@ CYCLES = {"monthly": "毎月", "bimonthly": "隔月"}
 
 
 def label(key: str) -> str:
-    """The Japanese label of a dotted key (row keys drop their index: ``texts.faq.0.question``)."""
+    """The Japanese label of a dotted key (row keys drop their index: ``texts.faq.0.question``);
+    a translation's key names its language: ``texts.en.about`` 「このサイトについて(English)」."""
     parts = [p for p in key.split(".") if not p.isdigit()]
+    language = next((p for p in parts[1:] if p in VARIANT_LANGUAGES), None)
+    if language:
+        parts = [parts[0], *(p for p in parts[1:] if p != language)]
     joined = ".".join(parts)
     # A section switched on or off as a whole (利用時間 ⇄ 24時間) is diffed by its bare name.
-    return LABELS.get(joined) or SECTION_TITLES.get(joined, key)
+    text = LABELS.get(joined) or SECTION_TITLES.get(joined, key)
+    return f"{text}({LANGUAGES[language]})" if language else text
 
 
 # A clock time written in a text: 07:00, AM7:00, 7：00, 7時 (not 24時間).

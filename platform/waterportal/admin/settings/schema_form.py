@@ -158,7 +158,8 @@ def to_raw(kind: str, value: Any) -> Any:
     if kind == "lines":
         return "\n".join(value or [])
     if kind == "rows":
-        return [{k: "" if v is None else str(v) for k, v in (row or {}).items()} for row in value or []]
+        return [{k: "" if v is None else str(v) for k, v in (row or {}).items() if not isinstance(v, dict)}
+                for row in value or []]
     return "" if value is None else str(value)
 
 
@@ -167,20 +168,31 @@ def _text(value: str | None, multiline: bool) -> str:
     return value.strip("\n").rstrip() if multiline else value.strip()
 
 
+def row_columns(inner: Schema) -> dict[str, fields.Field]:
+    """The columns of repeated rows; a row's translations (a window's ``en`` / ``easy`` table)
+    are edited on the translation's own page (admin.settings.variant_form), not here."""
+    return {sub: f for sub, f in inner.fields.items() if not isinstance(f, fields.Nested)}
+
+
+def submitted_rows(name: str, form: Mapping[str, str], inner: Schema) -> list[tuple[int, dict[str, str]]]:
+    """``(index as drawn, row)`` of the rows the browser sent, all-blank rows left out."""
+    indices = sorted({int(m.group(1)) for k in form if (m := re.fullmatch(rf"{re.escape(name)}\.(\d+)\.\w+", k))})
+    rows = []
+    for i in indices:
+        row = {sub: _text(form.get(f"{name}.{i}.{sub}"), widget(f"{name}.0.{sub}", f) == "textarea")
+               for sub, f in row_columns(inner).items()}
+        if any(row.values()):  # an all-blank row is a deleted (or unused) row
+            rows.append((i, row))
+    return rows
+
+
 def from_form(name: str, kind: str, form: Mapping[str, str], inner: Schema | None = None) -> Any:
     """What the browser sent for one input, cleaned but not yet validated."""
     if kind == "checkbox":
         return name in form
     if kind == "rows":
         assert inner is not None
-        indices = sorted({int(m.group(1)) for k in form if (m := re.fullmatch(rf"{re.escape(name)}\.(\d+)\.\w+", k))})
-        rows = []
-        for i in indices:
-            row = {sub: _text(form.get(f"{name}.{i}.{sub}"), widget(f"{name}.0.{sub}", f) == "textarea")
-                   for sub, f in inner.fields.items()}
-            if any(row.values()):  # an all-blank row is a deleted (or unused) row
-                rows.append(row)
-        return rows
+        return [row for _, row in submitted_rows(name, form, inner)]
     return _text(form.get(name), kind in ("textarea", "lines"))
 
 
@@ -228,6 +240,9 @@ class SettingsForm:
                 kind, inner = self._kind(section, key)
                 self.raw[name] = from_form(name, kind, form, inner)
                 data[key] = to_data(kind, self.raw[name], inner)
+                if inner is not None and len(row_columns(inner)) < len(inner.fields):
+                    self._keep_translations(data[key], name, form, inner,
+                                            (self.effective.get(section) or {}).get(key) or [])
             if self.none[section]:
                 result[section] = None
                 continue
@@ -239,6 +254,16 @@ class SettingsForm:
                     kind = widget(name, section_schema(section).fields.get(name.split(".")[1], fields.String()))
                     self.errors.setdefault(name, []).extend(japanese(m, kind) for m in messages)
         return None if self.errors else result
+
+    @staticmethod
+    def _keep_translations(rows: list[dict[str, Any]], name: str, form: Mapping[str, str], inner: Schema,
+                           saved: list[dict[str, Any]]) -> None:
+        """A row saved here keeps the translations of the row drawn in its place (a window's
+        ``en`` / ``easy``), which this page does not show."""
+        nested = [sub for sub in inner.fields if sub not in row_columns(inner)]
+        for row, (i, _) in zip(rows, submitted_rows(name, form, inner), strict=True):
+            if i < len(saved):
+                row.update({sub: saved[i][sub] for sub in nested if sub in saved[i]})
 
     def add_error(self, name: str, message: str) -> None:
         """An error found after the schema (e.g. a refused logo upload), shown next to ``name``."""
@@ -261,8 +286,8 @@ class SettingsForm:
                 )
                 if kind == "rows" and inner is not None:
                     item.columns = [(sub, label(f"{name}.{sub}"), widget(f"{name}.0.{sub}", f), f.required)
-                                    for sub, f in inner.fields.items()]
-                    item.value = list(self.raw[name]) + [dict.fromkeys(inner.fields, "")] * EXTRA_ROWS
+                                    for sub, f in row_columns(inner).items()]
+                    item.value = list(self.raw[name]) + [dict.fromkeys(row_columns(inner), "")] * EXTRA_ROWS
                 items.append(item)
             out.append({
                 "section": section, "title": SECTION_TITLES.get(section, section), "fields": items,

@@ -25,7 +25,7 @@ from sqlalchemy import func, select, update
 
 from waterportal.admin.assets import logo_available
 from waterportal.admin.models import SettingsRevision
-from waterportal.admin.settings.groups import Group
+from waterportal.admin.settings.groups import VARIANT_LANGUAGES, Group
 from waterportal.audit import services as audit
 from waterportal.core.exceptions import SettingsInvalid, WaterportalError
 from waterportal.extensions import db
@@ -65,13 +65,28 @@ def state(row: Tenant) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     return base, overrides, effective
 
 
+def _japanese_part(row: Any) -> Any:
+    return {k: v for k, v in row.items() if k not in VARIANT_LANGUAGES} if isinstance(row, dict) else row
+
+
 def diff(old: Any, new: Any, prefix: str = "") -> list[dict[str, Any]]:
-    """Changed dotted keys with their old and new values (lists compare whole)."""
+    """Changed dotted keys with their old and new values (lists compare whole).
+
+    Translations are diffed key by key, so the history names each text and its language
+    (``texts.en.about``, ``contact.windows.0.easy.name``): a translation added or removed as
+    a whole, and rows (contact windows) whose Japanese words stayed the same.
+    """
+    if prefix.rpartition(".")[2] in VARIANT_LANGUAGES and {type(old), type(new)} == {dict, type(None)}:
+        old, new = old or {}, new or {}
     if isinstance(old, dict) and isinstance(new, dict):
         out: list[dict[str, Any]] = []
         for key in sorted(set(old) | set(new)):
             out += diff(old.get(key), new.get(key), f"{prefix}.{key}" if prefix else key)
         return out
+    if (isinstance(old, list) and isinstance(new, list) and len(old) == len(new) and old != new
+            and all(isinstance(o, dict) and isinstance(n, dict) and _japanese_part(o) == _japanese_part(n)
+                    for o, n in zip(old, new, strict=True))):
+        return [change for i, (o, n) in enumerate(zip(old, new, strict=True)) for change in diff(o, n, f"{prefix}.{i}")]
     return [] if old == new else [{"key": prefix, "old": old, "new": new}]
 
 
@@ -94,7 +109,9 @@ def merge_group(base: dict[str, Any], overrides: dict[str, Any], group: Group,
         layer = result.get(section)
         layer = dict(layer) if isinstance(layer, dict) else {}
         for key in keys:
-            if base_section is not None and key in base_section and base_section[key] == new[key]:
+            if key not in new:  # a translation never written (texts.en): nothing to store
+                layer.pop(key, None)
+            elif base_section is not None and key in base_section and base_section[key] == new[key]:
                 layer.pop(key, None)
             else:
                 layer[key] = new[key]

@@ -18,12 +18,17 @@ from waterportal.admin.settings.groups import (
     CYCLES,
     GROUPS,
     LOGIN_MODES,
+    TRANSLATABLE,
+    VARIANT_LANGUAGES,
     VENDOR_KEYS,
+    Group,
     label,
     texts_with_times,
 )
 from waterportal.admin.settings.schema_form import SettingsForm, japanese
+from waterportal.admin.settings.variant_form import VariantForm
 from waterportal.core.exceptions import SettingsInvalid
+from waterportal.core.i18n import DEFAULT_LANGUAGE, LANGUAGES, force_language, offered_languages
 from waterportal.core.web import client_address
 from waterportal.extensions import db
 from waterportal.tenancy.context import TenantContext, current_tenant, tenant_context
@@ -34,7 +39,8 @@ from waterportal.tenancy.schemas import (
     validate_settings,
 )
 from waterportal.tenancy.templating import render_page
-from waterportal.tenancy.words import fill
+from waterportal.tenancy.windows import windows_in
+from waterportal.tenancy.words import filled_texts
 
 CONFLICT = "この画面を開いた後に、設定が他の操作で変更されました。最新の内容を確認してから、もう一度保存してください。"
 
@@ -98,8 +104,7 @@ def login_preview(tenant: TenantContext, settings: dict[str, Any]) -> str:
     with tenant_context(preview):
         form = LoginForm()
         form.set_mode(preview.login_mode)
-        security = [line.strip() for line in fill(settings["texts"].get("security_notice", ""), settings).splitlines()
-                    if line.strip()]
+        security = [line.strip() for line in filled_texts(settings)["security_notice"].splitlines() if line.strip()]
         return render_page(
             "accounts/login.html", form=form, message=None, next_path=None, notice=login_notice(preview),
             security_lines=security, register_url=url_for("registration.start"),
@@ -126,15 +131,46 @@ def _form_data() -> tuple[dict[str, str], str | None]:
     return data, None
 
 
+def page_preview(tenant: TenantContext, group: Group, language: str, settings: dict[str, Any]) -> str:
+    """The citizen page a translation shows on, in its language, rendered with ``settings``:
+    the login page for the page texts, else 「よくある質問」 or 「お客さま窓口一覧」."""
+    with force_language(language):
+        if group.slug not in ("faq", "contact"):
+            return login_preview(tenant, settings)
+        with tenant_context(dataclasses.replace(tenant, settings=_freeze(settings))):
+            if group.slug == "faq":
+                return render_page("pages/faq.html", items=filled_texts(settings)["faq"])
+            return render_page("pages/contact.html", windows=windows_in(settings))
+
+
+PREVIEW_NAMES = {"faq": "よくある質問", "contact": "お客さま窓口一覧"}
+
+
+def form_language(group: Group) -> tuple[str, list[str]]:
+    """The language this page edits (``?lang=en``: the group's translation) and the ones to choose
+    from (none when the group has no translations or the city offers Japanese only)."""
+    offered = offered_languages() if group.slug in TRANSLATABLE else [DEFAULT_LANGUAGE]
+    language = request.args.get("lang") or DEFAULT_LANGUAGE
+    if language != DEFAULT_LANGUAGE and (language not in VARIANT_LANGUAGES or language not in offered):
+        abort(404)
+    return language, offered if len(offered) > 1 else []
+
+
 @admin.route("/settings/<group_slug>", methods=["GET", "POST"])
 @staff_required("admin")
 def settings_group(group_slug: str):
-    """One settings page: save, or preview the login page with the values first."""
+    """One settings page (``?lang=en``/``easy``: its translation): save, or preview first."""
     group = GROUPS.get(group_slug) or abort(404)
+    language, languages = form_language(group)
+    translation = language != DEFAULT_LANGUAGE
     tenant: TenantContext = current_tenant()
     row = svc.tenant_row(tenant)
     _, overrides, effective = svc.state(row)
-    form = SettingsForm(group, effective, overrides)
+    form: SettingsForm | VariantForm = (VariantForm(group, language, effective) if translation
+                                        else SettingsForm(group, effective, overrides))
+    saved_group = form.saved_group if isinstance(form, VariantForm) else group
+    title = f"{group.title}({LANGUAGES[language]})" if translation else group.title
+    here = url_for("admin.settings_group", group_slug=group.slug, lang=language if translation else None)
     preview_html, message, version = None, None, row.version
     if request.method == "POST":
         data, upload_error = _form_data()
@@ -146,18 +182,20 @@ def settings_group(group_slug: str):
         if sections is not None:
             try:
                 if request.form.get("action") == "preview":
-                    preview_html = login_preview(tenant, svc.preview_settings(tenant, group, sections))
+                    settings = svc.preview_settings(tenant, saved_group, sections)
+                    preview_html = (page_preview(tenant, group, language, settings) if translation
+                                    else login_preview(tenant, settings))
                     version = int(expected) if expected.isdigit() else row.version
                 else:
                     revision = svc.save_group(
-                        tenant, group, sections, g.staff.actor, g.staff.email, client_address(),
+                        tenant, saved_group, sections, g.staff.actor, g.staff.email, client_address(),
                         expected_version=int(expected) if expected.isdigit() else None,
                     )
                     db.session.commit()
                     get_registry().refresh(force=True)
-                    flash(f"「{group.title}」を保存しました(変更履歴 No.{revision.number})。" if revision
+                    flash(f"「{title}」を保存しました(変更履歴 No.{revision.number})。" if revision
                           else "変更はありませんでした。", "info")
-                    return redirect(url_for("admin.settings_group", group_slug=group.slug))
+                    return redirect(here)
             except SettingsInvalid as exc:
                 db.session.rollback()
                 sections_here = {section for section, _ in group.parts}
@@ -170,10 +208,13 @@ def settings_group(group_slug: str):
                 message = CONFLICT
         if sections is None:
             version = int(expected) if expected.isdigit() else row.version
+    common = {"title": title, "group": group, "form": form, "csrf_form": ActionForm(), "preview_html": preview_html,
+              "message": message, "version": version, "action": here, "language": language, "languages": languages}
+    if isinstance(form, VariantForm):
+        return render("settings_variant.html", language_name=LANGUAGES[language],
+                      preview_name=PREVIEW_NAMES.get(group.slug, "ログイン画面"), **common)
     timed_texts = texts_with_times(effective) if group.slug == "hours" else []
-    return render("settings_form.html", title=group.title, group=group, form=form, blocks=form.blocks(),
-                  csrf_form=ActionForm(), preview_html=preview_html, message=message, version=version,
-                  timed_texts=timed_texts)
+    return render("settings_form.html", blocks=form.blocks(), timed_texts=timed_texts, **common)
 
 
 @admin.get("/settings/history")

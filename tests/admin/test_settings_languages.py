@@ -1,0 +1,212 @@
+"""Issue 13 §10: the city's texts, FAQ and contact windows in English and やさしい日本語, edited in
+the console (``/admin/settings/<group>?lang=en``) and shown on the citizen pages, else Japanese
+with a note."""
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+
+from tests.admin.test_settings import revisions, settings_post, tenant_state
+from tests.conftest import city
+from waterportal.core.paths import TENANTS_DIR
+from waterportal.extensions import db
+from waterportal.provisioning.services import apply_definition, read_definition
+
+NOTE_EN = "This text is available in Japanese only."
+SOME_EN = "Some of these details are available in Japanese only."
+
+
+def redefine(app, slug: str, change) -> None:
+    """Change the city's tenant.toml definition and apply it, as `flask tenant apply` does."""
+    with app.app_context():
+        definition = read_definition(TENANTS_DIR / slug)
+        change(definition)
+        apply_definition(definition)
+        db.session.commit()
+
+
+def page(client, path: str, language: str) -> str:
+    client.set_cookie("lang", language, domain=client.host)
+    return client.get(path).get_data(as_text=True)
+
+
+def main(body: str) -> str:
+    return body.split("<main", 1)[1].split("</main>", 1)[0]
+
+
+def error_of(body: str, name: str) -> str:
+    found = re.search(rf'id="f-{re.escape(name.replace(".", "-"))}-error">([^<]*)<', body)
+    return html.unescape(found.group(1)) if found else ""
+
+
+def test_english_about_and_easy_faq_saved_in_the_console_show_in_that_language_only(
+        app, staff_client, client_for, kanazawa, audit_entries, clock):
+    admin = staff_client("kanazawa")
+    japanese_about = main(page(client_for("kanazawa"), "/pages/about", "ja"))
+    form = admin.get("/admin/settings/pages?lang=en").get_data(as_text=True)
+    assert '<h1>ページの文章(English)</h1>' in form
+    assert "金沢市上下水道ポータルサイト(以下「ポータルサイト」といいます。)" in form  # the Japanese original beside it
+    assert 'name="texts.en.about"' in form and 'name="texts.about"' not in form
+    assert "空欄にすると日本語の文章を表示します" in form
+
+    response = settings_post(admin, "pages?lang=en", {"texts.en.about": "Kanazawa's portal. Open {service_hours}."})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/admin/settings/pages?lang=en")
+    assert "「ページの文章(English)」を保存しました(変更履歴 No.1)" in admin.get(response.headers["Location"]).get_data(as_text=True)
+    response = settings_post(admin, "faq?lang=easy", {"texts.easy.faq.0.question": "ばんごうを わすれました",
+                                                      "texts.easy.faq.0.answer": "でんわで きいて ください"})
+    assert response.status_code == 302
+
+    citizen = client_for("kanazawa")
+    about = page(citizen, "/pages/about", "en")
+    assert "Kanazawa&#39;s portal. Open AM7:00〜AM2:00." in about and NOTE_EN not in about
+    assert NOTE_EN in page(citizen, "/pages/privacy", "en")  # not translated: Japanese with the note
+    faq = page(citizen, "/faq", "easy")
+    assert "Q. ばんごうを わすれました" in faq and "にほんごだけ" not in faq
+    assert NOTE_EN in page(citizen, "/faq", "en")  # the English FAQ was not written
+    assert main(page(citizen, "/pages/about", "ja")) == japanese_about
+
+    # The revisions and the audit name the language of each text.
+    (_, _, group, _, changes, overrides), (_, _, faq_group, _, faq_changes, _) = revisions(app, kanazawa)
+    assert (group, faq_group) == ("pages", "faq")
+    assert changes == [{"key": "texts.en.about", "old": None, "new": "Kanazawa's portal. Open {service_hours}."}]
+    assert overrides == {"texts": {"en": {"about": "Kanazawa's portal. Open {service_hours}."}}}
+    assert [c["key"] for c in faq_changes] == ["texts.easy.faq"]
+    assert [e[3]["keys"] for e in audit_entries(kanazawa, "settings.change")] == [["texts.en.about"], ["texts.easy.faq"]]
+    history = admin.get("/admin/settings/history").get_data(as_text=True)
+    assert "このサイトについて(English)" in history and "よくある質問(やさしい日本語)" in history
+
+    # A rollback to tenant.toml takes the translation away again.
+    assert admin.submit("/admin/settings/history/0/rollback", {}).status_code == 302
+    assert NOTE_EN in page(citizen, "/pages/about", "en")
+
+
+def test_a_mistyped_placeholder_in_an_english_text_is_refused_at_its_field(app, staff_client):
+    admin = staff_client("kanazawa")
+    before = tenant_state(app, "kanazawa")
+    body = settings_post(admin, "pages?lang=en", {"texts.en.login_notice": "Open {service_hour} daily",
+                                                  "texts.en.about": "Kept as typed"}).get_data(as_text=True)
+    assert "{service_hour} は使えない差し込み項目です" in error_of(body, "texts.en.login_notice")
+    assert "ご利用時間の案内(ログイン画面)(English): {service_hour}" in html.unescape(body)  # the summary names it
+    assert ">Open {service_hour} daily</textarea>" in html.unescape(body) and ">Kept as typed</textarea>" in body
+    assert tenant_state(app, "kanazawa") == before
+    # An easy FAQ row with a question and no answer: refused at the answer.
+    body = settings_post(admin, "faq?lang=easy", {"texts.easy.faq.0.question": "しつもん"}).get_data(as_text=True)
+    assert error_of(body, "texts.easy.faq.0.answer") == "入力してください。"
+    assert 'name="texts.easy.faq.0.question" value="しつもん"' in body
+    assert tenant_state(app, "kanazawa") == before
+
+
+def test_an_emptied_english_field_shows_the_japanese_text_with_the_note(app, staff_client, client_for, kanazawa):
+    redefine(app, "kanazawa", lambda d: d["texts"].update(en={"about": "From tenant.toml", "terms": "Terms"}))
+    citizen = client_for("kanazawa")
+    assert "From tenant.toml" in page(citizen, "/pages/about", "en")
+    admin = staff_client("kanazawa")
+    form = admin.get("/admin/settings/pages?lang=en").get_data(as_text=True)
+    assert ">From tenant.toml</textarea>" in form
+    assert settings_post(admin, "pages?lang=en", {"texts.en.about": ""}).status_code == 302
+    about = page(citizen, "/pages/about", "en")
+    assert "From tenant.toml" not in about and NOTE_EN in about and "金沢市上下水道ポータルサイト" in about
+    assert NOTE_EN not in page(citizen, "/pages/terms", "en")  # the other translation stays
+    changes = revisions(app, kanazawa)[0][4]
+    assert changes == [{"key": "texts.en.about", "old": "From tenant.toml", "new": ""}]
+    # Saving the same again changes nothing.
+    response = settings_post(admin, "pages?lang=en", {})
+    assert "変更はありませんでした" in admin.get(response.headers["Location"]).get_data(as_text=True)
+
+
+def test_the_preview_shows_the_filled_translation_in_its_language(staff_client):
+    admin = staff_client("kanazawa")
+    body = settings_post(admin, "pages?lang=en", {"texts.en.login_notice": "Open {service_hours}, codes last {code_ttl_minutes} min"},
+                         action="preview").get_data(as_text=True)
+    srcdoc = html.unescape(re.search(r'<iframe sandbox="" title="[^"]+" srcdoc="([^"]*)"', body).group(1))
+    assert "Open AM7:00〜AM2:00, codes last 30 min" in srcdoc and '<html lang="en"' in srcdoc
+    body = settings_post(admin, "contact?lang=easy", {"contact.windows.0.easy.name": "きぎょうきょく えいぎょうか"},
+                         action="preview").get_data(as_text=True)
+    srcdoc = html.unescape(re.search(r'<iframe sandbox="" title="[^"]+" srcdoc="([^"]*)"', body).group(1))
+    assert "きぎょうきょく えいぎょうか" in srcdoc and "まどぐち" in srcdoc
+
+
+def test_a_city_offering_only_japanese_has_no_language_choice(app, staff_client):
+    redefine(app, "nayoro", lambda d: d["languages"].update(offered=["ja"]))
+    admin = staff_client("nayoro")
+    for group in ("pages", "faq", "contact"):
+        body = admin.get(f"/admin/settings/{group}").get_data(as_text=True)
+        assert 'aria-label="編集する言語"' not in body and "?lang=en" not in body
+        assert admin.get(f"/admin/settings/{group}?lang=en").status_code == 404
+    both = staff_client("kanazawa")
+    body = both.get("/admin/settings/faq").get_data(as_text=True)
+    assert 'aria-label="編集する言語"' in body and 'href="/admin/settings/faq?lang=easy"' in body
+    assert 'aria-label="編集する言語"' not in both.get("/admin/settings/hours").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("value", ["fr", "EN", "<script>", "en\x00", "長" * 300])
+def test_an_unknown_language_or_a_group_without_translations_is_not_found(staff_client, value):
+    admin = staff_client("kanazawa")
+    assert admin.get("/admin/settings/pages", query_string={"lang": value}).status_code == 404
+    assert admin.get("/admin/settings/hours?lang=en").status_code == 404
+    assert admin.post("/admin/settings/pages", query_string={"lang": value}, data={}).status_code in (400, 404)
+
+
+def test_contact_windows_in_english_and_easy_with_and_without_translations(app, staff_client, client_for, kanazawa):
+    citizen = client_for("kanazawa")
+    before = page(citizen, "/contact", "en")
+    assert before.count(NOTE_EN) == 2 and '<h2 lang="ja">金沢市企業局 営業課</h2>' in before
+    admin = staff_client("kanazawa")
+    form = admin.get("/admin/settings/contact?lang=en").get_data(as_text=True)
+    assert "<h1>お問い合わせ窓口(English)</h1>" in form and 'name="contact.windows.0.en.name"' in form
+    assert 'name="contact.windows.0.en.phone"' not in form and 'name="contact.inquiry_email"' not in form
+    assert settings_post(admin, "contact?lang=en", {
+        "contact.windows.0.en.name": "Sales Section, Kanazawa Enterprise Bureau",
+        "contact.windows.0.en.hours": "Weekdays 8:45-17:30",
+    }).status_code == 302
+    body = page(citizen, "/contact", "en")
+    assert "<h2>Sales Section, Kanazawa Enterprise Bureau</h2>" in body and "Weekdays 8:45-17:30" in body
+    assert body.count(NOTE_EN) == 1  # the second window: not translated at all
+    assert body.count(SOME_EN) == 1  # the first: its address and note still in Japanese
+    assert re.search(r'<p lang="ja">[^<]*金沢市', body)  # its address, marked Japanese
+    easy = page(citizen, "/contact", "easy")
+    assert "Sales Section" not in easy and easy.count("この ぶんしょうは にほんごだけ です。") == 2
+    japanese = page(citizen, "/contact", "ja")
+    assert "Sales Section" not in japanese and "日本語だけ" not in japanese and 'lang="ja"' not in main(japanese)
+    (_, _, group, _, changes, _), = revisions(app, kanazawa)
+    assert group == "contact"
+    assert [c["key"] for c in changes] == ["contact.windows.0.en.hours", "contact.windows.0.en.name"]
+    history = admin.get("/admin/settings/history").get_data(as_text=True)
+    assert "窓口名(English)" in history and "受付時間(English)" in history
+    # The Japanese page's form keeps the translations when a window's Japanese words change.
+    assert settings_post(admin, "contact", {"contact.windows.1.note": "変更後の備考"}).status_code == 302
+    assert "Sales Section, Kanazawa Enterprise Bureau" in page(citizen, "/contact", "en")
+
+
+def test_window_translations_in_tenant_toml(app, client_for):
+    def translate(definition):
+        first = definition["contact"]["windows"][0]
+        first["en"] = {"name": "Water Sales", "hours": "Weekdays", "address": "Kanazawa", "note": "Bills"}
+        first["easy"] = {"name": "すいどうの まどぐち"}
+    redefine(app, "kanazawa", translate)
+    citizen = client_for("kanazawa")
+    body = page(citizen, "/contact", "en")
+    assert "<h2>Water Sales</h2>" in body and body.count(NOTE_EN) == 1 and SOME_EN not in body
+    easy = page(citizen, "/contact", "easy")
+    assert "すいどうの まどぐち" in easy and "いくつかは にほんごだけ です。" in easy
+
+
+def test_translations_stay_in_their_city(app, staff_client, client_for):
+    admin = staff_client("kanazawa")
+    assert settings_post(admin, "pages?lang=en", {"texts.en.about": "Only Kanazawa"}).status_code == 302
+    assert settings_post(admin, "contact?lang=en", {"contact.windows.0.en.name": "Only KZ"}).status_code == 302
+    nayoro = client_for("nayoro")
+    assert "Only Kanazawa" not in page(nayoro, "/pages/about", "en") and "Only KZ" not in page(nayoro, "/contact", "en")
+    assert "Only Kanazawa" not in staff_client("nayoro").get("/admin/settings/pages?lang=en").get_data(as_text=True)
+    assert city(app, "nayoro").settings["texts"].get("en") is None
+
+
+def test_an_untouched_translation_form_saves_nothing(app, staff_client, kanazawa):
+    admin = staff_client("kanazawa")
+    for group in ("pages?lang=en", "faq?lang=easy", "contact?lang=en"):
+        response = settings_post(admin, group, {})
+        assert response.status_code == 302, group
+        assert "変更はありませんでした" in admin.get(response.headers["Location"]).get_data(as_text=True)
+    assert revisions(app, kanazawa) == [] and city(app, "kanazawa").settings["texts"].get("en") is None

@@ -1,0 +1,67 @@
+"""The console's translation of a city's contact windows in Chromium (issue 13 §10): a Kanazawa
+admin picks English by keyboard, writes a window's English name and hours beside the Japanese
+ones, and the citizen's English contact page shows them; both pages fit a 360 px phone and a
+1280 px screen (``SCREENSHOTS_DIR`` keeps the pictures)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.browser.layout import clipped, no_sideways_scroll
+from tests.browser.test_admin import STAFF_PASSWORD, new_staff
+from waterportal.tenancy.registry import get_registry
+
+
+def shoot(page, name: str) -> None:
+    """Check the page fits at 360 and 1280 px; keep a picture of each when asked to."""
+    folder = os.environ.get("SCREENSHOTS_DIR")
+    for width in (360, 1280):
+        page.set_viewport_size({"width": width, "height": 800})
+        assert no_sideways_scroll(page), f"{name} at {width} px scrolls sideways"
+        assert clipped(page) == [], f"{name} at {width} px"
+        if folder:
+            Path(folder).mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(Path(folder) / f"{name}-{width}.png"), full_page=True)
+    page.set_viewport_size({"width": 360, "height": 740})
+
+
+@pytest.mark.browser
+def test_an_admin_translates_a_window_and_the_english_contact_page_shows_it(page, live_server, live_app, browser):
+    email = new_staff(live_app, "kanazawa")
+    page.goto(live_server.url("kanazawa", "/admin/login"))
+    page.get_by_label("メールアドレス").fill(email)
+    page.get_by_label("パスワード").fill(STAFF_PASSWORD)
+    page.get_by_role("button", name="ログイン").click()
+    page.get_by_role("heading", name="管理画面トップ").wait_for()
+
+    page.goto(live_server.url("kanazawa", "/admin/settings/contact"))
+    choice = page.get_by_role("navigation", name="編集する言語")
+    assert choice.get_by_role("link", name="日本語", exact=True).get_attribute("aria-current") == "page"
+    choice.get_by_role("link", name="English").focus()
+    page.keyboard.press("Enter")
+    page.get_by_role("heading", name="お問い合わせ窓口(English)").wait_for()
+    name = page.get_by_label("窓口名(English)").first
+    name.fill("Customer Service Center, Kanazawa Enterprise Bureau")
+    page.get_by_label("受付時間(English)").first.fill("Weekdays 8:30 a.m.–5:45 p.m.")
+    assert "金沢市企業局 お客さまサービスセンター" in page.locator(".original-text").first.inner_text()  # the Japanese beside it
+    shoot(page, "console-contact-en")
+    page.get_by_role("button", name="保存する").click()
+    assert "「お問い合わせ窓口(English)」を保存しました" in page.locator(".flash").inner_text()
+    assert page.get_by_label("窓口名(English)").first.input_value() == "Customer Service Center, Kanazawa Enterprise Bureau"
+
+    citizen = browser.new_context(viewport={"width": 360, "height": 740}, locale="en-US").new_page()
+    try:
+        citizen.goto(live_server.url("kanazawa", "/contact"))
+        assert "Customer Service Center, Kanazawa Enterprise Bureau" in citizen.locator("h2").first.inner_text()
+        assert "This text is available in Japanese only." in citizen.locator(".windows").inner_text()
+        shoot(citizen, "citizen-contact-en")
+    finally:
+        citizen.context.close()
+
+    # Restore tenant.toml for the other tests of the module (as a rollback revision).
+    page.goto(live_server.url("kanazawa", "/admin/settings/history/0/rollback"))
+    page.get_by_role("button", name="この状態に戻す").click()
+    with live_app.app_context():
+        assert "en" not in get_registry().by_slug("kanazawa").settings["contact"]["windows"][0]
