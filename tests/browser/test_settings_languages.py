@@ -65,3 +65,22 @@ def test_an_admin_translates_a_window_and_the_english_contact_page_shows_it(page
     page.get_by_role("button", name="この状態に戻す").click()
     with live_app.app_context():
         assert "en" not in get_registry().by_slug("kanazawa").settings["contact"]["windows"][0]
+
+
+@pytest.mark.browser
+def test_the_text_and_faq_translation_pages_fit_a_phone_and_a_screen(page, live_server, live_app):
+    email = new_staff(live_app, "nayoro")
+    page.goto(live_server.url("nayoro", "/admin/login"))
+    page.get_by_label("メールアドレス").fill(email)
+    page.get_by_label("パスワード").fill(STAFF_PASSWORD)
+    page.get_by_role("button", name="ログイン").click()
+    page.get_by_role("heading", name="管理画面トップ").wait_for()
+    page.goto(live_server.url("nayoro", "/admin/settings/pages?lang=en"))
+    assert "名寄市上下水道ポータルは" in page.locator(".original-text").first.inner_text()
+    page.get_by_label("このサイトについて(English)").fill("The Nayoro water portal. Hours: {service_hours}.")
+    page.get_by_role("button", name="ログイン画面をプレビュー").click()
+    assert page.get_by_label("このサイトについて(English)").input_value().startswith("The Nayoro water portal.")
+    shoot(page, "console-pages-en")
+    page.goto(live_server.url("nayoro", "/admin/settings/faq?lang=easy"))
+    page.get_by_role("heading", name="よくある質問(やさしい日本語)").wait_for()
+    shoot(page, "console-faq-easy")
