@@ -21,7 +21,7 @@ from tests.conftest import city
 from tests.procedures.staff_support import add_request
 from waterportal.accounts.models import Member
 from waterportal.admin.models import SettingsRevision, StaffMember
-from waterportal.admin.settings.groups import GROUPS
+from waterportal.admin.settings.groups import GROUPS, TRANSLATABLE, VARIANT_LANGUAGES
 from waterportal.admin.settings.services import apply_overrides
 from waterportal.admin.staff.services import UNLOCK
 from waterportal.alerts.models import AreaAlert
@@ -121,10 +121,14 @@ def snapshot(app, tenant) -> tuple:
 
 
 def paths(rule, ids) -> list[str]:
-    """The URLs of a rule for this city's data (a settings rule once per settings page)."""
+    """The URLs of a rule for this city's data (a settings rule once per settings page, and once
+    per translation of a translatable page: ``?lang=en``)."""
     groups = list(GROUPS) if "group_slug" in rule.arguments else [None]
-    return [rule.build({name: g if name == "group_slug" else ids[name] for name in rule.arguments},
-                       append_unknown=False)[1] for g in groups]
+    built = [rule.build({name: g if name == "group_slug" else ids[name] for name in rule.arguments},
+                        append_unknown=False)[1] for g in groups]
+    if "group_slug" in rule.arguments:
+        built += [f"/admin/settings/{g}?lang={code}" for g in TRANSLATABLE for code in VARIANT_LANGUAGES]
+    return built
 
 
 def post_forms(body: str) -> dict[str, dict[str, str]]:
@@ -134,7 +138,9 @@ def post_forms(body: str) -> dict[str, dict[str, str]]:
     for attrs, inner in re.findall(r"<form\b([^>]*)>(.*?)</form>", body, re.DOTALL):
         if not re.search(r'method="post"', attrs, re.IGNORECASE):
             continue
-        action = html.unescape((re.search(r'action="([^"]*)"', attrs) or [None, ""])[1]).split("?")[0]
+        action = html.unescape((re.search(r'action="([^"]*)"', attrs) or [None, ""])[1])
+        if not action.startswith("/admin/settings/"):  # a settings translation's ?lang= is its own form
+            action = action.split("?")[0]
         fields: dict = {}
         for tag, name in re.findall(r'(<(?:input|button)\b[^>]*\bname="([^"]+)"[^>]*>)', inner):
             kind = (re.search(r'type="([^"]+)"', tag) or [None, "text"])[1]
