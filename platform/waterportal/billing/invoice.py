@@ -8,6 +8,7 @@ when the charges come from issuers with different 登録番号 and the city asks
 """
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -51,6 +52,9 @@ class InvoiceFacts:
     recipient: str
     intermediary_note: str | None
     rounding: str  # 切り捨て / 四捨五入 / 切り上げ
+    # The 取引年月日's dates (the reading date, or the period's first and last day): the bill
+    # page writes them in its language; ``transaction_date`` is the Japanese the PDF prints.
+    transaction_days: tuple[dt.date | None, ...] = ()
 
     @property
     def issuer_text(self) -> str:
@@ -65,6 +69,13 @@ def transaction_date(settings: Mapping[str, Any], bill: Bill) -> str:
     if settings["transaction_date"] == "period":
         return f"{japanese_date(bill.period_start, style)}〜{japanese_date(bill.period_end, style)}(使用期間)"
     return f"{japanese_date(bill.reading_date, style)}(検針日)"
+
+
+def transaction_days(settings: Mapping[str, Any], bill: Bill) -> tuple[dt.date | None, ...]:
+    """The dates of :func:`transaction_date`: (reading date,) or (first day, last day)."""
+    if settings["transaction_date"] == "period":
+        return (bill.period_start, bill.period_end)
+    return (bill.reading_date,)
 
 
 def tax_lines(settings: Mapping[str, Any], bill: Bill) -> tuple[TaxLine, ...]:
@@ -102,5 +113,5 @@ def invoice_facts(tenant_settings: Mapping[str, Any], contract: Contract, bill: 
     return InvoiceFacts(
         issuers=issuers, transaction_date=transaction_date(settings, bill), tax_lines=tax_lines(settings, bill),
         recipient=bill.holder_name or contract.holder_name, intermediary_note=note,
-        rounding=ROUNDINGS[settings["rounding"]],
+        rounding=ROUNDINGS[settings["rounding"]], transaction_days=transaction_days(settings, bill),
     )

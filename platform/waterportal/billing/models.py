@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import PurePosixPath
 
 from sqlalchemy import CheckConstraint, Index, LargeBinary, String, UniqueConstraint
@@ -10,6 +11,9 @@ from sqlalchemy.orm import Mapped, deferred, mapped_column
 from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db
 from waterportal.tenancy.models import TenantScoped, tenant_fk
+
+# 「名寄市(登録番号 T4000020012211)」: one line of a document's issuers (billing/invoice.py Issuer.line).
+_ISSUER_LINE = re.compile(r"^(.*)\(登録番号 (T\d+)\)$")
 
 
 class Bill(TenantScoped, db.Model):
@@ -108,6 +112,16 @@ class BillDocument(TenantScoped, db.Model):
     size: Mapped[int]
     sha256: Mapped[str] = mapped_column(String(64))
     data: Mapped[bytes] = deferred(mapped_column(LargeBinary, nullable=False))
+
+    @property
+    def issuer_pairs(self) -> list[tuple[str, str]]:
+        """``issuers`` as (name, 登録番号) per line, for a page to write in its language; a line
+        in another shape is (line, "")."""
+        pairs = []
+        for line in self.issuers.splitlines():
+            match = _ISSUER_LINE.match(line)
+            pairs.append((match[1], match[2]) if match else (line, ""))
+        return pairs
 
 
 class PaymentCertificate(TenantScoped, db.Model):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import unicodedata
 
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectField, StringField
 from wtforms.validators import Length, ValidationError
@@ -100,6 +101,7 @@ class DocumentSearchForm(CitizenForm):
 
 def issuer_choices(tenant: TenantContext) -> list[tuple[str, str]]:
     """The city's issuers as (登録番号, 「名寄市(登録番号 T…)」), each number once."""
-    pairs = [(issuer["registration_number"], f"{issuer['name']}(登録番号 {issuer['registration_number']})")
+    pairs = [(issuer["registration_number"], gettext("%(name)s(登録番号 %(number)s)", name=issuer["name"],
+                                                     number=issuer["registration_number"]))
              for issuer in tenant.settings["invoice"]["issuers"]]
     return list(dict.fromkeys(pairs))
