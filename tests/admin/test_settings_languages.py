@@ -210,3 +210,22 @@ def test_an_untouched_translation_form_saves_nothing(app, staff_client, kanazawa
         assert response.status_code == 302, group
         assert "変更はありませんでした" in admin.get(response.headers["Location"]).get_data(as_text=True)
     assert revisions(app, kanazawa) == [] and city(app, "kanazawa").settings["texts"].get("en") is None
+
+
+def test_labels_and_the_diff_name_the_language():
+    from waterportal.admin.settings.groups import label
+    from waterportal.admin.settings.services import diff
+
+    assert label("texts.en.about") == "このサイトについて(English)"
+    assert label("texts.easy.faq.2.answer") == "回答(やさしい日本語)"
+    assert label("contact.windows.1.en.note") == "備考(English)"
+    assert label("texts.about") == "このサイトについて" and label("contact.windows") == "窓口"
+    old = {"contact": {"windows": [{"name": "窓口", "phone": "1"}, {"name": "課", "en": {"name": "Div"}}]}}
+    new = {"contact": {"windows": [{"name": "窓口", "phone": "1", "en": {"name": "Desk"}}, {"name": "課"}]}}
+    assert diff(old, new) == [{"key": "contact.windows.0.en.name", "old": None, "new": "Desk"},
+                              {"key": "contact.windows.1.en.name", "old": "Div", "new": None}]
+    # A change to the Japanese words of a window is still shown as the whole list.
+    renamed = {"contact": {"windows": [{"name": "新窓口", "phone": "1"}, old["contact"]["windows"][1]]}}
+    assert [c["key"] for c in diff(old, renamed)] == ["contact.windows"]
+    # Switching service hours off is still diffed by its bare name.
+    assert [c["key"] for c in diff({"service_hours": {"open": "07:00"}}, {"service_hours": None})] == ["service_hours"]
