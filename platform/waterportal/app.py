@@ -61,6 +61,10 @@ class ConfigError(RuntimeError):
     """The deployment's configuration is unusable (e.g. production without SECRET_KEY)."""
 
 
+# Platform settings that must be whole numbers >= 1 (checked once, when the app starts).
+WHOLE_NUMBERS = ("MAIL_RETENTION_DAYS", "MAIL_JOB_MAX_ATTEMPTS", "MAIL_JOB_RETRY_BASE_SECONDS")
+
+
 def load_config(app: Flask, config: Mapping[str, Any] | None) -> None:
     """Layer the settings: config/default.toml, config/<env>.toml, FLASK_* env vars, ``config``.
 
@@ -82,6 +86,11 @@ def load_config(app: Flask, config: Mapping[str, Any] | None) -> None:
         app.config.update(config)
     if not app.config.get("WTF_CSRF_TIME_LIMIT"):
         app.config["WTF_CSRF_TIME_LIMIT"] = None  # Flask-WTF: valid for the session's life
+    for key in WHOLE_NUMBERS:
+        value = app.config.get(key)
+        # bool is an int; FLASK_* env values arrive parsed as JSON ("90" -> 90).
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"{key} must be a whole number of at least 1, not {value!r}")
     if env == "production":
         secret = app.config.get("SECRET_KEY") or ""
         if len(secret) < 32 or secret.startswith("dev-"):

@@ -83,9 +83,9 @@ def test_outbox_status_shows_the_jobs_per_city_and_per_job(runner, jobs):
 
     assert result.exit_code == 0, result.output
     lines = [line.split() for line in result.output.splitlines()]
-    assert ["city", "pending", "delivering", "done", "oldest", "pending"] in lines
-    assert ["nayoro", "1", "1", "1", "600s"] in lines
-    assert ["kanazawa", "0", "0", "1", "-"] in lines
+    assert ["city", "pending", "delivering", "done", "failed", "oldest", "pending"] in lines
+    assert ["nayoro", "1", "1", "1", "0", "600s"] in lines
+    assert ["kanazawa", "0", "0", "1", "0", "-"] in lines
     by_job = {line[0]: line[1:7] for line in lines if line and line[0].isdigit()}
     assert by_job[str(jobs["delivering"])] == ["nayoro", "notice", "delivering", "3", "1", "1"]
     assert by_job[str(jobs["waiting"])] == ["nayoro", "notice", "pending", "0", "0", "0"]

@@ -18,6 +18,7 @@ ACROSS_CITIES = {
     "outbox send": "the mail worker sends every city's outbox, each mail under its own city",
     "outbox status": "counts per city",
     "outbox retry": "requeues failed mail of every city, or of the one --city names",
+    "outbox purge": "the mail retention deletes old mail of every city at once (set-wise)",
     "notices mail-due": "cron job over every city, or the one --tenant names",
     "demo generate": "demo files for every demo city, or the ones --tenant names",
     "demo members": "demo members for every demo city, or the ones --tenant names",

@@ -22,7 +22,7 @@ from waterportal.contracts.models import Contract, MemberContract
 from waterportal.core.i18n import DEFAULT_LANGUAGE, LANGUAGES, format_day
 from waterportal.core.time import to_city_time, utcnow_naive
 from waterportal.extensions import db
-from waterportal.mail.jobs import JobCounter, expander, insert_outbox_rows, job_counters, record_job
+from waterportal.mail.jobs import JobCounter, expander, insert_outbox_rows, job_counters, keep_jobs_while, record_job
 from waterportal.mail.models import MailJob
 from waterportal.mail.services import render_mail
 from waterportal.tenancy.context import TenantContext
@@ -31,6 +31,9 @@ from waterportal.tenancy.context import TenantContext
 KINDS: dict[str, object] = {"outage": _l("断水"), "turbid": _l("濁水"), "works": _l("工事"), "other": _l("その他")}
 MAIL_KIND = "area_alert"
 MAX_AREAS = 500
+
+# The console shows an alert's mail counter from its job: the retention keeps the job while the alert exists.
+keep_jobs_while(MAIL_KIND, AreaAlert)
 
 
 class AreaAlertError(ValueError):

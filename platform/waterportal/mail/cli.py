@@ -1,5 +1,5 @@
 """Operator CLI: ``flask outbox send [--loop]``, ``flask outbox status``, ``flask outbox retry``,
-``flask outbox check``."""
+``flask outbox check``, ``flask outbox purge``."""
 from __future__ import annotations
 
 import datetime as dt
@@ -17,6 +17,7 @@ from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db
 from waterportal.mail.delivery import deliver_committed
 from waterportal.mail.jobs import expand_due, jobs_by_city, jobs_in_progress
+from waterportal.mail.retention import purge, purge_if_due, retention_days
 from waterportal.mail.sender import SendCounts, send_due
 from waterportal.mail.services import outbox_status, queue_mail, retry_mail
 from waterportal.tenancy.context import tenant_context
@@ -49,7 +50,8 @@ def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
 def run_worker(interval: float, limit: int, max_iterations: int | None = None,
                stop: threading.Event | None = None) -> SendCounts:
     """Expand pending mail jobs (mail.jobs), then send what is due, every ``interval`` seconds
-    until ``stop`` is set or the iterations run out.
+    until ``stop`` is set or the iterations run out; once a day, purge what is past the
+    retention (mail.retention).
 
     A failing round (database restarting, ...) is logged and retried; the worker stays up.
     """
@@ -67,6 +69,10 @@ def run_worker(interval: float, limit: int, max_iterations: int | None = None,
                 click.echo(str(counts))
             # A full round means more may be due: go again without sleeping.
             busy = counts.sent + counts.retrying + counts.failed >= limit
+            purged = purge_if_due()
+            if purged is not None and purged.cities:
+                click.echo(f"retention: {sum(purged.mails.values())} mail(s), {sum(purged.jobs.values())} job(s) "
+                           "deleted")
         except Exception:
             log.exception("outbox worker round failed")
             db.session.rollback()
@@ -122,31 +128,38 @@ def status_command(hours: int) -> None:
     slugs = {row.tenant_id: row.slug for row in rows}
     by_city = jobs_by_city(now)
     click.echo("")
-    click.echo(f"mail jobs\n{'city':<16}{'pending':>9}{'delivering':>11}{'done':>9}  oldest pending")
+    click.echo(f"mail jobs\n{'city':<16}{'pending':>9}{'delivering':>11}{'done':>9}{'failed':>9}  oldest pending")
     for tenant_id, slug in sorted(slugs.items(), key=lambda item: item[1]):
         if (city := by_city.get(tenant_id)) is not None:
-            click.echo(f"{slug:<16}{city.pending:>9}{city.delivering:>11}{city.done:>9}  "
+            click.echo(f"{slug:<16}{city.pending:>9}{city.delivering:>11}{city.done:>9}{city.failed:>9}  "
                        f"{_age(city.oldest_pending_age_seconds)}")
     jobs = jobs_in_progress(now - dt.timedelta(hours=hours))
     click.echo("")
     click.echo(f"{'job':>8}  {'city':<16}{'kind':<12}{'state':<11}{'queued':>8}{'waiting':>9}{'sent':>9}{'failed':>9}"
-               "  recorded (UTC)")
+               "  recorded (UTC)    expansion tries")
     for job in jobs:
+        tries = f"  {job.attempts}: {job.last_error}" if job.attempts else ""
         click.echo(f"{job.job_id:>8}  {slugs.get(job.tenant_id, job.tenant_id)!s:<16}{job.kind:<12}{job.state:<11}"
-                   f"{job.queued:>8}{job.waiting:>9}{job.sent:>9}{job.failed:>9}  {job.created_at:%Y-%m-%d %H:%M}")
+                   f"{job.queued:>8}{job.waiting:>9}{job.sent:>9}{job.failed:>9}  {job.created_at:%Y-%m-%d %H:%M}"
+                   f"{tries}")
 
 
 @outbox_cli.command("retry")
 @click.option("--failed", "include_failed", is_flag=True,
-              help="Also give mails that failed for good a fresh set of tries (not dead code mails).")
+              help="Also give mails and mail jobs that failed for good a fresh set of tries (not dead code mails).")
 @click.option("--city", "slug", default=None, help="Only this city (slug); default every city.")
 def retry_command(include_failed: bool, slug: str | None) -> None:
-    """Make mails waiting after failed tries due now (and failed ones with --failed); audited."""
+    """Make mails and mail jobs waiting after failed tries due now (and failed ones with --failed); audited."""
     tenant = city_for_command(slug, option="--city") if slug else None
     result = retry_mail("vendor:cli", failed=include_failed, tenant=tenant)
     db.session.commit()
     for city in sorted(set(result.waiting) | set(result.revived)):
         click.echo(f"{city}: {result.waiting.get(city, 0)} waiting, {result.revived.get(city, 0)} failed -> due now")
+    for city in sorted(set(result.jobs_waiting) | set(result.jobs_revived)):
+        click.echo(f"{city}: mail jobs {result.jobs_waiting.get(city, 0)} waiting, "
+                   f"{result.jobs_revived.get(city, 0)} failed -> due now")
+    if result.jobs_total:
+        click.echo(f"{result.jobs_total} mail job(s) due now")
     click.echo(f"{result.total} mail(s) due now; the worker (flask outbox send) sends them")
     if result.skipped_expired:
         click.echo(f"{result.skipped_expired} failed code mail(s) left failed: their code has expired")
@@ -167,3 +180,19 @@ def check_command(slug: str, to_address: str) -> None:
     click.echo(f"check mail {message_id} to {to_address} via {state.server}:{state.port}: {counts}")
     if not counts.sent:
         raise SystemExit(1)
+
+
+@outbox_cli.command("purge")
+@click.option("--days", type=click.IntRange(min=1), default=None,
+              help="Delete what was queued more than DAYS days ago (default: MAIL_RETENTION_DAYS).")
+@click.option("--dry-run", is_flag=True, help="Only count what would be deleted.")
+def purge_command(days: int | None, dry_run: bool) -> None:
+    """Delete sent, failed and expired mails past the retention, and the finished mail jobs nothing
+    shows any more, in every city (the worker does this once a day); per-city counts; audited."""
+    days = days if days is not None else retention_days()
+    result = purge("vendor:cli", days=days, dry_run=dry_run)
+    verb = "would be deleted" if dry_run else "deleted"
+    for city in result.cities:
+        click.echo(f"{city}: {result.mails.get(city, 0)} mail(s), {result.jobs.get(city, 0)} job(s) {verb}")
+    click.echo(f"{sum(result.mails.values())} mail(s) and {sum(result.jobs.values())} mail job(s) queued before "
+               f"{result.cutoff:%Y-%m-%d %H:%M} UTC ({days} days) {verb}")

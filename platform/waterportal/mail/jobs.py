@@ -13,8 +13,13 @@ transaction and under the job's city, it
    (:func:`insert_outbox_rows`: one ``INSERT ... SELECT``, the body rendered once);
 3. commits: the job's state and its mails commit together, or neither does.
 
-A failing expansion rolls back and stays ``pending`` for the next round. Outbox rows carry
-``job_id``, so :func:`job_counters` can tell the console how many mails a job queued and sent.
+A failing expansion rolls back; the job stays ``pending`` with ``attempts`` counted and
+``next_attempt_at`` backed off (``MAIL_JOB_RETRY_BASE_SECONDS * 2**(n-1)``, at most
+``MAIL_RETRY_MAX_SECONDS``), and after ``MAIL_JOB_MAX_ATTEMPTS`` failures it is ``failed``
+(logged at error level, shown by ``flask outbox status``; ``flask outbox retry --failed``,
+:func:`retry_jobs`, makes it pending again). Outbox rows carry ``job_id``, so
+:func:`job_counters` can tell the console how many mails a job queued and sent (with the
+``purged_*`` counts of those the retention deleted, mail.retention).
 """
 from __future__ import annotations
 
@@ -25,6 +30,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from email.utils import formataddr
 
+from flask import current_app
 from sqlalchemy import DateTime, Integer, Select, String, case, cast, func, insert, literal, or_, select, update
 
 from waterportal.core.time import utcnow_naive
@@ -35,10 +41,18 @@ from waterportal.tenancy.registry import get_registry
 
 log = logging.getLogger("waterportal.mail")
 
-PENDING, DONE = "pending", "done"
+PENDING, DONE, FAILED = "pending", "done", "failed"
 # kind -> expander(tenant, job, now) -> mails queued; registered by the feature packages.
 Expander = Callable[[TenantContext, MailJob, dt.datetime], int]
 EXPANDERS: dict[str, Expander] = {}
+# kind -> the model whose row (same city, id = the job's ref_id) still shows the job's counter
+# (a notice, an area alert): the retention keeps such a job while that row exists.
+KEEP_WHILE: dict[str, type] = {}
+
+
+def keep_jobs_while(kind: str, model: type) -> None:
+    """Jobs of ``kind`` stay (after their mails are purged) while their ``model`` row exists."""
+    KEEP_WHILE[kind] = model
 
 
 def expander(kind: str) -> Callable[[Expander], Expander]:
@@ -130,7 +144,9 @@ def _claim_next(now: dt.datetime, skip: Iterable[int] = ()) -> tuple[MailJob, Te
     The caller expands it in this same transaction and commits (or rolls back: pending again)."""
     for _ in range(5):
         row = db.session.execute(
-            select(MailJob.id, MailJob.tenant_id).where(MailJob.status == PENDING, MailJob.id.not_in(list(skip)))
+            select(MailJob.id, MailJob.tenant_id)
+            .where(MailJob.status == PENDING, MailJob.id.not_in(list(skip)),
+                   or_(MailJob.next_attempt_at.is_(None), MailJob.next_attempt_at <= now))
             .order_by(MailJob.id).limit(1)
             .with_for_update(skip_locked=True)
             .execution_options(all_tenants=True)  # a vendor job: the worker serves every city
@@ -151,11 +167,38 @@ def _claim_next(now: dt.datetime, skip: Iterable[int] = ()) -> tuple[MailJob, Te
 
 
 class JobFailed(Exception):
-    """An expansion failed (rolled back: the job is pending again); ``job_id`` says which."""
+    """An expansion failed (rolled back); ``job_id`` says which, ``attempts`` how many times
+    it has failed, ``gave_up`` whether that was the last try (the job is ``failed``) and
+    ``retry_at`` when it is tried again otherwise."""
 
-    def __init__(self, job_id: int):
+    def __init__(self, job_id: int, attempts: int = 0, gave_up: bool = False, retry_at: dt.datetime | None = None):
         super().__init__(f"mail job {job_id} failed")
-        self.job_id = job_id
+        self.job_id, self.attempts, self.gave_up, self.retry_at = job_id, attempts, gave_up, retry_at
+
+
+def job_backoff_seconds(attempts: int) -> int:
+    """Delay before a job's next expansion after ``attempts`` failed ones: base * 2**(n-1), capped."""
+    config = current_app.config
+    base = int(config.get("MAIL_JOB_RETRY_BASE_SECONDS", 60))
+    cap = int(config.get("MAIL_RETRY_MAX_SECONDS", 3600))
+    return min(base * 2 ** max(attempts - 1, 0), cap)
+
+
+def _record_failure(job_id: int, tenant: TenantContext, now: dt.datetime, exc: Exception) -> JobFailed:
+    """Count a failed expansion on the job (own transaction): back off, or ``failed`` after the last try."""
+    limit = int(current_app.config.get("MAIL_JOB_MAX_ATTEMPTS", 6))
+    error = f"{type(exc).__name__}: {exc}"[:500]
+    with tenant_context(tenant):
+        attempts = (db.session.scalar(select(MailJob.attempts).where(MailJob.id == job_id)) or 0) + 1
+        gave_up = attempts >= limit
+        retry_at = None if gave_up else now + dt.timedelta(seconds=job_backoff_seconds(attempts))
+        db.session.execute(
+            update(MailJob).where(MailJob.id == job_id, MailJob.status == PENDING)
+            .values(attempts=attempts, last_error=error, next_attempt_at=retry_at,
+                    status=FAILED if gave_up else PENDING)
+            .execution_options(synchronize_session=False))
+        db.session.commit()
+    return JobFailed(job_id, attempts, gave_up, retry_at)
 
 
 def expand_one(now: dt.datetime | None = None, skip: Iterable[int] = ()) -> tuple[int, int] | None:
@@ -180,23 +223,28 @@ def expand_one(now: dt.datetime | None = None, skip: Iterable[int] = ()) -> tupl
             db.session.commit()
     except Exception as exc:
         db.session.rollback()
-        raise JobFailed(job_id) from exc
+        raise _record_failure(job_id, tenant, now, exc) from exc
     log.info("mail job %s (%s) for %s: %d mail(s) queued", job_id, kind, tenant.slug, queued)
     return job_id, queued
 
 
 def expand_due(limit: int = 20, now: dt.datetime | None = None) -> int:
-    """Expand up to ``limit`` pending jobs of every city; return the mails queued.
+    """Expand up to ``limit`` due pending jobs of every city; return the mails queued.
 
-    A job that fails is logged and left pending for the next round; the others go on, so one
-    broken job does not hold up the rest."""
+    A job that fails is logged and backs off (``failed`` after its last try); the others go
+    on, so one broken job does not hold up the rest."""
     total = 0
     failed: set[int] = set()
     for _ in range(limit):
         try:
             done = expand_one(now, failed)
         except JobFailed as exc:
-            log.exception("mail job %s: expansion failed; it stays pending for the next round", exc.job_id)
+            if exc.gave_up:
+                log.error("mail job %s: expansion failed %d times, giving up (failed; flask outbox retry "
+                          "--failed tries it again)", exc.job_id, exc.attempts, exc_info=exc.__cause__)
+            else:
+                log.warning("mail job %s: expansion failed (attempt %d), trying again at %s UTC",
+                            exc.job_id, exc.attempts, f"{exc.retry_at:%Y-%m-%d %H:%M:%S}", exc_info=exc.__cause__)
             failed.add(exc.job_id)
             continue
         except Exception:
@@ -214,7 +262,7 @@ class JobCounter:
     """One job's mails: ``waiting`` (pending or being sent), ``sent``, ``failed`` (incl. expired)."""
 
     job_id: int
-    status: str  # the job's own: pending (not expanded yet) or done
+    status: str  # the job's own: pending (not expanded yet), done, or failed (its expansion gave up)
     queued: int
     waiting: int = 0
     sent: int = 0
@@ -222,9 +270,13 @@ class JobCounter:
     created_at: dt.datetime | None = None
 
 
-def _counters(jobs: list[tuple[int, str, int, dt.datetime]]) -> dict[int, JobCounter]:
-    """job id -> its counter, for (id, status, queued, created_at) of jobs of the current city:
-    one statement counting their mails by status."""
+_COUNTER_COLUMNS = (MailJob.id, MailJob.status, MailJob.queued, MailJob.created_at, MailJob.purged_sent,
+                    MailJob.purged_failed)
+
+
+def _counters(jobs: list[tuple]) -> dict[int, JobCounter]:
+    """job id -> its counter, for (:data:`_COUNTER_COLUMNS`) of jobs of the current city: one
+    statement counting their mails by status, plus those the retention deleted."""
     by_job: dict[int, dict[str, int]] = {}
     if jobs:
         for job_id, status, count in db.session.execute(
@@ -234,12 +286,13 @@ def _counters(jobs: list[tuple[int, str, int, dt.datetime]]) -> dict[int, JobCou
         ):
             by_job.setdefault(job_id, {})[status] = count
     result = {}
-    for job_id, status, queued, created_at in jobs:
+    for job_id, status, queued, created_at, purged_sent, purged_failed in jobs:
         counts = by_job.get(job_id, {})
         result[job_id] = JobCounter(
             job_id=job_id, status=status, queued=queued,
             waiting=counts.get("pending", 0) + counts.get("sending", 0),
-            sent=counts.get("sent", 0), failed=counts.get("failed", 0) + counts.get("expired", 0),
+            sent=counts.get("sent", 0) + purged_sent,
+            failed=counts.get("failed", 0) + counts.get("expired", 0) + purged_failed,
             created_at=created_at,
         )
     return result
@@ -252,20 +305,20 @@ def job_counters(kind: str, ref_ids: Iterable[int]) -> dict[int, JobCounter]:
     ref_ids = sorted(set(ref_ids))
     if not ref_ids:
         return {}
-    newest = {ref: (job_id, status, queued, created_at) for job_id, ref, status, queued, created_at in db.session.execute(
-        select(MailJob.id, MailJob.ref_id, MailJob.status, MailJob.queued, MailJob.created_at)
-        .where(MailJob.kind == kind, MailJob.ref_id.in_(ref_ids)).order_by(MailJob.id)
+    newest = {row[-1]: tuple(row[:-1]) for row in db.session.execute(
+        select(*_COUNTER_COLUMNS, MailJob.ref_id).where(MailJob.kind == kind, MailJob.ref_id.in_(ref_ids))
+        .order_by(MailJob.id)
     )}
     counters = _counters(list(newest.values()))
     return {ref: counters[job[0]] for ref, job in newest.items()}
 
 
 def recent_jobs(kind: str, limit: int) -> list[JobCounter]:
-    """The newest ``limit`` jobs of ``kind`` in the current city that have mail or are still
-    waiting for the worker, newest first, with their counters: two statements."""
+    """The newest ``limit`` jobs of ``kind`` in the current city that have mail, are still
+    waiting for the worker or failed, newest first, with their counters: two statements."""
     jobs = db.session.execute(
-        select(MailJob.id, MailJob.status, MailJob.queued, MailJob.created_at)
-        .where(MailJob.kind == kind, or_(MailJob.status == PENDING, MailJob.queued > 0))
+        select(*_COUNTER_COLUMNS)
+        .where(MailJob.kind == kind, or_(MailJob.status.in_((PENDING, FAILED)), MailJob.queued > 0))
         .order_by(MailJob.id.desc()).limit(limit)
     ).all()
     counters = _counters([tuple(job) for job in jobs])
@@ -280,7 +333,8 @@ ALL_CITIES = {"all_tenants": True}  # the operator's and the vendor's reports re
 @dataclass(frozen=True)
 class CityJobs:
     """One city's fan-out jobs: ``pending`` (the worker has not expanded them yet),
-    ``delivering`` (expanded, some mails still waiting), ``done`` (every mail sent or given up).
+    ``delivering`` (expanded, some mails still waiting), ``done`` (every mail sent or given up),
+    ``failed`` (the expansion gave up after its last try).
 
     There is no "expanding" state to show: a worker claims, expands and commits a job in one
     transaction, so until that commit the job reads as pending (and afterwards as expanded)."""
@@ -290,6 +344,7 @@ class CityJobs:
     delivering: int
     done: int
     oldest_pending_age_seconds: int | None
+    failed: int = 0
 
 
 def _waiting_job_ids() -> Select:
@@ -307,6 +362,7 @@ def jobs_by_city(now: dt.datetime | None = None) -> dict[int, CityJobs]:
         select(MailJob.tenant_id,
                func.sum(case((pending, 1), else_=0)),
                func.sum(case((expanded_waiting, 1), else_=0)),
+               func.sum(case((MailJob.status == FAILED, 1), else_=0)),
                func.count(MailJob.id),
                func.min(case((pending, MailJob.created_at))))
         .outerjoin(waiting, waiting.c.job_id == MailJob.id)
@@ -314,10 +370,11 @@ def jobs_by_city(now: dt.datetime | None = None) -> dict[int, CityJobs]:
         .execution_options(**ALL_CITIES)
     )
     result = {}
-    for tenant_id, n_pending, n_delivering, total, oldest in rows:
-        n_pending, n_delivering = int(n_pending or 0), int(n_delivering or 0)
+    for tenant_id, n_pending, n_delivering, n_failed, total, oldest in rows:
+        n_pending, n_delivering, n_failed = int(n_pending or 0), int(n_delivering or 0), int(n_failed or 0)
         result[tenant_id] = CityJobs(
-            tenant_id=tenant_id, pending=n_pending, delivering=n_delivering, done=total - n_pending - n_delivering,
+            tenant_id=tenant_id, pending=n_pending, delivering=n_delivering, failed=n_failed,
+            done=total - n_pending - n_delivering - n_failed,
             oldest_pending_age_seconds=max(0, int((now - oldest).total_seconds())) if oldest is not None else None,
         )
     return result
@@ -331,34 +388,70 @@ class JobProgress:
     tenant_id: int
     kind: str
     ref_id: int
-    state: str  # pending, delivering or done (see CityJobs)
+    state: str  # pending, delivering, done or failed (see CityJobs)
     queued: int
     waiting: int
     sent: int
     failed: int
     created_at: dt.datetime
+    attempts: int = 0  # failed expansions
+    last_error: str | None = None
 
 
 def jobs_in_progress(since: dt.datetime, limit: int = 200) -> list[JobProgress]:
-    """Every job not finished yet (pending, or with mails waiting) and every job recorded
-    since ``since``, of every city, newest first, with its mails by state: one statement."""
+    """Every job not finished yet (pending, or with mails waiting), every failed job and every
+    job recorded since ``since``, of every city, newest first, with its mails by state (those the
+    retention deleted included): one statement."""
 
     def mails(statuses):
         return func.coalesce(func.sum(case((OutboxMessage.status.in_(statuses), 1), else_=0)), 0)
 
+    columns = (MailJob.id, MailJob.tenant_id, MailJob.kind, MailJob.ref_id, MailJob.status, MailJob.queued,
+               MailJob.created_at, MailJob.purged_sent, MailJob.purged_failed, MailJob.attempts, MailJob.last_error)
     rows = db.session.execute(
-        select(MailJob.id, MailJob.tenant_id, MailJob.kind, MailJob.ref_id, MailJob.status, MailJob.queued,
-               MailJob.created_at, mails(WAITING), mails(("sent",)), mails(GIVEN_UP))
+        select(*columns, mails(WAITING), mails(("sent",)), mails(GIVEN_UP))
         .outerjoin(OutboxMessage, OutboxMessage.job_id == MailJob.id)
-        .where(or_(MailJob.status == PENDING, MailJob.created_at >= since, MailJob.id.in_(_waiting_job_ids())))
-        .group_by(MailJob.id, MailJob.tenant_id, MailJob.kind, MailJob.ref_id, MailJob.status, MailJob.queued,
-                  MailJob.created_at)
+        .where(or_(MailJob.status.in_((PENDING, FAILED)), MailJob.created_at >= since,
+                   MailJob.id.in_(_waiting_job_ids())))
+        .group_by(*columns)
         .order_by(MailJob.id.desc()).limit(limit)
         .execution_options(**ALL_CITIES)
     )
     return [
         JobProgress(job_id=job_id, tenant_id=tenant_id, kind=kind, ref_id=ref_id,
-                    state=PENDING if status == PENDING else "delivering" if waiting else DONE,
-                    queued=queued, waiting=int(waiting), sent=int(sent), failed=int(failed), created_at=created_at)
-        for job_id, tenant_id, kind, ref_id, status, queued, created_at, waiting, sent, failed in rows
+                    state=status if status in (PENDING, FAILED) else "delivering" if waiting else DONE,
+                    queued=queued, waiting=int(waiting), sent=int(sent) + purged_sent,
+                    failed=int(failed) + purged_failed, created_at=created_at, attempts=attempts, last_error=last_error)
+        for (job_id, tenant_id, kind, ref_id, status, queued, created_at, purged_sent, purged_failed, attempts,
+             last_error, waiting, sent, failed) in rows
     ]
+
+
+@dataclass(frozen=True)
+class JobRetry:
+    """What :func:`retry_jobs` did, per city id: jobs backing off made due now, failed ones revived."""
+
+    waiting: dict[int, int]
+    revived: dict[int, int]
+
+
+def retry_jobs(now: dt.datetime, *, failed: bool = False, tenant_id: int | None = None) -> JobRetry:
+    """Make pending jobs that back off after failed expansions due ``now``, and with ``failed``
+    give failed jobs a fresh set of tries, in one city or all: a count and an UPDATE per group,
+    whatever the number of cities. Flushes; the caller audits and commits (mail.services.retry_mail)."""
+    groups = {"waiting": (MailJob.status == PENDING, MailJob.next_attempt_at > now)}
+    if failed:
+        groups["revived"] = (MailJob.status == FAILED,)
+    scope = (MailJob.tenant_id == tenant_id,) if tenant_id is not None else ()
+    found: dict[str, dict[int, int]] = {"waiting": {}, "revived": {}}
+    for name, where in groups.items():
+        found[name] = dict(db.session.execute(
+            select(MailJob.tenant_id, func.count()).where(*where, *scope).group_by(MailJob.tenant_id)
+            .execution_options(**ALL_CITIES)).all())
+        if found[name]:
+            values = {"next_attempt_at": now, "status": PENDING}
+            if name == "revived":
+                values["attempts"] = 0
+            db.session.execute(update(MailJob).where(*where, *scope).values(**values)
+                               .execution_options(**ALL_CITIES, synchronize_session=False))
+    return JobRetry(waiting=found["waiting"], revived=found["revived"])

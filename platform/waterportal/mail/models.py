@@ -48,7 +48,9 @@ Index("ix_mail_outbox_job", OutboxMessage.job_id, OutboxMessage.status)
 
 class MailJob(TenantScoped, db.Model):
     """A fan-out recorded by a request or an import and expanded by the outbox worker
-    (mail.jobs): ``pending`` until a worker turned it into outbox rows (``done``).
+    (mail.jobs): ``pending`` until a worker turned it into outbox rows (``done``), or
+    ``failed`` when its expansion failed ``MAIL_JOB_MAX_ATTEMPTS`` times (retried with
+    backoff until then; ``flask outbox retry --failed`` makes it pending again).
 
     ``kind`` names the expander (``notice``: ``ref_id`` is the notice; ``bills``: ``ref_id``
     is the city's highest bill id before the import, so the new bills are those above it).
@@ -67,6 +69,14 @@ class MailJob(TenantScoped, db.Model):
     queued: Mapped[int] = mapped_column(default=0)  # mails written by the expansion
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)
     done_at: Mapped[dt.datetime | None]
+    # Failed expansions so far, and when a pending job may be tried again (None: at once).
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    next_attempt_at: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    # The job's mails the retention (mail.retention) deleted, by their final state, so the
+    # counters of a notice or an import still add up after its mails are gone.
+    purged_sent: Mapped[int] = mapped_column(default=0, server_default="0")
+    purged_failed: Mapped[int] = mapped_column(default=0, server_default="0")  # failed or expired
 
 
 # The worker's query: pending jobs, oldest first (platform-wide); the console's: a notice's job.

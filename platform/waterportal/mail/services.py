@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.utils import formataddr, make_msgid
 
 from flask import current_app
@@ -22,6 +22,7 @@ from waterportal.core.i18n import current_language, force_language
 from waterportal.core.text import squash_spaces
 from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db
+from waterportal.mail.jobs import retry_jobs
 from waterportal.mail.models import OutboxMessage
 from waterportal.tenancy.context import TenantContext, tenant_context
 from waterportal.tenancy.registry import get_registry
@@ -184,17 +185,26 @@ class RetryResult:
     waiting: dict[str, int]  # backing off after failed tries: due now
     revived: dict[str, int]  # failed for good: pending again with a fresh set of tries
     skipped_expired: int  # failed code mails whose code has died meanwhile: left failed
+    # Fan-out jobs (mail.jobs): backing off after failed expansions, and failed ones (--failed).
+    jobs_waiting: dict[str, int] = field(default_factory=dict)
+    jobs_revived: dict[str, int] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
         """Mails that are due now because of this retry."""
         return sum(self.waiting.values()) + sum(self.revived.values())
 
+    @property
+    def jobs_total(self) -> int:
+        """Fan-out jobs that the worker expands now because of this retry."""
+        return sum(self.jobs_waiting.values()) + sum(self.jobs_revived.values())
+
 
 def retry_mail(actor: str, *, failed: bool = False, tenant: TenantContext | None = None,
                remote_addr: str = "", now: dt.datetime | None = None) -> RetryResult:
     """Make every mail that is backing off due now, and with ``failed`` give failed mails
-    a fresh set of tries, in one city or all; one audit entry per city touched. Flushes.
+    a fresh set of tries, in one city or all; the same for fan-out jobs whose expansion failed
+    (mail.jobs.retry_jobs); one audit entry per city touched. Flushes.
 
     Failed code or link mails whose code has died meanwhile stay failed: they would only
     be dropped as expired. Used by ``flask outbox retry`` and the vendor console.
@@ -230,14 +240,19 @@ def retry_mail(actor: str, *, failed: bool = False, tenant: TenantContext | None
             select(func.count()).select_from(OutboxMessage)
             .where(OutboxMessage.status == "failed", ~alive, *scope).execution_options(all_tenants=True)
         ) or 0
+    jobs = retry_jobs(now, failed=failed, tenant_id=tenant.id if tenant is not None else None)
     waiting, revived = found.get("waiting", {}), found.get("revived", {})
-    for tenant_id in sorted(set(waiting) | set(revived)):
+    for tenant_id in sorted(set(waiting) | set(revived) | set(jobs.waiting) | set(jobs.revived)):
         with tenant_context(by_id[tenant_id]):
-            audit.record(actor, "mail.retry", target=by_id[tenant_id].slug, remote_addr=remote_addr,
-                         waiting=waiting.get(tenant_id, 0), failed=revived.get(tenant_id, 0))
+            detail = {"waiting": waiting.get(tenant_id, 0), "failed": revived.get(tenant_id, 0)}
+            if tenant_id in jobs.waiting or tenant_id in jobs.revived:
+                detail.update(jobs_waiting=jobs.waiting.get(tenant_id, 0), jobs_failed=jobs.revived.get(tenant_id, 0))
+            audit.record(actor, "mail.retry", target=by_id[tenant_id].slug, remote_addr=remote_addr, **detail)
             db.session.flush()
     return RetryResult(
         waiting={by_id[i].slug: n for i, n in waiting.items()},
         revived={by_id[i].slug: n for i, n in revived.items()},
         skipped_expired=skipped,
+        jobs_waiting={by_id[i].slug: n for i, n in jobs.waiting.items()},
+        jobs_revived={by_id[i].slug: n for i, n in jobs.revived.items()},
     )

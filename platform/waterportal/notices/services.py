@@ -24,7 +24,7 @@ from waterportal.audit import services as audit
 from waterportal.core.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db
-from waterportal.mail.jobs import JobCounter, expander, insert_outbox_rows, job_counters, record_job
+from waterportal.mail.jobs import JobCounter, expander, insert_outbox_rows, job_counters, keep_jobs_while, record_job
 from waterportal.mail.models import MailJob
 from waterportal.mail.services import render_mail
 from waterportal.notices.models import Notice, NoticeText
@@ -299,6 +299,10 @@ def mail_if_due(tenant: TenantContext, notice: Notice, now: dt.datetime) -> Mail
     # Members who join after this moment were not there when the notice went out.
     upto = db.session.scalar(select(func.max(Member.id)).where(Member.tenant_id == tenant.id)) or 0
     return record_job(tenant, "notice", notice.id, recipients_upto=upto)
+
+
+# The console shows a notice's mail counter from its job: the retention keeps the job while the notice exists.
+keep_jobs_while("notice", Notice)
 
 
 @expander("notice")

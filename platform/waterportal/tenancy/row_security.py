@@ -20,8 +20,9 @@ in the next one) from :func:`~waterportal.tenancy.context.current_tenant_or_none
 Without a city the setting is empty and every city-owned table looks empty. Statements
 marked ``execution_options(all_tenants=True)`` (the vendor's reads across cities, the
 outbox claim) run as :data:`CROSS_ROLE` (``SET LOCAL ROLE``), the only role a
-``cross_city`` policy lets see every city; it may SELECT and UPDATE, never INSERT or
-DELETE. docs/architecture.md says why a role rather than a bypass setting.
+``cross_city`` policy lets see every city; it may SELECT and UPDATE, never INSERT, and
+DELETE only from the tables in :data:`CROSS_DELETE`. docs/architecture.md says why a role
+rather than a bypass setting.
 
 :func:`apply_row_security` creates the roles, grants and policies; the Alembic migration
 and the PostgreSQL test set-up both call it. SQLite has no row security: it is a no-op there.
@@ -43,6 +44,11 @@ CROSS_POLICY = "cross_city"
 # Tables with a tenant_id column that stay readable without a city, and why.
 EXEMPT = {
     "tenant_hosts": "read to find the city of a request's Host, before there is a city",
+}
+# The only tables the cross role may DELETE from, and why (every other row is deleted under its city).
+CROSS_DELETE = {
+    "mail_outbox": "the mail retention deletes old sent/failed mails of every city in batches (mail/retention.py)",
+    "mail_jobs": "the mail retention deletes finished fan-out jobs of every city with them",
 }
 
 _CAN_CROSS = "waterportal_rls_cross"  # the login role may SET ROLE to the cross role
@@ -145,6 +151,9 @@ def apply_row_security(conn: Connection) -> list[str]:
     # Reads across cities and marking rows (the outbox claim, ending a vendor's sessions);
     # a row is only ever inserted or deleted under its own city.
     conn.exec_driver_sql(f"GRANT SELECT, UPDATE ON ALL TABLES IN SCHEMA {schema} TO {CROSS_ROLE}")
+    for name in CROSS_DELETE:
+        if conn.exec_driver_sql(f"SELECT to_regclass('{name}')").scalar() is not None:
+            conn.exec_driver_sql(f"GRANT DELETE ON {_quote(conn, name)} TO {CROSS_ROLE}")
     if conn.exec_driver_sql("SELECT to_regclass('alembic_version')").scalar() is not None:
         conn.exec_driver_sql(f"REVOKE ALL ON alembic_version FROM {APP_ROLE}, {CROSS_ROLE}")
     conn.exec_driver_sql(_KEEP_CITY_FUNCTION)
