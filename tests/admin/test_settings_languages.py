@@ -229,3 +229,17 @@ def test_labels_and_the_diff_name_the_language():
     assert [c["key"] for c in diff(old, renamed)] == ["contact.windows"]
     # Switching service hours off is still diffed by its bare name.
     assert [c["key"] for c in diff({"service_hours": {"open": "07:00"}}, {"service_hours": None})] == ["service_hours"]
+
+
+def test_the_hours_page_names_a_translation_that_writes_a_time(staff_client):
+    from tests.admin.test_settings_hours import timed_texts_box
+
+    admin = staff_client("kanazawa")
+    settings_post(admin, "pages?lang=en", {"texts.en.login_notice": "Open daily from 7:00 a.m. to 2:00 a.m."})
+    settings_post(admin, "faq?lang=easy", {"texts.easy.faq.0.question": "なんじまで つかえますか",
+                                           "texts.easy.faq.0.answer": "よる 2時 まで です"})
+    box = timed_texts_box(admin.get("/admin/settings/hours").get_data(as_text=True))
+    assert re.findall(r'<a href="([^"]+)">([^<]+)</a>', html.unescape(box)) == [
+        ("/admin/settings/pages?lang=en", "ご利用時間の案内(ログイン画面)(English)"),
+        ("/admin/settings/faq?lang=easy", "よくある質問(やさしい日本語)"),
+    ]

@@ -201,18 +201,23 @@ def label(key: str) -> str:
 TIME_IN_TEXT = re.compile(r"\d{1,2}\s*[:：]\s*\d{2}|\d{1,2}\s*時(?!間)")
 
 
-def texts_with_times(settings: dict[str, Any]) -> list[tuple[str, str]]:
-    """``(label, group slug)`` of the city's texts that write a clock time.
+def texts_with_times(settings: dict[str, Any]) -> list[tuple[str, str, str | None]]:
+    """``(label, group slug, language or None)`` of the city's texts that write a clock time,
+    in Japanese and in the translations (``[texts.en]``, ``[texts.easy]``).
 
     Service hours are data, but a city's wording (ログイン画面の案内, このサイトについて,
     FAQ) often repeats them; the hours page names these texts so an admin changing the
     hours changes the wording too.
     """
-    texts = settings.get("texts") or {}
-    found: list[tuple[str, str]] = []
-    for key in GROUPS["pages"].parts[0][1]:
-        if TIME_IN_TEXT.search(texts.get(key) or ""):
-            found.append((label(f"texts.{key}"), "pages"))
-    if any(TIME_IN_TEXT.search(f"{row.get('question', '')} {row.get('answer', '')}") for row in texts.get("faq") or []):
-        found.append((label("texts.faq"), "faq"))
+    all_texts = settings.get("texts") or {}
+    found: list[tuple[str, str, str | None]] = []
+    for language in (None, *VARIANT_LANGUAGES):
+        texts = (all_texts.get(language) or {}) if language else all_texts
+        prefix = f"texts.{language}" if language else "texts"
+        for key in GROUPS["pages"].parts[0][1]:
+            if TIME_IN_TEXT.search(texts.get(key) or ""):
+                found.append((label(f"{prefix}.{key}"), "pages", language))
+        if any(TIME_IN_TEXT.search(f"{row.get('question', '')} {row.get('answer', '')}")
+               for row in texts.get("faq") or []):
+            found.append((label(f"{prefix}.faq"), "faq", language))
     return found
