@@ -145,3 +145,24 @@ def test_the_console_counts_the_mails_of_a_notice(app, staff_client, kanazawa, s
         page = client.get("/admin/notices").get_data(as_text=True)
         assert "2通のうち 送信済み 2通・送信待ち 0通" in page
     assert len(smtp_server.wait_for(2)) == 2
+
+
+def test_the_console_says_when_a_notices_mail_could_not_be_prepared(app, staff_client, kanazawa, monkeypatch):
+    """A notice whose job gave up (mail.jobs: MAIL_JOB_MAX_ATTEMPTS failed expansions) does not
+    claim its recipients are still being prepared; the retention keeps the counts (tests/mail)."""
+    add_members(app, kanazawa, 2)
+    client = staff_client("kanazawa")
+
+    def crash(_tenant, _job, _now):
+        raise RuntimeError("template missing")
+
+    monkeypatch.setitem(jobs.EXPANDERS, "notice", crash)
+    with time_machine.travel(NOW, tick=False):
+        client.submit("/admin/notices/new", notice_form(title="断水", mail_members="y"))
+        moment = NOW.astimezone(dt.UTC).replace(tzinfo=None)
+        with app.app_context():
+            for _ in range(app.config["MAIL_JOB_MAX_ATTEMPTS"]):
+                assert expand_due(now=moment) == 0
+                moment += dt.timedelta(hours=1)
+        page = client.get("/admin/notices").get_data(as_text=True)
+    assert "宛先の準備に失敗しました。" in page and "宛先を準備中です。" not in page

@@ -9,7 +9,7 @@ import logging
 import pytest
 from sqlalchemy import select
 
-from tests.mail.test_retention import audits
+from tests.mail.test_retention import audits, mail
 from tests.vendor_console.test_console import make_vendor, text, vendor_client  # noqa: F401 (fixtures)
 from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db
@@ -143,3 +143,15 @@ def test_the_vendor_sees_a_failed_job(app, app_ctx, nayoro, broken, vendor_clien
 
     assert 'data-figure="jobs-failed">1<' in page.split('data-city="nayoro"')[1].split("</tr>")[0]
     assert "展開できず" in page.split(f'data-job="{job_id}"')[1].split("</tr>")[0]
+
+
+def test_the_vendors_retry_button_revives_the_citys_failed_jobs_too(app, app_ctx, nayoro, kanazawa, broken,
+                                                                     vendor_client):  # noqa: F811
+    ours, theirs = give_up(app, nayoro, broken), give_up(app, kanazawa, broken)
+    mail(nayoro, "failed", dt.timedelta(0))  # the button shows for a city with failed mail
+
+    response = vendor_client.submit("/vendor/cities/nayoro/mail/retry", {}, form_page="/vendor/")
+
+    assert response.status_code == 303
+    assert "展開できなかった配信ジョブ 1 件も展開し直します。" in text(vendor_client.get("/vendor/"))
+    assert (job_row(nayoro, ours).status, job_row(kanazawa, theirs).status) == ("pending", "failed")

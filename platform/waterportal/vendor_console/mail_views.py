@@ -59,6 +59,8 @@ def retry_city_mail(slug: str):
     db.session.commit()
     waiting, revived = result.waiting.get(tenant.slug, 0), result.revived.get(tenant.slug, 0)
     message = f"{tenant.name}: 再送待ち {waiting} 件、送信失敗 {revived} 件を、すぐに再送します。"
+    if result.jobs_total:
+        message += f"展開できなかった配信ジョブ {result.jobs_total} 件も展開し直します。"
     if result.skipped_expired:
         message += f"確認コードの有効期限が切れた {result.skipped_expired} 件は再送しません。"
     flash(message, "info")
