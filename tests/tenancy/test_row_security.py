@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError, ProgrammingError
 from waterportal.extensions import db
 from waterportal.tenancy.context import tenant_context
 from waterportal.tenancy.models import TenantAsset
-from waterportal.tenancy.row_security import APP_ROLE, EXEMPT, POLICY
+from waterportal.tenancy.row_security import APP_ROLE, CROSS_DELETE, CROSS_ROLE, EXEMPT, POLICY
 from waterportal.vendor_console.overview import city_figures
 
 pytestmark = pytest.mark.usefixtures("app_ctx")
@@ -119,3 +119,16 @@ def test_cross_city_reads_still_work(members, nayoro, kanazawa):
     # ... and the next statement is back behind the wall.
     assert db.session.execute(text("SELECT count(*) FROM members")).scalar() == 0
 
+
+
+def test_the_cross_city_role_deletes_from_the_mail_tables_only(members):
+    """The mail retention deletes old mail of every city in one statement per batch (all_tenants);
+    every other row is deleted under its own city."""
+    deletable = set(db.session.execute(text(
+        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = current_schema() AND c.relkind = 'r' AND has_table_privilege(:role, c.oid, 'DELETE')"),
+        {"role": CROSS_ROLE}).scalars())
+    assert deletable == set(CROSS_DELETE) == {"mail_outbox", "mail_jobs"}
+    statement = text("DELETE FROM members").execution_options(all_tenants=True)
+    with pytest.raises(ProgrammingError, match="permission denied"), db.session.begin_nested():
+        db.session.execute(statement)
