@@ -4,7 +4,7 @@ from __future__ import annotations
 from waterportal.accounts.models import Member, MemberSession, MemberUnlockLink, VerificationCode  # noqa: F401
 from waterportal.accounts.registration.models import RegistrationDraft  # noqa: F401
 from waterportal.admin.models import SettingsRevision, StaffMember, StaffSession, StaffUnlockLink  # noqa: F401
-from waterportal.alerts.models import AreaAlert, AreaAlertArea, AreaAlertOptOut  # noqa: F401
+from waterportal.alerts.models import AreaAlert, AreaAlertArea, AreaAlertOptOut, AreaAlertText  # noqa: F401
 from waterportal.audit.models import AuditEntry  # noqa: F401
 from waterportal.billing.households import HouseholdMedian  # noqa: F401
 from waterportal.billing.leaks import BillAlert  # noqa: F401

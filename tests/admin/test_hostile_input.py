@@ -24,7 +24,7 @@ from waterportal.admin.models import SettingsRevision, StaffMember
 from waterportal.admin.settings.groups import GROUPS, TRANSLATABLE, VARIANT_LANGUAGES
 from waterportal.admin.settings.services import apply_overrides
 from waterportal.admin.staff.services import UNLOCK
-from waterportal.alerts.models import AreaAlert
+from waterportal.alerts.models import AreaAlert, AreaAlertText
 from waterportal.contracts.models import MemberContract
 from waterportal.core.auth import unlock
 from waterportal.extensions import db
@@ -117,6 +117,8 @@ def snapshot(app, tenant) -> tuple:
             db.session.scalar(select(func.count(ProcedureEvent.id))),
             [(a.id, a.kind, a.title, a.body, a.starts_at, a.ends_at, a.withdrawn_at)
              for a in db.session.scalars(select(AreaAlert).order_by(AreaAlert.id))],
+            [(t.alert_id, t.language, t.title, t.body)
+             for t in db.session.scalars(select(AreaAlertText).order_by(AreaAlertText.id))],
         )
 
 

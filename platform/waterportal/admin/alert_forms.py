@@ -8,15 +8,18 @@ from wtforms.validators import Length, StopValidation, ValidationError
 from waterportal.alerts.services import KINDS, MAX_AREAS, AreaChoice, resolve_areas
 from waterportal.core.forms import ConsoleForm, labelled_choices
 from waterportal.core.time import city_to_utc, utcnow_naive
-from waterportal.notices.forms import TIME_MESSAGE, TitleAndText, parse_local
+from waterportal.notices.forms import TIME_MESSAGE, OtherLanguages, TitleAndText, other_language_fields, parse_local
 
 
-class AreaAlertForm(TitleAndText, ConsoleForm):
-    """種類, タイトル, 本文, 期間 (開始・終了), 対象の地区 (list and/or pasted lines)."""
+class AreaAlertForm(OtherLanguages, TitleAndText, ConsoleForm):
+    """種類, タイトル, 本文, the optional title and body in English and やさしい日本語 for the
+    languages the city offers (:class:`OtherLanguages`), 期間 (開始・終了), 対象の地区 (list
+    and/or pasted lines)."""
 
     kind = RadioField("種類", validate_choice=False)
     title = StringField("タイトル")
     body = TextAreaField("本文")
+    title_en, body_en, title_easy, body_easy = other_language_fields()
     starts_at = StringField("開始日時")
     ends_at = StringField("終了日時")
     areas = SelectMultipleField("対象の地区(町名・丁目)", validate_choice=False)
@@ -76,4 +79,5 @@ class AreaAlertForm(TitleAndText, ConsoleForm):
             "starts_at": city_to_utc(parse_local(self.starts_at.data), self.tz_name),
             "ends_at": city_to_utc(parse_local(self.ends_at.data), self.tz_name),
             "areas": self.chosen,
+            "texts": self.texts(),
         }

@@ -10,9 +10,11 @@ from waterportal.admin.forms import ActionForm
 from waterportal.admin.sessions import staff_required
 from waterportal.alerts import services
 from waterportal.alerts.models import AreaAlert
+from waterportal.core.i18n import offered_languages
 from waterportal.core.time import local_now, utcnow_naive
 from waterportal.core.web import client_address
 from waterportal.extensions import db
+from waterportal.notices.forms import VARIANT_NAMES
 from waterportal.tenancy.context import current_tenant
 
 
@@ -31,7 +33,8 @@ def area_alerts():
     found = services.all_alerts()
     items = [(alert, services.status(alert, now)) for alert in found]
     return render("area_alerts.html", title="地区別のお知らせ", items=items, kinds=services.KINDS,
-                  mail_counters=services.mail_counters(found))
+                  mail_counters=services.mail_counters(found), variant_names=VARIANT_NAMES,
+                  texts=services.alert_texts([alert.id for alert in found]))
 
 
 @admin.route("/area-alerts/new", methods=["GET", "POST"])
@@ -41,7 +44,7 @@ def area_alert_new():
     「公開する」 publishes (an area with no contract is refused at its field)."""
     tenant = current_tenant()
     choices = services.area_choices(tenant)
-    form = AreaAlertForm(choices, tenant.timezone)
+    form = AreaAlertForm(choices, tenant.timezone, languages=offered_languages())
     counts = None
     if form.validate_on_submit():
         if request.form.get("action") == "publish":
@@ -76,7 +79,8 @@ def area_alert(alert_id: int):
     alert = _alert_or_404(alert_id)
     return render("area_alert.html", title="地区別のお知らせ", alert=alert, kinds=services.KINDS,
                   state=services.status(alert, utcnow_naive()), areas=services.alert_areas(alert),
-                  mail=services.mail_counters([alert]).get(alert.id))
+                  mail=services.mail_counters([alert]).get(alert.id), variant_names=VARIANT_NAMES,
+                  texts=services.alert_texts([alert.id]).get(alert.id, {}))
 
 
 @admin.route("/area-alerts/<int:alert_id>/withdraw", methods=["GET", "POST"])

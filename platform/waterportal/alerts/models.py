@@ -56,6 +56,25 @@ class AreaAlertArea(TenantScoped, db.Model):
 Index("ix_area_alert_areas_tenant_area", AreaAlertArea.tenant_id, AreaAlertArea.area)
 
 
+class AreaAlertText(TenantScoped, db.Model):
+    """An alert's title and body in another language than Japanese (``en``, ``easy``; issue 13
+    §10), as notices have them (notices/models.py ``NoticeText``): a language without a row is
+    shown and mailed in Japanese with a note. Deleted with its alert."""
+
+    __tablename__ = "area_alert_texts"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "alert_id", "language"),
+        TenantScoped.tenant_key(),
+        tenant_fk(["alert_id"], "area_alerts", ondelete="CASCADE"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int]
+    language: Mapped[str] = mapped_column(String(10))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+
+
 class AreaAlertOptOut(TenantScoped, db.Model):
     """A member who wants no mail for alerts of ``kind`` (the banner still shows)."""
 

@@ -4,18 +4,21 @@ banner, the mail fan-out and the members' opt-outs per kind.
 Matching is set-wise: an alert's areas (町名/丁目 strings from contracts/areas.py) are
 compared by equality with ``contracts.address_area`` in one statement per question (the
 area list, the counts, a member's banner, the mail's recipients), never a statement per
-member or contract. Times are naive UTC; staff type them in the city's time zone.
+member or contract. Times are naive UTC; staff type them in the city's time zone. An alert
+may have its title and body in English and やさしい日本語 (``area_alert_texts``, issue 13 §10):
+members reading or mailed in a language without them get the Japanese with a note
+(:func:`alerts_in`).
 """
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, distinct, exists, func, insert, select
 
 from waterportal.accounts.models import Member
-from waterportal.alerts.models import AreaAlert, AreaAlertArea, AreaAlertOptOut
+from waterportal.alerts.models import AreaAlert, AreaAlertArea, AreaAlertOptOut, AreaAlertText
 from waterportal.audit import services as audit
 from waterportal.contracts.areas import area_of, split_area
 from waterportal.contracts.models import Contract, MemberContract
@@ -31,6 +34,9 @@ from waterportal.tenancy.context import TenantContext
 KINDS: dict[str, object] = {"outage": _l("断水"), "turbid": _l("濁水"), "works": _l("工事"), "other": _l("その他")}
 MAIL_KIND = "area_alert"
 MAX_AREAS = 500
+# The languages an alert may have its own title and body in (Japanese is the alert itself).
+VARIANT_LANGUAGES = tuple(code for code in LANGUAGES if code != DEFAULT_LANGUAGE)
+
 
 # The console shows an alert's mail counter from its job: the retention keeps the job while the alert exists.
 keep_jobs_while(MAIL_KIND, AreaAlert)
@@ -111,8 +117,10 @@ def match_counts(tenant: TenantContext, areas: list[str]) -> tuple[int, int]:
 
 
 def publish_alert(tenant: TenantContext, actor: str, remote_addr: str = "", *, kind: str, title: str, body: str,
-                  starts_at: dt.datetime, ends_at: dt.datetime, areas: list[str]) -> AreaAlert:
-    """Publish an alert to ``areas`` (flushed; the caller commits), audit it and hand its mail
+                  starts_at: dt.datetime, ends_at: dt.datetime, areas: list[str],
+                  texts: dict[str, tuple[str, str] | None] | None = None) -> AreaAlert:
+    """Publish an alert to ``areas`` (flushed; the caller commits) with its ``texts`` in other
+    languages ({language: (title, body)}; None or left out: none), audit it and hand its mail
     to the outbox worker (a job). An area list that matches no contract is refused with
     :class:`AreaAlertError` and nothing is written."""
     if kind not in KINDS:
@@ -130,9 +138,14 @@ def publish_alert(tenant: TenantContext, actor: str, remote_addr: str = "", *, k
     db.session.flush()
     db.session.execute(insert(AreaAlertArea), [{"tenant_id": tenant.id, "alert_id": alert.id, "area": area}
                                                for area in areas])
+    written = {code: value for code, value in (texts or {}).items() if value}
+    if set(written) - set(VARIANT_LANGUAGES):
+        raise ValueError(f"no alert texts in {sorted(set(written) - set(VARIANT_LANGUAGES))}")
+    db.session.add_all([AreaAlertText(alert_id=alert.id, language=code, title=value[0], body=value[1])
+                        for code, value in sorted(written.items())])
     audit.record(actor, "area_alert.publish", target=f"area_alert:{alert.id}", remote_addr=remote_addr,
                  kind=kind, title=title, areas=areas[:50], area_count=len(areas),
-                 contracts=contracts, members=members)
+                 contracts=contracts, members=members, **({"languages": sorted(written)} if written else {}))
     # Members who join later were not there when the alert went out (the banner still finds them).
     upto = db.session.scalar(select(func.max(Member.id)).where(Member.tenant_id == tenant.id)) or 0
     record_job(tenant, MAIL_KIND, alert.id, recipients_upto=upto)
@@ -147,7 +160,50 @@ def withdraw_alert(alert: AreaAlert, actor: str, remote_addr: str = "") -> None:
                  title=alert.title)
 
 
-def period_text(alert: AreaAlert, tz_name: str) -> str:
+@dataclass(frozen=True)
+class ShownAlert:
+    """An alert as a member reads it in one language: its own title and body there, else the
+    Japanese ones with ``untranslated`` set (the page and the mail say so)."""
+
+    id: int
+    kind: str
+    title: str
+    body: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    untranslated: bool = False
+
+
+def alert_texts(alert_ids: list[int]) -> dict[int, dict[str, AreaAlertText]]:
+    """alert id -> {language: its title and body there}, for alerts of the current city (one
+    statement, none without ids)."""
+    found: dict[int, dict[str, AreaAlertText]] = {}
+    if alert_ids:
+        for text in db.session.scalars(select(AreaAlertText).where(AreaAlertText.alert_id.in_(alert_ids))):
+            found.setdefault(text.alert_id, {})[text.language] = text
+    return found
+
+
+def alerts_in(alerts: list[AreaAlert], language: str,
+              texts: dict[int, dict[str, AreaAlertText]] | None = None) -> list[ShownAlert]:
+    """``alerts`` in ``language`` (their texts read in one statement unless given; none for
+    Japanese or no alerts)."""
+    if texts is None:
+        texts = alert_texts([a.id for a in alerts]) if language != DEFAULT_LANGUAGE else {}
+    shown = []
+    for alert in alerts:
+        base = ShownAlert(alert.id, alert.kind, alert.title, alert.body or "", alert.starts_at, alert.ends_at)
+        own = texts.get(alert.id, {}).get(language)
+        if language == DEFAULT_LANGUAGE:
+            shown.append(base)
+        elif own is not None:
+            shown.append(replace(base, title=own.title, body=own.body))
+        else:
+            shown.append(replace(base, untranslated=True))
+    return shown
+
+
+def period_text(alert: AreaAlert | ShownAlert, tz_name: str) -> str:
     """「2026年12月24日(木) 09:00〜2026年12月25日(金) 17:00」 in the city's time, in the page's
     or mail's language (the day as core.i18n writes it)."""
     start, end = to_city_time(alert.starts_at, tz_name), to_city_time(alert.ends_at, tz_name)
@@ -223,10 +279,12 @@ def _expand_alert_mail(tenant: TenantContext, job: MailJob, now: dt.datetime) ->
               ~exists().where(AreaAlertOptOut.tenant_id == Member.tenant_id, AreaAlertOptOut.member_id == Member.id,
                               AreaAlertOptOut.kind == alert.kind))
     others = [code for code in LANGUAGES if code != DEFAULT_LANGUAGE]
+    texts = alert_texts([alert.id])
     queued = 0
     for code in LANGUAGES:
         speaks = Member.language == code if code != DEFAULT_LANGUAGE else Member.language.not_in(others)
-        subject, body = render_mail(tenant, "area_alert", code, alert=alert, kind_name=KINDS[alert.kind],
+        [shown] = alerts_in([alert], code, texts)
+        subject, body = render_mail(tenant, "area_alert", code, alert=shown, kind_name=KINDS[alert.kind],
                                     period=lambda: period_text(alert, tenant.timezone))
         queued = insert_outbox_rows(tenant, job, "area_alert", subject, body,
                                     select(Member.id, Member.email).where(*wanted, speaks), now)

@@ -46,21 +46,18 @@ class TitleAndText:
         Length(max=5000, message="本文は5000文字以内で入力してください。")(self, field)
 
 
-class NoticeForm(TitleAndText, ConsoleForm):
-    """タイトル, 本文 (plain text; URLs become links), 重要, 掲載開始, 掲載終了, メール配信, and the
-    optional タイトル・本文 in English and やさしい日本語: only the ``languages`` given (those the
-    city offers) are checked and saved; a language needs both or neither."""
+def other_language_fields() -> tuple:
+    """``title_en, body_en, title_easy, body_easy`` for a form's class body, written where the
+    form draws them (WTForms orders fields, and so the error summary, by creation)."""
+    return tuple(field for name in VARIANT_NAMES.values()
+                 for field in (StringField(f"タイトル({name})"), TextAreaField(f"本文({name})")))
 
-    title = StringField("タイトル")
-    body = TextAreaField("本文")
-    title_en = StringField("タイトル(英語)")
-    body_en = TextAreaField("本文(英語)")
-    title_easy = StringField("タイトル(やさしい日本語)")
-    body_easy = TextAreaField("本文(やさしい日本語)")
-    important = BooleanField("重要なお知らせとして表示する")
-    published_at = StringField("掲載開始日時")
-    expires_at = StringField("掲載終了日時")
-    mail_members = BooleanField("掲載開始時に、お知らせメールを希望する会員へメールで送る")
+
+class OtherLanguages:
+    """The optional タイトル・本文 in English and やさしい日本語 of notices and area alerts
+    (admin/alert_forms.py; their fields from :func:`other_language_fields`): only the
+    ``languages`` given (those the city offers) are shown, checked and saved; a language needs
+    both or neither."""
 
     def __init__(self, *args, languages: tuple[str, ...] | list[str] = (), **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -85,6 +82,25 @@ class NoticeForm(TitleAndText, ConsoleForm):
                 body.errors.append(f"{name}の本文を入力してください(タイトルだけでは掲載できません)。")
             valid = valid and not title.errors and not body.errors
         return valid
+
+    def texts(self) -> dict[str, tuple[str, str] | None]:
+        """{language: (title, body)} for the services; an emptied language is None (its text is
+        removed), languages the form does not offer are left out (kept)."""
+        return {code: (title.data, body.data) if title.data else None
+                for code, _name, title, body in self.variant_fields()}
+
+
+class NoticeForm(OtherLanguages, TitleAndText, ConsoleForm):
+    """タイトル, 本文 (plain text; URLs become links), 重要, 掲載開始, 掲載終了, メール配信, and the
+    optional texts in other languages (:class:`OtherLanguages`)."""
+
+    title = StringField("タイトル")
+    body = TextAreaField("本文")
+    title_en, body_en, title_easy, body_easy = other_language_fields()
+    important = BooleanField("重要なお知らせとして表示する")
+    published_at = StringField("掲載開始日時")
+    expires_at = StringField("掲載終了日時")
+    mail_members = BooleanField("掲載開始時に、お知らせメールを希望する会員へメールで送る")
 
     def validate_published_at(self, field) -> None:
         if not (field.data or "").strip():
@@ -122,7 +138,5 @@ class NoticeForm(TitleAndText, ConsoleForm):
             "mail_members": bool(self.mail_members.data),
             "published_at": city_to_utc(parse_local(self.published_at.data), tz_name),
             "expires_at": city_to_utc(end, tz_name) if end else None,
-            # An emptied language removes its text; languages the form does not offer are kept.
-            "texts": {code: (title.data, body.data) if title.data else None
-                      for code, _name, title, body in self.variant_fields()},
+            "texts": self.texts(),
         }

@@ -6,6 +6,7 @@ from flask import abort
 from flask_login import current_user, login_required
 
 from waterportal.alerts import services
+from waterportal.core.i18n import current_language
 from waterportal.core.time import utcnow_naive
 from waterportal.mypage.usage.blueprint import portal
 from waterportal.mypage.usage.views import member_page, render_member
@@ -27,8 +28,10 @@ def alert_period(alert) -> str:
 
 @portal.app_template_global("current_area_alerts")
 def current_area_alerts() -> list:
-    """The logged-in member's alerts now (the dashboard's banner): one statement."""
-    return services.member_alerts(current_tenant(), current_user.id, utcnow_naive())
+    """The logged-in member's alerts now (the dashboard's banner) in the page's language: one
+    statement, and one more for their texts when there are alerts and the page is not Japanese."""
+    return services.alerts_in(services.member_alerts(current_tenant(), current_user.id, utcnow_naive()),
+                              current_language())
 
 
 @portal.get("/alerts/<int:alert_id>")
@@ -39,5 +42,6 @@ def area_alert(alert_id: int):
     alert = services.member_alert(page.tenant, page.member.id, alert_id, utcnow_naive())
     if alert is None:
         abort(404)
+    [alert] = services.alerts_in([alert], current_language())
     return render_member("portal/area_alert.html", page, title=alert.title, alert=alert,
                          autolink=autolink)
