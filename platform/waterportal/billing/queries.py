@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import aliased, undefer
 
 from waterportal.billing.models import Bill, Document
@@ -53,12 +53,20 @@ DASHBOARD_PERIODS = 12  # the dashboard's small usage chart: the last 12 periods
 
 @functools.cache
 def _links_and_recent_bills() -> Select:
+    # Each linked contract's bills from its 12th newest billing month on (a contract has one
+    # bill a month: UNIQUE (tenant_id, contract_id, billing_month)). Both the month and the
+    # join go down the (tenant_id, contract_id, billing_month) index; the earlier
+    # ``Bill.id IN (<its newest 12 ids>)`` was tested for every bill of the city, so a
+    # dashboard cost grew with the city's whole history (4 ms of 5 at 7,200 bills).
     newest = aliased(Bill)
-    recent_ids = (
-        select(newest.id).where(newest.contract_id == Contract.id)
-        .order_by(newest.billing_month.desc()).limit(DASHBOARD_PERIODS).correlate(Contract)
+    oldest_shown = (
+        select(newest.billing_month).where(newest.contract_id == Contract.id)
+        .order_by(newest.billing_month.desc()).offset(DASHBOARD_PERIODS - 1).limit(1)
+        .correlate(Contract).scalar_subquery()
     )
-    return (links_statement().add_columns(Bill).outerjoin(Bill, Bill.id.in_(recent_ids))
+    return (links_statement().add_columns(Bill)
+            .outerjoin(Bill, and_(Bill.contract_id == Contract.id,
+                                  Bill.billing_month >= func.coalesce(oldest_shown, "")))
             .order_by(Bill.billing_month.desc()))
 
 

@@ -6,6 +6,8 @@ import datetime as dt
 import os
 import re
 
+import pytest
+
 from tests.mypage.usage.conftest import history_rows
 from waterportal.extensions import db
 from waterportal.notices import services as notice_services
@@ -171,3 +173,38 @@ def test_member_notices_are_read_on_every_request_in_tests(app, client_for, nayo
         body = client.get("/mypage").get_data(as_text=True)
     assert "すぐ出るお知らせ" in body
     assert len([s for s in seen if "FROM notices" in s]) == 1
+
+
+def test_the_dashboard_read_goes_down_the_bills_index_not_the_citys_whole_history(
+        app, client_for, nayoro, customer, login, clock):
+    """The dashboard's links + recent bills statement finds each linked contract's bills by
+    contract in the (tenant_id, contract_id, billing_month) index: its cost must not grow with
+    the number of bills in the city. It searched the bills by city alone before
+    (``SEARCH bills USING INDEX ix_bills_tenant_month (tenant_id=?)``: 4 ms of a 5 ms
+    dashboard with 7,200 bills, bench/bench_dashboard.py)."""
+    from sqlalchemy import event
+
+    client = logged_in(client_for, nayoro, customer, login)
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's query plan: this runs in the SQLite pass (on PostgreSQL a test table's plan says "
+                    "nothing; bench/bench_dashboard.py --postgres measures the dashboard there)")
+    captured: list[tuple[str, object]] = []
+
+    def record(_conn, _cursor, statement, parameters, *_args):
+        if "member_contracts" in statement and "FROM bills" in statement.replace('"', ""):
+            captured.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert client.get("/mypage").status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert len(captured) == 1, captured
+    statement, parameters = captured[0]
+    with engine.connect() as connection:
+        cursor = connection.connection.driver_connection.cursor()
+        plan = [row[-1] for row in cursor.execute(f"EXPLAIN QUERY PLAN {statement}", parameters).fetchall()]
+    on_bills = [step for step in plan if re.match(r"(SEARCH|SCAN) bills", step)]
+    assert len(on_bills) == 2 and all("contract_id=?" in step for step in on_bills), plan
