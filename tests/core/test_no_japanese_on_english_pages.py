@@ -32,14 +32,21 @@ from sqlalchemy import select
 
 from tests.mypage.usage.conftest import customer, history_rows, load, login  # noqa: F401 - fixtures
 from tests.procedures import files
-from tests.test_form_fuzz import form_fields
+from tests.test_form_fuzz import form_fields, forms_of
 from tests.upload_support import multipart
 from waterportal.accounts.models import Member
 from waterportal.billing.models import Bill
 from waterportal.core.i18n import SWITCH_LABEL
 from waterportal.extensions import db
 from waterportal.mail.models import OutboxMessage
-from waterportal.procedures.models import ProcedureRequest
+from waterportal.procedures import services as procedure_services
+from waterportal.procedures.models import (
+    STATUS_COMPLETED,
+    STATUS_IN_PROGRESS,
+    STATUS_RECEIVED,
+    STATUS_RETURNED,
+    ProcedureRequest,
+)
 from waterportal.tenancy.context import tenant_context
 
 JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff66-\uff9f]+")
@@ -178,6 +185,7 @@ class EnglishWalk:
     def __init__(self, app, client, tenant, member_id):
         self.app, self.client, self.tenant, self.member_id = app, client, tenant, member_id
         self.found: dict[str, list[str]] = {}
+        self.checked: list[str] = []  # every page looked at
         self.allowed = ({tenant.name, tenant.portal_name, SWITCH_LABEL} | self.member_words() | typed_words()
                         | city_texts(tenant.settings) | bank_names(VALID["payment_method"]["bank"], *GARBAGE))
 
@@ -196,6 +204,7 @@ class EnglishWalk:
         return {word for word in words if word}
 
     def check(self, where: str, page: str) -> None:
+        self.checked.append(where)
         found = leaks(visible(page), self.allowed)
         if found:
             self.found[where] = found
@@ -207,9 +216,9 @@ class EnglishWalk:
         return response
 
 
-def citizen_paths(app, bill_id: int, receipt_numbers: list[str]) -> list[str]:
+def citizen_paths(app, bill_id: int, receipt_numbers: list[str], kinds: list[str] = ()) -> list[str]:
     """Every GET route of the citizen's site whose arguments the walk can fill."""
-    values = {"bill_id": [str(bill_id)], "receipt_number": receipt_numbers, "kind": None}
+    values = {"bill_id": [str(bill_id)], "receipt_number": receipt_numbers, "kind": list(kinds)}
     paths = set()
     for rule in app.url_map.iter_rules():
         if "GET" not in rule.methods or rule.endpoint.split(".")[0] in ("admin", "vendor", "static", "theme_assets"):
@@ -219,7 +228,7 @@ def citizen_paths(app, bill_id: int, receipt_numbers: list[str]) -> list[str]:
         arguments = sorted(rule.arguments)
         if not arguments:
             paths.add(rule.rule)
-        elif arguments == ["bill_id"] or arguments == ["receipt_number"]:
+        elif arguments in (["bill_id"], ["receipt_number"], ["kind"]):
             for value in values[arguments[0]]:
                 paths.add(re.sub(r"<[^>]+>", value, rule.rule))
     return sorted(paths)
@@ -269,13 +278,40 @@ def test_english_pages_and_mails_hold_no_japanese(walk, app):
         with app.app_context(), tenant_context(tenant):
             numbers.append(db.session.scalars(select(ProcedureRequest.receipt_number)
                                               .order_by(ProcedureRequest.id.desc())).first())
+    # The city answers: every other request sent back (差戻し) with a note, the rest completed;
+    # the citizen reads the status mails and the request pages, and a sent-back request's form
+    # refuses garbage in the page's language too.
     with app.app_context(), tenant_context(tenant):
+        for index, number in enumerate(numbers):
+            filed = db.session.scalar(select(ProcedureRequest).where(ProcedureRequest.receipt_number == number))
+            if filed.status != STATUS_RECEIVED:  # done at once (the city's settings)
+                continue
+            procedure_services.change_status(tenant, filed, STATUS_IN_PROGRESS, "", "system:test")
+            procedure_services.change_status(tenant, filed, STATUS_COMPLETED if index % 2 else STATUS_RETURNED,
+                                             "Please check the dates.", "system:test")
+        db.session.commit()
         bill_id = db.session.scalars(select(Bill.id).order_by(Bill.id.desc())).first()
-        mails = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
     paths = citizen_paths(app, bill_id, numbers)
     assert {"/mypage/bills", f"/mypage/bills/{bill_id}", f"/procedures/{numbers[-1]}"} <= set(paths)
     for path in paths:
         walk.get(path)
+    with app.app_context(), tenant_context(tenant):
+        returned = db.session.scalars(select(ProcedureRequest.receipt_number)
+                                      .where(ProcedureRequest.status == STATUS_RETURNED)).all()
+    assert returned
+    for number in returned:
+        page = client.get(f"/procedures/{number}").get_data(as_text=True)
+        fields = forms_of(page, f"/procedures/{number}").get(f"/procedures/{number}")
+        assert fields is not None, f"{number}: no form to correct a sent-back request"
+        for name in [name for name in fields if name not in ("action", "contract_id")]:
+            response = client.post(f"/procedures/{number}", data={
+                **fields, name: "zz?!", "csrf_token": client.csrf_token(f"/procedures/{number}")})
+            walk.check(f"POST /procedures/{number} {name}='zz?!' ({response.status_code})",
+                       response.get_data(as_text=True))
+    assert [where for where in walk.checked if where.startswith("POST /procedures/R") and "(422)" in where]
+    with app.app_context(), tenant_context(tenant):
+        mails = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    assert {"procedure_received", "procedure_status"} <= {mail.kind for mail in mails}
     for mail in mails:
         found = leaks([mail.subject, mail.body], walk.allowed)
         if found:
@@ -299,3 +335,37 @@ def test_english_pages_and_mails_hold_no_japanese(walk, app):
     if "paperless" in enabled:
         refused = send(client, "paperless", {**forms["paperless"], **VALID["paperless"], "consent": "zz"})
         assert "Please tick the box to give your consent." in refused.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("slug", ["nayoro", "kanazawa"])
+def test_english_pages_of_a_visitor_hold_no_japanese(app, client_for, nayoro, kanazawa, slug):
+    """A visitor without an account, in English: every page without arguments, and each of
+    their forms sent back refused, empty and with garbage in every field."""
+    from waterportal.core import throttle
+
+    tenant = {"nayoro": nayoro, "kanazawa": kanazawa}[slug]
+    client = client_for(slug)
+    client.set_cookie("lang", "en", domain=client.host)
+    token = client.csrf_token("/inquiry")
+    found: dict[str, list[str]] = {}
+    allowed = ({tenant.name, tenant.portal_name, SWITCH_LABEL} | city_texts(tenant.settings)
+               | bank_names(*GARBAGE))
+    for path in citizen_paths(app, 0, [], tenant.settings["procedures"]["enabled"]):
+        response = client.get(path)
+        if response.status_code != 200 or response.mimetype != "text/html":
+            continue
+        page = response.get_data(as_text=True)
+        found[f"GET {path}"] = leaks(visible(page), allowed)
+        for target, fields in forms_of(page, path).items():
+            if target in ("/language", "/logout") or target.startswith(("/admin", "/vendor")):
+                continue
+            for garbage in ("", "zz?!", "2030-01-01"):
+                throttle.reset_all()
+                refused = client.post(target, data={**{name: garbage for name in fields}, "csrf_token": token})
+                if refused.mimetype == "text/html":
+                    found[f"POST {target} {garbage!r} ({refused.status_code})"] = leaks(
+                        visible(refused.get_data(as_text=True)), allowed)
+    assert {"GET /login", "GET /inquiry", "POST /login 'zz?!' (200)", "GET /procedures/new/move_in",
+            "GET /register/"} <= set(found), sorted(found)
+    found = {where: leaks_there for where, leaks_there in found.items() if leaks_there}
+    assert found == {}, "\n".join(f"{where}: {leaks_there[:5]}" for where, leaks_there in found.items())
