@@ -14,6 +14,7 @@
 """
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -26,8 +27,13 @@ DEFAULT_CUSTOMER_NUMBER_LABEL = CUSTOMER_NUMBER_WORDS[0]
 
 def customer_number_wording(settings: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     """``((other spelling, the city's), ...)``: how the customer number's name is rewritten in
-    the portal's texts for a city (``[registration] customer_number_label``)."""
-    word = settings.get("registration", {}).get("customer_number_label", DEFAULT_CUSTOMER_NUMBER_LABEL)
+    the portal's texts for a city (``[registration] customer_number_label``). Asked at every
+    message a page translates, so the pairs are made once per word."""
+    return _wording(settings.get("registration", {}).get("customer_number_label", DEFAULT_CUSTOMER_NUMBER_LABEL))
+
+
+@functools.cache
+def _wording(word: str) -> tuple[tuple[str, str], ...]:
     return tuple((other, word) for other in CUSTOMER_NUMBER_WORDS if other != word)
 
 
