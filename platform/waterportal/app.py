@@ -12,7 +12,6 @@ from typing import Any
 from flask import Flask
 from sqlalchemy.orm import Session
 from werkzeug.middleware.proxy_fix import ProxyFix
-from werkzeug.routing import IntegerConverter
 
 import waterportal.accounts.session  # noqa: F401 - registers the user loader
 import waterportal.models  # noqa: F401 - registers every table
@@ -28,6 +27,7 @@ from waterportal.core.auth import secret_box
 from waterportal.core.database import RetryBusyReads, configure_engine
 from waterportal.core.errors import register_errors
 from waterportal.core.i18n import DEFAULT_LANGUAGE, install_i18n
+from waterportal.core.ids import DatabaseBigInt, DatabaseInt
 from waterportal.core.paths import CONFIG_DIR, REPO_ROOT, TENANTS_DIR, THEMES_DIR
 from waterportal.demo.cli import demo_cli
 from waterportal.extensions import csrf, db, login_manager, mail, migrate
@@ -131,15 +131,6 @@ def register_extensions(app: Flask) -> None:
     app.extensions["waterportal.tenants"] = TenantRegistry(app.config["TENANT_REFRESH_SECONDS"])
 
 
-class DatabaseInt(IntegerConverter):
-    """``<int:...>`` limited to the database's INTEGER range: a larger id is a plain 404,
-    never an overflow error from PostgreSQL."""
-
-    def __init__(self, url_map, *args, **kwargs):
-        kwargs.setdefault("max", 2**31 - 1)
-        super().__init__(url_map, *args, **kwargs)
-
-
 # Every module that attaches routes to a blueprint. Importing one is what adds its routes, so
 # they are all listed here and no view module imports a sibling to get it loaded. Each
 # blueprint object lives in its package's blueprint.py.
@@ -200,9 +191,10 @@ def _city_wording() -> tuple[tuple[str, str], ...]:
 
 
 def register_blueprints(app: Flask) -> None:
-    """Load every view module, then register one blueprint per feature (ids in URLs use
-    :class:`DatabaseInt`)."""
+    """Load every view module, then register one blueprint per feature (ids in URLs are
+    bounded by their column: ``<int:...>`` 32-bit, ``<bigint:...>`` 64-bit, core/ids.py)."""
     app.url_map.converters["int"] = DatabaseInt
+    app.url_map.converters["bigint"] = DatabaseBigInt
     for module in VIEW_MODULES:
         importlib.import_module(module)
     for blueprint in (

@@ -62,14 +62,14 @@ NOT_CITIZEN = ("/admin", "/vendor", "/healthz", "/_", "/favicon.ico", "/apple-to
 # Routes that answer something other than a page (a file, JSON, a redirect to a payment provider).
 NOT_PAGES = {
     "/": "a redirect to /login or /mypage",
-    "/mypage/bill-documents/<int:issued_id>": "the issued bill's PDF",
-    "/mypage/bills/<int:bill_id>/barcode.svg": "the slip's barcode image",
-    "/mypage/bills/<int:bill_id>/pay": "a redirect to the payment provider",
-    "/mypage/bills/<int:bill_id>/pdf": "the bill's PDF",
-    "/mypage/bills/<int:bill_id>/slip.pdf": "the slip's PDF",
-    "/mypage/bills/history/<int:contract_id>.csv": "the bill history CSV",
-    "/mypage/certificates/<int:certificate_id>": "the certificate's PDF",
-    "/mypage/documents/<int:document_id>": "a document's PDF",
+    "/mypage/bill-documents/<bigint:issued_id>": "the issued bill's PDF",
+    "/mypage/bills/<bigint:bill_id>/barcode.svg": "the slip's barcode image",
+    "/mypage/bills/<bigint:bill_id>/pay": "a redirect to the payment provider",
+    "/mypage/bills/<bigint:bill_id>/pdf": "the bill's PDF",
+    "/mypage/bills/<bigint:bill_id>/slip.pdf": "the slip's PDF",
+    "/mypage/bills/history/<bigint:contract_id>.csv": "the bill history CSV",
+    "/mypage/certificates/<bigint:certificate_id>": "the certificate's PDF",
+    "/mypage/documents/<bigint:document_id>": "a document's PDF",
     "/procedures/<receipt_number>/debit.pdf": "the 口座振替依頼書 PDF",
     "/procedures/<receipt_number>/files/<int:attachment_id>": "an attachment download",
     "/procedures/banks": "JSON for the bank search",
@@ -78,8 +78,8 @@ NOT_PAGES = {
 # How to fill each argument of a page route, from the member's own data (``own`` below).
 ARGS = {
     "/mypage/alerts/<int:alert_id>": lambda own: [f"/mypage/alerts/{own['alert_id']}"],
-    "/mypage/bills/<int:bill_id>": lambda own: [f"/mypage/bills/{own['bill_id']}"],
-    "/mypage/bills/<int:bill_id>/slip": lambda own: [f"/mypage/bills/{own['bill_id']}/slip"],
+    "/mypage/bills/<bigint:bill_id>": lambda own: [f"/mypage/bills/{own['bill_id']}"],
+    "/mypage/bills/<bigint:bill_id>/slip": lambda own: [f"/mypage/bills/{own['bill_id']}/slip"],
     "/mypage/contracts/<int(max=2147483647):link_id>/label": lambda own: [f"/mypage/contracts/{own['link_id']}/label"],
     "/mypage/contracts/<int(max=2147483647):link_id>/remove": lambda own: [f"/mypage/contracts/{own['link_id']}/remove"],
     "/pages/<name>": lambda own: ["/pages/about", "/pages/privacy", "/pages/terms"],

@@ -9,6 +9,7 @@ from sqlalchemy import Index, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from waterportal.core.auth.columns import LoginSessionColumns, UnlockLinkColumns
+from waterportal.core.ids import BIG_ID
 from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db
 from waterportal.tenancy.models import TenantScoped, city_login_session_args
@@ -84,7 +85,7 @@ class VerificationCode(TenantScoped, db.Model):
     __tablename__ = "verification_codes"
     __table_args__ = (TenantScoped.tenant_key(),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
     purpose: Mapped[str] = mapped_column(String(30))
     email: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(80))

@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import Index, String, UniqueConstraint, select, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from waterportal.core.ids import BIG_ID
 from waterportal.extensions import db
 from waterportal.tenancy.context import TenantContext
 from waterportal.tenancy.models import TenantScoped, tenant_fk
@@ -46,9 +47,9 @@ class BillAlert(TenantScoped, db.Model):
         TenantScoped.tenant_key(),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    bill_id: Mapped[int]
-    contract_id: Mapped[int]
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
+    bill_id: Mapped[int] = mapped_column(BIG_ID)
+    contract_id: Mapped[int] = mapped_column(BIG_ID)
     kind: Mapped[str] = mapped_column(String(20))
     usage_m3: Mapped[int]  # the bill's
     last_year_m3: Mapped[int]  # the same period last year's

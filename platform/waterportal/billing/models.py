@@ -8,6 +8,7 @@ from pathlib import PurePosixPath
 from sqlalchemy import CheckConstraint, Index, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, deferred, mapped_column
 
+from waterportal.core.ids import BIG_ID
 from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db
 from waterportal.tenancy.models import TenantScoped, tenant_fk
@@ -29,8 +30,8 @@ class Bill(TenantScoped, db.Model):
         TenantScoped.tenant_key(),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    contract_id: Mapped[int]
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
+    contract_id: Mapped[int] = mapped_column(BIG_ID)
     billing_month: Mapped[str] = mapped_column(String(7))  # "YYYY-MM"
     period_start: Mapped[dt.date]
     period_end: Mapped[dt.date]
@@ -97,9 +98,9 @@ class BillDocument(TenantScoped, db.Model):
         TenantScoped.tenant_key(),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    bill_id: Mapped[int]
-    contract_id: Mapped[int]
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
+    bill_id: Mapped[int] = mapped_column(BIG_ID)
+    contract_id: Mapped[int] = mapped_column(BIG_ID)
     version: Mapped[int]
     billing_month: Mapped[str] = mapped_column(String(7))
     total: Mapped[int]
@@ -136,8 +137,8 @@ class PaymentCertificate(TenantScoped, db.Model):
         TenantScoped.tenant_key(),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    contract_id: Mapped[int]
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
+    contract_id: Mapped[int] = mapped_column(BIG_ID)
     month_from: Mapped[str] = mapped_column(String(7))
     month_to: Mapped[str] = mapped_column(String(7))
     bills: Mapped[int]  # how many paid bills it certifies
@@ -162,8 +163,8 @@ class Document(TenantScoped, db.Model):
         TenantScoped.tenant_key(),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    contract_id: Mapped[int]
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
+    contract_id: Mapped[int] = mapped_column(BIG_ID)
     title: Mapped[str] = mapped_column(String(200))
     issued_on: Mapped[dt.date]
     # The name in the city's export, used for the download's file name.

@@ -7,6 +7,7 @@ from sqlalchemy import Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from waterportal.contracts.areas import area_of
+from waterportal.core.ids import BIG_ID
 from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db
 from waterportal.tenancy.models import TenantScoped, tenant_fk
@@ -21,7 +22,7 @@ class Contract(TenantScoped, db.Model):
         TenantScoped.tenant_key(),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
     customer_number: Mapped[str] = mapped_column(String(20))
     holder_name: Mapped[str] = mapped_column(String(100))
     # Stored normalised (full-width katakana, no spaces) for matching at registration.
@@ -67,7 +68,7 @@ class MemberContract(TenantScoped, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     member_id: Mapped[int]
-    contract_id: Mapped[int]
+    contract_id: Mapped[int] = mapped_column(BIG_ID)
     label: Mapped[str] = mapped_column(String(40), default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)
 

@@ -6,6 +6,7 @@ import datetime as dt
 from sqlalchemy import Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from waterportal.core.ids import BIG_ID
 from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db
 from waterportal.tenancy.models import TenantScoped
@@ -19,7 +20,7 @@ class OutboxMessage(TenantScoped, db.Model):
     __tablename__ = "mail_outbox"
     __table_args__ = (TenantScoped.tenant_key(),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
     to_address: Mapped[str] = mapped_column(String(254))
     sender: Mapped[str] = mapped_column(String(300))
     subject: Mapped[str] = mapped_column(String(300))
@@ -63,7 +64,7 @@ class MailJob(TenantScoped, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(20))
-    ref_id: Mapped[int] = mapped_column(default=0)
+    ref_id: Mapped[int] = mapped_column(BIG_ID, default=0)  # a bill id for ``bills``
     recipients_upto: Mapped[int] = mapped_column(default=0)
     status: Mapped[str] = mapped_column(String(10), default="pending")
     queued: Mapped[int] = mapped_column(default=0)  # mails written by the expansion

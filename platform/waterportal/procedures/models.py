@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import JSON, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from waterportal.core.ids import BIG_ID
 from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db
 from waterportal.tenancy.models import TenantScoped, tenant_fk
@@ -78,7 +79,7 @@ class ProcedureRequest(TenantScoped, db.Model):
     receipt_number: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(20), default=STATUS_RECEIVED)
     member_id: Mapped[int | None]
-    contract_id: Mapped[int | None]
+    contract_id: Mapped[int | None] = mapped_column(BIG_ID)
     customer_number: Mapped[str] = mapped_column(String(20), default="")
     applicant_email: Mapped[str] = mapped_column(String(254))
     applicant_name: Mapped[str] = mapped_column(String(100), default="")

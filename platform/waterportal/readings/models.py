@@ -9,6 +9,7 @@ import datetime as dt
 from sqlalchemy import CheckConstraint, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from waterportal.core.ids import BIG_ID
 from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db
 from waterportal.tenancy.models import TenantScoped, tenant_fk
@@ -28,8 +29,8 @@ class MeterReading(TenantScoped, db.Model):
         TenantScoped.tenant_key(),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    contract_id: Mapped[int]
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
+    contract_id: Mapped[int] = mapped_column(BIG_ID)
     reading_date: Mapped[dt.date]
     usage_litres: Mapped[int]
 
@@ -55,7 +56,7 @@ class Watch(TenantScoped, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     member_id: Mapped[int]
-    contract_id: Mapped[int]
+    contract_id: Mapped[int] = mapped_column(BIG_ID)
     email: Mapped[str] = mapped_column(String(254))
     days: Mapped[int]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)

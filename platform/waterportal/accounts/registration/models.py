@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import JSON, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from waterportal.core.ids import BIG_ID
 from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db
 from waterportal.tenancy.models import TenantScoped
@@ -19,7 +20,7 @@ class RegistrationDraft(TenantScoped, db.Model):
     # The token is random; unique in its city (Citus: a unique key carries the distribution column).
     __table_args__ = (UniqueConstraint("tenant_id", "token_hash"), TenantScoped.tenant_key())
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64))
     email: Mapped[str] = mapped_column(String(254), default="")
     email_verified_at: Mapped[dt.datetime | None]
@@ -28,7 +29,7 @@ class RegistrationDraft(TenantScoped, db.Model):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     secret_answer_hash: Mapped[str | None] = mapped_column(String(255))
     # The outcome of contract matching at 2/4: a contract id or the mismatch reasons.
-    contract_id: Mapped[int | None]
+    contract_id: Mapped[int | None] = mapped_column(BIG_ID)
     match_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)
     expires_at: Mapped[dt.datetime]

@@ -150,7 +150,7 @@ def member_documents(member_id: int):
                   found=found, numbers=numbers, searched=bool(request.args)), status
 
 
-@admin.get("/members/<int:member_id>/documents/<int:issued_id>")
+@admin.get("/members/<int:member_id>/documents/<bigint:issued_id>")
 @staff_required()
 def member_document_download(member_id: int, issued_id: int):
     """One issued bill PDF of the member's contracts, as stored; the download is audited."""

@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from waterportal.core.ids import BIG_ID
 from waterportal.core.time import utcnow_naive
 
 
@@ -17,7 +18,7 @@ class LoginSessionColumns:
     city or platform-wide as each table declares), so a database leak yields no usable session.
     """
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
     key_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)
     last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow_naive)

@@ -16,7 +16,7 @@ from waterportal.mypage.usage.blueprint import portal
 from waterportal.mypage.usage.views import member_page
 
 
-@portal.get("/bills/history/<int:contract_id>.csv")
+@portal.get("/bills/history/<bigint:contract_id>.csv")
 @login_required
 def history_download(contract_id: int):
     """使用量・請求の履歴(CSV) of one of the member's contracts."""

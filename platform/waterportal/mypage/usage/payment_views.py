@@ -48,7 +48,7 @@ def _issue(page, contract, month_from: str, month_to: str):
     return redirect(url_for("portal.certificate", certificate_id=certificate.id), code=303)
 
 
-@portal.post("/bills/<int:bill_id>/certificate")
+@portal.post("/bills/<bigint:bill_id>/certificate")
 @login_required
 def bill_certificate(bill_id: int):
     """The 収納済証明書 of one paid bill: issued on the first request, the same file afterwards."""
@@ -82,7 +82,7 @@ def certificates_page():
                          form=form, months=months, issued=issued, refused=refused), status
 
 
-@portal.get("/certificates/<int:certificate_id>")
+@portal.get("/certificates/<bigint:certificate_id>")
 @login_required
 def certificate(certificate_id: int):
     """Download a certificate as issued; 404 unless it is of one of the member's contracts."""
@@ -104,7 +104,7 @@ def _open_bill(bill_id: int):
     return page, bill, contract
 
 
-@portal.get("/bills/<int:bill_id>/slip")
+@portal.get("/bills/<bigint:bill_id>/slip")
 @login_required
 def slip(bill_id: int):
     """電子納付書: the amount, the due date, the city's payment channels, the convenience-store
@@ -115,7 +115,7 @@ def slip(bill_id: int):
                          provider=provider_for(page.tenant.settings))
 
 
-@portal.get("/bills/<int:bill_id>/slip.pdf")
+@portal.get("/bills/<bigint:bill_id>/slip.pdf")
 @login_required
 def slip_document(bill_id: int):
     """The 電子納付書 as a PDF (the barcode with its digits), drawn from the bill's data."""
@@ -123,7 +123,7 @@ def slip_document(bill_id: int):
     return private_download(slip_pdf(page.tenant, contract, bill), slip_filename(contract, bill), "application/pdf")
 
 
-@portal.get("/bills/<int:bill_id>/barcode.svg")
+@portal.get("/bills/<bigint:bill_id>/barcode.svg")
 @login_required
 def slip_barcode(bill_id: int):
     """The GS1-128 bars of an open bill as an SVG image (the slip page shows it)."""
@@ -134,7 +134,7 @@ def slip_barcode(bill_id: int):
     return no_store(current_app.response_class(barcode_svg(barcode.digits), mimetype="image/svg+xml"))
 
 
-@portal.get("/bills/<int:bill_id>/pay")
+@portal.get("/bills/<bigint:bill_id>/pay")
 @login_required
 def pay_online(bill_id: int):
     """Send the citizen to the city's payment provider with the bill's reference (no card data

@@ -185,7 +185,7 @@ def _member_bill(page: MemberPage, bill_id: int):
     return found
 
 
-@portal.get("/bills/<int:bill_id>")
+@portal.get("/bills/<bigint:bill_id>")
 @login_required
 def bill(bill_id: int):
     """One bill: readings, meter, charges; 404 unless it is a bill of one of the member's contracts."""
@@ -197,7 +197,7 @@ def bill(bill_id: int):
                          facts=facts, versions=versions)
 
 
-@portal.get("/bills/<int:bill_id>/pdf")
+@portal.get("/bills/<bigint:bill_id>/pdf")
 @login_required
 def bill_document(bill_id: int):
     """⑥ The 検針票・請求書 of one bill as issued (its newest version): the same bytes on
@@ -213,7 +213,7 @@ def _issued_download(found):
     return private_download(found.data, found.filename, "application/pdf")
 
 
-@portal.get("/bill-documents/<int:issued_id>")
+@portal.get("/bill-documents/<bigint:issued_id>")
 @login_required
 def issued_document(issued_id: int):
     """One issued version of a bill's PDF (an older one is 訂正前), as stored."""
@@ -250,7 +250,7 @@ def documents():
                          next_url=url_for("portal.documents", **filters, page=number + 1) if more else None), status
 
 
-@portal.get("/documents/<int:document_id>")
+@portal.get("/documents/<bigint:document_id>")
 @login_required
 def document(document_id: int):
     """Download a document the city issued; 404 unless it belongs to one of the member's contracts."""
