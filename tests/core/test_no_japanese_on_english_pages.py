@@ -313,6 +313,31 @@ def correct_with_garbage(walk, app) -> None:
     assert [where for where in walk.checked if where.startswith("POST /procedures/R") and "(422)" in where]
 
 
+# Forms the walk leaves alone: the language switch and the logout (退会 is refused: it asks for
+# the password, and the walk sends garbage).
+LEFT_ALONE = ("/language", "/logout")
+
+
+def refuse_page_forms(walk, paths) -> None:
+    """The forms of the member's other pages (account, contracts, inquiry...), sent empty and
+    with garbage in every field."""
+    from waterportal.core import throttle
+
+    token = walk.client.csrf_token("/inquiry")
+    for path in paths:
+        response = walk.client.get(path)
+        if response.status_code != 200 or response.mimetype != "text/html" or path.startswith("/procedures"):
+            continue
+        for target, fields in forms_of(response.get_data(as_text=True), path).items():
+            if target.startswith(LEFT_ALONE) or target.startswith("/procedures"):
+                continue
+            for garbage in ("", "zz?!"):
+                throttle.reset_all()
+                refused = walk.client.post(target, data={**dict.fromkeys(fields, garbage), "csrf_token": token})
+                if refused.mimetype == "text/html":
+                    walk.check(f"POST {target} {garbage!r} ({refused.status_code})", refused.get_data(as_text=True))
+
+
 def test_pages_and_mails_hold_no_japanese_the_language_replaces(walk, app):
     tenant, client = walk.tenant, walk.client
     enabled = tenant.settings["procedures"]["enabled"]
@@ -345,6 +370,9 @@ def test_pages_and_mails_hold_no_japanese_the_language_replaces(walk, app):
     assert {"/mypage/bills", f"/mypage/bills/{bill_id}", f"/procedures/{numbers[-1]}"} <= set(paths)
     for path in paths:
         walk.get(path)
+    refuse_page_forms(walk, paths)
+    posted = {where.split(" ")[1] for where in walk.checked if where.startswith("POST /")}
+    assert {"/inquiry", "/mypage/contracts", "/mypage/profile/nickname", "/mypage/profile/password"} <= posted
     correct_with_garbage(walk, app)
     with app.app_context(), tenant_context(tenant):
         mails = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
