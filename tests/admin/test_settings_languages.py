@@ -27,6 +27,20 @@ def redefine(app, slug: str, change) -> None:
         db.session.commit()
 
 
+def without_translations(definition) -> None:
+    """The city as it was before it wrote its texts and windows in English and やさしい日本語 (the
+    demo cities carry theirs: tests/tenancy/test_demo_city_translations.py), for the tests of
+    what the console and the pages do with a text left in Japanese."""
+    for language in ("en", "easy"):
+        definition["texts"].pop(language, None)
+        for window in definition["contact"]["windows"]:
+            window.pop(language, None)
+
+
+def untranslated(app, slug: str) -> None:
+    redefine(app, slug, without_translations)
+
+
 def page(client, path: str, language: str) -> str:
     client.set_cookie("lang", language, domain=client.host)
     return client.get(path).get_data(as_text=True)
@@ -43,6 +57,7 @@ def error_of(body: str, name: str) -> str:
 
 def test_english_about_and_easy_faq_saved_in_the_console_show_in_that_language_only(
         app, staff_client, client_for, kanazawa, audit_entries, clock):
+    untranslated(app, "kanazawa")
     admin = staff_client("kanazawa")
     japanese_about = main(page(client_for("kanazawa"), "/pages/about", "ja"))
     form = admin.get("/admin/settings/pages?lang=en").get_data(as_text=True)
@@ -92,7 +107,8 @@ def test_a_mistyped_placeholder_in_an_english_text_is_refused_at_its_field(app, 
     assert ">Open {service_hour} daily</textarea>" in html.unescape(body) and ">Kept as typed</textarea>" in body
     assert tenant_state(app, "kanazawa") == before
     # An easy FAQ row with a question and no answer: refused at the answer.
-    body = settings_post(admin, "faq?lang=easy", {"texts.easy.faq.0.question": "しつもん"}).get_data(as_text=True)
+    body = settings_post(admin, "faq?lang=easy", {"texts.easy.faq.0.question": "しつもん",
+                                                  "texts.easy.faq.0.answer": ""}).get_data(as_text=True)
     assert error_of(body, "texts.easy.faq.0.answer") == "入力してください。"
     assert 'name="texts.easy.faq.0.question" value="しつもん"' in body
     assert tenant_state(app, "kanazawa") == before
@@ -150,6 +166,7 @@ def test_an_unknown_language_or_a_group_without_translations_is_not_found(staff_
 
 
 def test_contact_windows_in_english_and_easy_with_and_without_translations(app, staff_client, client_for, kanazawa):
+    untranslated(app, "kanazawa")
     citizen = client_for("kanazawa")
     before = page(citizen, "/contact", "en")
     assert before.count(NOTE_EN) == 2 and '<h2 lang="ja">金沢市企業局 営業課</h2>' in before
@@ -182,6 +199,7 @@ def test_contact_windows_in_english_and_easy_with_and_without_translations(app, 
 
 def test_window_translations_in_tenant_toml(app, client_for):
     def translate(definition):
+        without_translations(definition)
         first = definition["contact"]["windows"][0]
         first["en"] = {"name": "Water Sales", "hours": "Weekdays", "address": "Kanazawa", "note": "Bills"}
         first["easy"] = {"name": "すいどうの まどぐち"}
@@ -200,7 +218,8 @@ def test_translations_stay_in_their_city(app, staff_client, client_for):
     nayoro = client_for("nayoro")
     assert "Only Kanazawa" not in page(nayoro, "/pages/about", "en") and "Only KZ" not in page(nayoro, "/contact", "en")
     assert "Only Kanazawa" not in staff_client("nayoro").get("/admin/settings/pages?lang=en").get_data(as_text=True)
-    assert city(app, "nayoro").settings["texts"].get("en") is None
+    nayoro_english = read_definition(TENANTS_DIR / "nayoro")["texts"]["en"]
+    assert city(app, "nayoro").settings["texts"]["en"]["about"] == nayoro_english["about"]  # its own, untouched
 
 
 def test_an_untouched_translation_form_saves_nothing(app, staff_client, kanazawa):
@@ -209,7 +228,8 @@ def test_an_untouched_translation_form_saves_nothing(app, staff_client, kanazawa
         response = settings_post(admin, group, {})
         assert response.status_code == 302, group
         assert "変更はありませんでした" in admin.get(response.headers["Location"]).get_data(as_text=True)
-    assert revisions(app, kanazawa) == [] and city(app, "kanazawa").settings["texts"].get("en") is None
+    english = read_definition(TENANTS_DIR / "kanazawa")["texts"]["en"]
+    assert revisions(app, kanazawa) == [] and city(app, "kanazawa").settings["texts"]["en"]["about"] == english["about"]
 
 
 def test_labels_and_the_diff_name_the_language():
