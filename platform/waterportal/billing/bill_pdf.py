@@ -37,6 +37,7 @@ from waterportal.core.pdf_font import japanese_font
 from waterportal.core.wareki import japanese_date
 from waterportal.tenancy.context import TenantContext
 from waterportal.tenancy.icons import logo_bytes
+from waterportal.tenancy.words import customer_number_label
 
 log = logging.getLogger("waterportal.portal")
 
@@ -135,7 +136,7 @@ def bill_pdf(tenant: TenantContext, contract: Contract, bill: Bill, *, issued_on
     label = 38 * mm
     recipient = facts.recipient if facts else (bill.holder_name or contract.holder_name)
     story.append(_grid([
-        ["お客さま番号", contract.customer_number],
+        [customer_number_label(tenant.settings), contract.customer_number],
         ["お名前", f"{recipient} 様"],
         ["ご住所", contract.address],
     ], [label, width - label]))

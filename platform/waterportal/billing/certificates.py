@@ -38,6 +38,7 @@ from waterportal.core.time import to_city_time
 from waterportal.core.wareki import japanese_date
 from waterportal.extensions import db
 from waterportal.tenancy.context import TenantContext, current_tenant
+from waterportal.tenancy.words import customer_number_label
 
 log = logging.getLogger("waterportal.billing")
 
@@ -165,7 +166,7 @@ def certificate_pdf(tenant: TenantContext, contract: Contract, bills: list[Bill]
     ]
     holder = bills[-1].holder_name or contract.holder_name
     people = Table([[_text(a, cell), _text(b, cell)] for a, b in (
-        ("お客さま番号", contract.customer_number), ("お名前", f"{holder} 様"), ("ご住所", contract.address))],
+        (customer_number_label(tenant.settings), contract.customer_number), ("お名前", f"{holder} 様"), ("ご住所", contract.address))],
         colWidths=[35 * mm, width - 35 * mm])
     rows = [[_text(h, cell) for h in ("請求月", "使用期間", "金額(税込)", "納付日", "お支払い方法")]]
     for bill in bills:

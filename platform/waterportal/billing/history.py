@@ -22,10 +22,12 @@ from waterportal.core.i18n import force_language
 from waterportal.core.spreadsheet import excel_csv
 from waterportal.extensions import db
 from waterportal.tenancy.context import TenantContext, current_tenant
+from waterportal.tenancy.words import customer_number_label
 
 HISTORY_MONTHS = 24
 # The ?encoding= values the page offers: (Python codec, the charset the response names).
 ENCODINGS = {"utf-8": ("utf-8", "utf-8"), "shift_jis": ("cp932", "Shift_JIS")}
+# The first column is named with the city's word (お客様番号 / お客さま番号), :func:`header`.
 HEADER = ("お客さま番号", "請求月", "使用期間(開始)", "使用期間(終了)", "検針日", "使用量(m3)", "水道料金(円)",
           "下水道使用料(円)", "うち消費税等(円)", "合計(円)", "納期限", "納付状況", "納付日", "お支払い方法", "口座振替の結果")
 
@@ -68,9 +70,14 @@ def history_rows(tenant: TenantContext, contract: Contract, bills: list[Bill]) -
         ] for bill in bills]
 
 
+def header(tenant: TenantContext) -> tuple[str, ...]:
+    """:data:`HEADER` with the city's name for the customer number."""
+    return (customer_number_label(tenant.settings), *HEADER[1:])
+
+
 def history_csv(tenant: TenantContext, contract: Contract, bills: list[Bill], encoding: str = "utf-8") -> bytes:
     """The file: ``encoding`` is a key of :data:`ENCODINGS`."""
-    return excel_csv(HEADER, history_rows(tenant, contract, bills), encoding=ENCODINGS[encoding][0])
+    return excel_csv(header(tenant), history_rows(tenant, contract, bills), encoding=ENCODINGS[encoding][0])
 
 
 def history_filename(contract: Contract, today: dt.date) -> str:

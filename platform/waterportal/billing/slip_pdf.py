@@ -21,6 +21,7 @@ from waterportal.contracts.models import Contract
 from waterportal.core.pdf_font import japanese_font
 from waterportal.core.wareki import japanese_date
 from waterportal.tenancy.context import TenantContext
+from waterportal.tenancy.words import customer_number_label
 
 TITLE = "電子納付書"
 
@@ -48,7 +49,7 @@ def slip_pdf(tenant: TenantContext, contract: Contract, bill: Bill) -> bytes:
     width = doc.width
     cell = _style(10)
     facts = Table([[_text(a, cell), _text(b, cell)] for a, b in (
-        ("お客さま番号", contract.customer_number), ("お名前", f"{bill.holder_name or contract.holder_name} 様"),
+        (customer_number_label(tenant.settings), contract.customer_number), ("お名前", f"{bill.holder_name or contract.holder_name} 様"),
         ("請求月", f"{month}分"), ("ご請求金額", f"{bill.total:,} 円"),
         ("納期限", japanese_date(bill.due_date, style)))],
         colWidths=[35 * mm, width - 35 * mm])

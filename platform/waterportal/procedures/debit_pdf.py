@@ -31,6 +31,7 @@ from waterportal.procedures.kinds import get_kind
 from waterportal.procedures.models import ProcedureRequest
 from waterportal.procedures.services import masked_payload
 from waterportal.tenancy.context import TenantContext
+from waterportal.tenancy.words import customer_number_label
 
 TITLE = "口座振替依頼書"
 
@@ -53,6 +54,7 @@ class DebitSheet:
     holder_kana: str
     yucho_symbol: str = ""
     contact: str = ""
+    customer_number_label: str = "お客様番号"  # the city's word (tenancy/words.py)
 
 
 def is_debit(request: ProcedureRequest) -> bool:
@@ -77,6 +79,7 @@ def sheet_for(tenant: TenantContext, request: ProcedureRequest) -> DebitSheet:
         account_type=shown.get("account_type", ""),
         masked_number=shown.get("yucho_number" if yucho else "account_number", ""),
         holder_kana=shown.get("holder_kana", ""), yucho_symbol=shown.get("yucho_symbol", ""), contact=contact,
+        customer_number_label=customer_number_label(tenant.settings),
     )
 
 
@@ -138,7 +141,7 @@ def debit_pdf(sheet: DebitSheet) -> bytes:
         Spacer(1, 4 * mm),
         _p("使用者（水道のご契約）", _style(11)),
         _table([
-            ["お客様番号", sheet.customer_number],
+            [sheet.customer_number_label, sheet.customer_number],
             ["ご契約者名", sheet.contract_holder],
             ["給水場所", sheet.contract_address],
         ], [label, width - label]),

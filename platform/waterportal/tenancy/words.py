@@ -25,6 +25,12 @@ CUSTOMER_NUMBER_WORDS = ("お客様番号", "お客さま番号")
 DEFAULT_CUSTOMER_NUMBER_LABEL = CUSTOMER_NUMBER_WORDS[0]
 
 
+def customer_number_label(settings: Mapping[str, Any]) -> str:
+    """The city's name for the customer number (お客様番号 or お客さま番号), for what is drawn
+    outside the catalogues (PDFs, the CSV's header)."""
+    return settings.get("registration", {}).get("customer_number_label", DEFAULT_CUSTOMER_NUMBER_LABEL)
+
+
 def customer_number_wording(settings: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     """``((other spelling, the city's), ...)``: how the customer number's name is rewritten in
     the portal's texts for a city (``[registration] customer_number_label``). Asked at every

@@ -27,13 +27,15 @@ def contract_id(app, tenant, number: str) -> int:
         return db.session.scalar(select(Contract.id).where(Contract.customer_number == number))
 
 
-def open_as_spreadsheet(data: bytes, encoding: str) -> list[dict[str, str]]:
-    """What a spreadsheet does with the file: decode, split into cells, one record per row."""
+def open_as_spreadsheet(data: bytes, encoding: str, word: str = "お客様番号") -> list[dict[str, str]]:
+    """What a spreadsheet does with the file: decode, split into cells, one record per row.
+    The first column is named with the city's ``word`` (名寄: お客様番号, 金沢: お客さま番号)."""
     text = data.decode(encoding)
     assert "\r\n" in text and "\n" not in text.replace("\r\n", "")  # CRLF rows, as Excel writes them
     rows = list(csv.reader(io.StringIO(text, newline="")))
-    assert tuple(rows[0]) == HEADER and all(len(row) == len(HEADER) for row in rows)
-    return [dict(zip(HEADER, row, strict=True)) for row in rows[1:]]
+    header = (word, *HEADER[1:])
+    assert tuple(rows[0]) == header and all(len(row) == len(header) for row in rows)
+    return [dict(zip(header, row, strict=True)) for row in rows[1:]]
 
 
 def test_two_years_of_bills_in_utf8_with_a_bom(app, client, nayoro, customer, login, clock):
@@ -60,7 +62,7 @@ def test_two_years_of_bills_in_utf8_with_a_bom(app, client, nayoro, customer, lo
         assert int(record["うち消費税等(円)"]) == int(row["tax"])
         assert dt.datetime.strptime(record["検針日"], "%Y/%m/%d").date().isoformat() == row["reading_date"]
         assert dt.datetime.strptime(record["納期限"], "%Y/%m/%d").date().isoformat() == row["due_date"]
-        assert record["お客さま番号"] == NAYORO_NO
+        assert record["お客様番号"] == NAYORO_NO  # the city's word (Kanazawa: お客さま番号)
     assert (records[-2]["納付状況"], records[-2]["納付日"]) == ("納付済", "2026/09/25")
     assert (records[-1]["納付状況"], records[-1]["納付日"]) == ("未納", "")
 
@@ -81,7 +83,7 @@ def test_kanazawa_is_bimonthly_and_western(app, client_for, kanazawa, customer, 
     client = client_for("kanazawa")
     login(client, kanazawa)
     data = client.get(f"/mypage/bills/history/{contract_id(app, kanazawa, KANAZAWA_NO)}.csv").data
-    months = [r["請求月"] for r in open_as_spreadsheet(data, "utf-8-sig")]
+    months = [r["請求月"] for r in open_as_spreadsheet(data, "utf-8-sig", word="お客さま番号")]
     assert months[0] == "2025年01月" and months[-1] == "2026年09月" and len(months) == 11  # 2024-11 is out
 
 

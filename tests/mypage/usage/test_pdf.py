@@ -58,6 +58,7 @@ def test_nayoro_bill_pdf_has_the_imported_amounts(client, nayoro, customer, logi
     # Nayoro prints its dates and the billing month in 和暦 ([invoice] date_style = "wareki").
     assert "令和8年10月28日" in text and "未納" not in text  # the issued invoice carries no payment status
     assert "令和8年10月1日 〜 令和8年10月20日" in text
+    assert "お客様番号" in text and "お客さま番号" not in text  # the city's word, as on its pages
     older = check_bill_pdf(client.get(f"/mypage/bills/{bill_ids(nayoro, NAYORO_NO)['2026-09']}/pdf"),
                            "名寄市", NAYORO_NO, rows[0], "令和8年9月")
     assert "納付済" not in older
@@ -71,6 +72,7 @@ def test_kanazawa_bill_pdf(client_for, kanazawa, customer, login, clock, bill_id
     bill_id = bill_ids(kanazawa, KANAZAWA_NO)["2026-09"]
     text = check_bill_pdf(client.get(f"/mypage/bills/{bill_id}/pdf"), "金沢市", KANAZAWA_NO, rows[0])
     assert "金沢市上下水道ポータルサイト" in text and "金沢市企業局 お客さまサービスセンター" in text
+    assert "お客さま番号" in text and "お客様番号" not in text  # the city's word, as on its pages
 
 
 def test_a_raster_logo_is_drawn(app, nayoro, customer, clock):
