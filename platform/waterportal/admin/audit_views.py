@@ -66,6 +66,7 @@ ACTIONS = {
     "vendor.city_link_refused": "ベンダー管理画面からのリンクの拒否(2段階認証なし)",
     "mail.retry": "未送信メールの再送",
     "mail.expired": "有効期限切れの確認コードのメールを送信せず破棄",
+    "mail.purge": "保存期間を過ぎたメール(送信済み・送信できず)の削除",
     # What citizens do themselves (the same log shows it, so support can follow a member).
     "login": "ログイン(会員)",
     "logout": "ログアウト(会員)",
