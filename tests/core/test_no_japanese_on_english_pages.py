@@ -36,7 +36,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.core.test_i18n import catalogue
-from tests.mypage.usage.conftest import customer, history_rows, load, login  # noqa: F401 - fixtures
+from tests.mypage.usage.conftest import bill_ids, customer, history_rows, load, login  # noqa: F401 - fixtures
 from tests.procedures import files
 from tests.test_form_fuzz import form_fields, forms_of
 from tests.upload_support import multipart
@@ -437,3 +437,34 @@ def test_english_pages_of_a_visitor_hold_no_japanese(app, client_for, nayoro, ka
             "GET /register/"} <= set(found), sorted(found)
     found = {where: leaks_there for where, leaks_there in found.items() if leaks_there}
     assert found == {}, "\n".join(f"{where}: {leaks_there[:5]}" for where, leaks_there in found.items())
+
+
+@pytest.mark.parametrize(("language", "expected"), [
+    ("en", "上下水道局 issues this invoice for the Sewer charge of 下水道部 as well, under the special rule for "
+           "intermediaries (媒介者交付特例)."),
+    ("easy", "この せいきゅうしょは、上下水道局が 下水道部の げすいどうの りょうきんの ぶんも いっしょに だして います"),
+    ("ja", "この請求書は、上下水道局が下水道部の下水道使用料を媒介者交付特例により併せて交付するものです。"),
+])
+def test_the_intermediary_note_of_a_city_with_two_issuers_is_in_the_language(
+        app, client_for, nayoro, customer, login, bill_ids, monkeypatch, language, expected):  # noqa: F811
+    """A city whose water and sewer charges have different issuers: the bill page's 媒介者交付特例
+    note in the page's language (the PDF keeps the Japanese)."""
+    from waterportal.billing import invoice
+    from waterportal.mypage.usage import views
+
+    issuers = [{"charge": "water", "name": "上下水道局", "registration_number": "T7000012050002"},
+               {"charge": "sewer", "name": "下水道部", "registration_number": "T4011001098993"}]
+
+    def two_issuers(settings, contract, bill):
+        return invoice.invoice_facts({**settings, "invoice": {**settings["invoice"], "issuers": issuers,
+                                                              "intermediary_note": True}}, contract, bill)
+
+    monkeypatch.setattr(views, "invoice_facts", two_issuers)
+    number = NUMBERS["nayoro"]
+    customer(nayoro, [number], bills=history_rows(number, 1))
+    client = client_for("nayoro")
+    client.set_cookie("lang", language, domain=client.host)
+    login(client, nayoro)
+    bill_id = next(iter(bill_ids(nayoro, number).values()))
+    page = html.unescape(client.get(f"/mypage/bills/{bill_id}").get_data(as_text=True))
+    assert expected in page

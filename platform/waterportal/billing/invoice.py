@@ -57,6 +57,13 @@ class InvoiceFacts:
     transaction_days: tuple[dt.date | None, ...] = ()
 
     @property
+    def intermediary_parts(self) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+        """The 媒介者交付特例 note's parts, for a page that writes it in its language: the issuer
+        who hands the invoice over, the others, and their charges."""
+        first, *others = self.issuers
+        return first.name, tuple(o.name for o in others), tuple(c for o in others for c in o.charges)
+
+    @property
     def issuer_text(self) -> str:
         """One line per issuer, as stored with an issued document for the search by issuer."""
         return "\n".join(issuer.line for issuer in self.issuers)
