@@ -45,6 +45,8 @@ class OutboxMessage(TenantScoped, db.Model):
 Index("ix_mail_outbox_due", OutboxMessage.status, OutboxMessage.next_attempt_at)
 # The console's counter of one job's mails by status.
 Index("ix_mail_outbox_job", OutboxMessage.job_id, OutboxMessage.status)
+# The daily purge of mails past the retention (mail/retention.py): a range on the oldest rows.
+Index("ix_mail_outbox_created", OutboxMessage.created_at)
 
 
 class MailJob(TenantScoped, db.Model):
