@@ -400,6 +400,8 @@ def test_pages_and_mails_hold_no_japanese_the_language_replaces(walk, app):
     refused = html.unescape(send(client, "reduction", {**forms["reduction"], **VALID["reduction"],
                                                        "start_month": "2020-01"}).get_data(as_text=True))
     assert "November 2026" in refused and "May 2027" in refused
+    bills = html.unescape(client.get("/mypage/bills").get_data(as_text=True))
+    assert "Issue a Certificate of payment (収納済証明書)" in bills  # the city's title is the manual's
     if "paperless" in enabled:
         refused = send(client, "paperless", {**forms["paperless"], **VALID["paperless"], "consent": "zz"})
         assert "Please tick the box to give your consent." in refused.get_data(as_text=True)

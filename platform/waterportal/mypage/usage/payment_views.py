@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flask import abort, current_app, redirect, request, url_for
 from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 
 from waterportal.billing import certificates, queries
@@ -15,6 +16,7 @@ from waterportal.billing.providers import provider_for
 from waterportal.billing.slip import barcode_svg, parse
 from waterportal.billing.slip_pdf import slip_filename, slip_pdf
 from waterportal.core.files import private_download
+from waterportal.core.i18n import shown_word
 from waterportal.core.time import utcnow_naive
 from waterportal.core.web import client_address, no_store
 from waterportal.extensions import db
@@ -22,6 +24,10 @@ from waterportal.mypage.usage.blueprint import portal
 from waterportal.mypage.usage.certificate_forms import PeriodForm
 from waterportal.mypage.usage.views import member_page, render_member
 from waterportal.tenancy.context import current_tenant
+
+# The default 収納済証明書 title (tenancy/schemas.py), for the catalogues: the pages show the
+# city's title through ``shown``, so a title the city wrote itself stays as written.
+DEFAULT_CERTIFICATE_TITLE = _l("収納済証明書")
 
 portal.add_app_template_global(transfer_failure, "transfer_failure")
 portal.add_app_template_global(transfer_status, "transfer_status")
@@ -78,7 +84,7 @@ def certificates_page():
                 refused = str(exc)
         status = 422
     issued = certificates.member_certificates(page.member.id, page.contract_id) if page.shows_data else []
-    return render_member("portal/certificates.html", page, title=page.tenant.settings["payment"]["certificate_title"],
+    return render_member("portal/certificates.html", page, title=shown_word(page.tenant.settings["payment"]["certificate_title"]),
                          form=form, months=months, issued=issued, refused=refused), status
 
 
