@@ -75,7 +75,7 @@ def test_english_about_and_easy_faq_saved_in_the_console_show_in_that_language_o
 
     citizen = client_for("kanazawa")
     about = page(citizen, "/pages/about", "en")
-    assert "Kanazawa&#39;s portal. Open AM7:00〜AM2:00." in about and NOTE_EN not in about
+    assert "Kanazawa&#39;s portal. Open 7:00 AM to 2:00 AM." in about and NOTE_EN not in about
     assert NOTE_EN in page(citizen, "/pages/privacy", "en")  # not translated: Japanese with the note
     faq = page(citizen, "/faq", "easy")
     assert "Q. ばんごうを わすれました" in faq and "にほんごだけ" not in faq
@@ -137,7 +137,7 @@ def test_the_preview_shows_the_filled_translation_in_its_language(staff_client):
     body = settings_post(admin, "pages?lang=en", {"texts.en.login_notice": "Open {service_hours}, codes last {code_ttl_minutes} min"},
                          action="preview").get_data(as_text=True)
     srcdoc = html.unescape(re.search(r'<iframe sandbox="" title="[^"]+" srcdoc="([^"]*)"', body).group(1))
-    assert "Open AM7:00〜AM2:00, codes last 30 min" in srcdoc and '<html lang="en"' in srcdoc
+    assert "Open 7:00 AM to 2:00 AM, codes last 30 min" in srcdoc and '<html lang="en"' in srcdoc
     body = settings_post(admin, "contact?lang=easy", {"contact.windows.0.easy.name": "きぎょうきょく えいぎょうか"},
                          action="preview").get_data(as_text=True)
     srcdoc = html.unescape(re.search(r'<iframe sandbox="" title="[^"]+" srcdoc="([^"]*)"', body).group(1))

@@ -142,9 +142,10 @@ def test_the_english_pages_fill_the_placeholders_with_each_citys_settings(client
     assert "from 1 business day(s) after registration" in faq
     assert "accept mail from noreply@nayoro.localhost." in get(nayoro, "/register/help", "en")
     kanazawa_faq = get(kanazawa, "/faq", "en")
-    assert "Service hours: every day, AM7:00〜AM2:00." in kanazawa_faq
+    # English texts say the hours the English way; the Japanese and easy ones as the manual does.
+    assert "Service hours: every day, 7:00 AM to 2:00 AM." in kanazawa_faq
     assert "customer number (お客さま番号) of another place" in kanazawa_faq
-    assert "Service hours: every day, AM7:00〜AM2:00." in get(kanazawa, "/pages/about", "en")
+    assert "Service hours: every day, 7:00 AM to 2:00 AM." in get(kanazawa, "/pages/about", "en")
     help_page = get(kanazawa, "/register/help", "en")
     assert "accept mail from noreply@kanazawa.localhost. The verification code is valid for 30 minutes." in help_page
     easy = get(kanazawa, "/faq", "easy")
@@ -155,7 +156,7 @@ def test_the_english_pages_fill_the_placeholders_with_each_citys_settings(client
 def test_the_english_login_page_shows_the_citys_english_notices(client_for):
     kanazawa = main(get(client_for("kanazawa"), "/login", "en"))
     assert '<h2 id="hours-title">Service hours</h2>' in kanazawa
-    assert "<p>Service hours: every day, AM7:00〜AM2:00.</p>" in kanazawa
+    assert "<p>Service hours: every day, 7:00 AM to 2:00 AM.</p>" in kanazawa
     assert "<li>Do not reuse a password you use for other services.</li>" in kanazawa
     assert "<li>To prevent unauthorized logins:</li>" in kanazawa
     assert "ご利用可能時間" not in kanazawa and "パスワードの使い回し" not in kanazawa
@@ -183,3 +184,28 @@ def test_registration_done_says_the_citys_english_words_with_its_days(app, clien
     assert (f"<p>You can view your water use and charges {days} business day(s) after registration. "
             "Thank you for your patience.</p>") in done
     assert "営業日後" not in done and NOTE["en"] not in done
+
+
+def test_a_text_left_in_japanese_on_the_login_help_and_done_pages_is_marked_and_noted(app, client_for):
+    """The login page's notices and the registration help say they are in Japanese only, and
+    are marked lang="ja" (screen readers), where the city wrote no translation; the hours a
+    city writes no notice for are said in the page's language."""
+    from tests.admin.test_settings_languages import redefine, untranslated, without_translations
+
+    untranslated(app, "kanazawa")
+    login = main(get(client_for("kanazawa"), "/login", "en"))
+    hours = login.split('id="hours-title"', 1)[1].split("</section>", 1)[0]
+    security = login.split('id="security-title"', 1)[1].split("</section>", 1)[0]
+    for section in (hours, security):
+        assert NOTE["en"] in section and 'lang="ja"' in section
+    assert '<p lang="ja">ご利用可能時間は、毎日AM7:00〜AM2:00の間です。</p>' in hours
+    help_page = main(get(client_for("kanazawa"), "/register/help", "easy"))
+    assert NOTE["easy"] in help_page and '<p lang="ja">' in help_page
+
+    def no_login_notice(definition):
+        without_translations(definition)
+        definition["texts"]["login_notice"] = ""
+
+    redefine(app, "kanazawa", no_login_notice)
+    hours = main(get(client_for("kanazawa"), "/login", "en")).split('id="hours-title"', 1)[1].split("</section>", 1)[0]
+    assert "The portal is available every day from 07:00 to 02:00." in hours and NOTE["en"] not in hours

@@ -39,6 +39,19 @@ def test_every_placeholder_is_filled_from_the_settings():
     assert texts["about"] == "毎日AM7:00〜AM2:00" and texts["faq"] == [{"question": "30分?", "answer": "{x}"}]
 
 
+def test_a_text_written_in_english_says_the_hours_the_english_way():
+    assert fill("Open {service_hours}.", SETTINGS, "en") == "Open 7:00 AM to 2:00 AM."
+    assert fill("{service_hours}", {**SETTINGS, "service_hours": {"open": "12:30", "close": "00:00"}}, "en") == (
+        "12:30 PM to 12:00 AM")
+    assert fill("{service_hours}", {**SETTINGS, "service_hours": None}, "en") == "24 hours"
+    assert fill("毎日{service_hours}", SETTINGS, "easy") == "毎日AM7:00〜AM2:00"
+    # An English page showing the Japanese text (no translation) keeps the Japanese hours.
+    english = filled_texts(SETTINGS, "en")
+    assert english["about"] == "毎日AM7:00〜AM2:00" and "about" in english["untranslated"]
+    translated = filled_texts({**SETTINGS, "texts": {**SETTINGS["texts"], "en": {"about": "Open {service_hours}"}}}, "en")
+    assert translated["about"] == "Open 7:00 AM to 2:00 AM" and "about" not in translated["untranslated"]
+
+
 def test_the_schema_refuses_a_mistyped_placeholder_naming_the_key():
     assert unknown_placeholders("{service_hour}と{service_hours}と{sender}") == ["service_hour", "sender"]
     with pytest.raises(ValidationError) as raised:

@@ -91,7 +91,7 @@ def login_notice(tenant: TenantContext) -> str:
     text = filled_texts(tenant.settings)["login_notice"]
     hours = tenant.settings.get("service_hours")
     if not text and hours:
-        text = f"ご利用可能時間は、毎日 {hours['open']}〜{hours['close']} の間です。"
+        text = gettext("ご利用可能時間は、毎日 %(open)s〜%(close)s の間です。", open=hours["open"], close=hours["close"])
     return text
 
 

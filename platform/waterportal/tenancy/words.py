@@ -57,6 +57,19 @@ def service_hours_text(settings: Mapping[str, Any]) -> str:
     return f"{clock_text(hours['open'])}〜{clock_text(hours['close'])}"
 
 
+def english_service_hours_text(settings: Mapping[str, Any]) -> str:
+    """"7:00 AM to 2:00 AM", or "24 hours" without service hours: for a city's English text."""
+    hours = settings.get("service_hours")
+    if not hours:
+        return "24 hours"
+
+    def clock(hhmm: str) -> str:
+        hour, minute = (int(part) for part in hhmm.split(":"))
+        return f"{hour % 12 or 12}:{minute:02d} {'AM' if hour < 12 else 'PM'}"
+
+    return f"{clock(hours['open'])} to {clock(hours['close'])}"
+
+
 # Each placeholder and how its value is read from the effective settings.
 PLACEHOLDERS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "service_hours": service_hours_text,
@@ -67,6 +80,8 @@ PLACEHOLDERS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "sender_address": lambda s: s["mail"]["sender_address"],
     "inquiry_email": lambda s: s["contact"]["inquiry_email"],
 }
+# The values a text the city wrote in English reads instead (its Japanese text keeps the above).
+ENGLISH_PLACEHOLDERS: dict[str, Callable[[Mapping[str, Any]], str]] = {"service_hours": english_service_hours_text}
 PLACEHOLDER = re.compile(r"\{([^{}\s]{1,60})\}")
 
 
@@ -75,13 +90,14 @@ def unknown_placeholders(text: str) -> list[str]:
     return list(dict.fromkeys(name for name in PLACEHOLDER.findall(text) if name not in PLACEHOLDERS))
 
 
-def fill(text: str, settings: Mapping[str, Any]) -> str:
-    """``text`` with its placeholders replaced by the values of ``settings`` (anything else in
-    braces is left as it is; the schema refuses it before it reaches a page)."""
+def fill(text: str, settings: Mapping[str, Any], language: str = DEFAULT_LANGUAGE) -> str:
+    """``text`` (written in ``language``) with its placeholders replaced by the values of
+    ``settings`` (anything else in braces is left as it is; the schema refuses it before it
+    reaches a page). An English text says its hours the English way (7:00 AM to 2:00 AM)."""
     if "{" not in text:
         return text
-    return PLACEHOLDER.sub(
-        lambda m: PLACEHOLDERS[m.group(1)](settings) if m.group(1) in PLACEHOLDERS else m.group(0), text)
+    found = {**PLACEHOLDERS, **ENGLISH_PLACEHOLDERS} if language == "en" else PLACEHOLDERS
+    return PLACEHOLDER.sub(lambda m: found[m.group(1)](settings) if m.group(1) in found else m.group(0), text)
 
 
 def filled_texts(settings: Mapping[str, Any], language: str | None = None) -> dict[str, Any]:
@@ -97,11 +113,12 @@ def filled_texts(settings: Mapping[str, Any], language: str | None = None) -> di
     for key, value in texts.items():
         if isinstance(value, str):
             chosen = variant.get(key) or value
-            filled[key] = fill(chosen, settings)
+            filled[key] = fill(chosen, settings, language if variant.get(key) else DEFAULT_LANGUAGE)
             if language != DEFAULT_LANGUAGE and value and not variant.get(key):
                 untranslated.add(key)
     faq = variant.get("faq") or texts.get("faq", [])
-    filled["faq"] = [{key: fill(value, settings) for key, value in item.items()} for item in faq]
+    faq_language = language if variant.get("faq") else DEFAULT_LANGUAGE
+    filled["faq"] = [{key: fill(value, settings, faq_language) for key, value in item.items()} for item in faq]
     if language != DEFAULT_LANGUAGE and texts.get("faq") and not variant.get("faq"):
         untranslated.add("faq")
     filled["untranslated"] = untranslated

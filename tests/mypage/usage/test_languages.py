@@ -211,7 +211,7 @@ def test_city_texts_in_the_language_the_city_wrote_else_japanese_with_a_note(app
     client = client_for("kanazawa")
     client.set_cookie("lang", "en", domain=client.host)
     about = client.get("/pages/about").get_data(as_text=True)
-    assert "Open AM7:00〜AM2:00." in about and "Japanese only" not in about  # placeholders filled
+    assert "Open 7:00 AM to 2:00 AM." in about and "Japanese only" not in about  # placeholders filled (English hours)
     privacy = client.get("/pages/privacy").get_data(as_text=True)
     assert "This text is available in Japanese only." in privacy and '<div class="prose" lang="ja">' in privacy
     faq = client.get("/faq").get_data(as_text=True)
