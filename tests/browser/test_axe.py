@@ -322,7 +322,8 @@ def test_axe_finds_no_violation_on_any_citizen_page(browser, live_server, live_a
 
     with live_app.app_context():
         if language not in get_registry().by_slug(slug).settings["languages"]["offered"]:
-            pytest.skip(f"{slug} does not offer {language}: add it to [languages] offered in tenants/{slug}/tenant.toml to scan it "
+            pytest.skip(f"{slug} does not offer {language}: add it to [languages] offered in tenants/{slug}/tenant.toml "
+                        "(or tick it in the console, 設定 → 表示言語) to scan it "
                         "(both demo cities offer all three, so CI scans all six)")
     scanner = walk_city(Axe(), browser, live_server, live_app, slug, [language], WIDTHS)
     index = scanner.shots.write_index()

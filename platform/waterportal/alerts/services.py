@@ -27,7 +27,7 @@ from waterportal.core.time import to_city_time, utcnow_naive
 from waterportal.extensions import db
 from waterportal.mail.jobs import JobCounter, expander, insert_outbox_rows, job_counters, keep_jobs_while, record_job
 from waterportal.mail.models import MailJob
-from waterportal.mail.services import render_mail
+from waterportal.mail.services import mail_languages, render_mail
 from waterportal.tenancy.context import TenantContext
 
 # kind -> its name (Japanese in the console; the member's language on their pages and mail).
@@ -278,10 +278,12 @@ def _expand_alert_mail(tenant: TenantContext, job: MailJob, now: dt.datetime) ->
     wanted = (Member.tenant_id == tenant.id, Member.id <= job.recipients_upto, _member_in_area(Member.id, alert.id),
               ~exists().where(AreaAlertOptOut.tenant_id == Member.tenant_id, AreaAlertOptOut.member_id == Member.id,
                               AreaAlertOptOut.kind == alert.kind))
-    others = [code for code in LANGUAGES if code != DEFAULT_LANGUAGE]
+    # A member whose language the city no longer offers is mailed in Japanese.
+    offered = mail_languages(tenant)
+    others = [code for code in offered if code != DEFAULT_LANGUAGE]
     texts = alert_texts([alert.id])
     queued = 0
-    for code in LANGUAGES:
+    for code in offered:
         speaks = Member.language == code if code != DEFAULT_LANGUAGE else Member.language.not_in(others)
         [shown] = alerts_in([alert], code, texts)
         subject, body = render_mail(tenant, "area_alert", code, alert=shown, kind_name=KINDS[alert.kind],

@@ -18,7 +18,7 @@ from flask import current_app
 from sqlalchemy import func, select, update
 
 from waterportal.audit import services as audit
-from waterportal.core.i18n import current_language, force_language
+from waterportal.core.i18n import DEFAULT_LANGUAGE, LANGUAGES, current_language, force_language, valid_language
 from waterportal.core.text import squash_spaces
 from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db
@@ -63,16 +63,32 @@ def _template_renderer(tenant: TenantContext, template: str) -> Callable[..., tu
     return render
 
 
+def mail_languages(tenant: TenantContext) -> list[str]:
+    """The languages ``tenant`` offers now (``[languages] offered``, a console setting), in
+    :data:`LANGUAGES` order, Japanese always: the languages its mail is written in."""
+    offered = set(tenant.settings["languages"]["offered"]) | {DEFAULT_LANGUAGE}
+    return [code for code in LANGUAGES if code in offered]
+
+
+def mail_language(tenant: TenantContext, code: str | None) -> str:
+    """The language a mail of ``tenant`` goes out in for a recipient whose language is ``code``:
+    ``code`` if the city offers it, else Japanese (a member who chose English keeps it stored,
+    but while the city does not offer English their mail is Japanese)."""
+    code = valid_language(code) or DEFAULT_LANGUAGE
+    return code if code in mail_languages(tenant) else DEFAULT_LANGUAGE
+
+
 def mail_renderer(tenant: TenantContext, template: str, language: str | None = None) -> Callable[..., tuple[str, str]]:
     """``render(**context) -> (subject, body with signature)`` for ``mail/<template>.txt`` of
     ``tenant``: the template is looked up once, for a worker that renders many mails.
 
     ``language`` (core/i18n.py) is the recipient's: the mail is rendered in it whatever the
-    request's language; None renders in the current language (Japanese outside a request)."""
+    request's language; None renders in the current language (Japanese outside a request).
+    A language the city does not offer (any more) is Japanese (:func:`mail_language`)."""
     render = _template_renderer(tenant, template)
 
     def render_in_language(**context) -> tuple[str, str]:
-        with force_language(language or current_language()):
+        with force_language(mail_language(tenant, language or current_language())):
             return render(**context)
 
     return render_in_language
@@ -82,8 +98,9 @@ def mail_renderer(tenant: TenantContext, template: str, language: str | None = N
 def renderer_in(tenant: TenantContext, template: str, language: str | None) -> Iterator[Callable[..., tuple[str, str]]]:
     """Within the block, ``render(**context)`` renders ``mail/<template>.txt`` in ``language``
     (unknown or None: Japanese), set once for the block: a worker rendering many mails groups
-    its recipients by language instead of switching the language around every mail."""
-    with force_language(language):
+    its recipients by language instead of switching the language around every mail. A language
+    the city does not offer (any more) is Japanese (:func:`mail_language`)."""
+    with force_language(mail_language(tenant, language)):
         yield _template_renderer(tenant, template)
 
 

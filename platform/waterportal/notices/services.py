@@ -26,7 +26,7 @@ from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db
 from waterportal.mail.jobs import JobCounter, expander, insert_outbox_rows, job_counters, keep_jobs_while, record_job
 from waterportal.mail.models import MailJob
-from waterportal.mail.services import render_mail
+from waterportal.mail.services import mail_languages, render_mail
 from waterportal.notices.models import Notice, NoticeText
 from waterportal.tenancy.context import TenantContext, current_tenant
 
@@ -319,8 +319,10 @@ def _expand_notice_mail(tenant: TenantContext, job: MailJob, now: dt.datetime) -
     shown = ShownNotice.of(notice, db.session.scalars(
         select(NoticeText).where(NoticeText.tenant_id == tenant.id, NoticeText.notice_id == notice.id)).all())
     queued = 0
-    others = [code for code in LANGUAGES if code != DEFAULT_LANGUAGE]
-    for code in LANGUAGES:
+    # A member whose language the city no longer offers is mailed in Japanese.
+    offered = mail_languages(tenant)
+    others = [code for code in offered if code != DEFAULT_LANGUAGE]
+    for code in offered:
         speaks = (or_(Member.language.is_(None), Member.language.not_in(others)) if code == DEFAULT_LANGUAGE
                   else Member.language == code)
         recipients = (select(Member.id, Member.email)

@@ -585,6 +585,8 @@ CITY_OWNED: dict[str, tuple[str, ...]] = {
         "registration_done", "faq", "en", "easy",
     ),
     "contact": ("inquiry_email", "windows"),
+    # Which citizen languages the city offers (issue 13 §10: "a city setting"); 日本語 always.
+    "languages": ("offered",),
     "branding": ("primary_color", "primary_text_color", "accent_color", "logo", "copyright"),
     "notices": ("new_badge_days",),
     "admin": ("require_totp", "session_idle_minutes"),

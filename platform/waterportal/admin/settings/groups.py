@@ -34,6 +34,10 @@ GROUPS: dict[str, Group] = {g.slug: g for g in (
     Group("pages", "ページの文章", (("texts", (
         "about", "privacy", "terms", "login_notice", "security_notice", "registration_help", "registration_done",
     )),), "各ページに表示する文章です。段落は空行で区切ります。"),
+    Group("languages", "表示言語", (("languages", CITY_OWNED["languages"]),),
+          "市民のページで選べる言語です。市民はどのページでも、この中から言語を選べます。日本語は必ず表示します。"
+          "翻訳のない市の文章やお知らせは、その言語を選んだ方にも日本語で表示し、翻訳がないことを書き添えます。"
+          "外した言語を選んでいた方には、ページもメールも日本語で表示・送信します。"),
     Group("faq", "よくある質問", (("texts", ("faq",)),), "質問と回答の組です。両方を空欄にした行は削除されます。"),
     Group("contact", "お問い合わせ窓口", (("contact", ("inquiry_email", "windows")),),
           "「お客さま窓口一覧」に表示する窓口です。すべて空欄にした行は削除されます。"),
@@ -60,7 +64,7 @@ SECTION_TITLES = {
     "service_hours": "利用時間", "calendar": "休業日", "password_policy": "パスワードの条件",
     "registration": "会員登録", "texts": "文章", "contact": "お問い合わせ", "branding": "デザイン",
     "notices": "お知らせ", "admin": "管理画面", "procedures": "各種お手続き", "tariff": "料金表",
-    "insight": "使用量のお知らせ",
+    "insight": "使用量のお知らせ", "languages": "表示言語",
 }
 
 LABELS = {
@@ -130,6 +134,7 @@ LABELS = {
     "insight.leak_ratio": "前年同期の何倍以上で知らせるか(倍)",
     "insight.leak_min_m3": "前年同期から何m³以上増えたら知らせるか(m³)",
     "insight.leak_usual_bills": "ふだんの使用量とみなす直前の請求の数",
+    "languages.offered": "市民が選べる言語",
 }
 
 HINTS = {
@@ -156,6 +161,7 @@ HINTS = {
     "insight.leak_ratio": "1.1〜10(例: 1.5)。2か月ごとの契約は2か月分どうしで比べます",
     "insight.leak_min_m3": "少ない使用量のわずかな増加では知らせないための下限(例: 5)",
     "insight.leak_usual_bills": "今回の使用量がこの数の直前の請求のどれよりも多いときに知らせます(例: 6)",
+    "languages.offered": "日本語は必ず表示します(外せません)。",
     "tariff.water_tiers.upto": "最後の段は空欄",
     "tariff.sewer_tiers.upto": "最後の段は空欄",
 }
@@ -172,7 +178,23 @@ WIDGETS = {
     "procedures.reduction_kinds.note": "textarea",
     "tariff.note": "textarea",
     "branding.logo": "logo",
+    "languages.offered": "choices",
 }
+
+# A "choices" list (one checkbox per choice): each choice's Japanese label, in the order shown.
+CHOICES = {
+    "languages.offered": {"ja": "日本語", "en": "English(英語)", "easy": "やさしい日本語"},
+}
+# Choices that are always on: drawn checked and disabled, and submitted (a post without them is
+# refused by the schema like any other bad value).
+FIXED_CHOICES = {
+    "languages.offered": (DEFAULT_LANGUAGE,),
+}
+
+
+def choice_label(key: str, value: str) -> str:
+    """The Japanese label of one choice of a "choices" key (the value itself when unknown)."""
+    return CHOICES.get(re.sub(r"\.\d+(?=\.|$)", "", key), {}).get(value, value)
 
 # Vendor-owned keys shown read-only on the settings page.
 VENDOR_KEYS = (

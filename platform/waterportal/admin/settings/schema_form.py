@@ -2,7 +2,8 @@
 
 Field types, ranges and every rule come from ``tenancy.schemas``: an Integer with a
 Range becomes a number input with min/max, a Boolean a checkbox, a List of strings a
-textarea (one per line), a List of Nested schemas repeated rows (FAQ, contact windows).
+textarea (one per line), a List of Nested schemas repeated rows (FAQ, contact windows), and
+a list of fixed choices named in ``groups.CHOICES`` one checkbox per choice (表示言語).
 Submitted values are validated by loading the section schema, so the console can never
 accept what ``tenant apply`` would refuse. Marshmallow's English messages are put into
 Japanese here; the schemas' own messages are Japanese already.
@@ -18,6 +19,8 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate
 
 from waterportal.admin.settings.groups import (
+    CHOICES,
+    FIXED_CHOICES,
     HINTS,
     SECTION_TITLES,
     WIDGETS,
@@ -150,6 +153,14 @@ class FormField:
     def hint(self) -> str:
         return HINTS.get(self.name, "")
 
+    @property
+    def choices(self) -> list[dict[str, Any]]:
+        """A "choices" field's boxes: value, Japanese label, input name and id, checked, fixed."""
+        fixed = FIXED_CHOICES.get(self.name, ())
+        return [{"value": code, "label": text, "name": f"{self.name}.{code}", "id": f"{self.id}-{code}",
+                 "checked": code in (self.value or ()) or code in fixed, "fixed": code in fixed}
+                for code, text in CHOICES.get(self.name, {}).items()]
+
 
 def to_raw(kind: str, value: Any) -> Any:
     """A stored setting -> what the input shows."""
@@ -157,6 +168,8 @@ def to_raw(kind: str, value: Any) -> Any:
         return bool(value)
     if kind == "lines":
         return "\n".join(value or [])
+    if kind == "choices":
+        return list(value or [])
     if kind == "rows":
         return [{k: "" if v is None else str(v) for k, v in (row or {}).items() if not isinstance(v, dict)}
                 for row in value or []]
@@ -190,6 +203,8 @@ def from_form(name: str, kind: str, form: Mapping[str, str], inner: Schema | Non
     """What the browser sent for one input, cleaned but not yet validated."""
     if kind == "checkbox":
         return name in form
+    if kind == "choices":  # one box per choice, ``languages.offered.en``; a fixed one is a hidden input
+        return [code for code in CHOICES[name] if f"{name}.{code}" in form]
     if kind == "rows":
         assert inner is not None
         return [row for _, row in submitted_rows(name, form, inner)]

@@ -22,6 +22,7 @@ from waterportal.admin.settings.groups import (
     VARIANT_LANGUAGES,
     VENDOR_KEYS,
     Group,
+    choice_label,
     label,
     texts_with_times,
 )
@@ -65,14 +66,14 @@ def vendor_values(row, effective: dict[str, Any]) -> list[tuple[str, str]]:
     return out
 
 
-def display(value: Any) -> str:
-    """A setting value as the history shows it."""
+def display(value: Any, key: str = "") -> str:
+    """A setting value as the history shows it (a choice of ``key`` by its Japanese label)."""
     if value is None:
         return "(なし)"
     if isinstance(value, bool):
         return "はい" if value else "いいえ"
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return "\n".join(value)
+        return "\n".join(choice_label(key, v) for v in value)
     if isinstance(value, (list, dict)):
         return json.dumps(value, ensure_ascii=False, indent=1)
     return str(value)
