@@ -67,6 +67,9 @@ def test_registration_steps_and_mails_in_the_chosen_language(app, client_for, ma
             assert japanese not in empty
         if slug == "kanazawa":
             assert "Please choose a secret question." in empty and "Please choose" in empty
+            assert ">What is your mother&#39;s maiden name?</option>" in empty  # the city's choices too
+        assert "Myself (the contract holder)" in empty and "Do not switch to app payment" in empty
+        assert ">本人<" not in empty and ">アプリ決済に切り替えない<" not in empty  # the values stay Japanese
     else:
         assert "なまえを いれて ください。" in empty and "2/4 あなたの じょうほう" in empty
     filled = client.submit("/register/details", details_data(tenant, NUMBERS[slug]))
@@ -76,6 +79,10 @@ def test_registration_steps_and_mails_in_the_chosen_language(app, client_for, ma
     assert {"en": "3/4 Confirm", "easy": "3/4 たしかめる"}[language] in confirm
     if language == "en":
         assert untranslated(confirm, "registration/confirm.html") == []
+        # What was picked is stored as the city wrote it and shown in the language.
+        assert "Myself (the contract holder)" in confirm and "<dd>本人</dd>" not in confirm
+    else:
+        assert "じぶん（けいやくした ひと）" in confirm
     assert client.submit("/register/confirm", {}).status_code == 302
     done = page(client.get("/register/done"))
     if language == "en":
@@ -125,6 +132,7 @@ def test_recovery_pages_and_mails_in_english_and_easy(app, client_for, person, s
     step1 = page(client.get("/recover"))
     assert "ログインIDや パスワードを わすれた かた" in step1 and "1/2 メールアドレス" in step1
     assert client.submit("/recover", {"email": "kana@example.jp"}).status_code == 302
+    assert '<p class="secret-question">すきな たべものは?</p>' in page(client.get("/recover/question"))
     wrong = page(client.submit("/recover/question", {"answer": "ちがう"}))
     assert "ひみつの しつもんの こたえが ちがいます。" in wrong and "秘密の質問の答えが正しくありません" not in wrong
     invalid = page(client.get("/recover/not-a-token"))

@@ -19,6 +19,7 @@ from waterportal.accounts.verification import CODE_PATTERN, MESSAGES, CodeStatus
 from waterportal.contracts.forms import ContractFieldsMixin
 from waterportal.core.auth.passwords import password_problems
 from waterportal.core.forms import CitizenForm
+from waterportal.core.i18n import shown_word
 from waterportal.core.text import (
     digits_only,
     katakana_name,
@@ -120,10 +121,12 @@ class DetailsForm(ContractFieldsMixin, CitizenForm):
         self.email = email
         self.has_password = has_password
         self.has_answer = has_answer
-        self.relationship.choices = [(v, v) for v in registration["relationships"]]
-        self.payment_method.choices = [(v, v) for v in registration["payment_methods"]]
+        # Stored as the city wrote them, shown in the page's language (accounts/words.py).
+        self.relationship.choices = [(v, shown_word(v)) for v in registration["relationships"]]
+        self.payment_method.choices = [(v, shown_word(v)) for v in registration["payment_methods"]]
         if tenant.login_mode == "login_id":
-            self.secret_question.choices = [("", _l("選択してください"))] + [(q, q) for q in registration["secret_questions"]]
+            self.secret_question.choices = [("", _l("選択してください"))] + [
+                (q, shown_word(q)) for q in registration["secret_questions"]]
             self.secret_answer.flags.required = not has_answer
         else:
             del self.login_id

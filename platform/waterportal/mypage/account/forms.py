@@ -13,6 +13,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 from waterportal.accounts.registration.forms import check_email
 from waterportal.contracts.forms import ContractFieldsMixin
 from waterportal.core.forms import CitizenForm
+from waterportal.core.i18n import shown_word
 from waterportal.core.text import squash_spaces
 from waterportal.mypage.account.links import LABEL_MAX
 from waterportal.tenancy.context import TenantContext
@@ -91,7 +92,7 @@ class SecretQuestionForm(CitizenForm):
     def __init__(self, tenant: TenantContext, **kwargs):
         super().__init__(**kwargs)
         self.questions = list(tenant.settings["registration"]["secret_questions"])
-        self.secret_question.choices = [("", _l("選択してください"))] + [(q, q) for q in self.questions]
+        self.secret_question.choices = [("", _l("選択してください"))] + [(q, shown_word(q)) for q in self.questions]
         self.secret_question.flags.required = True
 
     def validate_secret_question(self, field: SelectField) -> None:
