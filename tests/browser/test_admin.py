@@ -73,8 +73,9 @@ def test_city_admin_edits_service_hours_and_posts_a_notice_members_see(page, liv
     # お知らせ: an important notice with a link.
     page.get_by_role("navigation", name="管理メニュー").get_by_role("link", name="お知らせ", exact=True).click()
     page.get_by_role("link", name="お知らせを作成する").click()
-    page.get_by_label("タイトル").fill("ご利用時間の変更")
-    page.get_by_label("本文").fill("ご利用時間を 6:30〜23:30 に変更しました。詳しくは https://www.city.kanazawa.example/ をご覧ください。")
+    # The Japanese title and body (タイトル(英語)... follow them, optional).
+    page.locator("#title").fill("ご利用時間の変更")
+    page.locator("#body").fill("ご利用時間を 6:30〜23:30 に変更しました。詳しくは https://www.city.kanazawa.example/ をご覧ください。")
     page.get_by_label("重要なお知らせとして表示する").check()
     page.get_by_role("button", name="登録する").click()
     item = page.locator(".notice-list li").first
