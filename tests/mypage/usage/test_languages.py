@@ -276,3 +276,16 @@ def test_welcome_mail_in_the_language_registered_in(app, nayoro, make_contract, 
         assert date in mail.body.replace("\n", " "), mail.body
         assert member.language == (cookie or "ja")
         db.session.rollback()
+
+
+def test_the_citys_own_japanese_on_an_english_page_is_marked_japanese(client_for):
+    """What a city writes only in Japanese (its footer ©, the simulator's note) is marked
+    lang="ja" on English pages, so a screen reader reads it as Japanese."""
+    client = client_for("nayoro")
+    client.set_cookie("lang", "en", domain=client.host)
+    english = client.get("/simulator").get_data(as_text=True)
+    assert '<p class="copyright" lang="ja">' in english
+    assert re.search(r'<p class="notice-text" lang="ja">[^<]*[\u3040-\u9fff]', english)
+    client.set_cookie("lang", "ja", domain=client.host)
+    japanese = client.get("/simulator").get_data(as_text=True)
+    assert '<p class="copyright">' in japanese and 'class="notice-text" lang="ja"' not in japanese
