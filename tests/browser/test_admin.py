@@ -28,6 +28,15 @@ def new_staff(app, slug: str, role: str = "admin") -> str:
     return email
 
 
+def staff_login(page, live_server, slug: str, email: str) -> None:
+    """Log ``email`` (made by :func:`new_staff`) in to ``slug``'s console, on its top page."""
+    page.goto(live_server.url(slug, "/admin/login"))
+    page.get_by_label("メールアドレス").fill(email)
+    page.get_by_label("パスワード").fill(STAFF_PASSWORD)
+    page.get_by_role("button", name="ログイン").click()
+    page.get_by_role("heading", name="管理画面トップ").wait_for()
+
+
 def new_member(app, slug: str) -> str:
     login_id = f"m{uuid.uuid4().hex[:9]}"
     with app.app_context():

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.test_admin import STAFF_PASSWORD, new_staff
+from tests.browser.test_admin import new_staff, staff_login
 from tests.browser.test_member_pages import PASSWORD, member_with_bills
 
 BRAND = {"nayoro": "rgb(11, 94, 142)", "kanazawa": "rgb(122, 31, 43)"}
@@ -51,11 +51,7 @@ def test_member_pages_and_the_console_under_the_policy(page, live_server, live_a
         assert header_colour(page) == BRAND["nayoro"], path
 
     staff = new_staff(live_app, "kanazawa")
-    page.goto(live_server.url("kanazawa", "/admin/login"))
-    page.get_by_label("メールアドレス").fill(staff)
-    page.get_by_label("パスワード").fill(STAFF_PASSWORD)
-    page.get_by_role("button", name="ログイン").click()
-    page.get_by_role("heading", name="管理画面トップ").wait_for()
+    staff_login(page, live_server, "kanazawa", staff)
     page.goto(live_server.url("kanazawa", "/admin/settings/branding"))
     swatch = page.locator("svg.swatch rect").first
     assert swatch.get_attribute("fill") == "#7a1f2b"

@@ -14,6 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.layout import no_sideways_scroll
+from tests.browser.test_admin import STAFF_PASSWORD, staff_login
 from tests.clock import DAYTIME
 from tests.smtp import body_of, find_code
 from waterportal.accounts.models import Member
@@ -28,7 +29,6 @@ from waterportal.procedures import dates
 from waterportal.tenancy.context import tenant_context
 from waterportal.tenancy.registry import get_registry
 
-STAFF_PASSWORD = "Josui-Pump-2026!"
 MEMBER_PASSWORD = "Passw0rd!x"
 KINDS = ["move_in", "move_out", "payment_method"]
 
@@ -114,14 +114,6 @@ def test_a_new_resident_files_start_of_use_with_the_mailed_code(page, live_serve
     live_mail.wait_for(2)
     mail = body_of(live_mail.last_to(email))
     assert number in mail
-
-
-def staff_login(page, live_server, slug: str, email: str) -> None:
-    page.goto(live_server.url(slug, "/admin/"))
-    page.get_by_label("メールアドレス").fill(email)
-    page.get_by_label("パスワード").fill(STAFF_PASSWORD)
-    page.get_by_role("button", name="ログイン").click()
-    page.get_by_role("heading", name="管理画面トップ").wait_for()
 
 
 def set_status(page, number: str, status: str, message: str) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser.layout import clipped, no_sideways_scroll
-from tests.browser.test_admin import STAFF_PASSWORD, new_staff
+from tests.browser.test_admin import new_staff, staff_login
 from waterportal.tenancy.registry import get_registry
 
 
@@ -30,11 +30,7 @@ def shoot(page, name: str) -> None:
 @pytest.mark.browser
 def test_an_admin_translates_a_window_and_the_english_contact_page_shows_it(page, live_server, live_app, browser):
     email = new_staff(live_app, "kanazawa")
-    page.goto(live_server.url("kanazawa", "/admin/login"))
-    page.get_by_label("メールアドレス").fill(email)
-    page.get_by_label("パスワード").fill(STAFF_PASSWORD)
-    page.get_by_role("button", name="ログイン").click()
-    page.get_by_role("heading", name="管理画面トップ").wait_for()
+    staff_login(page, live_server, "kanazawa", email)
 
     page.goto(live_server.url("kanazawa", "/admin/settings/contact"))
     choice = page.get_by_role("navigation", name="編集する言語")
@@ -75,11 +71,7 @@ def test_an_admin_translates_a_window_and_the_english_contact_page_shows_it(page
 @pytest.mark.browser
 def test_the_text_and_faq_translation_pages_fit_a_phone_and_a_screen(page, live_server, live_app):
     email = new_staff(live_app, "nayoro")
-    page.goto(live_server.url("nayoro", "/admin/login"))
-    page.get_by_label("メールアドレス").fill(email)
-    page.get_by_label("パスワード").fill(STAFF_PASSWORD)
-    page.get_by_role("button", name="ログイン").click()
-    page.get_by_role("heading", name="管理画面トップ").wait_for()
+    staff_login(page, live_server, "nayoro", email)
     page.goto(live_server.url("nayoro", "/admin/settings/pages?lang=en"))
     assert "名寄市上下水道ポータルは" in page.locator(".original-text").first.inner_text()
     page.get_by_label("このサイトについて(English)").fill("The Nayoro water portal. Hours: {service_hours}.")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.test_admin import STAFF_PASSWORD, new_staff
+from tests.browser.test_admin import new_staff, staff_login
 from tests.browser.test_axe import TAGS
 from tests.browser.test_settings_languages import shoot
 from waterportal.tenancy.registry import get_registry
@@ -17,11 +17,7 @@ def test_an_admin_turns_english_off_and_the_switch_no_longer_offers_it(page, liv
     from axe_playwright_python.sync_playwright import Axe
 
     email = new_staff(live_app, "nayoro")
-    page.goto(live_server.url("nayoro", "/admin/login"))
-    page.get_by_label("メールアドレス").fill(email)
-    page.get_by_label("パスワード").fill(STAFF_PASSWORD)
-    page.get_by_role("button", name="ログイン").click()
-    page.get_by_role("heading", name="管理画面トップ").wait_for()
+    staff_login(page, live_server, "nayoro", email)
 
     page.goto(live_server.url("nayoro", "/admin/settings/languages"))
     group = page.get_by_role("group", name="市民が選べる言語")
