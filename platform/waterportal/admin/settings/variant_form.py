@@ -15,16 +15,16 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from marshmallow import ValidationError
 
-from waterportal.admin.settings.groups import GROUPS, WIDGETS, Group, label
+from waterportal.admin.settings.groups import GROUPS, WIDGETS, Group
 from waterportal.admin.settings.schema_form import (
     EXTRA_ROWS,
+    FormField,
     _text,
     flat_errors,
     from_form,
@@ -45,22 +45,10 @@ WINDOW_HINT = ("電話番号は日本語のページと共通です。空欄の�
 
 
 @dataclass
-class VariantField:
-    """One translated input with its Japanese original."""
+class VariantField(FormField):
+    """One translated input with its Japanese original (drawn beside it)."""
 
-    name: str
-    kind: str
-    value: Any
     original: Any = ""
-    errors: list[str] = field(default_factory=list)
-
-    @property
-    def id(self) -> str:
-        return "f-" + re.sub(r"[^a-zA-Z0-9_]", "-", self.name)
-
-    @property
-    def label(self) -> str:
-        return label(self.name)
 
 
 def variant_group(group: Group, language: str) -> Group:
@@ -161,7 +149,7 @@ class VariantForm:
         """「ページの文章」: one textarea per text, its Japanese text beside it."""
         texts = self.effective.get("texts") or {}
         return [VariantField(self.text_name(key), WIDGETS.get(f"texts.{key}", "textarea"), self.raw[self.text_name(key)],
-                             texts.get(key, ""), self.errors.get(self.text_name(key), []))
+                             original=texts.get(key, ""), errors=self.errors.get(self.text_name(key), []))
                 for key in TEXT_KEYS]
 
     def faq_rows(self) -> list[dict[str, Any]]:
@@ -179,9 +167,8 @@ class VariantForm:
         out = []
         for i, window in enumerate(self.windows):
             out.append({"index": i, "window": window, "fields": [
-                VariantField(self.window_name(i, key), "text",
-                             self.raw[self.window_name(i, key)], window.get(key, ""),
-                             self.errors.get(self.window_name(i, key), []))
+                VariantField(self.window_name(i, key), "text", self.raw[self.window_name(i, key)],
+                             original=window.get(key, ""), errors=self.errors.get(self.window_name(i, key), []))
                 for key in TRANSLATED_FIELDS]})
         return out
 
