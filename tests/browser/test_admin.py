@@ -28,12 +28,16 @@ def new_staff(app, slug: str, role: str = "admin") -> str:
     return email
 
 
-def staff_login(page, live_server, slug: str, email: str) -> None:
-    """Log ``email`` (made by :func:`new_staff`) in to ``slug``'s console, on its top page."""
+def staff_login(page, live_server, slug: str, email: str, *, by_keyboard: bool = False) -> None:
+    """Log ``email`` (made by :func:`new_staff`) in to ``slug``'s console, on its top page;
+    ``by_keyboard`` sends the form with Enter from the password field."""
     page.goto(live_server.url(slug, "/admin/login"))
     page.get_by_label("メールアドレス").fill(email)
     page.get_by_label("パスワード").fill(STAFF_PASSWORD)
-    page.get_by_role("button", name="ログイン").click()
+    if by_keyboard:
+        page.keyboard.press("Enter")
+    else:
+        page.get_by_role("button", name="ログイン").click()
     page.get_by_role("heading", name="管理画面トップ").wait_for()
 
 

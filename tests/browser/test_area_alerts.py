@@ -7,12 +7,7 @@ import pytest
 
 from tests.browser.layout import clipped, no_sideways_scroll, reaches_by_tab
 from tests.browser.members import PASSWORD, member_with_bills
-from waterportal.admin.staff.services import create_staff
-from waterportal.extensions import db
-from waterportal.tenancy.context import tenant_context
-from waterportal.tenancy.registry import get_registry
-
-STAFF_EMAIL, STAFF_PASSWORD = "alerts-admin@example.jp", "Josui-Pump-2026!"
+from tests.browser.test_admin import new_staff, staff_login
 
 
 def tab_to(page, selector: str) -> None:
@@ -22,16 +17,7 @@ def tab_to(page, selector: str) -> None:
 @pytest.mark.browser
 def test_an_admin_publishes_by_keyboard_and_the_member_sees_the_banner(page, live_server, live_app, browser):
     identifier, _number, _rows = member_with_bills(live_app, "nayoro")  # lives on 風連町西町
-    with live_app.app_context():
-        nayoro = get_registry().by_slug("nayoro")
-        with tenant_context(nayoro):
-            create_staff(nayoro, STAFF_EMAIL, "admin", "名寄 管理", password=STAFF_PASSWORD)
-            db.session.commit()
-    page.goto(live_server.url("nayoro", "/admin/login"))
-    page.get_by_label("メールアドレス").fill(STAFF_EMAIL)
-    page.get_by_label("パスワード").fill(STAFF_PASSWORD)
-    page.keyboard.press("Enter")
-    page.get_by_role("heading", name="管理画面トップ").wait_for()
+    staff_login(page, live_server, "nayoro", new_staff(live_app, "nayoro"), by_keyboard=True)
     page.goto(live_server.url("nayoro", "/admin/area-alerts/new"))
     page.get_by_role("heading", name="地区別のお知らせの作成").wait_for()
 

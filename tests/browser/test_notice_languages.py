@@ -9,13 +9,9 @@ import pytest
 from tests.browser.layout import clipped, no_sideways_scroll, reaches_by_tab
 from tests.browser.members import PASSWORD, member_with_bills
 from tests.browser.screenshots import Shots
+from tests.browser.test_admin import new_staff, staff_login
 from tests.browser.test_axe import TAGS
-from waterportal.admin.staff.services import create_staff
-from waterportal.extensions import db
-from waterportal.tenancy.context import tenant_context
-from waterportal.tenancy.registry import get_registry
 
-STAFF_EMAIL, STAFF_PASSWORD = "notice-admin@example.jp", "Josui-Pump-2026!"
 TITLE_EN = "Water outage on Hirosaka 1-chome, December 1 (9:00 to 15:00)"
 BODY_EN = "Water will be off while we replace a main.\nDetails: https://www.city.kanazawa.example/outage"
 
@@ -49,16 +45,7 @@ def member_page(browser, live_server, identifier: str, language: str, width: int
 @pytest.mark.browser
 def test_an_english_notice_is_written_by_keyboard_and_read_in_english(page, live_server, live_app, browser):
     identifier, _number, _rows = member_with_bills(live_app, "kanazawa")
-    with live_app.app_context():
-        kanazawa = get_registry().by_slug("kanazawa")
-        with tenant_context(kanazawa):
-            create_staff(kanazawa, STAFF_EMAIL, "admin", "金沢 管理", password=STAFF_PASSWORD)
-            db.session.commit()
-    page.goto(live_server.url("kanazawa", "/admin/login"))
-    page.get_by_label("メールアドレス").fill(STAFF_EMAIL)
-    page.get_by_label("パスワード").fill(STAFF_PASSWORD)
-    page.keyboard.press("Enter")
-    page.get_by_role("heading", name="管理画面トップ").wait_for()
+    staff_login(page, live_server, "kanazawa", new_staff(live_app, "kanazawa"), by_keyboard=True)
     page.goto(live_server.url("kanazawa", "/admin/notices/new"))
     page.get_by_role("heading", name="お知らせの作成").wait_for()
     page.locator("#title").fill("広坂1丁目の断水のお知らせ(12月1日 9時〜15時)")
