@@ -61,12 +61,12 @@ def test_the_models_make_exactly_these_columns_bigint_on_postgresql_and_integer_
 
 def test_sqlite_keys_stay_the_rowid(app_ctx):
     if db.engine.dialect.name != "sqlite":
-        pytest.skip("SQLite")
+        pytest.skip("SQLite only: runs in the SQLite pass (env -u TEST_DATABASE_URL; make test runs both)")
     schema = db.session.connection().exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = 'bills'").scalar()
     assert "id INTEGER NOT NULL" in schema and "BIGINT" not in schema
 
 
-@pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"), reason="PostgreSQL")
+@pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"), reason="PostgreSQL only: set TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/postgres (CI's PostgreSQL pass sets it)")
 def test_the_migrations_make_them_bigint_and_the_downgrade_integer_again():
     url, drop = _postgres_database(os.environ["TEST_DATABASE_URL"], f"big{os.environ.get('PYTEST_XDIST_WORKER', 'main')}")
     app = create_app(make_config(url))

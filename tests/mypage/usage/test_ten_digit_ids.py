@@ -15,7 +15,7 @@ from waterportal.contracts.models import Contract
 from waterportal.extensions import db
 from waterportal.tenancy.context import tenant_context
 
-pytestmark = pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"), reason="PostgreSQL sequences")
+pytestmark = pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"), reason="PostgreSQL only: set TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/postgres (CI's PostgreSQL pass sets it) (PostgreSQL sequences)")
 
 START = 3_000_000_000  # beyond 2,147,483,647
 NUMBER = "00012345682"
