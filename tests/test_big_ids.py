@@ -10,7 +10,7 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import Integer
 from sqlalchemy.dialects import postgresql, sqlite
 
-from tests.conftest import _postgres_database, make_config
+from tests.conftest import _postgres_database, make_config, postgres_only
 from waterportal.app import create_app
 from waterportal.extensions import db
 
@@ -66,7 +66,7 @@ def test_sqlite_keys_stay_the_rowid(app_ctx):
     assert "id INTEGER NOT NULL" in schema and "BIGINT" not in schema
 
 
-@pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"), reason="PostgreSQL only: set TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/postgres (CI's PostgreSQL pass sets it)")
+@postgres_only
 def test_the_migrations_make_them_bigint_and_the_downgrade_integer_again():
     url, drop = _postgres_database(os.environ["TEST_DATABASE_URL"], f"big{os.environ.get('PYTEST_XDIST_WORKER', 'main')}")
     app = create_app(make_config(url))

@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from tests.conftest import CityClient, _postgres_database, build_database, make_config
+from tests.conftest import POSTGRES_ONLY, CityClient, _postgres_database, build_database, make_config
 from waterportal.accounts.models import Member
 from waterportal.app import create_app
 from waterportal.contracts.models import Contract, MemberContract
@@ -156,7 +156,7 @@ def swapped_database():
     then ran the generated primary-key swap; yields (owner URL, app URL)."""
     base = os.environ.get("TEST_DATABASE_URL", "")
     if not base.startswith("postgresql"):
-        pytest.skip("PostgreSQL only: set TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/postgres (CI's PostgreSQL pass sets it)")
+        pytest.skip(POSTGRES_ONLY)
     url, drop = _postgres_database(base, f"citus{os.environ.get('PYTEST_XDIST_WORKER', 'main')}")
     try:
         app_url = build_database(url)

@@ -21,7 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from tests.clock import without_libfaketime
-from tests.conftest import CityClient, _postgres_database, build_database, make_config
+from tests.conftest import POSTGRES_ONLY, CityClient, _postgres_database, build_database, make_config
 from waterportal.accounts.models import Member
 from waterportal.app import create_app
 from waterportal.contracts.models import Contract, MemberContract
@@ -51,7 +51,7 @@ def bouncer():
     front of a database built like the suite's; yields the app's URL through it."""
     base = os.environ.get("TEST_DATABASE_URL", "")
     if not base.startswith("postgresql"):
-        pytest.skip("PostgreSQL only: set TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/postgres (CI's PostgreSQL pass sets it)")
+        pytest.skip(POSTGRES_ONLY)
     if shutil.which("pgbouncer") is None:
         message = "needs pgbouncer on PATH (apt-get install pgbouncer; REQUIRE_PGBOUNCER=1 makes this an error)"
         if os.environ.get("REQUIRE_PGBOUNCER") == "1":

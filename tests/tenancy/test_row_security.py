@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import insert, text
 from sqlalchemy.exc import IntegrityError, ProgrammingError
 
+from tests.conftest import POSTGRES_ONLY
 from waterportal.extensions import db
 from waterportal.tenancy.context import tenant_context
 from waterportal.tenancy.models import TenantAsset
@@ -25,7 +26,7 @@ pytestmark = pytest.mark.usefixtures("app_ctx")
 def _postgres_only(app):
     with app.app_context():
         if db.engine.dialect.name != "postgresql":
-            pytest.skip("PostgreSQL only: set TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+            pytest.skip(POSTGRES_ONLY)
 
 
 @pytest.fixture

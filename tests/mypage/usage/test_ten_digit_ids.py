@@ -4,18 +4,17 @@ PDF sequences are moved past PostgreSQL's INTEGER, the files go through the real
 from __future__ import annotations
 
 import contextlib
-import os
 
-import pytest
 from sqlalchemy import create_engine, select
 
+from tests.conftest import postgres_only
 from tests.mypage.usage.conftest import history_rows
 from waterportal.billing.models import BillDocument
 from waterportal.contracts.models import Contract
 from waterportal.extensions import db
 from waterportal.tenancy.context import tenant_context
 
-pytestmark = pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"), reason="PostgreSQL only: set TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/postgres (CI's PostgreSQL pass sets it) (PostgreSQL sequences)")
+pytestmark = postgres_only
 
 START = 3_000_000_000  # beyond 2,147,483,647
 NUMBER = "00012345682"
