@@ -196,6 +196,26 @@ def test_the_worker_purges_at_most_once_a_day(app, app_ctx, nayoro, clock, monke
     assert {actor for actor, *_ in audits(nayoro)} == {"system:mail"}
 
 
+def test_a_large_purge_is_spread_over_the_worker_rounds_between_sends(app, app_ctx, nayoro, clock, monkeypatch):
+    """A first purge of a large outbox never holds the sending up: each round deletes at most
+    ROUND_BATCHES batches, sends what is due, and the next round goes on; once a round finds
+    nothing more, the worker waits a day."""
+    from waterportal.mail import retention
+
+    monkeypatch.setitem(app.extensions, "waterportal.mail.retention", {"last": None})
+    monkeypatch.setattr(retention, "BATCH", 2)
+    monkeypatch.setattr(retention, "ROUND_BATCHES", 2)
+    old = [mail(nayoro, "sent", OLD) for _ in range(9)]  # 5 batches of 2
+    run_worker(interval=0, limit=10, max_iterations=1)
+    assert len(set(old) & set(left(nayoro))) == 5  # 2 batches of 2 deleted in the first round
+    run_worker(interval=0, limit=10, max_iterations=2)
+    assert not set(old) & set(left(nayoro))  # the rounds after went on until none was left
+    later = mail(nayoro, "sent", OLD)
+    run_worker(interval=0, limit=10, max_iterations=2)
+    assert later in left(nayoro)  # finished: the next purge is a day later
+    assert sum(detail["mails"] for _actor, _target, detail in audits(nayoro)) == 9
+
+
 def test_flask_outbox_purge_prints_counts_per_city_and_dry_run_deletes_nothing(runner, app_ctx, nayoro, kanazawa):
     mails = {tenant.slug: every_kind(tenant) for tenant in (nayoro, kanazawa)}
     mail(kanazawa, "sent", OLD)

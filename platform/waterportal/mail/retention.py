@@ -19,12 +19,15 @@ UPDATE of the batch's jobs' counts) and its own transaction, so the statements g
 mails / :data:`BATCH`, never per mail or per city, and no long lock is held. On PostgreSQL the
 statements run as the cross-city role, which may DELETE from these two tables only
 (tenancy/row_security.py ``CROSS_DELETE``). Every city touched gets an audit entry
-``mail.purge``. Run by the outbox worker at most once a day (:func:`purge_if_due`) and by
-``flask outbox purge``.
+``mail.purge``. Run by ``flask outbox purge`` and by the outbox worker (:func:`purge_if_due`):
+at most :data:`ROUND_BATCHES` batches a round, between its sends, until a round finds nothing
+more to delete, then again a day later, so a first purge of a large outbox (a new worker, the
+retention just switched on) never holds the sending up.
 """
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
 from collections import Counter
 from dataclasses import dataclass
@@ -46,6 +49,7 @@ log = logging.getLogger("waterportal.mail")
 FINAL = ("sent", "failed", "expired")
 BATCH = 1000  # rows per DELETE (and per transaction)
 PURGE_EVERY = dt.timedelta(days=1)  # the worker's rhythm
+ROUND_BATCHES = 5  # the worker deletes at most this many batches per round, then sends again
 
 
 def retention_days() -> int:
@@ -78,6 +82,7 @@ class PurgeResult:
     mails: dict[str, int]
     jobs: dict[str, int]
     dry_run: bool = False
+    finished: bool = True  # False: stopped at its ``batches``, more is left
 
     @property
     def cities(self) -> list[str]:
@@ -90,12 +95,13 @@ def _slugs(by_id: Counter | dict) -> dict[str, int]:
     return {tenants.get(tenant_id, str(tenant_id)): n for tenant_id, n in by_id.items() if n}
 
 
-def _delete_mails(cutoff: dt.datetime, batch: int) -> Counter:
-    """Delete the final mails queued before ``cutoff`` in batches, folding each batch's counts
-    into its jobs; return the mails deleted per city id."""
+def _delete_mails(cutoff: dt.datetime, batch: int, batches: int | None) -> tuple[Counter, bool]:
+    """Delete the final mails queued before ``cutoff`` in batches (at most ``batches``), folding
+    each batch's counts into its jobs; return the mails deleted per city id, and whether none
+    is left."""
     by_city: Counter = Counter()
     inner = aliased(OutboxMessage)
-    while True:
+    for _ in _rounds(batches):
         ids = select(inner.id).where(*_mails(inner, cutoff)).order_by(inner.id).limit(batch)
         gone = db.session.execute(
             delete(OutboxMessage).where(OutboxMessage.id.in_(ids))
@@ -116,14 +122,21 @@ def _delete_mails(cutoff: dt.datetime, batch: int) -> Counter:
                 .execution_options(**ALL_CITIES, synchronize_session=False))
         db.session.commit()
         if len(gone) < batch:
-            return by_city
+            return by_city, True
+    return by_city, False
 
 
-def _delete_jobs(cutoff: dt.datetime, batch: int) -> Counter:
-    """Delete the finished jobs nothing needs any more in batches; return how many per city id."""
+def _rounds(batches: int | None):
+    """0, 1, 2, ... up to ``batches`` (no end without one)."""
+    return range(batches) if batches is not None else itertools.count()
+
+
+def _delete_jobs(cutoff: dt.datetime, batch: int, batches: int | None) -> tuple[Counter, bool]:
+    """Delete the finished jobs nothing needs any more in batches (at most ``batches``); return
+    how many per city id, and whether none is left."""
     by_city: Counter = Counter()
     inner = aliased(MailJob)
-    while True:
+    for _ in _rounds(batches):
         ids = select(inner.id).where(*_jobs(inner, cutoff)).order_by(inner.id).limit(batch)
         gone = db.session.execute(
             delete(MailJob).where(MailJob.id.in_(ids)).returning(MailJob.tenant_id)
@@ -132,14 +145,16 @@ def _delete_jobs(cutoff: dt.datetime, batch: int) -> Counter:
         db.session.commit()
         by_city.update(gone)
         if len(gone) < batch:
-            return by_city
+            return by_city, True
+    return by_city, False
 
 
 def purge(actor: str, *, days: int | None = None, dry_run: bool = False, now: dt.datetime | None = None,
-          batch: int = BATCH) -> PurgeResult:
+          batch: int = BATCH, batches: int | None = None) -> PurgeResult:
     """Delete the mails and jobs past the retention (``days``, default ``MAIL_RETENTION_DAYS``)
-    in every city; commits per batch, then audits per city touched (``actor``). ``dry_run``
-    only counts (two statements) and changes nothing."""
+    in every city; commits per batch, then audits per city touched (``actor``). ``batches``
+    bounds the batches of each table (the result's ``finished`` says whether all went).
+    ``dry_run`` only counts (two statements) and changes nothing."""
     db.session.rollback()  # whatever the caller left uncommitted is not ours
     cutoff = (now or utcnow_naive()) - dt.timedelta(days=days if days is not None else retention_days())
     if dry_run:
@@ -150,7 +165,9 @@ def purge(actor: str, *, days: int | None = None, dry_run: bool = False, now: dt
                                        .group_by(job.tenant_id).execution_options(**ALL_CITIES)).all())
         db.session.rollback()
         return PurgeResult(cutoff, _slugs(mails), _slugs(jobs), dry_run=True)
-    mails, jobs = _delete_mails(cutoff, batch), _delete_jobs(cutoff, batch)
+    (mails, mails_done), (jobs, jobs_done) = _delete_mails(cutoff, batch, batches), (Counter(), False)
+    if mails_done:  # a job goes after its mails
+        jobs, jobs_done = _delete_jobs(cutoff, batch, batches)
     tenants = {t.id: t for t in get_registry().all()}
     for tenant_id in sorted(set(mails) | set(jobs)):
         if tenant_id in tenants:
@@ -159,7 +176,7 @@ def purge(actor: str, *, days: int | None = None, dry_run: bool = False, now: dt
                              jobs=jobs.get(tenant_id, 0), before=cutoff.isoformat(sep=" "))
                 db.session.flush()
     db.session.commit()
-    result = PurgeResult(cutoff, _slugs(mails), _slugs(jobs))
+    result = PurgeResult(cutoff, _slugs(mails), _slugs(jobs), finished=mails_done and jobs_done)
     if result.cities:
         log.info("mail retention: %d mail(s) and %d job(s) queued before %s UTC deleted in %d city(ies)",
                  sum(mails.values()), sum(jobs.values()), f"{cutoff:%Y-%m-%d %H:%M}", len(result.cities))
@@ -167,13 +184,17 @@ def purge(actor: str, *, days: int | None = None, dry_run: bool = False, now: dt
 
 
 def purge_if_due(now: dt.datetime | None = None) -> PurgeResult | None:
-    """The worker's call each round: purge when this process has not in the last day (a
-    dictionary lookup otherwise). The moment is noted before purging, so a purge that fails
-    is not retried every round."""
+    """The worker's call each round: purge at most :data:`ROUND_BATCHES` batches when this
+    process has not finished a purge in the last day (a dictionary lookup otherwise). A purge
+    that stops at its bound goes on next round; a finished one, or one that fails (the
+    moment is noted first, so it is not retried every round), waits a day."""
     now = now or utcnow_naive()
     state = current_app.extensions.setdefault("waterportal.mail.retention", {"last": None})
     last = state["last"]
     if last is not None and now - last < PURGE_EVERY:
         return None
     state["last"] = now
-    return purge("system:mail", now=now)
+    result = purge("system:mail", now=now, batch=BATCH, batches=ROUND_BATCHES)
+    if not result.finished:
+        state["last"] = None  # more to delete: next round, after this round's sends
+    return result
