@@ -197,6 +197,27 @@ def test_contact_windows_in_english_and_easy_with_and_without_translations(app, 
     assert "Sales Section, Kanazawa Enterprise Bureau" in page(citizen, "/contact", "en")
 
 
+def test_a_window_keeps_its_own_translations_after_a_deleted_window_and_a_preview(app, staff_client, client_for,
+                                                                                 kanazawa):
+    """The Japanese windows form after a preview (or a refused save) is drawn afresh without
+    the blanked rows: the window now first keeps the translations of the window it was, not
+    those of the one deleted in its place."""
+    from tests.admin.conftest import form_fields
+
+    admin = staff_client("kanazawa")
+    windows = kanazawa.settings["contact"]["windows"]
+    second_en = windows[1]["en"]["name"]
+    assert windows[0]["en"]["name"] != second_en
+    blank_first = {f"contact.windows.0.{key}": "" for key in ("name", "phone", "hours", "address", "note")}
+    previewed = settings_post(admin, "contact", blank_first, action="preview").get_data(as_text=True)
+    data = form_fields(previewed)  # the form as drawn again: the second window is now row 0
+    assert data["contact.windows.0.name"] == windows[1]["name"]
+    data["action"] = "save"
+    assert admin.post("/admin/settings/contact", data=data).status_code == 302
+    body = page(client_for("kanazawa"), "/contact", "en")
+    assert f"<h2>{second_en}</h2>" in body and windows[0]["en"]["name"] not in body
+
+
 def test_window_translations_in_tenant_toml(app, client_for):
     def translate(definition):
         without_translations(definition)

@@ -36,6 +36,9 @@ from waterportal.tenancy.schemas import (
 )
 
 EXTRA_ROWS = 2
+# A repeated row's hidden input: the index of the saved row it was drawn from, kept through a
+# preview or a refused save, so a row keeps that row's translations (a window's en / easy).
+FROM = "_from"
 NONE_KEY = "__none__"
 
 
@@ -171,8 +174,8 @@ def to_raw(kind: str, value: Any) -> Any:
     if kind == "choices":
         return list(value or [])
     if kind == "rows":
-        return [{k: "" if v is None else str(v) for k, v in (row or {}).items() if not isinstance(v, dict)}
-                for row in value or []]
+        return [{**{k: "" if v is None else str(v) for k, v in (row or {}).items() if not isinstance(v, dict)},
+                 FROM: str(i)} for i, row in enumerate(value or [])]
     return "" if value is None else str(value)
 
 
@@ -188,14 +191,16 @@ def row_columns(inner: Schema) -> dict[str, fields.Field]:
 
 
 def submitted_rows(name: str, form: Mapping[str, str], inner: Schema) -> list[tuple[int, dict[str, str]]]:
-    """``(index as drawn, row)`` of the rows the browser sent, all-blank rows left out."""
+    """``(index as drawn, row)`` of the rows the browser sent, all-blank rows left out; a row
+    drawn from a saved one carries its index under :data:`FROM`."""
     indices = sorted({int(m.group(1)) for k in form if (m := re.fullmatch(rf"{re.escape(name)}\.(\d+)\.\w+", k))})
     rows = []
     for i in indices:
         row = {sub: _text(form.get(f"{name}.{i}.{sub}"), widget(f"{name}.0.{sub}", f) == "textarea")
                for sub, f in row_columns(inner).items()}
         if any(row.values()):  # an all-blank row is a deleted (or unused) row
-            rows.append((i, row))
+            origin = form.get(f"{name}.{i}.{FROM}", "")
+            rows.append((i, {**row, FROM: origin} if origin.isdigit() else row))
     return rows
 
 
@@ -217,7 +222,7 @@ def to_data(kind: str, raw: Any, inner: Schema | None = None) -> Any:
         return [line.strip() for line in raw.splitlines() if line.strip()]
     if kind == "rows":
         assert inner is not None
-        return [{k: v for k, v in row.items() if v or not inner.fields[k].required} for row in raw]
+        return [{k: v for k, v in row.items() if k != FROM and (v or not inner.fields[k].required)} for row in raw]
     return raw
 
 
@@ -273,12 +278,13 @@ class SettingsForm:
     @staticmethod
     def _keep_translations(rows: list[dict[str, Any]], name: str, form: Mapping[str, str], inner: Schema,
                            saved: list[dict[str, Any]]) -> None:
-        """A row saved here keeps the translations of the row drawn in its place (a window's
-        ``en`` / ``easy``), which this page does not show."""
+        """A row saved here keeps the translations (a window's ``en`` / ``easy``, which this page
+        does not show) of the saved row it was drawn from (:data:`FROM`), wherever it now stands."""
         nested = [sub for sub in inner.fields if sub not in row_columns(inner)]
-        for row, (i, _) in zip(rows, submitted_rows(name, form, inner), strict=True):
-            if i < len(saved):
-                row.update({sub: saved[i][sub] for sub in nested if sub in saved[i]})
+        for row, (_, sent) in zip(rows, submitted_rows(name, form, inner), strict=True):
+            origin = int(sent.get(FROM, len(saved)))
+            if origin < len(saved):
+                row.update({sub: saved[origin][sub] for sub in nested if sub in saved[origin]})
 
     def add_error(self, name: str, message: str) -> None:
         """An error found after the schema (e.g. a refused logo upload), shown next to ``name``."""
