@@ -75,6 +75,8 @@ def test_anonymous_inquiry_is_stored_and_both_mails_arrive(app, client_for, tena
     city_body = body_of(to_city)
     assert "hanako@example.jp" in city_body and "確認をお願いします。" in city_body and row["reference"] in city_body
     assert "ログインなしで送信" in city_body
+    word = tenant.settings["registration"]["customer_number_label"]  # the city's (名寄 お客様番号, 金沢 お客さま番号)
+    assert f"\n{word}: " in city_body
     ack = smtp_server.last_to("hanako@example.jp")
     assert ack["Subject"] == f"【{tenant.portal_name}】お問い合わせを受け付けました"
     ack_body = body_of(ack)
