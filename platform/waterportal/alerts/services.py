@@ -17,12 +17,13 @@ from dataclasses import dataclass, replace
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, distinct, exists, func, insert, select
 
+from waterportal.accounts.language import members_by_language
 from waterportal.accounts.models import Member
 from waterportal.alerts.models import AreaAlert, AreaAlertArea, AreaAlertOptOut, AreaAlertText
 from waterportal.audit import services as audit
 from waterportal.contracts.areas import area_of, split_area
 from waterportal.contracts.models import Contract, MemberContract
-from waterportal.core.i18n import DEFAULT_LANGUAGE, LANGUAGES, format_day
+from waterportal.core.i18n import DEFAULT_LANGUAGE, TRANSLATED_LANGUAGES, format_day
 from waterportal.core.time import to_city_time, utcnow_naive
 from waterportal.extensions import db
 from waterportal.mail.jobs import JobCounter, expander, insert_outbox_rows, job_counters, keep_jobs_while, record_job
@@ -35,7 +36,7 @@ KINDS: dict[str, object] = {"outage": _l("断水"), "turbid": _l("濁水"), "wor
 MAIL_KIND = "area_alert"
 MAX_AREAS = 500
 # The languages an alert may have its own title and body in (Japanese is the alert itself).
-VARIANT_LANGUAGES = tuple(code for code in LANGUAGES if code != DEFAULT_LANGUAGE)
+VARIANT_LANGUAGES = TRANSLATED_LANGUAGES
 
 
 # The console shows an alert's mail counter from its job: the retention keeps the job while the alert exists.
@@ -132,15 +133,15 @@ def publish_alert(tenant: TenantContext, actor: str, remote_addr: str = "", *, k
     contracts, members = match_counts(tenant, areas)
     if not contracts:
         raise AreaAlertError("選んだ地区に該当する契約の住所がありません。公開していません。")
+    written = {code: value for code, value in (texts or {}).items() if value}
+    if set(written) - set(VARIANT_LANGUAGES):  # checked before anything is written
+        raise ValueError(f"no alert texts in {sorted(set(written) - set(VARIANT_LANGUAGES))}")
     alert = AreaAlert(kind=kind, title=title, body=body, starts_at=starts_at, ends_at=ends_at,
                       matched_contracts=contracts, matched_members=members, created_by=actor, created_at=utcnow_naive())
     db.session.add(alert)
     db.session.flush()
     db.session.execute(insert(AreaAlertArea), [{"tenant_id": tenant.id, "alert_id": alert.id, "area": area}
                                                for area in areas])
-    written = {code: value for code, value in (texts or {}).items() if value}
-    if set(written) - set(VARIANT_LANGUAGES):
-        raise ValueError(f"no alert texts in {sorted(set(written) - set(VARIANT_LANGUAGES))}")
     db.session.add_all([AreaAlertText(alert_id=alert.id, language=code, title=value[0], body=value[1])
                         for code, value in sorted(written.items())])
     audit.record(actor, "area_alert.publish", target=f"area_alert:{alert.id}", remote_addr=remote_addr,
@@ -279,12 +280,9 @@ def _expand_alert_mail(tenant: TenantContext, job: MailJob, now: dt.datetime) ->
               ~exists().where(AreaAlertOptOut.tenant_id == Member.tenant_id, AreaAlertOptOut.member_id == Member.id,
                               AreaAlertOptOut.kind == alert.kind))
     # A member whose language the city no longer offers is mailed in Japanese.
-    offered = mail_languages(tenant)
-    others = [code for code in offered if code != DEFAULT_LANGUAGE]
     texts = alert_texts([alert.id])
     queued = 0
-    for code in offered:
-        speaks = Member.language == code if code != DEFAULT_LANGUAGE else Member.language.not_in(others)
+    for code, speaks in members_by_language(mail_languages(tenant)):
         [shown] = alerts_in([alert], code, texts)
         subject, body = render_mail(tenant, "area_alert", code, alert=shown, kind_name=KINDS[alert.kind],
                                     period=lambda: period_text(alert, tenant.timezone))

@@ -22,7 +22,7 @@ module stays city-agnostic.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cached_property
@@ -38,6 +38,8 @@ from waterportal.core.wareki import japanese_month, wareki, wareki_month
 
 LANGUAGES: dict[str, str] = {"ja": "日本語", "en": "English", "easy": "やさしい日本語"}
 DEFAULT_LANGUAGE = "ja"
+# The languages a city's own text (a notice, an alert) may be written in besides Japanese.
+TRANSLATED_LANGUAGES = tuple(code for code in LANGUAGES if code != DEFAULT_LANGUAGE)
 COOKIE = "lang"
 COOKIE_MAX_AGE = 400 * 24 * 3600  # browsers cap cookies at 400 days
 # Babel locale for dates and numbers; the <html lang> attribute.
@@ -76,10 +78,15 @@ def _offered() -> Sequence[str]:
     return hook() if hook else (DEFAULT_LANGUAGE,)
 
 
+def in_order(offered: Iterable[str]) -> list[str]:
+    """``offered`` (a city's ``[languages] offered``) in :data:`LANGUAGES` order, Japanese always."""
+    chosen = set(offered) | {DEFAULT_LANGUAGE}
+    return [code for code in LANGUAGES if code in chosen]
+
+
 def offered_languages() -> list[str]:
     """The current city's languages, in :data:`LANGUAGES` order (Japanese always)."""
-    offered = set(_offered()) | {DEFAULT_LANGUAGE}
-    return [code for code in LANGUAGES if code in offered]
+    return in_order(_offered())
 
 
 def current_language() -> str:

@@ -18,7 +18,12 @@ from flask import current_app
 from sqlalchemy import func, select, update
 
 from waterportal.audit import services as audit
-from waterportal.core.i18n import DEFAULT_LANGUAGE, LANGUAGES, current_language, force_language, valid_language
+from waterportal.core.i18n import (
+    DEFAULT_LANGUAGE,
+    current_language,
+    force_language,
+    in_order,
+)
 from waterportal.core.text import squash_spaces
 from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db
@@ -66,15 +71,13 @@ def _template_renderer(tenant: TenantContext, template: str) -> Callable[..., tu
 def mail_languages(tenant: TenantContext) -> list[str]:
     """The languages ``tenant`` offers now (``[languages] offered``, a console setting), in
     :data:`LANGUAGES` order, Japanese always: the languages its mail is written in."""
-    offered = set(tenant.settings["languages"]["offered"]) | {DEFAULT_LANGUAGE}
-    return [code for code in LANGUAGES if code in offered]
+    return in_order(tenant.settings["languages"]["offered"])
 
 
 def mail_language(tenant: TenantContext, code: str | None) -> str:
     """The language a mail of ``tenant`` goes out in for a recipient whose language is ``code``:
     ``code`` if the city offers it, else Japanese (a member who chose English keeps it stored,
     but while the city does not offer English their mail is Japanese)."""
-    code = valid_language(code) or DEFAULT_LANGUAGE
     return code if code in mail_languages(tenant) else DEFAULT_LANGUAGE
 
 

@@ -19,9 +19,10 @@ from flask import current_app
 from markupsafe import Markup, escape
 from sqlalchemy import and_, func, or_, select, update
 
+from waterportal.accounts.language import members_by_language
 from waterportal.accounts.models import Member
 from waterportal.audit import services as audit
-from waterportal.core.i18n import DEFAULT_LANGUAGE, LANGUAGES
+from waterportal.core.i18n import DEFAULT_LANGUAGE, TRANSLATED_LANGUAGES
 from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db
 from waterportal.mail.jobs import JobCounter, expander, insert_outbox_rows, job_counters, keep_jobs_while, record_job
@@ -32,7 +33,7 @@ from waterportal.tenancy.context import TenantContext, current_tenant
 
 NOTICE_FIELDS = ("title", "body", "important", "published_at", "expires_at", "mail_members")
 # The languages a notice may have its own title and body in (Japanese is the notice itself).
-VARIANT_LANGUAGES = tuple(code for code in LANGUAGES if code != DEFAULT_LANGUAGE)
+VARIANT_LANGUAGES = TRANSLATED_LANGUAGES
 # http(s) URLs: ASCII URL characters only, so a URL ends at Japanese text, a space,
 # a quote, a bracket or "<" (never swallowing the sentence around it).
 URL = re.compile(r"https?://[A-Za-z0-9\-._~:/?#\[\]@!$&*+,;=%]+", re.IGNORECASE)
@@ -320,11 +321,7 @@ def _expand_notice_mail(tenant: TenantContext, job: MailJob, now: dt.datetime) -
         select(NoticeText).where(NoticeText.tenant_id == tenant.id, NoticeText.notice_id == notice.id)).all())
     queued = 0
     # A member whose language the city no longer offers is mailed in Japanese.
-    offered = mail_languages(tenant)
-    others = [code for code in offered if code != DEFAULT_LANGUAGE]
-    for code in offered:
-        speaks = (or_(Member.language.is_(None), Member.language.not_in(others)) if code == DEFAULT_LANGUAGE
-                  else Member.language == code)
+    for code, speaks in members_by_language(mail_languages(tenant)):
         recipients = (select(Member.id, Member.email)
                       .where(Member.tenant_id == tenant.id, Member.notify_notices.is_(True),
                              Member.id <= job.recipients_upto, speaks))

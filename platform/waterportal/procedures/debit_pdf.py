@@ -31,7 +31,7 @@ from waterportal.procedures.kinds import get_kind
 from waterportal.procedures.models import ProcedureRequest
 from waterportal.procedures.services import masked_payload
 from waterportal.tenancy.context import TenantContext
-from waterportal.tenancy.words import customer_number_label
+from waterportal.tenancy.words import DEFAULT_CUSTOMER_NUMBER_LABEL, customer_number_label
 
 TITLE = "口座振替依頼書"
 
@@ -54,7 +54,7 @@ class DebitSheet:
     holder_kana: str
     yucho_symbol: str = ""
     contact: str = ""
-    customer_number_label: str = "お客様番号"  # the city's word (tenancy/words.py)
+    customer_number_label: str = DEFAULT_CUSTOMER_NUMBER_LABEL  # the city's word (sheet_for)
 
 
 def is_debit(request: ProcedureRequest) -> bool:

@@ -35,7 +35,7 @@ def customer_number_wording(settings: Mapping[str, Any]) -> tuple[tuple[str, str
     """``((other spelling, the city's), ...)``: how the customer number's name is rewritten in
     the portal's texts for a city (``[registration] customer_number_label``). Asked at every
     message a page translates, so the pairs are made once per word."""
-    return _wording(settings.get("registration", {}).get("customer_number_label", DEFAULT_CUSTOMER_NUMBER_LABEL))
+    return _wording(customer_number_label(settings))
 
 
 @functools.cache
@@ -76,7 +76,7 @@ PLACEHOLDERS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "code_ttl_minutes": lambda s: str(s["registration"]["code_ttl_minutes"]),
     "data_visible_after_business_days": lambda s: str(s["registration"]["data_visible_after_business_days"]),
     "customer_number_digits": lambda s: str(s["registration"]["customer_number_digits"]),
-    "customer_number_label": lambda s: s["registration"].get("customer_number_label", DEFAULT_CUSTOMER_NUMBER_LABEL),
+    "customer_number_label": customer_number_label,
     "sender_address": lambda s: s["mail"]["sender_address"],
     "inquiry_email": lambda s: s["contact"]["inquiry_email"],
 }
