@@ -208,3 +208,15 @@ class Day(fields.Field):
 
     def _serialize(self, value: Any, *_: Any, **__: Any) -> str | None:
         return value.isoformat() if isinstance(value, dt.date) else value
+
+
+def display_value(value: Any, choices: Sequence[str] = ()) -> str:
+    """A payload value for the receipt rows: the form's own choices in the page's language
+    (procedures/words.py lists them), what the citizen typed as typed."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "はい" if value else "いいえ"
+    if isinstance(value, list):
+        return "、".join(display_value(v, choices) for v in value)
+    return gettext(value) if value in choices else str(value)

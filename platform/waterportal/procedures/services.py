@@ -38,7 +38,7 @@ from waterportal.extensions import db
 from waterportal.mail.services import portal_url, queue_mail
 from waterportal.procedures import dates
 from waterportal.procedures.attachments import AttachmentLimits, AttachmentRefused, CheckedFile, Upload, check_uploads
-from waterportal.procedures.fields import FieldContext
+from waterportal.procedures.fields import FieldContext, display_value
 from waterportal.procedures.kinds import KindContext, ProcedureInvalid, ProcedureKind, get_kind, ordered
 from waterportal.procedures.models import (
     ACTOR_APPLICANT,
@@ -121,18 +121,6 @@ def export_payload(kind: ProcedureKind, payload: dict[str, Any]) -> dict[str, An
     return plain
 
 
-def _display(value: Any, choices: tuple[str, ...] = ()) -> str:
-    """A payload value for the receipt rows: the form's own choices in the page's language
-    (procedures/words.py lists them), what the citizen typed as typed."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "はい" if value else "いいえ"
-    if isinstance(value, list):
-        return "、".join(_display(v, choices) for v in value)
-    return gettext(value) if value in choices else str(value)
-
-
 def summary(tenant: TenantContext, request: ProcedureRequest) -> list[tuple[str, str]]:
     """(label, value) rows of a request for its receipt page, detail page and mail:
     sensitive fields masked."""
@@ -143,7 +131,7 @@ def summary(tenant: TenantContext, request: ProcedureRequest) -> list[tuple[str,
     if kind.summary is not None:
         return kind.summary(tenant, shown)
     fields = kind.schema().fields
-    return [(label, _display(shown.get(key), tuple(fields[key].metadata.get("choices", ()))))
+    return [(label, display_value(shown.get(key), tuple(fields[key].metadata.get("choices", ()))))
             for key, label in kind.labelled_fields() if shown.get(key) not in (None, "")]
 
 
@@ -176,7 +164,7 @@ def editable_payload(kind: ProcedureKind, payload: dict[str, Any]) -> dict[str, 
     for key, value in payload.items():
         if key in kind.sensitive or value is None:
             continue
-        values[key] = _display(value)
+        values[key] = display_value(value)
     return values
 
 

@@ -9,7 +9,7 @@ from flask_babel import gettext
 from marshmallow import Schema, ValidationError, fields
 
 from waterportal.procedures import paperless_state
-from waterportal.procedures.fields import Choice
+from waterportal.procedures.fields import Choice, display_value
 from waterportal.procedures.kinds import KindContext, ProcedureInvalid, ProcedureKind, register
 from waterportal.procedures.models import STATUS_RETURNED
 from waterportal.tenancy.context import TenantContext
@@ -60,7 +60,7 @@ def check(ctx: KindContext, data: dict[str, Any]) -> None:
 def summary(tenant: TenantContext, shown: dict[str, Any]) -> list[tuple[str, str]]:  # noqa: ARG001
     """The receipt's rows in the page's language (the labels go through ``shown`` there)."""
     choice = shown.get("choice", "")
-    rows = [("検針票", gettext(choice) if choice in CHOICES else choice)]
+    rows = [("検針票", display_value(choice, CHOICES))]
     if shown.get("effective_month"):
         rows.append(("適用開始", gettext("%(month)sから", month=paperless_state.shown_month(shown["effective_month"]))))
     if choice == paperless_state.OPT_IN:

@@ -21,7 +21,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, fields, validate
 
 from waterportal.procedures import banks
-from waterportal.procedures.fields import Choice, Text
+from waterportal.procedures.fields import Choice, Text, display_value
 from waterportal.procedures.kana import MAX_LENGTH, bank_kana, refused_message
 from waterportal.procedures.kinds import KindContext, ProcedureInvalid, ProcedureKind, register
 from waterportal.tenancy.context import TenantContext
@@ -139,7 +139,7 @@ def check(ctx: KindContext, data: dict[str, Any]) -> None:  # noqa: ARG001 - the
 def summary(tenant: TenantContext, shown: dict[str, Any]) -> list[tuple[str, str]]:  # noqa: ARG001
     """The receipt's rows: the method, then the account with its number masked."""
     method = shown.get("method", "")
-    rows = [("お支払方法", gettext(method) if method in METHODS else method)]
+    rows = [("お支払方法", display_value(method, METHODS))]
     if method != DEBIT:
         return rows
     rows.append(("金融機関", f"{shown.get('bank_name', '')}（{shown.get('bank_code', '')}）"))
@@ -148,8 +148,7 @@ def summary(tenant: TenantContext, shown: dict[str, Any]) -> list[tuple[str, str
     else:
         rows += [
             ("支店", f"{shown.get('branch_name', '')}（{shown.get('branch_code', '')}）"),
-            ("預金種目", gettext(shown["account_type"]) if shown.get("account_type") in ACCOUNT_TYPES
-             else shown.get("account_type", "")),
+            ("預金種目", display_value(shown.get("account_type", ""), ACCOUNT_TYPES)),
             ("口座番号", shown.get("account_number", "")),
         ]
     rows.append(("口座名義（カナ）", shown.get("holder_kana", "")))
