@@ -237,7 +237,10 @@ def test_hours_notice_falls_back_to_service_hours(kanazawa):
     from dataclasses import replace
     from types import MappingProxyType
 
-    from waterportal.accounts.views import login_notice
+    from waterportal.accounts.views import login_notices
+
+    def login_notice(tenant):
+        return login_notices(tenant)[0]
 
     settings = dict(kanazawa.settings)
     settings["texts"] = MappingProxyType({**kanazawa.settings["texts"], "login_notice": ""})

@@ -85,14 +85,16 @@ def forget_remembered_id(response) -> None:
     )
 
 
-def login_notice(tenant: TenantContext) -> str:
-    """ご利用時間の案内: the city's text in the page's language where it wrote one (placeholders
-    filled), else one derived from its service hours."""
-    text = filled_texts(tenant.settings)["login_notice"]
+def login_notices(tenant: TenantContext) -> tuple[str, list[str]]:
+    """The login page's two city notices, in the page's language: ご利用時間の案内 (the city's
+    text with its placeholders filled, else one made from its service hours) and the lines of
+    セキュリティ確保のために. The console's preview shows the same (admin/settings/views.py)."""
+    texts = filled_texts(tenant.settings)
+    text = texts["login_notice"]
     hours = tenant.settings.get("service_hours")
     if not text and hours:
         text = gettext("ご利用可能時間は、毎日 %(open)s〜%(close)s の間です。", open=hours["open"], close=hours["close"])
-    return text
+    return text, _lines(texts["security_notice"])
 
 
 # --- pages -----------------------------------------------------------------------------
@@ -144,9 +146,10 @@ def login():
             message, status, wait = throttled_message(result, THROTTLED_LOGIN), 429, result.retry_after
         else:
             message = str(INVALID_LOGIN[tenant.login_mode])
+    notice, security_lines = login_notices(tenant)
     body = render_page(
         "accounts/login.html", form=form, message=message, next_path=next_path,
-        notice=login_notice(tenant), security_lines=_lines(filled_texts(tenant.settings)["security_notice"]),
+        notice=notice, security_lines=security_lines,
         register_url=url_for("registration.start"),
         forgot_url=url_for("accounts.recover" if tenant.login_mode == "login_id" else "accounts.forgot_password"),
     )

@@ -8,7 +8,7 @@ from typing import Any
 from flask import abort, flash, g, redirect, request, url_for
 
 from waterportal.accounts.forms import LoginForm
-from waterportal.accounts.views import login_notice
+from waterportal.accounts.views import login_notices
 from waterportal.admin.assets import AssetRefused, store_logo
 from waterportal.admin.blueprint import admin, render
 from waterportal.admin.forms import ActionForm
@@ -105,10 +105,10 @@ def login_preview(tenant: TenantContext, settings: dict[str, Any]) -> str:
     with tenant_context(preview):
         form = LoginForm()
         form.set_mode(preview.login_mode)
-        security = [line.strip() for line in filled_texts(settings)["security_notice"].splitlines() if line.strip()]
+        notice, security_lines = login_notices(preview)
         return render_page(
-            "accounts/login.html", form=form, message=None, next_path=None, notice=login_notice(preview),
-            security_lines=security, register_url=url_for("registration.start"),
+            "accounts/login.html", form=form, message=None, next_path=None, notice=notice,
+            security_lines=security_lines, register_url=url_for("registration.start"),
             forgot_url=url_for("accounts.recover" if preview.login_mode == "login_id" else "accounts.forgot_password"),
         )
 
