@@ -72,16 +72,22 @@ def record_job(tenant: TenantContext, kind: str, ref_id: int = 0, recipients_upt
     return job
 
 
+def sender_of(tenant: TenantContext) -> tuple[str, str]:
+    """The city's From header (``名寄市上下水道ポータル <noreply@...>``) and the domain its
+    Message-IDs are made in (``[mail] sender_name`` / ``sender_address``)."""
+    mail_settings = tenant.settings["mail"]
+    address = mail_settings["sender_address"]
+    return formataddr((mail_settings["sender_name"], address)), address.rpartition("@")[2] or "localhost"
+
+
 class JobMails:
     """The outbox rows of a job whose mails differ per recipient (rendered by the expander):
     ``add(to, subject, body, key)`` collects one, ``flush()`` writes the batch with one INSERT
     and returns how many. The Message-ID is ``<job{id}.{key}@city domain>`` (key: unique in the job)."""
 
     def __init__(self, tenant: TenantContext, job: MailJob, kind: str, now: dt.datetime):
-        mail_settings = tenant.settings["mail"]
-        sender_address = mail_settings["sender_address"]
-        self.domain = sender_address.rpartition("@")[2] or "localhost"
-        self.common = {"tenant_id": tenant.id, "sender": formataddr((mail_settings["sender_name"], sender_address)),
+        sender, self.domain = sender_of(tenant)
+        self.common = {"tenant_id": tenant.id, "sender": sender,
                        "kind": kind, "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now,
                        "job_id": job.id}
         self.job_id = job.id
@@ -108,15 +114,13 @@ def insert_outbox_rows(tenant: TenantContext, job: MailJob, template: str, subje
     The Message-ID is built in SQL from the job, a random part and the key: unique and fixed
     when the row is queued, as :func:`~waterportal.mail.services.queue_mail` does per row.
     """
-    mail_settings = tenant.settings["mail"]
-    sender_address = mail_settings["sender_address"]
-    domain = sender_address.rpartition("@")[2] or "localhost"
+    sender, domain = sender_of(tenant)
     source = recipients.subquery()
     key, address = source.c
     message_id = literal(f"<job{job.id}.{secrets.token_hex(6)}.", String) + cast(key, String) + literal(f"@{domain}>", String)
     stamp = literal(now, DateTime())
     values = select(
-        literal(tenant.id, Integer), address, literal(formataddr((mail_settings["sender_name"], sender_address)), String),
+        literal(tenant.id, Integer), address, literal(sender, String),
         literal(subject, String), literal(body, String), literal(template, String), literal("pending", String),
         message_id, literal(0, Integer), stamp, stamp, literal(job.id, Integer),
     )

@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from email.utils import formataddr, make_msgid
+from email.utils import make_msgid
 
 from flask import current_app
 from sqlalchemy import func, select, update
@@ -27,7 +27,7 @@ from waterportal.core.i18n import (
 from waterportal.core.text import squash_spaces
 from waterportal.core.time import utcnow_naive
 from waterportal.extensions import db
-from waterportal.mail.jobs import retry_jobs
+from waterportal.mail.jobs import retry_jobs, sender_of
 from waterportal.mail.models import OutboxMessage
 from waterportal.tenancy.context import TenantContext, tenant_context
 from waterportal.tenancy.registry import get_registry
@@ -137,17 +137,16 @@ def queue_mail(tenant: TenantContext, to_address: str, template: str, *, valid_s
     """
     language = _language_for_address(tenant, to_address)
     subject, body = render_mail(tenant, template, language, **context)
-    mail_settings = tenant.settings["mail"]
-    sender_address = mail_settings["sender_address"]
+    sender, domain = sender_of(tenant)
     now = utcnow_naive()
     message = OutboxMessage(
         tenant_id=tenant.id,
         to_address=to_address,
-        sender=formataddr((mail_settings["sender_name"], sender_address)),
+        sender=sender,
         subject=subject,
         body=body,
         kind=template,
-        message_id=make_msgid(domain=sender_address.rpartition("@")[2] or "localhost"),
+        message_id=make_msgid(domain=domain),
         expires_at=now + dt.timedelta(seconds=valid_seconds) if valid_seconds is not None else None,
         created_at=now,
         next_attempt_at=now,

@@ -24,10 +24,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from email.utils import formataddr
 
 from flask_babel import gettext
-from sqlalchemy import Date, String, and_, case, cast, delete, exists, func, insert, literal, or_, select, update
+from sqlalchemy import Date, String, and_, case, cast, delete, exists, func, literal, or_, select, update
 
 from waterportal.accounts.models import Member
 from waterportal.accounts.verification import CheckResult, check_code, issue_code
@@ -36,8 +35,8 @@ from waterportal.contracts.models import Contract, MemberContract
 from waterportal.core.i18n import valid_language
 from waterportal.core.time import local_now, utcnow_naive
 from waterportal.extensions import db
-from waterportal.mail.jobs import expander, record_job
-from waterportal.mail.models import MailJob, OutboxMessage
+from waterportal.mail.jobs import JobMails, expander, record_job
+from waterportal.mail.models import MailJob
 from waterportal.mail.services import mail_renderer, queue_mail
 from waterportal.readings.models import MeterReading, Watch
 from waterportal.tenancy.context import TenantContext
@@ -238,24 +237,16 @@ def _expand_watch(tenant: TenantContext, job: MailJob, now: dt.datetime) -> int:
         .where(Watch.tenant_id == tenant.id, Watch.id.in_(claimed))
         .order_by(Watch.id)
     ).all()
-    mail_settings = tenant.settings["mail"]
-    sender_address = mail_settings["sender_address"]
-    domain = sender_address.rpartition("@")[2] or "localhost"
-    sender = formataddr((mail_settings["sender_name"], sender_address))
     renderers: dict[str, object] = {}
-    mails = []
+    mails = JobMails(tenant, job, "watch_alert", now)
     for watch_id, email, days, nickname, language, label, number in rows:
         language = valid_language(language) or "ja"
         render = renderers.setdefault(language, mail_renderer(tenant, "watch_alert", language))
         subject, body = render(nickname=nickname, days=days, label=label or "", number_tail=number[-4:])  # type: ignore[operator]
-        mails.append({
-            "tenant_id": tenant.id, "to_address": email, "sender": sender, "subject": subject, "body": body,
-            "kind": "watch_alert", "status": "pending", "attempts": 0, "next_attempt_at": now,
-            "created_at": now, "job_id": job.id, "message_id": f"<job{job.id}.watch{watch_id}@{domain}>",
-        })
-    db.session.execute(insert(OutboxMessage.__table__), mails)
-    log.info("見守り: %d mail(s) (tenant=%s)", len(mails), tenant.slug)
-    return len(mails)
+        mails.add(email, subject, body, f"watch{watch_id}")
+    written = mails.flush()
+    log.info("見守り: %d mail(s) (tenant=%s)", written, tenant.slug)
+    return written
 
 
 def _as_date(value: dt.date | str) -> dt.date:
