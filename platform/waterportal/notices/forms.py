@@ -29,21 +29,32 @@ def parse_local(value: str | None) -> dt.datetime | None:
 
 
 
+TITLE_MAX, BODY_MAX = 200, 5000  # characters, in every language
+
+
+def clean_title(value: str | None) -> str:
+    return (value or "").strip()
+
+
+def clean_body(value: str | None) -> str:
+    return (value or "").replace("\r\n", "\n").strip()
+
+
 class TitleAndText:
     """タイトル (at most 200 characters) and 本文 (plain text, at most 5,000), required and
     stripped, as notices and area alerts (admin/alert_forms.py) check them."""
 
     def validate_title(self, field) -> None:
-        field.data = (field.data or "").strip()
+        field.data = clean_title(field.data)
         if not field.data:
             raise StopValidation("タイトルを入力してください。")
-        Length(max=200, message="タイトルは200文字以内で入力してください。")(self, field)
+        Length(max=TITLE_MAX, message=f"タイトルは{TITLE_MAX}文字以内で入力してください。")(self, field)
 
     def validate_body(self, field) -> None:
-        field.data = (field.data or "").replace("\r\n", "\n").strip()
+        field.data = clean_body(field.data)
         if not field.data:
             raise StopValidation("本文を入力してください。")
-        Length(max=5000, message="本文は5000文字以内で入力してください。")(self, field)
+        Length(max=BODY_MAX, message=f"本文は{BODY_MAX}文字以内で入力してください。")(self, field)
 
 
 def other_language_fields() -> tuple:
@@ -70,12 +81,11 @@ class OtherLanguages:
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
         for _code, name, title, body in self.variant_fields():
-            title.data = (title.data or "").strip()
-            body.data = (body.data or "").replace("\r\n", "\n").strip()
-            if len(title.data) > 200:
-                title.errors.append(f"{name}のタイトルは200文字以内で入力してください。")
-            if len(body.data) > 5000:
-                body.errors.append(f"{name}の本文は5000文字以内で入力してください。")
+            title.data, body.data = clean_title(title.data), clean_body(body.data)
+            if len(title.data) > TITLE_MAX:
+                title.errors.append(f"{name}のタイトルは{TITLE_MAX}文字以内で入力してください。")
+            if len(body.data) > BODY_MAX:
+                body.errors.append(f"{name}の本文は{BODY_MAX}文字以内で入力してください。")
             if body.data and not title.data:
                 title.errors.append(f"{name}のタイトルを入力してください(本文だけでは掲載できません)。")
             if title.data and not body.data:
